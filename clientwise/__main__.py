@@ -1,0 +1,3 @@
+from clientwise.cli import main
+
+main()

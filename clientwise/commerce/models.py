@@ -1,0 +1,229 @@
+"""Transaction facts: regions → branches → stores, channels, catalog, orders and lines, returns."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from clientwise.core.models import SourcedModel
+
+
+def unique_source_key(name: str) -> models.UniqueConstraint:
+    return models.UniqueConstraint(fields=["source", "external_id"], condition=Q(external_id__isnull=False), name=name)
+
+
+def money(verbose: str = "", **kwargs) -> models.DecimalField:
+    return models.DecimalField(verbose or None, max_digits=14, decimal_places=2, default=Decimal("0"), **kwargs)
+
+
+class Region(SourcedModel):
+    """A sales region (华东, 华北, ...)."""
+
+    code = models.CharField(_("code"), max_length=20, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    team = models.ForeignKey("accounts.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["code"]
+        constraints = [unique_source_key("region_unique_source_key")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Branch(SourcedModel):
+    """A branch office inside a region; usually also a team."""
+
+    region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="branches")
+    code = models.CharField(_("code"), max_length=20, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    team = models.ForeignKey("accounts.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["code"]
+        constraints = [unique_source_key("branch_unique_source_key")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Store(SourcedModel):
+    """A point of sale (a shop, counter or outlet) belonging to a branch."""
+
+    branch = models.ForeignKey(Branch, on_delete=models.PROTECT, related_name="stores")
+    code = models.CharField(_("code"), max_length=20, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    province = models.CharField(_("province"), max_length=40, blank=True, default="")
+    city = models.CharField(_("city"), max_length=60, blank=True, default="")
+    district = models.CharField(_("district"), max_length=60, blank=True, default="")
+    urban_rural = models.CharField(_("urban or rural"), max_length=5, blank=True, default="")
+    opened_on = models.DateField(_("opened on"), null=True, blank=True)
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["code"]
+        constraints = [unique_source_key("store_unique_source_key")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Channel(models.Model):
+    """Where a sale happened: store, web, phone, partner, app."""
+
+    class Kind(models.TextChoices):
+        STORE = "store", _("Store")
+        WEB = "web", _("Web")
+        PHONE = "phone", _("Phone")
+        PARTNER = "partner", _("Partner")
+        APP = "app", _("App")
+
+    code = models.CharField(_("code"), max_length=20, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ProductCategory(SourcedModel):
+    """A product category; replenishable ones are bought again on a cycle (detergent, formula, ink)."""
+
+    code = models.CharField(_("code"), max_length=30, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
+    replenishable = models.BooleanField(_("replenishable"), default=False)
+    cycle_days = models.PositiveIntegerField(_("typical cycle (days)"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name_plural = "product categories"
+        constraints = [unique_source_key("category_unique_source_key")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Product(SourcedModel):
+    """A sellable item with its attributes (brand, model, network type, ...) and unit cost."""
+
+    sku = models.CharField(_("SKU"), max_length=40, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    category = models.ForeignKey(ProductCategory, on_delete=models.PROTECT, related_name="products")
+    brand = models.CharField(_("brand"), max_length=60, blank=True, default="")
+    model = models.CharField(_("model"), max_length=60, blank=True, default="")
+    attributes = models.JSONField(_("attributes"), default=dict, blank=True)
+    list_price = money(_("list price"))
+    unit_cost = money(_("unit cost"))
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["sku"]
+        constraints = [unique_source_key("product_unique_source_key")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Promoter(SourcedModel):
+    """In-store promoter (导购) credited with sales; not necessarily a system user."""
+
+    name = models.CharField(_("name"), max_length=100)
+    store = models.ForeignKey(Store, null=True, blank=True, on_delete=models.SET_NULL, related_name="promoters")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                             related_name="+")
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [unique_source_key("promoter_unique_source_key")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Order(SourcedModel):
+    """A purchase by a customer. Amounts are the sums of its lines (kept in step by the service)."""
+
+    class Status(models.TextChoices):
+        COMPLETED = "completed", _("Completed")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    number = models.CharField(_("order number"), max_length=40, unique=True)
+    customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="orders", db_index=False)
+    store = models.ForeignKey(Store, null=True, blank=True, on_delete=models.PROTECT, related_name="orders",
+                              db_index=False)
+    channel = models.ForeignKey(Channel, null=True, blank=True, on_delete=models.PROTECT, related_name="orders",
+                                db_index=False)
+    sales_rep = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                  related_name="sales", db_index=False)
+    promoter = models.ForeignKey(Promoter, null=True, blank=True, on_delete=models.SET_NULL, related_name="orders",
+                                 db_index=False)
+    ordered_at = models.DateTimeField(_("ordered at"))
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.COMPLETED)
+    currency = models.CharField(max_length=3, default="CNY")
+    subtotal = money(_("subtotal"))
+    discount = money(_("discount"))
+    amount = money(_("amount"))
+    cost = money(_("cost"))
+    line_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [unique_source_key("order_unique_source_key")]
+        indexes = [
+            models.Index(fields=["customer", "ordered_at"], name="order_customer"),
+            models.Index(fields=["ordered_at", "id"], name="order_time"),
+            models.Index(fields=["store", "ordered_at"], name="order_store"),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+    @property
+    def margin(self) -> Decimal:
+        return self.amount - self.cost
+
+
+class OrderLine(models.Model):
+    """One product on an order: quantity × unit price − discount = amount; cost = quantity × unit cost."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    customer_id = models.BigIntegerField()  # copied from the order; the analytics distribution column
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="order_lines", db_index=False)
+    quantity = models.IntegerField(_("quantity"))
+    unit_price = money(_("unit price"))
+    discount = money(_("discount"))
+    amount = money(_("amount"))
+    cost = money(_("cost"))
+
+    class Meta:
+        ordering = ["id"]
+
+
+class Return(SourcedModel):
+    """Goods brought back: reduces the customer's revenue."""
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="returns")
+    customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="returns", db_index=False)
+    returned_at = models.DateTimeField(_("returned at"))
+    amount = money(_("amount"))
+    reason = models.CharField(_("reason"), max_length=200, blank=True, default="")
+
+    class Meta:
+        constraints = [unique_source_key("return_unique_source_key")]
+        indexes = [models.Index(fields=["customer", "returned_at"], name="return_customer")]
+
+
+class ReturnLine(models.Model):
+    """Which order line came back, and how many."""
+
+    ret = models.ForeignKey(Return, on_delete=models.CASCADE, related_name="lines")
+    order_line = models.ForeignKey(OrderLine, on_delete=models.PROTECT, related_name="+")
+    quantity = models.IntegerField(_("quantity"))
+    amount = money(_("amount"))

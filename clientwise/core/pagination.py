@@ -1,0 +1,96 @@
+"""Keyset (cursor) pagination shared by list pages and the API.
+
+Pages are found by comparing the sort key with the last row seen, so page 10,000 costs the same as page 1
+and no COUNT(*) runs over the whole table. The cursor is opaque to clients (base64 JSON).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import decimal
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Q, QuerySet
+
+from clientwise.core.errors import DomainError, ErrorCode
+
+
+@dataclass
+class Page:
+    items: list
+    next_cursor: str | None
+    prev_cursor: str | None
+    size: int
+    sort: str = ""
+    extra: dict = field(default_factory=dict)
+
+
+def _encode(values: dict[str, Any]) -> str:
+    raw = json.dumps(values, default=_json_default, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal):
+        return str(value)
+    raise TypeError(type(value))
+
+
+def _decode(cursor: str) -> dict[str, Any]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        data = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        if not isinstance(data, dict) or "id" not in data or data.get("d") not in {"n", "p"}:
+            raise ValueError
+        return data
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise DomainError(ErrorCode.INVALID_CURSOR, "The page cursor is not valid.", "cursor") from None
+
+
+def keyset_page(qs: QuerySet, *, sort: str, cursor: str | None = None, size: int = 25) -> Page:
+    """One page of `qs` ordered by `sort` (a field name, '-' for descending) then by id in the same direction.
+
+    The sort field must be non-null. `cursor` comes from a previous Page's next_cursor or prev_cursor.
+    """
+    descending = sort.startswith("-")
+    name = sort.lstrip("-")
+    state = _decode(cursor) if cursor else None
+    backwards = bool(state and state["d"] == "p")
+    # Going backwards we walk the reversed order and flip the rows afterwards.
+    walk_desc = descending != backwards
+    if state is not None:
+        value, last_id = state.get("v"), state["id"]
+        if name == "id":
+            cond = Q(id__lt=last_id) if walk_desc else Q(id__gt=last_id)
+        elif walk_desc:
+            cond = Q(**{f"{name}__lt": value}) | Q(**{name: value, "id__lt": last_id})
+        else:
+            cond = Q(**{f"{name}__gt": value}) | Q(**{name: value, "id__gt": last_id})
+        qs = qs.filter(cond)
+    order = [f"-{name}", "-id"] if walk_desc else [name, "id"]
+    if name == "id":
+        order = order[:1]
+    rows = list(qs.order_by(*order)[: size + 1])
+    more = len(rows) > size
+    rows = rows[:size]
+    if backwards:
+        rows.reverse()
+
+    def cursor_at(row, direction: str) -> str:
+        return _encode({"v": getattr(row, name) if name != "id" else None, "id": row.id, "d": direction})
+
+    has_next = more if not backwards else state is not None
+    has_prev = (state is not None) if not backwards else more
+    return Page(
+        items=rows,
+        next_cursor=cursor_at(rows[-1], "n") if rows and has_next else None,
+        prev_cursor=cursor_at(rows[0], "p") if rows and has_prev else None,
+        size=size,
+        sort=sort,
+    )

@@ -1,0 +1,29 @@
+"""The one way to put a row on a customer's timeline. Every app's services call `record_event`."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.utils import timezone
+
+from clientwise.core.audit import jsonable
+from clientwise.customers.models import Interaction
+
+
+def record_event(*, customer_id: int, kind: str, actor=None, subject: str = "", body: str = "",
+                 payload: dict[str, Any] | None = None, occurred_at: dt.datetime | None = None,
+                 ref_type: str = "", ref_id: int | None = None, direction: str = "") -> Interaction:
+    """Write one timeline row. Call inside the service's transaction so the event and the change commit together."""
+    return Interaction.objects.create(
+        customer_id=customer_id,
+        kind=kind,
+        direction=direction,
+        occurred_at=occurred_at or timezone.now(),
+        actor=actor if getattr(actor, "pk", None) else None,
+        subject=subject[:200],
+        body=body,
+        payload=jsonable(payload or {}),
+        ref_type=ref_type,
+        ref_id=ref_id,
+    )

@@ -34,5 +34,6 @@ def navigation(request) -> dict:
         "nav_items": items,
         "nav_active": active,
         "user_role": perms.user_role(user),
+        "user_role_label": perms.ROLE_LABELS.get(perms.user_role(user), ""),
         "user_can_pii": perms.can_view_pii(user),
     }

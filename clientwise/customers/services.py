@@ -578,3 +578,23 @@ def audit_pii_view(*, actor, customer_ids: list[int], context: str) -> None:
           customer_id=customer_ids[0] if len(customer_ids) == 1 else None,
           detail={"context": context, "count": len(customer_ids), "customer_ids": customer_ids[:200]})
 
+
+
+def apply_purchase_totals(*, customer_id: int, orders: int, revenue: decimal.Decimal,
+                          ordered_at: dt.datetime | None = None) -> None:
+    """Move a customer's order totals by a delta (commerce services call this inside their transaction).
+
+    `orders` and `revenue` may be negative (cancellations, returns). Counters move with F() so concurrent
+    orders never lose an update; first/last purchase times only ever widen here.
+    """
+    from django.db.models import F
+    from django.db.models.functions import Greatest, Least
+
+    updates: dict[str, Any] = {"order_count": F("order_count") + orders, "revenue": F("revenue") + revenue}
+    if ordered_at is not None:
+        # Coalesce first: Greatest/Least with NULL differ between SQLite and PostgreSQL.
+        from django.db.models.functions import Coalesce
+
+        updates["first_order_at"] = Least(Coalesce(F("first_order_at"), ordered_at), ordered_at)
+        updates["last_order_at"] = Greatest(Coalesce(F("last_order_at"), ordered_at), ordered_at)
+    Customer.objects.filter(pk=customer_id).update(**updates)

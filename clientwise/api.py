@@ -1,0 +1,116 @@
+"""The JSON API v1: one NinjaAPI assembled from each app's router, one error format for everything.
+
+Every error is `{"code", "message", "field"}` with a fitting 4xx status; a bug is a 500 with the same shape.
+Auth: `Authorization: Bearer cw_…` (a personal API token) or the browser session (with CSRF).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.http import Http404
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError
+from ninja.errors import ValidationError as NinjaValidationError
+from ninja.security import APIKeyCookie, HttpBearer
+
+from clientwise.core.errors import DomainError, ErrorCode
+
+log = logging.getLogger(__name__)
+
+
+class TokenAuth(HttpBearer):
+    """A personal API token sent as `Authorization: Bearer cw_…`."""
+
+    def authenticate(self, request, token):
+        from clientwise.accounts.services import user_for_token
+
+        user = user_for_token(token)
+        if user is not None:
+            request.user = user
+        return user
+
+
+class SessionAuth(APIKeyCookie):
+    """The browser's session cookie; CSRF is checked on unsafe methods (ninja does it for cookie auth)."""
+
+    param_name = settings.SESSION_COOKIE_NAME
+
+    def authenticate(self, request, key):
+        user = getattr(request, "user", None)
+        return user if user is not None and user.is_authenticated else None
+
+
+api = NinjaAPI(
+    title="Clientwise API",
+    version="1",
+    urls_namespace="api-v1",
+    description="Customers, contact points, consent, interactions, products, stores and orders. "
+    "Errors are JSON {code, message, field}. Lists use cursor pagination (`cursor`, `next_cursor`). "
+    "POST honours `Idempotency-Key`.",
+    auth=[TokenAuth(), SessionAuth()],
+)
+
+
+def error_response(request, status: int, code: str, message: str, field: str | None = None, **extra):
+    return api.create_response(request, {"code": str(code), "message": message, "field": field, **extra},
+                               status=status)
+
+
+@api.exception_handler(DomainError)
+def on_domain_error(request, exc: DomainError):
+    return api.create_response(request, exc.as_dict(), status=exc.status)
+
+
+@api.exception_handler(NinjaValidationError)
+def on_validation_error(request, exc: NinjaValidationError):
+    errors = []
+    for err in exc.errors:
+        loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path", "payload", "filters")]
+        errors.append({"code": ErrorCode.INVALID.value, "message": err.get("msg", "Invalid value."),
+                       "field": ".".join(loc) or None})
+    first = errors[0] if errors else {"code": ErrorCode.INVALID.value, "message": "Invalid request.", "field": None}
+    return api.create_response(request, {**first, "errors": errors}, status=422)
+
+
+@api.exception_handler(AuthenticationError)
+def on_auth_error(request, exc):
+    return error_response(request, 401, ErrorCode.NOT_AUTHENTICATED, "Authentication required: send a Bearer token.")
+
+
+@api.exception_handler(Http404)
+def on_404(request, exc):
+    return error_response(request, 404, ErrorCode.NOT_FOUND, "Not found.")
+
+
+@api.exception_handler(HttpError)
+def on_http_error(request, exc: HttpError):
+    code = {400: ErrorCode.INVALID, 401: ErrorCode.NOT_AUTHENTICATED, 403: ErrorCode.PERMISSION_DENIED,
+            404: ErrorCode.NOT_FOUND, 429: ErrorCode.THROTTLED}.get(exc.status_code, ErrorCode.INVALID)
+    return error_response(request, exc.status_code, code, str(exc.message))
+
+
+@api.exception_handler(Exception)
+def on_unexpected(request, exc):
+    log.exception("API error on %s %s", request.method, request.path)
+    return error_response(request, 500, "server_error", "Something went wrong on our side; it has been logged.")
+
+
+@api.get("/health", auth=None, tags=["meta"])
+def health(request):
+    """Liveness check: answers without auth."""
+    return {"status": "ok", "api_feature_level": settings.API_FEATURE_LEVEL}
+
+
+def _mount_routers() -> None:
+    from clientwise.accounts.api import router as accounts_router
+    from clientwise.commerce.api import router as commerce_router
+    from clientwise.customers.api import router as customers_router
+
+    api.add_router("/", accounts_router)
+    api.add_router("/", customers_router)
+    api.add_router("/", commerce_router)
+
+
+_mount_routers()

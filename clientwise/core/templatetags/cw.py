@@ -1,0 +1,49 @@
+"""Template helpers used on every page: money, PII masking by the viewer's rights, query-string edits."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django import template
+from django.conf import settings
+from django.utils.formats import number_format
+
+from clientwise.core import masking
+from clientwise.core import permissions as perms
+
+register = template.Library()
+
+CURRENCY_SYMBOLS = {"CNY": "¥", "USD": "$", "EUR": "€", "HKD": "HK$"}
+
+
+@register.filter
+def money(value, currency: str | None = None) -> str:
+    """¥1,234.50 (grouped, two places). Empty for None."""
+    if value in (None, ""):
+        return ""
+    symbol = CURRENCY_SYMBOLS.get(currency or settings.CURRENCY, (currency or settings.CURRENCY) + " ")
+    return f"{symbol}{number_format(Decimal(value), decimal_pos=2, use_l10n=True, force_grouping=True)}"
+
+
+@register.simple_tag(takes_context=True)
+def pii(context, value, kind: str = "mobile") -> str:
+    """The value itself for users with view_pii, else its masked form (138****5678)."""
+    request = context.get("request")
+    user = getattr(request, "user", None)
+    if user is not None and perms.can_view_pii(user):
+        return value or ""
+    return masking.mask_contact(kind, value)
+
+
+@register.simple_tag(takes_context=True)
+def querystring_with(context, **changes) -> str:
+    """The current query string with some keys replaced (None or '' removes a key)."""
+    request = context["request"]
+    params = request.GET.copy()
+    for key, value in changes.items():
+        if value in (None, ""):
+            params.pop(key, None)
+        else:
+            params[key] = value
+    encoded = params.urlencode()
+    return f"?{encoded}" if encoded else "?"

@@ -1,0 +1,13 @@
+"""Top-level URLs: pages per app, the JSON API under /api/v1/."""
+
+from django.urls import include, path
+
+from clientwise.api import api
+
+urlpatterns = [
+    path("api/v1/", api.urls),
+    path("accounts/", include("clientwise.accounts.urls")),
+    path("customers/", include("clientwise.customers.urls")),
+    path("commerce/", include("clientwise.commerce.urls")),
+    path("", include("clientwise.core.urls")),
+]

@@ -146,7 +146,9 @@ STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
 # Front-end libraries come from npm (package.json / package-lock.json) at set-up time.
 NODE_MODULES = PROJECT_DIR / "node_modules"
-STATICFILES_DIRS = [("vendor", NODE_MODULES)] if NODE_MODULES.exists() else []
+# Only the built files of each package are served, under the same paths as in node_modules.
+VENDOR_DIRS = ["bootstrap/dist", "bootstrap-icons/font", "htmx.org/dist", "echarts/dist"]
+STATICFILES_DIRS = [(f"vendor/{d}", NODE_MODULES / d) for d in VENDOR_DIRS if (NODE_MODULES / d).exists()]
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 

@@ -20,3 +20,6 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 LANGUAGE_CODE = "en"
+if DATABASES["default"]["ENGINE"].startswith("django.db.backends.postgresql"):
+    # One test database per run, so parallel runs (developers, CI) on one server never drop each other's.
+    DATABASES["default"]["TEST"] = {"NAME": f"test_clientwise_{os.getpid()}"}

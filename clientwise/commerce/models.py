@@ -205,6 +205,9 @@ class OrderLine(models.Model):
     class Meta:
         ordering = ["id"]
 
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.product_id}"
+
 
 class Return(SourcedModel):
     """Goods brought back: reduces the customer's revenue."""
@@ -217,7 +220,8 @@ class Return(SourcedModel):
 
     class Meta:
         constraints = [unique_source_key("return_unique_source_key")]
-        indexes = [models.Index(fields=["customer", "returned_at"], name="return_customer")]
+        indexes = [models.Index(fields=["customer", "returned_at"], name="return_customer"),
+                   models.Index(fields=["returned_at", "id"], name="return_time")]
 
 
 class ReturnLine(models.Model):
@@ -227,3 +231,6 @@ class ReturnLine(models.Model):
     order_line = models.ForeignKey(OrderLine, on_delete=models.PROTECT, related_name="+")
     quantity = models.IntegerField(_("quantity"))
     amount = money(_("amount"))
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × line {self.order_line_id}"

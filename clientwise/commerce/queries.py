@@ -1,0 +1,323 @@
+"""Reads shared by commerce pages, the API, the customer 360 and the home page.
+
+Order visibility follows customer visibility: a user sees an order when they may see its customer
+(`customers.queries.visibility_q`). The catalog (products, categories, stores, channels) is visible to every
+user with orders.view.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import OrderedDict
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db.models import Count, Prefetch, Q, QuerySet, Sum
+from django.utils import timezone
+
+from clientwise.commerce.models import (
+    Branch,
+    Channel,
+    Order,
+    OrderLine,
+    Product,
+    ProductCategory,
+    Region,
+    Return,
+    ReturnLine,
+    Store,
+)
+from clientwise.core import permissions as perms
+from clientwise.core.errors import NotFound
+from clientwise.customers.models import Customer
+from clientwise.customers.queries import search_q, visibility_q, visible_customers
+
+PREFIX_END = "\U0010ffff"
+ZERO = Decimal("0.00")
+# Roles that see costs and margins (purchase prices are commercially sensitive).
+COST_ROLES = {perms.Role.ADMIN, perms.Role.MANAGER, perms.Role.ANALYST}
+
+
+def can_view_orders(user) -> bool:
+    return perms.has_perm(user, perms.VIEW_ORDERS)
+
+
+def can_view_cost(user) -> bool:
+    """Whether the user may see unit costs, order cost and margin."""
+    return perms.user_role(user) in COST_ROLES
+
+
+def visible_orders(user) -> QuerySet[Order]:
+    """Orders whose customer `user` may see; nothing without orders.view."""
+    if not can_view_orders(user):
+        return Order.objects.none()
+    q = visibility_q(user)
+    if q is None:
+        return Order.objects.all()
+    return Order.objects.filter(customer_id__in=visible_customers(user).values("pk"))
+
+
+def get_order_for(user, pk) -> Order:
+    """The order with customer, store, channel, people, lines (with products) and returns; NotFound when
+    missing or not visible."""
+    try:
+        pk = int(pk)
+    except (TypeError, ValueError):
+        raise NotFound() from None
+    order = (
+        visible_orders(user)
+        .select_related("customer", "store", "store__branch", "channel", "sales_rep", "promoter")
+        .prefetch_related(
+            Prefetch("lines", queryset=OrderLine.objects.select_related("product", "product__category")),
+            Prefetch("returns", queryset=Return.objects.order_by("-returned_at", "-id").prefetch_related(
+                Prefetch("lines", queryset=ReturnLine.objects.select_related("order_line__product")))),
+        )
+        .filter(pk=pk)
+        .first()
+    )
+    if order is None:
+        raise NotFound()
+    return order
+
+
+def returned_quantities(order: Order) -> dict[int, int]:
+    """Units already returned per order line id (uses the prefetched returns when present)."""
+    out: dict[int, int] = {}
+    for ret in order.returns.all():
+        for rl in ret.lines.all():
+            out[rl.order_line_id] = out.get(rl.order_line_id, 0) + rl.quantity
+    return out
+
+
+def customer_orders(customer_id: int, limit: int = 20) -> list[Order]:
+    """A customer's latest orders, newest first, with store and channel (the caller checked visibility)."""
+    return list(
+        Order.objects.filter(customer_id=customer_id)
+        .select_related("store", "channel")
+        .order_by("-ordered_at", "-id")[:limit]
+    )
+
+
+@dataclass(frozen=True)
+class OrderFilters:
+    """The order list filters, parsed once for pages and the API (see schemas.OrderFilterIn)."""
+
+    q: str = ""
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    store: int | None = None
+    channel: int | None = None
+    status: str = ""
+    customer: int | None = None
+    amount_min: Decimal | None = None
+    amount_max: Decimal | None = None
+
+
+def day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    """[start, end) of a local calendar day as aware datetimes."""
+    start = timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+    return start, timezone.make_aware(dt.datetime.combine(day + dt.timedelta(days=1), dt.time.min))
+
+
+def filter_orders(qs: QuerySet[Order], f: OrderFilters) -> QuerySet[Order]:
+    if f.date_from:
+        qs = qs.filter(ordered_at__gte=day_bounds(f.date_from)[0])
+    if f.date_to:
+        qs = qs.filter(ordered_at__lt=day_bounds(f.date_to)[1])
+    if f.store:
+        qs = qs.filter(store_id=f.store)
+    if f.channel:
+        qs = qs.filter(channel_id=f.channel)
+    if f.status:
+        qs = qs.filter(status=f.status)
+    if f.customer:
+        qs = qs.filter(customer_id=f.customer)
+    if f.amount_min is not None:
+        qs = qs.filter(amount__gte=f.amount_min)
+    if f.amount_max is not None:
+        qs = qs.filter(amount__lte=f.amount_max)
+    text = (f.q or "").strip()
+    if text:
+        # An order number prefix (as a range, so the unique index serves it) or a customer match.
+        cond = Q(number__gte=text, number__lt=text + PREFIX_END)
+        if text.upper() != text:
+            upper = text.upper()
+            cond |= Q(number__gte=upper, number__lt=upper + PREFIX_END)
+        customer_cond = search_q(text)
+        if customer_cond is not None:
+            cond |= Q(customer_id__in=Customer.objects.filter(customer_cond).values("pk"))
+        qs = qs.filter(cond)
+    return qs
+
+
+def order_list(user, f: OrderFilters) -> QuerySet[Order]:
+    """Visible orders matching the filters, with what a list row shows; callers paginate (keyset)."""
+    return filter_orders(visible_orders(user), f).select_related("customer", "store", "channel")
+
+
+# --- Catalog ------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProductFilters:
+    q: str = ""
+    category: int | None = None
+    brand: str = ""
+    active: bool | None = None
+
+
+def product_list(f: ProductFilters) -> QuerySet[Product]:
+    qs = Product.objects.select_related("category")
+    if f.category:
+        # The category and its direct children (categories are shallow: group → category).
+        qs = qs.filter(Q(category_id=f.category) | Q(category__parent_id=f.category))
+    if f.brand:
+        qs = qs.filter(brand=f.brand)
+    if f.active is not None:
+        qs = qs.filter(active=f.active)
+    text = (f.q or "").strip()
+    if text:
+        qs = qs.filter(Q(sku__gte=text, sku__lt=text + PREFIX_END) | Q(name__icontains=text)
+                       | Q(model__icontains=text))
+    return qs
+
+
+def get_product(pk) -> Product:
+    try:
+        return Product.objects.select_related("category").get(pk=int(pk))
+    except (TypeError, ValueError, Product.DoesNotExist):
+        raise NotFound() from None
+
+
+def categories() -> list[ProductCategory]:
+    return list(ProductCategory.objects.select_related("parent").order_by("code"))
+
+
+def brands() -> list[str]:
+    return list(Product.objects.exclude(brand="").order_by("brand").values_list("brand", flat=True).distinct())
+
+
+def channels() -> list[Channel]:
+    return list(Channel.objects.order_by("code"))
+
+
+def stores(*, active: bool | None = None, branch: int | None = None, region: int | None = None,
+           q: str = "") -> QuerySet[Store]:
+    qs = Store.objects.select_related("branch", "branch__region")
+    if active is not None:
+        qs = qs.filter(active=active)
+    if branch:
+        qs = qs.filter(branch_id=branch)
+    if region:
+        qs = qs.filter(branch__region_id=region)
+    text = (q or "").strip()
+    if text:
+        qs = qs.filter(Q(code__gte=text, code__lt=text + PREFIX_END) | Q(name__icontains=text)
+                       | Q(city__icontains=text))
+    return qs
+
+
+def get_store(pk) -> Store:
+    try:
+        return Store.objects.select_related("branch", "branch__region").get(pk=int(pk))
+    except (TypeError, ValueError, Store.DoesNotExist):
+        raise NotFound() from None
+
+
+def stores_by_region(qs: QuerySet[Store]) -> list[tuple[Region, list[tuple[Branch, list[Store]]]]]:
+    """Stores grouped as [(region, [(branch, [store, …]), …]), …], regions and branches by code."""
+    grouped: OrderedDict = OrderedDict()
+    for store in qs.order_by("branch__region__code", "branch__code", "code"):
+        branch = store.branch
+        region = branch.region
+        grouped.setdefault(region.pk, (region, OrderedDict()))[1].setdefault(branch.pk, (branch, []))[1].append(store)
+    return [(region, list(branches.values())) for region, branches in grouped.values()]
+
+
+def store_month_figures(user, store_ids: list[int], *, today: dt.date | None = None) -> dict[int, dict]:
+    """Per store: completed orders and revenue this calendar month, in the user's scope (one grouped query)."""
+    today = today or timezone.localdate()
+    start = day_bounds(today.replace(day=1))[0]
+    rows = (visible_orders(user).filter(store_id__in=store_ids, ordered_at__gte=start,
+                                        status=Order.Status.COMPLETED)
+            .values("store_id").annotate(orders=Count("id"), revenue=Sum("amount")).order_by())
+    return {r["store_id"]: {"orders": r["orders"], "revenue": r["revenue"] or ZERO} for r in rows}
+
+
+def month_start(day: dt.date) -> dt.date:
+    return day.replace(day=1)
+
+
+def store_figures(user, store: Store, *, today: dt.date | None = None) -> dict:
+    """This month and last month for one store, in the user's scope."""
+    today = today or timezone.localdate()
+    this_start = month_start(today)
+    last_start = month_start(this_start - dt.timedelta(days=1))
+    qs = visible_orders(user).filter(store_id=store.pk, status=Order.Status.COMPLETED)
+
+    def window(start: dt.date, end: dt.date | None) -> dict:
+        rows = qs.filter(ordered_at__gte=day_bounds(start)[0])
+        if end is not None:
+            rows = rows.filter(ordered_at__lt=day_bounds(end)[0])
+        agg = rows.aggregate(orders=Count("id"), revenue=Sum("amount"), customers=Count("customer_id", distinct=True))
+        revenue = agg["revenue"] or ZERO
+        return {"orders": agg["orders"], "revenue": revenue, "customers": agg["customers"],
+                "aov": (revenue / agg["orders"]).quantize(Decimal("0.01")) if agg["orders"] else ZERO}
+
+    return {"this_month": window(this_start, None), "last_month": window(last_start, this_start),
+            "month_start": this_start}
+
+
+def key_figures(user, day: dt.date | None = None) -> dict:
+    """One day's figures in the user's scope, for the home page.
+
+    orders: completed orders that day; revenue: their amount; average_order_value: revenue / orders;
+    active_customers: distinct customers who ordered; new_customers: those whose first purchase was that day;
+    returns: the amount refunded that day. Every query is bounded by the day's ordered_at/returned_at range.
+    """
+    day = day or timezone.localdate()
+    start, end = day_bounds(day)
+    empty = {"day": day, "orders": 0, "revenue": ZERO, "average_order_value": ZERO, "new_customers": 0,
+             "active_customers": 0, "returns": ZERO, "currency": "CNY"}
+    if not can_view_orders(user):
+        return empty
+    todays = visible_orders(user).filter(ordered_at__gte=start, ordered_at__lt=end, status=Order.Status.COMPLETED)
+    agg = todays.aggregate(orders=Count("id"), revenue=Sum("amount"), customers=Count("customer_id", distinct=True))
+    revenue = agg["revenue"] or ZERO
+    new = Customer.objects.filter(pk__in=todays.values("customer_id"), first_order_at__gte=start,
+                                  first_order_at__lt=end).count() if agg["orders"] else 0
+    returns = Return.objects.filter(returned_at__gte=start, returned_at__lt=end,
+                                    order__in=visible_orders(user)).aggregate(s=Sum("amount"))["s"] or ZERO
+    from django.conf import settings
+
+    return {
+        **empty,
+        "orders": agg["orders"],
+        "revenue": revenue,
+        "average_order_value": (revenue / agg["orders"]).quantize(Decimal("0.01")) if agg["orders"] else ZERO,
+        "active_customers": agg["customers"],
+        "new_customers": new,
+        "returns": returns,
+        "currency": settings.CURRENCY,
+    }
+
+
+def page(qs: QuerySet, *, sort: str, cursor: str | None, size: int = 25):
+    """keyset_page, with a tampered or foreign cursor answered as 400 invalid_cursor instead of a crash."""
+    from django.core.exceptions import ValidationError
+
+    from clientwise.core.errors import DomainError, ErrorCode
+    from clientwise.core.pagination import _decode, keyset_page
+
+    if cursor:
+        state = _decode(cursor)
+        value = state.get("v")
+        bad = not isinstance(state.get("id"), int) or isinstance(state.get("id"), bool)
+        if sort.lstrip("-") != "id" and not isinstance(value, str):
+            bad = True
+        if bad:
+            raise DomainError(ErrorCode.INVALID_CURSOR, "The page cursor is not valid.", "cursor")
+    try:
+        return keyset_page(qs, sort=sort, cursor=cursor or None, size=size)
+    except (ValidationError, ValueError, TypeError, OverflowError):
+        raise DomainError(ErrorCode.INVALID_CURSOR, "The page cursor is not valid.", "cursor") from None

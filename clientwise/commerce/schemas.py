@@ -1,0 +1,235 @@
+"""API schemas for commerce. Money goes out as strings with two decimals ("1234.50") next to a currency code."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from ninja import Schema
+from pydantic import Field, PlainSerializer
+
+Money = Annotated[Decimal, PlainSerializer(lambda v: f"{v:.2f}", return_type=str, when_used="json")]
+# Inputs stay loose (a JSON number or a string like "1,234.50"); the service parses them exactly.
+AmountIn = str | int | float | None
+
+
+class CategoryOut(Schema):
+    id: int
+    code: str
+    name: str
+    parent_id: int | None
+    replenishable: bool
+    cycle_days: int | None
+
+
+class ProductOut(Schema):
+    id: int
+    sku: str
+    name: str
+    category_id: int
+    category_name: str
+    brand: str
+    model: str
+    attributes: dict[str, Any]
+    list_price: Money
+    unit_cost: Money | None = Field(None, description="Only for roles that may see costs; null otherwise.")
+    currency: str
+    active: bool
+    source: str
+    external_id: str | None
+
+
+class ProductIn(Schema):
+    sku: str
+    name: str
+    category_id: int
+    brand: str = ""
+    model: str = ""
+    attributes: dict[str, Any] = {}
+    list_price: AmountIn = None
+    unit_cost: AmountIn = None
+    active: bool = True
+    source: str = ""
+    external_id: str | None = None
+
+
+class ProductPatch(Schema):
+    sku: str | None = None
+    name: str | None = None
+    category_id: int | None = None
+    brand: str | None = None
+    model: str | None = None
+    attributes: dict[str, Any] | None = None
+    list_price: AmountIn = None
+    unit_cost: AmountIn = None
+    active: bool | None = None
+
+
+class ProductPage(Schema):
+    items: list[ProductOut]
+    next_cursor: str | None
+    prev_cursor: str | None
+
+
+class StoreOut(Schema):
+    id: int
+    code: str
+    name: str
+    branch_id: int
+    branch_name: str
+    region_id: int
+    region_name: str
+    province: str
+    city: str
+    district: str
+    urban_rural: str
+    opened_on: dt.date | None
+    active: bool
+
+
+class StoreIn(Schema):
+    code: str
+    name: str
+    branch_id: int
+    province: str = ""
+    city: str = ""
+    district: str = ""
+    urban_rural: str = ""
+    opened_on: dt.date | None = None
+    active: bool = True
+    source: str = ""
+    external_id: str | None = None
+
+
+class StorePage(Schema):
+    items: list[StoreOut]
+    next_cursor: str | None
+    prev_cursor: str | None
+
+
+class ChannelOut(Schema):
+    id: int
+    code: str
+    name: str
+    kind: str
+
+
+class OrderLineIn(Schema):
+    product_id: int | None = None
+    sku: str | None = None
+    quantity: int | str
+    unit_price: AmountIn = Field(None, description="Defaults to the product's list price.")
+    discount: AmountIn = None
+
+
+class OrderIn(Schema):
+    customer_id: int
+    lines: list[OrderLineIn]
+    store_id: int | None = None
+    channel_id: int | None = None
+    channel_code: str | None = None
+    sales_rep_id: int | None = None
+    promoter_id: int | None = None
+    ordered_at: dt.datetime | None = None
+    number: str | None = None
+    source: str = ""
+    external_id: str | None = None
+    currency: str = "CNY"
+
+
+class OrderLineOut(Schema):
+    id: int
+    product_id: int
+    sku: str
+    product_name: str
+    quantity: int
+    unit_price: Money
+    discount: Money
+    amount: Money
+    cost: Money | None = None
+    returned_quantity: int = 0
+
+
+class ReturnLineOut(Schema):
+    order_line_id: int
+    quantity: int
+    amount: Money
+
+
+class ReturnOut(Schema):
+    id: int
+    order_id: int
+    customer_id: int
+    returned_at: dt.datetime
+    amount: Money
+    currency: str
+    reason: str
+    lines: list[ReturnLineOut]
+
+
+class OrderSummaryOut(Schema):
+    id: int
+    number: str
+    customer_id: int
+    customer_name: str
+    store_id: int | None
+    store_name: str | None
+    channel_id: int | None
+    channel_code: str | None
+    ordered_at: dt.datetime
+    status: str
+    currency: str
+    subtotal: Money
+    discount: Money
+    amount: Money
+    line_count: int
+
+
+class OrderOut(OrderSummaryOut):
+    sales_rep_id: int | None
+    promoter_id: int | None
+    cost: Money | None = None
+    margin: Money | None = None
+    returned_amount: Money
+    source: str
+    external_id: str | None
+    lines: list[OrderLineOut]
+    returns: list[ReturnOut]
+
+
+class OrderPage(Schema):
+    items: list[OrderSummaryOut]
+    next_cursor: str | None
+    prev_cursor: str | None
+
+
+class CancelIn(Schema):
+    reason: str
+
+
+class ReturnLineIn(Schema):
+    order_line_id: int
+    quantity: int | str
+
+
+class ReturnIn(Schema):
+    lines: list[ReturnLineIn]
+    reason: str = ""
+    returned_at: dt.datetime | None = None
+    source: str = ""
+    external_id: str | None = None
+
+
+class OrderFilterIn(Schema):
+    """Query parameters of GET /orders (the order list page parses the same names)."""
+
+    q: str = ""
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    store_id: int | None = None
+    channel_id: int | None = None
+    status: Literal["", "completed", "cancelled"] = ""
+    customer_id: int | None = None
+    amount_min: Decimal | None = None
+    amount_max: Decimal | None = None

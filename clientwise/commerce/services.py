@@ -1,0 +1,842 @@
+"""Commerce operations: orders, cancellations, returns, and catalog/store administration.
+
+These functions are the only code that writes commerce rows. Pages, the API, imports and the demo generator
+call them. Each takes keyword-only arguments with the acting user, checks the permission and the customer's
+visibility, validates everything before writing, and writes in one transaction: the rows, the customer's
+totals (through `customers.services.apply_purchase_totals`), a timeline row and an audit row.
+
+Re-import semantics: an order whose (source, external_id) already exists is not created again; the existing
+order is returned (with `was_created = False`) when it belongs to the same customer and the actor can see it,
+otherwise the call fails with 409 `duplicate`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import re
+import secrets
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from clientwise.commerce.models import (
+    Branch,
+    Channel,
+    Order,
+    OrderLine,
+    Product,
+    ProductCategory,
+    Promoter,
+    Region,
+    Return,
+    ReturnLine,
+    Store,
+)
+from clientwise.core import permissions as perms
+from clientwise.core.audit import audit, diff, snapshot
+from clientwise.core.errors import DomainError, ErrorCode, NotFound, ValidationFailed
+from clientwise.core.normalize import parse_amount, parse_date
+from clientwise.customers.events import record_event
+from clientwise.customers.queries import get_customer_for
+from clientwise.customers.services import apply_purchase_totals
+
+CENT = Decimal("0.01")
+ZERO = Decimal("0.00")
+# Clocks of tills and phones drift; an order a few minutes "in the future" is a clock, not a mistake.
+FUTURE_SKEW = dt.timedelta(minutes=5)
+MAX_LINES = 500
+MAX_QUANTITY = 1_000_000
+CURRENCIES = {"CNY", "USD", "EUR", "HKD"}
+NUMBER_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-./]{0,39}$")
+CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-.]*$")
+
+
+class CommerceErrorCode:
+    """Codes specific to commerce; the API and forms show them as `code`."""
+
+    ORDER_CANCELLED = "order_cancelled"
+    OVER_RETURN = "over_return"
+    INACTIVE_PRODUCT = "inactive_product"
+    DISCOUNT_TOO_LARGE = "discount_too_large"
+    CUSTOMER_ARCHIVED = "customer_archived"
+
+
+def _error(code: str, message: str, field: str | None = None) -> DomainError:
+    return DomainError(code, message, field)
+
+
+def _conflict(code: str, message: str, field: str | None = None) -> DomainError:
+    return DomainError(code, message, field, status=409)
+
+
+def format_amount(value: Decimal, currency: str = "CNY") -> str:
+    symbol = {"CNY": "¥", "USD": "$", "EUR": "€", "HKD": "HK$"}.get(currency, currency + " ")
+    return f"{symbol}{value:,.2f}"
+
+
+def _aware(value: Any, field: str) -> dt.datetime:
+    """A timezone-aware datetime from a datetime, a date, or an ISO string (naive means local time)."""
+    if isinstance(value, str):
+        from django.utils.dateparse import parse_datetime
+
+        text = value.strip()
+        try:
+            parsed = parse_datetime(text)
+        except ValueError:
+            parsed = None
+        if parsed is None:
+            parsed = dt.datetime.combine(parse_date(text, field=field), dt.time(12, 0))
+        value = parsed
+    elif isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        value = dt.datetime.combine(value, dt.time(12, 0))
+    if not isinstance(value, dt.datetime):
+        raise _error(ErrorCode.INVALID_DATE, _("Not a date and time."), field)
+    if timezone.is_naive(value):
+        value = timezone.make_aware(value)
+    return value
+
+
+def _int(value: Any, field: str, errors: list[DomainError], *, label: str) -> int | None:
+    """A positive whole number, or an error appended (bools and 1.5 are refused)."""
+    if isinstance(value, bool) or value in (None, ""):
+        errors.append(_error(ErrorCode.REQUIRED if value in (None, "") else ErrorCode.INVALID,
+                             _("%(label)s must be a whole number greater than zero.") % {"label": label}, field))
+        return None
+    try:
+        number = Decimal(str(value).strip())
+    except ArithmeticError:
+        number = None
+    if number is None or not number.is_finite() or number != number.to_integral_value() or number <= 0:
+        errors.append(_error(ErrorCode.INVALID, _("%(label)s must be a whole number greater than zero.") % {
+            "label": label}, field))
+        return None
+    if number > MAX_QUANTITY:
+        errors.append(_error(ErrorCode.INVALID, _("%(label)s is too large.") % {"label": label}, field))
+        return None
+    return int(number)
+
+
+def _amount(value: Any, field: str, errors: list[DomainError]) -> Decimal | None:
+    if isinstance(value, bool):
+        errors.append(_error(ErrorCode.INVALID_AMOUNT, _("Not an amount."), field))
+        return None
+    try:
+        amount = parse_amount(value, field=field)
+    except DomainError as exc:
+        errors.append(exc)
+        return None
+    if amount < 0:
+        errors.append(_error(ErrorCode.INVALID_AMOUNT, _("An amount cannot be negative."), field))
+        return None
+    return amount
+
+
+def _ref_id(value: Any, field: str, errors: list[DomainError]) -> int | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, bool):
+        errors.append(_error(ErrorCode.INVALID, _("Not a valid reference."), field))
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        errors.append(_error(ErrorCode.INVALID, _("Not a valid reference."), field))
+        return None
+
+
+def generate_order_number(at: dt.datetime | None = None) -> str:
+    """SO-20261125-7F3A2C: the local date and six random hex digits (16 million per day)."""
+    local = timezone.localtime(at or timezone.now())
+    for _attempt in range(5):
+        number = f"SO-{local:%Y%m%d}-{secrets.token_hex(3).upper()}"
+        if not Order.objects.filter(number=number).exists():
+            return number
+    raise DomainError(ErrorCode.CONFLICT, _("Could not generate an order number; try again."), "number", status=409)
+
+
+def _clean_lines(lines: Any) -> tuple[list[dict[str, Any]], list[DomainError]]:
+    """Resolve products and parse every line; all errors are collected, with fields like lines.1.quantity."""
+    errors: list[DomainError] = []
+    if not isinstance(lines, list | tuple) or not lines:
+        return [], [_error(ErrorCode.REQUIRED, _("An order needs at least one line."), "lines")]
+    if len(lines) > MAX_LINES:
+        return [], [_error(ErrorCode.INVALID, _("An order has at most %(n)s lines.") % {"n": MAX_LINES}, "lines")]
+    ids, skus = set(), set()
+    for raw in lines:
+        if isinstance(raw, dict):
+            pid = raw.get("product_id")
+            if pid not in (None, "") and not isinstance(pid, bool):
+                with contextlib.suppress(TypeError, ValueError):
+                    ids.add(int(pid))
+            elif raw.get("sku"):
+                skus.add(str(raw["sku"]).strip())
+    by_id = {p.pk: p for p in Product.objects.filter(pk__in=ids)} if ids else {}
+    by_sku = {p.sku: p for p in Product.objects.filter(sku__in=skus)} if skus else {}
+    clean: list[dict[str, Any]] = []
+    for i, raw in enumerate(lines):
+        prefix = f"lines.{i}"
+        if not isinstance(raw, dict):
+            errors.append(_error(ErrorCode.INVALID, _("A line must be an object."), prefix))
+            continue
+        line_errors: list[DomainError] = []
+        product = None
+        pid = raw.get("product_id")
+        if pid not in (None, ""):
+            ref = _ref_id(pid, f"{prefix}.product_id", line_errors)
+            product = by_id.get(ref) if ref is not None else None
+            if ref is not None and product is None:
+                line_errors.append(_error(ErrorCode.UNKNOWN_REFERENCE, _("No such product: %(value)s.") % {
+                    "value": pid}, f"{prefix}.product_id"))
+        elif raw.get("sku"):
+            sku = str(raw["sku"]).strip()
+            product = by_sku.get(sku)
+            if product is None:
+                line_errors.append(_error(ErrorCode.UNKNOWN_REFERENCE, _("No product with SKU %(value)s.") % {
+                    "value": sku}, f"{prefix}.sku"))
+        else:
+            line_errors.append(_error(ErrorCode.REQUIRED, _("Give a product id or a SKU."), f"{prefix}.product_id"))
+        if product is not None and not product.active:
+            line_errors.append(_error(CommerceErrorCode.INACTIVE_PRODUCT, _("%(name)s is no longer sold.") % {
+                "name": product.name}, f"{prefix}.product_id"))
+        quantity = _int(raw.get("quantity"), f"{prefix}.quantity", line_errors, label=_("Quantity"))
+        price_raw = raw.get("unit_price")
+        if price_raw in (None, ""):
+            unit_price = product.list_price if product is not None else None
+        else:
+            unit_price = _amount(price_raw, f"{prefix}.unit_price", line_errors)
+        discount_raw = raw.get("discount")
+        discount = ZERO if discount_raw in (None, "") else _amount(discount_raw, f"{prefix}.discount", line_errors)
+        if not line_errors and quantity is not None and unit_price is not None and discount is not None:
+            gross = (unit_price * quantity).quantize(CENT)
+            if discount > gross:
+                line_errors.append(_error(CommerceErrorCode.DISCOUNT_TOO_LARGE, _(
+                    "The discount (%(discount)s) is larger than quantity × unit price (%(gross)s).") % {
+                    "discount": f"{discount:.2f}", "gross": f"{gross:.2f}"}, f"{prefix}.discount"))
+        if line_errors:
+            errors.extend(line_errors)
+            continue
+        gross = (unit_price * quantity).quantize(CENT)
+        clean.append({
+            "product": product, "quantity": quantity, "unit_price": unit_price, "discount": discount,
+            "gross": gross, "amount": gross - discount,
+            "cost": (product.unit_cost * quantity).quantize(CENT),
+        })
+    return clean, errors
+
+
+def _order_subject(order: Order) -> str:
+    return _("Order %(number)s · %(amount)s") % {
+        "number": order.number, "amount": format_amount(order.amount, order.currency)}
+
+
+def create_order(*, actor, customer_id: int, lines: list[dict[str, Any]], store_id: int | None = None,
+                 channel_id: int | None = None, channel_code: str | None = None, sales_rep_id: int | None = None,
+                 promoter_id: int | None = None, ordered_at: dt.datetime | None = None, number: str | None = None,
+                 source: str = "", external_id: str | None = None, currency: str = "CNY") -> Order:
+    """Record a purchase: the order, its lines, the customer's totals, a timeline row and an audit row.
+
+    Preconditions: the actor has orders.change and can see the customer (404 otherwise). Nothing is written
+    unless every field and every line is valid (422 with all errors). A duplicate order number is 409.
+    Line amount = quantity × unit price − discount; a missing unit price means the product's list price.
+    """
+    perms.require(actor, perms.CHANGE_ORDERS)
+    source = (source or "").strip()[:40]
+    external_id = (str(external_id).strip()[:100] or None) if external_id is not None else None
+    customer = get_customer_for(actor, customer_id)
+    if external_id is not None:
+        existing = Order.objects.filter(source=source, external_id=external_id).first()
+        if existing is not None:
+            return _existing_import(actor, existing, customer.pk)
+    if customer.is_archived:
+        raise _conflict(CommerceErrorCode.CUSTOMER_ARCHIVED, _("This customer is archived; restore it first."),
+                        "customer_id")
+
+    errors: list[DomainError] = []
+    clean_lines, line_errors = _clean_lines(lines)
+    errors.extend(line_errors)
+    store = channel = promoter = sales_rep = None
+    ref = _ref_id(store_id, "store_id", errors)
+    if ref is not None:
+        store = Store.objects.filter(pk=ref).first()
+        if store is None:
+            errors.append(_error(ErrorCode.UNKNOWN_REFERENCE, _("No such store."), "store_id"))
+    ref = _ref_id(channel_id, "channel_id", errors)
+    if ref is not None:
+        channel = Channel.objects.filter(pk=ref).first()
+        if channel is None:
+            errors.append(_error(ErrorCode.UNKNOWN_REFERENCE, _("No such channel."), "channel_id"))
+    elif channel_code:
+        channel = Channel.objects.filter(code=str(channel_code).strip()).first()
+        if channel is None:
+            errors.append(_error(ErrorCode.UNKNOWN_REFERENCE, _("No channel with code %(value)s.") % {
+                "value": channel_code}, "channel_code"))
+    ref = _ref_id(promoter_id, "promoter_id", errors)
+    if ref is not None:
+        promoter = Promoter.objects.filter(pk=ref).first()
+        if promoter is None:
+            errors.append(_error(ErrorCode.UNKNOWN_REFERENCE, _("No such promoter."), "promoter_id"))
+    ref = _ref_id(sales_rep_id, "sales_rep_id", errors)
+    if ref is not None:
+        from clientwise.accounts.models import User
+
+        sales_rep = User.objects.filter(pk=ref, is_active=True).first()
+        if sales_rep is None:
+            errors.append(_error(ErrorCode.UNKNOWN_REFERENCE, _("No such sales rep."), "sales_rep_id"))
+    now = timezone.now()
+    if ordered_at in (None, ""):
+        ordered_at = now
+    else:
+        try:
+            ordered_at = _aware(ordered_at, "ordered_at")
+        except DomainError as exc:
+            errors.append(exc)
+            ordered_at = None
+        if ordered_at is not None and ordered_at > now + FUTURE_SKEW:
+            errors.append(_error(ErrorCode.INVALID_DATE, _("An order cannot be in the future."), "ordered_at"))
+        elif ordered_at is not None and ordered_at.year < 1990:
+            errors.append(_error(ErrorCode.INVALID_DATE, _("The order date is out of range."), "ordered_at"))
+    currency = (currency or "CNY").strip().upper()
+    if currency not in CURRENCIES:
+        errors.append(_error(ErrorCode.INVALID, _("Unknown currency %(value)s.") % {"value": currency}, "currency"))
+    if number not in (None, ""):
+        number = str(number).strip()
+        if not NUMBER_RE.match(number):
+            errors.append(_error(ErrorCode.INVALID, _(
+                "An order number has up to 40 letters, digits and - _ . /."), "number"))
+    else:
+        number = None
+    if errors:
+        raise ValidationFailed(errors)
+    if number is not None and Order.objects.filter(number=number).exists():
+        raise _conflict(ErrorCode.DUPLICATE, _("Order number %(value)s already exists.") % {"value": number}, "number")
+
+    subtotal = sum((ln["gross"] for ln in clean_lines), ZERO)
+    discount = sum((ln["discount"] for ln in clean_lines), ZERO)
+    amount = sum((ln["amount"] for ln in clean_lines), ZERO)
+    cost = sum((ln["cost"] for ln in clean_lines), ZERO)
+    try:
+        with transaction.atomic():
+            order = Order.objects.create(
+                number=number or generate_order_number(ordered_at), customer_id=customer.pk, store=store,
+                channel=channel, sales_rep=sales_rep, promoter=promoter, ordered_at=ordered_at,
+                currency=currency, subtotal=subtotal, discount=discount, amount=amount, cost=cost,
+                line_count=len(clean_lines), source=source, external_id=external_id,
+            )
+            OrderLine.objects.bulk_create([
+                OrderLine(order=order, customer_id=customer.pk, product=ln["product"], quantity=ln["quantity"],
+                          unit_price=ln["unit_price"], discount=ln["discount"], amount=ln["amount"], cost=ln["cost"])
+                for ln in clean_lines
+            ])
+            apply_purchase_totals(customer_id=customer.pk, orders=1, revenue=amount, ordered_at=ordered_at)
+            record_event(
+                customer_id=customer.pk, kind="purchase", actor=actor, subject=_order_subject(order),
+                payload={
+                    "number": order.number, "amount": amount, "currency": currency, "line_count": len(clean_lines),
+                    "store": store.name if store else "", "channel": channel.code if channel else "",
+                    "lines": [{"sku": ln["product"].sku, "name": ln["product"].name, "quantity": ln["quantity"],
+                               "amount": ln["amount"]} for ln in clean_lines[:20]],
+                },
+                occurred_at=ordered_at, ref_type="order", ref_id=order.pk,
+            )
+            audit(actor=actor, action="order.create", obj=order, customer_id=customer.pk,
+                  after={**snapshot(order), "lines": [
+                      {"product_id": ln["product"].pk, "quantity": ln["quantity"], "unit_price": ln["unit_price"],
+                       "discount": ln["discount"], "amount": ln["amount"]} for ln in clean_lines]})
+    except IntegrityError:
+        # A racing request took the number or the (source, external_id) between our check and the insert.
+        if external_id is not None:
+            existing = Order.objects.filter(source=source, external_id=external_id).first()
+            if existing is not None:
+                return _existing_import(actor, existing, customer.pk)
+        raise _conflict(ErrorCode.DUPLICATE, _("An order with this number already exists."), "number") from None
+    order.was_created = True
+    return order
+
+
+def _existing_import(actor, existing: Order, customer_id: int) -> Order:
+    if existing.customer_id != customer_id:
+        raise _conflict(ErrorCode.DUPLICATE, _(
+            "An order with this source and external id exists for another customer."), "external_id")
+    existing.was_created = False
+    return existing
+
+
+def _locked_order(actor, order_id: Any) -> Order:
+    """The order (row-locked on PostgreSQL) if the actor can see its customer; NotFound otherwise."""
+    try:
+        pk = int(order_id)
+    except (TypeError, ValueError):
+        raise NotFound() from None
+    order = Order.objects.select_for_update().filter(pk=pk).first()
+    if order is None:
+        raise NotFound()
+    get_customer_for(actor, order.customer_id)
+    return order
+
+
+def returned_amount(order: Order) -> Decimal:
+    return Return.objects.filter(order=order).aggregate(s=Sum("amount"))["s"] or ZERO
+
+
+def cancel_order(*, actor, order_id: int, reason: str) -> Order:
+    """Cancel a completed order: the customer's order count drops by one and revenue by what is still kept
+    (the amount minus anything already returned). Cancelling twice is 409."""
+    perms.require(actor, perms.CHANGE_ORDERS)
+    reason = (reason or "").strip()
+    with transaction.atomic():
+        order = _locked_order(actor, order_id)
+        if not reason:
+            raise ValidationFailed([_error(ErrorCode.REQUIRED, _("Give a reason for the cancellation."), "reason")])
+        if len(reason) > 200:
+            raise ValidationFailed([_error(ErrorCode.INVALID, _("The reason is longer than 200 characters."),
+                                           "reason")])
+        if order.status == Order.Status.CANCELLED:
+            raise _conflict(CommerceErrorCode.ORDER_CANCELLED, _("This order is already cancelled."))
+        kept = order.amount - returned_amount(order)
+        order.status = Order.Status.CANCELLED
+        order.save(update_fields=["status", "updated_at"])
+        apply_purchase_totals(customer_id=order.customer_id, orders=-1, revenue=-kept)
+        record_event(customer_id=order.customer_id, kind="purchase", actor=actor,
+                     subject=_("Order %(number)s cancelled · %(amount)s") % {
+                         "number": order.number, "amount": format_amount(kept, order.currency)},
+                     body=reason, payload={"number": order.number, "cancelled": True, "revenue_change": -kept,
+                                           "reason": reason},
+                     ref_type="order", ref_id=order.pk)
+        audit(actor=actor, action="order.cancel", obj=order, customer_id=order.customer_id,
+              before={"status": Order.Status.COMPLETED}, after={"status": order.status},
+              detail={"reason": reason, "revenue_change": -kept})
+    return order
+
+
+def create_return(*, actor, order_id: int, lines: list[dict[str, Any]], reason: str = "",
+                  returned_at: dt.datetime | None = None, source: str = "", external_id: str | None = None) -> Return:
+    """Take goods back. Each line's refund is its share of the line amount (quantity returned / bought);
+    returning the last units of a line refunds exactly what is left, so refunds add up to the cent.
+    Cannot return more than bought minus already returned (422 over_return). Revenue drops; the order count
+    does not."""
+    perms.require(actor, perms.CHANGE_ORDERS)
+    reason = (reason or "").strip()
+    with transaction.atomic():
+        order = _locked_order(actor, order_id)
+        if order.status == Order.Status.CANCELLED:
+            raise _conflict(CommerceErrorCode.ORDER_CANCELLED, _("A cancelled order cannot take returns."))
+        errors: list[DomainError] = []
+        if len(reason) > 200:
+            errors.append(_error(ErrorCode.INVALID, _("The reason is longer than 200 characters."), "reason"))
+        now = timezone.now()
+        if returned_at in (None, ""):
+            returned_at = now
+        else:
+            try:
+                returned_at = _aware(returned_at, "returned_at")
+            except DomainError as exc:
+                errors.append(exc)
+                returned_at = None
+            if returned_at is not None and returned_at > now + FUTURE_SKEW:
+                errors.append(_error(ErrorCode.INVALID_DATE, _("A return cannot be in the future."), "returned_at"))
+            elif returned_at is not None and returned_at < order.ordered_at:
+                errors.append(_error(ErrorCode.INVALID_DATE, _("A return cannot be before the order."),
+                                     "returned_at"))
+        order_lines = {ln.pk: ln for ln in OrderLine.objects.filter(order=order).select_related("product")}
+        already: dict[int, int] = {}
+        already_amount: dict[int, Decimal] = {}
+        for row in (ReturnLine.objects.filter(order_line_id__in=list(order_lines)).values("order_line_id")
+                    .annotate(q=Sum("quantity"), a=Sum("amount")).order_by()):
+            already[row["order_line_id"]] = row["q"]
+            already_amount[row["order_line_id"]] = row["a"]
+        picked: list[tuple[OrderLine, int, Decimal]] = []
+        seen: set[int] = set()
+        if not isinstance(lines, list | tuple) or not lines:
+            errors.append(_error(ErrorCode.REQUIRED, _("Choose at least one line to return."), "lines"))
+            lines = []
+        for i, raw in enumerate(lines):
+            prefix = f"lines.{i}"
+            if not isinstance(raw, dict):
+                errors.append(_error(ErrorCode.INVALID, _("A line must be an object."), prefix))
+                continue
+            ref = _ref_id(raw.get("order_line_id"), f"{prefix}.order_line_id", errors)
+            if ref is None:
+                if raw.get("order_line_id") in (None, ""):
+                    errors.append(_error(ErrorCode.REQUIRED, _("Choose the order line."), f"{prefix}.order_line_id"))
+                continue
+            line = order_lines.get(ref)
+            if line is None:
+                errors.append(_error(ErrorCode.UNKNOWN_REFERENCE, _("That line is not on this order."),
+                                     f"{prefix}.order_line_id"))
+                continue
+            if ref in seen:
+                errors.append(_error(ErrorCode.DUPLICATE, _("The same line is listed twice."),
+                                     f"{prefix}.order_line_id"))
+                continue
+            seen.add(ref)
+            quantity = _int(raw.get("quantity"), f"{prefix}.quantity", errors, label=_("Quantity"))
+            if quantity is None:
+                continue
+            left = line.quantity - (already.get(ref) or 0)
+            if quantity > left:
+                errors.append(_error(CommerceErrorCode.OVER_RETURN, _(
+                    "Only %(left)s of %(name)s can still be returned.") % {"left": left, "name": line.product.name},
+                    f"{prefix}.quantity"))
+                continue
+            if quantity == left:
+                refund = line.amount - (already_amount.get(ref) or ZERO)
+            else:
+                refund = (line.amount * quantity / line.quantity).quantize(CENT, rounding=ROUND_HALF_UP)
+            picked.append((line, quantity, refund))
+        if errors:
+            raise ValidationFailed(errors)
+        total = sum((refund for _line, _q, refund in picked), ZERO)
+        ret = Return.objects.create(order=order, customer_id=order.customer_id, returned_at=returned_at, amount=total,
+                                    reason=reason, source=(source or "")[:40],
+                                    external_id=(str(external_id)[:100] if external_id else None))
+        ReturnLine.objects.bulk_create([ReturnLine(ret=ret, order_line=line, quantity=q, amount=refund)
+                                        for line, q, refund in picked])
+        apply_purchase_totals(customer_id=order.customer_id, orders=0, revenue=-total)
+        record_event(customer_id=order.customer_id, kind="return", actor=actor,
+                     subject=_("Return on %(number)s · %(amount)s") % {
+                         "number": order.number, "amount": format_amount(total, order.currency)},
+                     body=reason,
+                     payload={"number": order.number, "amount": total, "reason": reason,
+                              "lines": [{"sku": line.product.sku, "name": line.product.name, "quantity": q,
+                                         "amount": refund} for line, q, refund in picked]},
+                     occurred_at=returned_at, ref_type="return", ref_id=ret.pk)
+        audit(actor=actor, action="return.create", obj=ret, customer_id=order.customer_id,
+              after={**snapshot(ret), "lines": [{"order_line_id": line.pk, "quantity": q, "amount": refund}
+                                                 for line, q, refund in picked]})
+    return ret
+
+
+# --- Catalog and store administration --------------------------------------------------------------------------
+
+
+def _text(data: dict, key: str, errors: list[DomainError], *, max_length: int, required: bool = False,
+          label: str = "") -> str | None:
+    """A trimmed string field; None when the key is absent (a PATCH leaves it alone)."""
+    if key not in data:
+        if required:
+            errors.append(_error(ErrorCode.REQUIRED, _("%(label)s is required.") % {"label": label}, key))
+        return None
+    value = data[key]
+    value = "" if value is None else str(value).strip()
+    if required and not value:
+        errors.append(_error(ErrorCode.REQUIRED, _("%(label)s is required.") % {"label": label}, key))
+        return None
+    if len(value) > max_length:
+        errors.append(_error(ErrorCode.INVALID, _("%(label)s is longer than %(n)s characters.") % {
+            "label": label, "n": max_length}, key))
+        return None
+    return value
+
+
+def _code(data: dict, key: str, errors: list[DomainError], *, max_length: int, required: bool, label: str):
+    value = _text(data, key, errors, max_length=max_length, required=required, label=label)
+    if value and not CODE_RE.match(value):
+        errors.append(_error(ErrorCode.INVALID, _("%(label)s may use letters, digits and - _ . only.") % {
+            "label": label}, key))
+        return None
+    return value
+
+
+def _bool(data: dict, key: str, errors: list[DomainError]) -> bool | None:
+    if key not in data or data[key] is None:
+        return None
+    value = data[key]
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in {"1", "true", "yes", "on"}:
+        return True
+    if text in {"0", "false", "no", "off", ""}:
+        return False
+    errors.append(_error(ErrorCode.INVALID, _("Must be yes or no."), key))
+    return None
+
+
+def _unique(model, field: str, value, instance, label: str) -> None:
+    if value and model.objects.filter(**{field: value}).exclude(pk=getattr(instance, "pk", None)).exists():
+        raise _conflict(ErrorCode.DUPLICATE, _("%(label)s %(value)s is already used.") % {
+            "label": label, "value": value}, field)
+
+
+def _save_with_audit(actor, obj, before: dict | None, action: str) -> None:
+    try:
+        with transaction.atomic():
+            obj.save()
+    except IntegrityError:
+        raise _conflict(ErrorCode.DUPLICATE, _("A record with this code or external id already exists.")) from None
+    after = snapshot(obj)
+    if before is None:
+        audit(actor=actor, action=action, obj=obj, after=after)
+    else:
+        old, new = diff(before, after)
+        audit(actor=actor, action=action, obj=obj, before=old, after=new)
+
+
+def _fk(model, data: dict, key: str, errors: list[DomainError], *, required: bool, label: str):
+    """Resolve `key` (an id) to a row of `model`; returns (present, row)."""
+    if key not in data:
+        if required:
+            errors.append(_error(ErrorCode.REQUIRED, _("%(label)s is required.") % {"label": label}, key))
+        return False, None
+    ref = _ref_id(data[key], key, errors)
+    if ref is None:
+        if required and data[key] in (None, ""):
+            errors.append(_error(ErrorCode.REQUIRED, _("%(label)s is required.") % {"label": label}, key))
+        return True, None
+    row = model.objects.filter(pk=ref).first()
+    if row is None:
+        errors.append(_error(ErrorCode.UNKNOWN_REFERENCE, _("No such %(label)s.") % {"label": label}, key))
+    return True, row
+
+
+def save_product(*, actor, data: dict[str, Any], product_id: int | None = None) -> Product:
+    """Create a product (product_id None) or change the fields present in `data`.
+
+    Fields: sku, name, category_id, brand, model, attributes (object), list_price, unit_cost, active.
+    """
+    perms.require(actor, perms.MANAGE_CATALOG)
+    product = None
+    if product_id is not None:
+        product = Product.objects.filter(pk=product_id).first()
+        if product is None:
+            raise NotFound()
+    creating = product is None
+    errors: list[DomainError] = []
+    sku = _code(data, "sku", errors, max_length=40, required=creating, label=_("SKU"))
+    name = _text(data, "name", errors, max_length=200, required=creating, label=_("Name"))
+    if not creating and "sku" in data and not sku and not errors:
+        errors.append(_error(ErrorCode.REQUIRED, _("%(label)s is required.") % {"label": _("SKU")}, "sku"))
+    if not creating and "name" in data and not name and not any(e.field == "name" for e in errors):
+        errors.append(_error(ErrorCode.REQUIRED, _("%(label)s is required.") % {"label": _("Name")}, "name"))
+    has_cat, category = _fk(ProductCategory, data, "category_id", errors, required=creating, label=_("category"))
+    brand = _text(data, "brand", errors, max_length=60, label=_("Brand"))
+    model_name = _text(data, "model", errors, max_length=60, label=_("Model"))
+    attributes = data.get("attributes")
+    if "attributes" in data:
+        if attributes is None:
+            attributes = {}
+        if not isinstance(attributes, dict) or not all(isinstance(k, str) for k in attributes):
+            errors.append(_error(ErrorCode.INVALID, _("Attributes must be an object of names and values."),
+                                 "attributes"))
+        elif any(not isinstance(v, str | int | float | bool) and v is not None for v in attributes.values()):
+            errors.append(_error(ErrorCode.INVALID, _("Attribute values must be text, numbers or yes/no."),
+                                 "attributes"))
+    prices = {}
+    for key in ("list_price", "unit_cost"):
+        if key in data:
+            value = data[key]
+            prices[key] = ZERO if value in (None, "") else _amount(value, key, errors)
+    active = _bool(data, "active", errors)
+    if errors:
+        raise ValidationFailed(errors)
+    with transaction.atomic():
+        if creating:
+            product = Product()
+        before = None if creating else snapshot(product)
+        if sku:
+            _unique(Product, "sku", sku, product, _("SKU"))
+            product.sku = sku
+        if name:
+            product.name = name
+        if has_cat and category is not None:
+            product.category = category
+        if brand is not None:
+            product.brand = brand
+        if model_name is not None:
+            product.model = model_name
+        if "attributes" in data:
+            product.attributes = attributes
+        for key, value in prices.items():
+            setattr(product, key, value)
+        if active is not None:
+            product.active = active
+        if creating:
+            product.source = str(data.get("source") or "")[:40]
+            product.external_id = str(data["external_id"])[:100] if data.get("external_id") else None
+        _save_with_audit(actor, product, before, "product.create" if creating else "product.update")
+    return product
+
+
+def save_category(*, actor, data: dict[str, Any], category_id: int | None = None) -> ProductCategory:
+    """Create or change a product category (code, name, parent_id, replenishable, cycle_days)."""
+    perms.require(actor, perms.MANAGE_CATALOG)
+    category = None
+    if category_id is not None:
+        category = ProductCategory.objects.filter(pk=category_id).first()
+        if category is None:
+            raise NotFound()
+    creating = category is None
+    errors: list[DomainError] = []
+    code = _code(data, "code", errors, max_length=30, required=creating, label=_("Code"))
+    name = _text(data, "name", errors, max_length=100, required=creating, label=_("Name"))
+    has_parent, parent = _fk(ProductCategory, data, "parent_id", errors, required=False, label=_("parent category"))
+    if parent is not None and category is not None:
+        node = parent
+        while node is not None:
+            if node.pk == category.pk:
+                errors.append(_error(ErrorCode.INVALID, _("A category cannot be inside itself."), "parent_id"))
+                break
+            node = node.parent
+    replenishable = _bool(data, "replenishable", errors)
+    cycle = None
+    if data.get("cycle_days") not in (None, ""):
+        cycle = _int(data["cycle_days"], "cycle_days", errors, label=_("Cycle (days)"))
+    if errors:
+        raise ValidationFailed(errors)
+    with transaction.atomic():
+        if creating:
+            category = ProductCategory()
+        before = None if creating else snapshot(category)
+        if code:
+            _unique(ProductCategory, "code", code, category, _("Code"))
+            category.code = code
+        if name:
+            category.name = name
+        if has_parent:
+            category.parent = parent
+        if replenishable is not None:
+            category.replenishable = replenishable
+        if "cycle_days" in data:
+            category.cycle_days = cycle
+        _save_with_audit(actor, category, before, "category.create" if creating else "category.update")
+    return category
+
+
+def save_region(*, actor, data: dict[str, Any]) -> Region:
+    """Create a sales region (code, name, team_id)."""
+    perms.require(actor, perms.MANAGE_CATALOG)
+    errors: list[DomainError] = []
+    code = _code(data, "code", errors, max_length=20, required=True, label=_("Code"))
+    name = _text(data, "name", errors, max_length=100, required=True, label=_("Name"))
+    if errors:
+        raise ValidationFailed(errors)
+    with transaction.atomic():
+        region = Region(code=code, name=name, team_id=data.get("team_id") or None)
+        _unique(Region, "code", code, region, _("Code"))
+        _save_with_audit(actor, region, None, "region.create")
+    return region
+
+
+def save_branch(*, actor, data: dict[str, Any]) -> Branch:
+    """Create a branch inside a region (code, name, region_id, team_id)."""
+    perms.require(actor, perms.MANAGE_CATALOG)
+    errors: list[DomainError] = []
+    code = _code(data, "code", errors, max_length=20, required=True, label=_("Code"))
+    name = _text(data, "name", errors, max_length=100, required=True, label=_("Name"))
+    _present, region = _fk(Region, data, "region_id", errors, required=True, label=_("region"))
+    if errors:
+        raise ValidationFailed(errors)
+    with transaction.atomic():
+        branch = Branch(code=code, name=name, region=region, team_id=data.get("team_id") or None)
+        _unique(Branch, "code", code, branch, _("Code"))
+        _save_with_audit(actor, branch, None, "branch.create")
+    return branch
+
+
+STORE_TEXT = {"province": 40, "city": 60, "district": 60}
+
+
+def save_store(*, actor, data: dict[str, Any], store_id: int | None = None) -> Store:
+    """Create or change a store: code, name, branch_id, province, city, district, urban_rural, opened_on,
+    active."""
+    perms.require(actor, perms.MANAGE_CATALOG)
+    store = None
+    if store_id is not None:
+        store = Store.objects.filter(pk=store_id).first()
+        if store is None:
+            raise NotFound()
+    creating = store is None
+    errors: list[DomainError] = []
+    code = _code(data, "code", errors, max_length=20, required=creating, label=_("Code"))
+    name = _text(data, "name", errors, max_length=100, required=creating, label=_("Name"))
+    has_branch, branch = _fk(Branch, data, "branch_id", errors, required=creating, label=_("branch"))
+    texts = {k: _text(data, k, errors, max_length=n, label=k) for k, n in STORE_TEXT.items()}
+    urban = _text(data, "urban_rural", errors, max_length=5, label="urban_rural")
+    if urban not in (None, "", "urban", "rural"):
+        errors.append(_error(ErrorCode.INVALID, _("Urban or rural must be “urban” or “rural”."), "urban_rural"))
+    opened_on = None
+    if data.get("opened_on") not in (None, ""):
+        try:
+            opened_on = parse_date(data["opened_on"], field="opened_on")
+        except DomainError as exc:
+            errors.append(exc)
+    active = _bool(data, "active", errors)
+    if errors:
+        raise ValidationFailed(errors)
+    with transaction.atomic():
+        if creating:
+            store = Store()
+        before = None if creating else snapshot(store)
+        if code:
+            _unique(Store, "code", code, store, _("Code"))
+            store.code = code
+        if name:
+            store.name = name
+        if has_branch and branch is not None:
+            store.branch = branch
+        for key, value in texts.items():
+            if value is not None:
+                setattr(store, key, value)
+        if urban is not None:
+            store.urban_rural = urban
+        if "opened_on" in data:
+            store.opened_on = opened_on
+        if active is not None:
+            store.active = active
+        if creating:
+            store.source = str(data.get("source") or "")[:40]
+            store.external_id = str(data["external_id"])[:100] if data.get("external_id") else None
+        _save_with_audit(actor, store, before, "store.create" if creating else "store.update")
+    return store
+
+
+def save_channel(*, actor, data: dict[str, Any], channel_id: int | None = None) -> Channel:
+    """Create or change a sales channel (code, name, kind)."""
+    perms.require(actor, perms.MANAGE_CATALOG)
+    channel = None
+    if channel_id is not None:
+        channel = Channel.objects.filter(pk=channel_id).first()
+        if channel is None:
+            raise NotFound()
+    creating = channel is None
+    errors: list[DomainError] = []
+    code = _code(data, "code", errors, max_length=20, required=creating, label=_("Code"))
+    name = _text(data, "name", errors, max_length=100, required=creating, label=_("Name"))
+    kind = _text(data, "kind", errors, max_length=10, required=creating, label=_("Kind"))
+    if kind and kind not in Channel.Kind.values:
+        errors.append(_error(ErrorCode.INVALID, _("Kind must be one of: %(kinds)s.") % {
+            "kinds": ", ".join(Channel.Kind.values)}, "kind"))
+    if errors:
+        raise ValidationFailed(errors)
+    with transaction.atomic():
+        if creating:
+            channel = Channel()
+        before = None if creating else snapshot(channel)
+        if code:
+            _unique(Channel, "code", code, channel, _("Code"))
+            channel.code = code
+        if name:
+            channel.name = name
+        if kind:
+            channel.kind = kind
+        _save_with_audit(actor, channel, before, "channel.create" if creating else "channel.update")
+    return channel
+
+
+def save_promoter(*, actor, data: dict[str, Any]) -> Promoter:
+    """Create an in-store promoter (name, store_id, user_id)."""
+    perms.require(actor, perms.MANAGE_CATALOG)
+    errors: list[DomainError] = []
+    name = _text(data, "name", errors, max_length=100, required=True, label=_("Name"))
+    _present, store = _fk(Store, data, "store_id", errors, required=False, label=_("store"))
+    if errors:
+        raise ValidationFailed(errors)
+    with transaction.atomic():
+        promoter = Promoter(name=name, store=store, user_id=data.get("user_id") or None)
+        _save_with_audit(actor, promoter, None, "promoter.create")
+    return promoter

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+
 from django.db import IntegrityError, transaction
 from django.http import HttpResponse, JsonResponse
 from django.utils import translation
@@ -18,6 +19,11 @@ class UserLanguageMiddleware:
 
     def __call__(self, request):
         user = getattr(request, "user", None)
+        if (user is None or not user.is_authenticated) and request.path.startswith("/api/") and _bearer(request):
+            # API clients with a token: answer (messages, labels) in the token owner's language too.
+            from clientwise.accounts.services import user_for_token
+
+            user = user_for_token(_bearer(request))
         lang = getattr(user, "language", "") if user is not None and user.is_authenticated else ""
         if lang:
             translation.activate(lang)

@@ -12,22 +12,29 @@ def navigation(request) -> dict:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    items = [
-        ("home", _("Home"), reverse("core:home"), "home"),
-        ("customers", _("Customers"), reverse("customers:list"), "users"),
-        ("orders", _("Orders"), reverse("commerce:order_list"), "receipt"),
-        ("products", _("Products"), reverse("commerce:product_list"), "box"),
-        ("stores", _("Stores"), reverse("commerce:store_list"), "store"),
-    ]
+    # Icon names are Bootstrap Icons (bi-<name>). Only pages the role may open are listed.
+    items = [("home", _("Home"), reverse("core:home"), "house")]
+    if perms.has_perm(user, perms.VIEW_CUSTOMERS):
+        items.append(("customers", _("Customers"), reverse("customers:list"), "people"))
+    if perms.has_perm(user, perms.VIEW_ORDERS):
+        items += [
+            ("orders", _("Orders"), reverse("commerce:order_list"), "receipt"),
+            ("products", _("Products"), reverse("commerce:product_list"), "box-seam"),
+            ("stores", _("Stores"), reverse("commerce:store_list"), "shop"),
+        ]
     if perms.has_perm(user, perms.VIEW_AUDIT):
-        items.append(("audit", _("Audit log"), reverse("core:audit"), "shield"))
+        items.append(("audit", _("Audit log"), reverse("core:audit"), "shield-check"))
     if perms.has_perm(user, perms.MANAGE_ATTRIBUTES):
         items.append(("attributes", _("Custom fields"), reverse("customers:attribute_list"), "sliders"))
+    if perms.has_perm(user, perms.MANAGE_USERS):
+        items.append(("users", _("Users and teams"), reverse("accounts:users"), "person-gear"))
     path = request.path
     active = ""
     for key, _label, url, _icon in items:
         if url != "/" and path.startswith(url):
             active = key
+    if not active and path.startswith(reverse("accounts:teams")) and perms.has_perm(user, perms.MANAGE_USERS):
+        active = "users"
     if not active and path == "/":
         active = "home"
     return {
@@ -36,4 +43,5 @@ def navigation(request) -> dict:
         "user_role": perms.user_role(user),
         "user_role_label": perms.ROLE_LABELS.get(perms.user_role(user), ""),
         "user_can_pii": perms.can_view_pii(user),
+        "user_perms": perms.ROLE_PERMISSIONS.get(perms.user_role(user), set()) if perms.user_role(user) else set(),
     }

@@ -1,8 +1,12 @@
-from django.http import HttpResponse
-from django.urls import path
+"""Core pages: the home page, the audit log, the language switch."""
+
+from django.urls import include, path
+
+from clientwise.core import views
 
 app_name = "core"
 urlpatterns = [
-    path("home/", lambda r: HttpResponse("home"), name="home"),
-    path("audit/", lambda r: HttpResponse("audit"), name="audit"),
+    path("", views.home, name="home"),
+    path("audit/", views.audit, name="audit"),
+    path("i18n/", include("django.conf.urls.i18n")),
 ]

@@ -47,3 +47,24 @@ def querystring_with(context, **changes) -> str:
             params[key] = value
     encoded = params.urlencode()
     return f"?{encoded}" if encoded else "?"
+
+
+@register.filter
+def minutes(value) -> int:
+    """A timedelta (or seconds) as whole minutes, rounded up: for “try again in N minutes”."""
+    seconds = value.total_seconds() if hasattr(value, "total_seconds") else float(value or 0)
+    return max(0, int(-(-seconds // 60)))
+
+
+@register.filter
+def cw_json(value) -> str:
+    """A value from an audit snapshot, readable: strings as they are, empty as “—”, lists and dicts compact."""
+    import json
+
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool):
+        return "✓" if value else "✗"
+    if isinstance(value, str | int | float):
+        return str(value)
+    return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))

@@ -1,0 +1,247 @@
+"""Reads for the home page and the audit log.
+
+Figures come from commerce.queries (orders) and customers.queries (visibility) so the home page counts exactly
+what the user could find on the list pages. Every query is bounded by an indexed date range or by the user's
+customers; nothing counts a million rows per page view.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.apps import apps
+from django.core.cache import cache
+from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
+from clientwise.core import permissions as perms
+from clientwise.core.models import AuditLog
+
+ZERO = Decimal("0.00")
+SCOPE_COUNT_TTL = 600  # seconds: "customers in scope" is a full count, so it is cached for ten minutes
+
+
+# --- Home ---------------------------------------------------------------------------------------------------
+
+
+def _change(current, previous) -> dict[str, Any]:
+    """Change against the comparison day: absolute difference and percent (None when the base is zero)."""
+    current = current or 0
+    previous = previous or 0
+    delta = current - previous
+    pct = None if not previous else round(float(delta) / float(previous) * 100, 1)
+    return {"previous": previous, "delta": delta, "pct": pct, "direction": (delta > 0) - (delta < 0)}
+
+
+def home_figures(user, day: dt.date | None = None) -> dict[str, Any]:
+    """Today's key figures in the user's scope, each compared with the same weekday last week."""
+    from clientwise.commerce.queries import key_figures
+
+    day = day or timezone.localdate()
+    now, before = key_figures(user, day), key_figures(user, day - dt.timedelta(days=7))
+
+    def aov(fig):
+        return fig.get("average_order_value", fig.get("avg_order_value", ZERO))
+
+    figures = {
+        "orders": (now["orders"], before["orders"]),
+        "revenue": (now["revenue"], before["revenue"]),
+        "average_order_value": (aov(now), aov(before)),
+        "new_customers": (now["new_customers"], before["new_customers"]),
+        "active_customers": (now["active_customers"], before["active_customers"]),
+    }
+    out = {key: {"value": cur, **_change(cur, prev)} for key, (cur, prev) in figures.items()}
+    out["day"] = day
+    out["compare_day"] = day - dt.timedelta(days=7)
+    out["currency"] = now.get("currency", "CNY")
+    return out
+
+
+def revenue_trend(user, *, days: int = 30, end: dt.date | None = None) -> dict[str, list]:
+    """Revenue and order count per local day for the last `days` days (including `end`), zero-filled."""
+    from clientwise.commerce.queries import day_bounds, visible_orders
+
+    end = end or timezone.localdate()
+    first = end - dt.timedelta(days=days - 1)
+    start, _ = day_bounds(first)
+    _, stop = day_bounds(end)
+    rows = (visible_orders(user).filter(ordered_at__gte=start, ordered_at__lt=stop, status="completed")
+            .annotate(day=TruncDate("ordered_at", tzinfo=timezone.get_current_timezone()))
+            .values("day").annotate(revenue=Sum("amount"), orders=Count("id")).order_by("day"))
+    by_day = {row["day"]: row for row in rows}
+    labels, revenue, orders = [], [], []
+    for i in range(days):
+        d = first + dt.timedelta(days=i)
+        row = by_day.get(d)
+        labels.append(d.isoformat())
+        revenue.append(str((row["revenue"] or ZERO) if row else ZERO))
+        orders.append(row["orders"] if row else 0)
+    return {"days": labels, "revenue": revenue, "orders": orders}
+
+
+def customers_in_scope(user) -> int | None:
+    """How many (non-archived) customers the user may see, cached for ten minutes per scope.
+
+    The cache key is the scope itself (everyone / a team subtree / one user), so all users with the same
+    reach share one count.
+    """
+    from clientwise.customers.queries import visible_customers
+
+    scope = perms.scope_of(user)
+    if scope is None or not perms.has_perm(user, perms.VIEW_CUSTOMERS):
+        return None
+    if scope is perms.Scope.ALL:
+        key = "cw:scope-count:all"
+    elif scope is perms.Scope.TEAM:
+        key = f"cw:scope-count:team:{user.team_id}:{user.pk}"
+    else:
+        key = f"cw:scope-count:own:{user.pk}:{user.team_id}"
+    return cache.get_or_set(key, lambda: visible_customers(user).filter(archived_at__isnull=True).count(),
+                            SCOPE_COUNT_TTL)
+
+
+def recent_activity(user, *, limit: int = 8, window_days: int = 30) -> list:
+    """The latest timeline rows of customers the user may see.
+
+    Everyone-scope users read the newest rows by primary key (an index walk, no sort); narrower scopes go
+    through the (customer, occurred_at) index for their customers inside a bounded window.
+    """
+    # TODO(customers): belongs in customers.queries as recent_activity(user); the model is looked up here
+    # by label only until that exists, so core does not import customers.models.
+    from clientwise.customers.queries import visibility_q, visible_customers
+
+    if not perms.has_perm(user, perms.VIEW_CUSTOMERS):
+        return []
+    interaction = apps.get_model("customers", "Interaction")
+    now = timezone.now()
+    qs = interaction.objects.select_related("customer", "actor").filter(occurred_at__lte=now)
+    if visibility_q(user) is None:
+        return list(qs.order_by("-id")[:limit])
+    qs = qs.filter(customer_id__in=visible_customers(user).values("pk"),
+                   occurred_at__gte=now - dt.timedelta(days=window_days))
+    return list(qs.order_by("-occurred_at", "-id")[:limit])
+
+
+# --- Audit log ----------------------------------------------------------------------------------------------
+
+
+def visible_audit(user) -> QuerySet[AuditLog]:
+    """Audit rows a user may read: administrators all; managers the rows about customers they can see plus
+    everything done by the users of their team subtree (themselves included); others nothing."""
+    if not perms.has_perm(user, perms.VIEW_AUDIT):
+        return AuditLog.objects.none()
+    from clientwise.customers.queries import visibility_q, visible_customers
+
+    if perms.scope_of(user) is perms.Scope.ALL and visibility_q(user) is None:
+        return AuditLog.objects.all()
+    from clientwise.accounts.models import User
+    from clientwise.accounts.services import team_subtree_ids
+
+    teams = team_subtree_ids(user.team_id)
+    actors = Q(actor_id=user.pk)
+    if teams:
+        actors |= Q(actor_id__in=User.objects.filter(team_id__in=teams).values("pk"))
+    customers = Q(customer_id__isnull=False, customer_id__in=visible_customers(user).values("pk"))
+    return AuditLog.objects.filter(actors | customers)
+
+
+@dataclass(frozen=True)
+class AuditFilters:
+    actor: int | None = None
+    action: str = ""  # exact, or a prefix ending with "." ("customer." → every customer action)
+    object_type: str = ""
+    object_id: str = ""
+    customer: int | None = None
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+
+
+def filter_audit(qs: QuerySet[AuditLog], f: AuditFilters) -> QuerySet[AuditLog]:
+    if f.actor:
+        qs = qs.filter(actor_id=f.actor)
+    action = f.action.strip()
+    if action.endswith("."):
+        qs = qs.filter(action__startswith=action)
+    elif action:
+        qs = qs.filter(action=action)
+    if f.object_type.strip():
+        qs = qs.filter(object_type=f.object_type.strip().lower())
+    if f.object_id.strip():
+        qs = qs.filter(object_id=f.object_id.strip())
+    if f.customer:
+        qs = qs.filter(customer_id=f.customer)
+    tz = timezone.get_current_timezone()
+    if f.date_from:
+        qs = qs.filter(at__gte=dt.datetime.combine(f.date_from, dt.time.min, tzinfo=tz))
+    if f.date_to:
+        qs = qs.filter(at__lt=dt.datetime.combine(f.date_to + dt.timedelta(days=1), dt.time.min, tzinfo=tz))
+    return qs
+
+
+@dataclass
+class Change:
+    field: str
+    before: Any
+    after: Any
+    kind: str  # "changed" | "added" | "removed"
+
+
+@dataclass
+class AuditRow:
+    entry: AuditLog
+    changes: list[Change]
+    detail: dict
+
+
+def _mask(data, pii: bool):
+    if data is None or pii:
+        return data
+    from clientwise.customers.queries import mask_record
+
+    return mask_record(data, pii=False)
+
+
+def audit_rows(entries: list[AuditLog], *, user) -> list[AuditRow]:
+    """Entries with their before/after turned into field-by-field changes, PII masked for users without it."""
+    pii = perms.can_view_pii(user)
+    rows = []
+    for entry in entries:
+        before = _mask(entry.before, pii) or {}
+        after = _mask(entry.after, pii) or {}
+        changes = []
+        for key in list(dict.fromkeys([*before.keys(), *after.keys()])):
+            if key in before and key in after:
+                kind = "changed"
+            elif key in after:
+                kind = "added"
+            else:
+                kind = "removed"
+            changes.append(Change(field=key, before=before.get(key), after=after.get(key), kind=kind))
+        rows.append(AuditRow(entry=entry, changes=changes, detail=_mask(entry.detail, pii) or {}))
+    return rows
+
+
+def audit_actor_choices(user) -> list:
+    """Users the filter menu offers: everyone for administrators, the team subtree for managers."""
+    from clientwise.accounts.models import User
+    from clientwise.accounts.services import team_subtree_ids
+
+    qs = User.objects.order_by("username")
+    if perms.scope_of(user) is not perms.Scope.ALL:
+        qs = qs.filter(Q(pk=user.pk) | Q(team_id__in=team_subtree_ids(user.team_id)))
+    return list(qs.only("id", "username", "display_name", "first_name", "last_name")[:500])
+
+
+COMMON_ACTIONS = ("customer.", "contact.", "consent.", "order.", "return.", "export.", "pii.view", "user.",
+                  "team.", "token.")
+
+
+def audit_action_choices() -> list[str]:
+    """Action names for the filter's suggestions: common prefixes plus those seen in the latest 2,000 rows
+    (a primary-key walk, not a DISTINCT over the whole log)."""
+    recent = AuditLog.objects.order_by("-id").values_list("action", flat=True)[:2000]
+    return sorted(set(COMMON_ACTIONS) | set(recent))

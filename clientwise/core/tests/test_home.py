@@ -1,0 +1,109 @@
+"""The home page: renders for every role, and its figures count only the user's visible customers."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+import pytest
+from django.core.cache import cache
+from django.urls import reverse
+
+from clientwise.core import queries
+
+pytestmark = pytest.mark.django_db
+
+ROLES = ["admin", "manager_a", "rep_a", "rep_a2", "rep_b", "agent", "marketer", "analyst", "norole"]
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache():
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_home_renders_for_every_role(org, sales, web_client, role):
+    r = web_client(getattr(org, role)).get(reverse("core:home"))
+    assert r.status_code == 200
+    body = r.content.decode()
+    assert "Good " in body
+    if role == "norole":
+        assert "Your account has no role yet" in body
+        assert "figures" not in r.context or r.context.get("figures") is None
+        assert 'id="cw-trend"' not in body
+    else:
+        assert 'id="cw-trend"' in body and "vendor/echarts/dist/echarts.min.js" in body
+
+
+# (orders today, revenue today, orders last week, revenue last week, buyers today)
+EXPECTED = {
+    "rep_a": (2, Decimal("4048.90"), 1, Decimal("3999.00"), 1),
+    "rep_a2": (1, Decimal("3999.00"), 0, Decimal("0"), 1),
+    "rep_b": (1, Decimal("49.90"), 0, Decimal("0"), 1),
+    "manager_a": (3, Decimal("8047.90"), 1, Decimal("3999.00"), 2),
+    "admin": (4, Decimal("8097.80"), 1, Decimal("3999.00"), 3),
+    "analyst": (4, Decimal("8097.80"), 1, Decimal("3999.00"), 3),
+}
+
+
+@pytest.mark.parametrize("role", list(EXPECTED))
+def test_figures_are_scoped_to_visible_customers(org, sales, web_client, role):
+    r = web_client(getattr(org, role)).get(reverse("core:home"))
+    fig = r.context["figures"]
+    orders, revenue, prev_orders, prev_revenue, buyers = EXPECTED[role]
+    assert fig["orders"]["value"] == orders
+    assert fig["revenue"]["value"] == revenue
+    assert fig["orders"]["previous"] == prev_orders
+    assert fig["revenue"]["previous"] == prev_revenue
+    assert fig["active_customers"]["value"] == buyers
+    assert fig["average_order_value"]["value"] == (revenue / orders).quantize(Decimal("0.01"))
+    trend = r.context["trend"]
+    assert len(trend["days"]) == 30
+    assert sum(trend["orders"]) == orders + prev_orders
+    assert sum(Decimal(x) for x in trend["revenue"]) == revenue + prev_revenue
+    # The chart data is embedded as JSON for ECharts.
+    body = r.content.decode()
+    embedded = json.loads(body.split('id="cw-trend-data" type="application/json">')[1].split("</script>")[0])
+    assert embedded["orders"] == trend["orders"]
+
+
+def test_rep_page_shows_their_revenue_and_change(org, sales, web_client):
+    body = web_client(org.rep_a).get(reverse("core:home")).content.decode()
+    assert "¥4,048.90" in body
+    assert "1.2%" in body  # 4,048.90 vs 3,999.00 last week
+    assert "100.0%" in body  # orders: 2 vs 1
+
+
+def test_change_against_last_week():
+    assert queries._change(Decimal("150"), Decimal("100")) == {
+        "previous": Decimal("100"), "delta": Decimal("50"), "pct": 50.0, "direction": 1}
+    assert queries._change(3, 0) == {"previous": 0, "delta": 3, "pct": None, "direction": 1}
+    assert queries._change(0, 0)["direction"] == 0
+
+
+def test_customers_in_scope_is_cached_per_scope(org, sales, django_assert_num_queries):
+    assert queries.customers_in_scope(org.admin) == 3
+    assert queries.customers_in_scope(org.rep_a) == 1
+    assert queries.customers_in_scope(org.manager_a) == 2
+    assert queries.customers_in_scope(org.norole) is None
+    with django_assert_num_queries(0):
+        assert queries.customers_in_scope(org.admin) == 3
+        assert queries.customers_in_scope(org.analyst) == 3  # same scope, same cached count
+
+
+def test_recent_activity_shows_only_visible_customers(org, sales):
+    names = {row.customer.name for row in queries.recent_activity(org.rep_b)}
+    assert names == {"李娜"}
+    names = {row.customer.name for row in queries.recent_activity(org.manager_a)}
+    assert names == {"张伟", "王芳"}
+    rows = queries.recent_activity(org.admin, limit=50)
+    assert {row.customer.name for row in rows} == {"张伟", "王芳", "李娜"}
+    assert [r.id for r in rows] == sorted((r.id for r in rows), reverse=True)
+    assert queries.recent_activity(org.norole) == []
+
+
+def test_home_recent_activity_on_the_page(org, sales, web_client):
+    body = web_client(org.rep_b).get(reverse("core:home")).content.decode()
+    assert "李娜" in body and "张伟" not in body

@@ -1,0 +1,83 @@
+"""Core pages: the home page and the audit log. Thin: reads come from core.queries."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import render
+from django.utils import timezone
+
+from clientwise.core import permissions as perms
+from clientwise.core import queries
+from clientwise.core.decorators import perm_required
+from clientwise.core.errors import DomainError
+from clientwise.core.normalize import parse_date
+from clientwise.core.pagination import keyset_page
+
+ACTIVITY_ICONS = {
+    "call": "telephone", "visit": "geo-alt", "email": "envelope", "sms": "chat-dots", "wechat": "wechat",
+    "note": "journal-text", "purchase": "bag-check", "return": "arrow-counterclockwise", "profile": "person-lines-fill",
+    "consent": "check2-square", "ticket": "life-preserver", "campaign": "megaphone", "points": "star",
+    "merge": "union",
+}
+
+
+@login_required
+def home(request):
+    user = request.user
+    can_orders = perms.has_perm(user, perms.VIEW_ORDERS)
+    context = {
+        "role": perms.user_role(user),
+        "can_orders": can_orders,
+        "can_customers": perms.has_perm(user, perms.VIEW_CUSTOMERS),
+        "now": timezone.localtime(),
+        "activity": [(row, ACTIVITY_ICONS.get(row.kind, "dot")) for row in queries.recent_activity(user)],
+        "customers_in_scope": queries.customers_in_scope(user),
+        "scope": perms.scope_of(user),
+    }
+    if can_orders:
+        context["figures"] = queries.home_figures(user)
+        context["trend"] = queries.revenue_trend(user, days=30)
+    return render(request, "core/home.html", context)
+
+
+def _int(value):
+    try:
+        return int(value) if value not in (None, "") else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _date(value, errors: list, field: str):
+    if not value:
+        return None
+    try:
+        return parse_date(value, field=field)
+    except DomainError as exc:
+        errors.append(exc.message)
+        return None
+
+
+@perm_required(perms.VIEW_AUDIT)
+def audit(request):
+    g = request.GET
+    errors: list[str] = []
+    f = queries.AuditFilters(
+        actor=_int(g.get("actor")), action=g.get("action", "")[:40], object_type=g.get("object_type", "")[:60],
+        object_id=g.get("object_id", "")[:40], customer=_int(g.get("customer")),
+        date_from=_date(g.get("date_from"), errors, "date_from"), date_to=_date(g.get("date_to"), errors, "date_to"),
+    )
+    qs = queries.filter_audit(queries.visible_audit(request.user), f).select_related("actor")
+    try:
+        page = keyset_page(qs, sort="-id", cursor=g.get("cursor") or None, size=50)
+    except DomainError as exc:
+        errors.append(exc.message)
+        page = keyset_page(qs, sort="-id", size=50)
+    context = {
+        "page": page, "rows": queries.audit_rows(page.items, user=request.user), "filters": f, "errors": errors,
+        "actors": queries.audit_actor_choices(request.user), "actions": queries.audit_action_choices(),
+        "today": dt.date.today(),
+    }
+    template = "core/_audit_table.html" if request.htmx and request.htmx.target == "cw-audit" else "core/audit.html"
+    return render(request, template, context)

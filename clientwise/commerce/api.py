@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
-from ninja import Query, Router
+from ninja import Query, Router, Status
 
 from clientwise.commerce import queries, services
 from clientwise.commerce.models import Order, Product, Store
@@ -115,7 +115,7 @@ def list_products(request, q: str = "", category_id: int | None = None, brand: s
 @router.post("/products", response={201: ProductOut})
 def create_product(request, payload: ProductIn):
     product = services.save_product(actor=request.user, data=payload.dict())
-    return 201, product_out(queries.get_product(product.pk), show_cost=queries.can_view_cost(request.user))
+    return Status(201, product_out(queries.get_product(product.pk), show_cost=queries.can_view_cost(request.user)))
 
 
 @router.get("/products/{product_id}", response=ProductOut)
@@ -150,7 +150,7 @@ def list_stores(request, q: str = "", branch_id: int | None = None, region_id: i
 @router.post("/stores", response={201: StoreOut})
 def create_store(request, payload: StoreIn):
     store = services.save_store(actor=request.user, data=payload.dict())
-    return 201, store_out(queries.get_store(store.pk))
+    return Status(201, store_out(queries.get_store(store.pk)))
 
 
 @router.get("/stores/{store_id}", response=StoreOut)
@@ -193,7 +193,7 @@ def create_order(request, payload: OrderIn):
     lines = data.pop("lines")
     order = services.create_order(actor=request.user, lines=lines, **data)
     status = 201 if getattr(order, "was_created", True) else 200
-    return status, order_out(queries.get_order_for(request.user, order.pk), request.user)
+    return Status(status, order_out(queries.get_order_for(request.user, order.pk), request.user))
 
 
 @router.get("/orders/{order_id}", response=OrderOut)
@@ -213,7 +213,7 @@ def create_return(request, order_id: int, payload: ReturnIn):
     data = payload.dict()
     ret = services.create_return(actor=request.user, order_id=order_id, **data)
     order = queries.get_order_for(request.user, order_id)
-    return 201, return_out(next(r for r in order.returns.all() if r.pk == ret.pk), order.currency)
+    return Status(201, return_out(next(r for r in order.returns.all() if r.pk == ret.pk), order.currency))
 
 
 @router.get("/customers/{customer_id}/orders", response=OrderPage)

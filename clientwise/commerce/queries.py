@@ -29,7 +29,6 @@ from clientwise.commerce.models import (
 )
 from clientwise.core import permissions as perms
 from clientwise.core.errors import NotFound
-from clientwise.customers.models import Customer
 from clientwise.customers.queries import search_q, visibility_q, visible_customers
 
 PREFIX_END = "\U0010ffff"
@@ -119,7 +118,7 @@ def day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
     return start, timezone.make_aware(dt.datetime.combine(day + dt.timedelta(days=1), dt.time.min))
 
 
-def filter_orders(qs: QuerySet[Order], f: OrderFilters) -> QuerySet[Order]:
+def filter_orders(qs: QuerySet[Order], f: OrderFilters, user) -> QuerySet[Order]:
     if f.date_from:
         qs = qs.filter(ordered_at__gte=day_bounds(f.date_from)[0])
     if f.date_to:
@@ -145,14 +144,14 @@ def filter_orders(qs: QuerySet[Order], f: OrderFilters) -> QuerySet[Order]:
             cond |= Q(number__gte=upper, number__lt=upper + PREFIX_END)
         customer_cond = search_q(text)
         if customer_cond is not None:
-            cond |= Q(customer_id__in=Customer.objects.filter(customer_cond).values("pk"))
+            cond |= Q(customer_id__in=visible_customers(user).filter(customer_cond).values("pk"))
         qs = qs.filter(cond)
     return qs
 
 
 def order_list(user, f: OrderFilters) -> QuerySet[Order]:
     """Visible orders matching the filters, with what a list row shows; callers paginate (keyset)."""
-    return filter_orders(visible_orders(user), f).select_related("customer", "store", "channel")
+    return filter_orders(visible_orders(user), f, user).select_related("customer", "store", "channel")
 
 
 # --- Catalog ------------------------------------------------------------------------------------------------------
@@ -284,8 +283,8 @@ def key_figures(user, day: dt.date | None = None) -> dict:
     todays = visible_orders(user).filter(ordered_at__gte=start, ordered_at__lt=end, status=Order.Status.COMPLETED)
     agg = todays.aggregate(orders=Count("id"), revenue=Sum("amount"), customers=Count("customer_id", distinct=True))
     revenue = agg["revenue"] or ZERO
-    new = Customer.objects.filter(pk__in=todays.values("customer_id"), first_order_at__gte=start,
-                                  first_order_at__lt=end).count() if agg["orders"] else 0
+    new = visible_customers(user).filter(pk__in=todays.values("customer_id"), first_order_at__gte=start,
+                                         first_order_at__lt=end).count() if agg["orders"] else 0
     returns = Return.objects.filter(returned_at__gte=start, returned_at__lt=end,
                                     order__in=visible_orders(user)).aggregate(s=Sum("amount"))["s"] or ZERO
     from django.conf import settings
@@ -321,3 +320,22 @@ def page(qs: QuerySet, *, sort: str, cursor: str | None, size: int = 25):
         return keyset_page(qs, sort=sort, cursor=cursor or None, size=size)
     except (ValidationError, ValueError, TypeError, OverflowError):
         raise DomainError(ErrorCode.INVALID_CURSOR, "The page cursor is not valid.", "cursor") from None
+
+
+def product_sales(user, product: Product, *, days: int = 30) -> dict:
+    """Units, revenue and orders of one product over the last `days` days, in the user's scope."""
+    since = timezone.now() - dt.timedelta(days=days)
+    return (OrderLine.objects.filter(product_id=product.pk, order__ordered_at__gte=since,
+                                     order__status=Order.Status.COMPLETED, order__in=visible_orders(user))
+            .aggregate(units=Sum("quantity"), revenue=Sum("amount"), orders=Count("order_id", distinct=True)))
+
+
+def store_recent_orders(user, store: Store, *, limit: int = 15) -> list[Order]:
+    return list(visible_orders(user).filter(store_id=store.pk).select_related("customer", "channel")
+                .order_by("-ordered_at", "-id")[:limit])
+
+
+def store_promoters(store: Store) -> list:
+    from clientwise.commerce.models import Promoter
+
+    return list(Promoter.objects.filter(store=store).order_by("name"))

@@ -1,9 +1,19 @@
-from django.http import HttpResponse
+"""Commerce pages: orders, products, stores."""
+
 from django.urls import path
+
+from clientwise.commerce import views
 
 app_name = "commerce"
 urlpatterns = [
-    path("order_list/", lambda r: HttpResponse("order_list"), name="order_list"),
-    path("product_list/", lambda r: HttpResponse("product_list"), name="product_list"),
-    path("store_list/", lambda r: HttpResponse("store_list"), name="store_list"),
+    path("orders/", views.order_list, name="order_list"),
+    path("orders/<int:pk>/", views.order_detail, name="order_detail"),
+    path("orders/<int:pk>/cancel/", views.order_cancel, name="order_cancel"),
+    path("orders/<int:pk>/returns/", views.order_return, name="order_return"),
+    path("products/", views.product_list, name="product_list"),
+    path("products/new/", views.product_edit, name="product_create"),
+    path("products/<int:pk>/", views.product_detail, name="product_detail"),
+    path("products/<int:pk>/edit/", views.product_edit, name="product_edit"),
+    path("stores/", views.store_list, name="store_list"),
+    path("stores/<int:pk>/", views.store_detail, name="store_detail"),
 ]

@@ -1,0 +1,259 @@
+"""Commerce pages: orders, products, stores. Thin: parse the request, call queries/services, render.
+
+List views render only their table partial for HTMX requests (filters, paging) and the whole page otherwise.
+"""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+from pydantic import ValidationError
+
+from clientwise.commerce import queries, services
+from clientwise.commerce.forms import ProductForm
+from clientwise.commerce.models import Order
+from clientwise.commerce.schemas import OrderFilterIn
+from clientwise.core import permissions as perms
+from clientwise.core.errors import DomainError, NotFound, ValidationFailed
+
+PAGE_SIZE = 25
+
+
+def _perm(perm: str):
+    """Anonymous → login page; signed in without `perm` → 403 page."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapped(request, *args, **kwargs):
+            if not perms.has_perm(request.user, perm):
+                raise PermissionDenied
+            try:
+                return view(request, *args, **kwargs)
+            except NotFound:
+                raise Http404 from None
+
+        return login_required(wrapped)
+
+    return decorator
+
+
+def _page(request, qs, sort: str):
+    try:
+        return queries.page(qs, sort=sort, cursor=request.GET.get("cursor") or None, size=PAGE_SIZE)
+    except DomainError:
+        # A stale or hand-edited cursor: start again from the first page.
+        return queries.page(qs, sort=sort, cursor=None, size=PAGE_SIZE)
+
+
+def parse_order_filters(params) -> tuple[queries.OrderFilters, OrderFilterIn, list[str]]:
+    """The API's OrderFilterIn applied to a query string; invalid fields are dropped and named."""
+    data = {k: params.get(k) for k in OrderFilterIn.model_fields if params.get(k, "").strip()}
+    bad: list[str] = []
+    while True:
+        try:
+            f = OrderFilterIn.model_validate(data)
+            break
+        except ValidationError as exc:
+            names = {str(err["loc"][0]) for err in exc.errors() if err.get("loc")}
+            if not names or not names & set(data):
+                f = OrderFilterIn()
+                break
+            bad += sorted(names & set(data))
+            for name in names:
+                data.pop(name, None)
+    filters = queries.OrderFilters(q=f.q, date_from=f.date_from, date_to=f.date_to, store=f.store_id,
+                                   channel=f.channel_id, status=f.status, customer=f.customer_id,
+                                   amount_min=f.amount_min, amount_max=f.amount_max)
+    return filters, f, bad
+
+
+# --- Orders -------------------------------------------------------------------------------------------------------
+
+
+@_perm(perms.VIEW_ORDERS)
+def order_list(request):
+    filters, form, bad = parse_order_filters(request.GET)
+    pg = _page(request, queries.order_list(request.user, filters), "-ordered_at")
+    ctx = {"page": pg, "orders": pg.items, "f": form, "bad_filters": bad, "filtered": any(
+        [filters.q, filters.date_from, filters.date_to, filters.store, filters.channel, filters.status,
+         filters.customer, filters.amount_min is not None, filters.amount_max is not None])}
+    if request.htmx and not request.htmx.boosted:
+        return render(request, "commerce/_order_table.html", ctx)
+    ctx.update({
+        "stores": queries.stores(active=None).order_by("code"), "channels": queries.channels(),
+        "statuses": Order.Status.choices, "today": queries.key_figures(request.user, timezone.localdate()),
+        "can_change": perms.has_perm(request.user, perms.CHANGE_ORDERS),
+    })
+    return render(request, "commerce/order_list.html", ctx)
+
+
+@_perm(perms.VIEW_ORDERS)
+def order_detail(request, pk: int):
+    order = queries.get_order_for(request.user, pk)
+    returned = queries.returned_quantities(order)
+    show_cost = queries.can_view_cost(request.user)
+    lines = []
+    for ln in order.lines.all():
+        left = ln.quantity - returned.get(ln.pk, 0)
+        lines.append({"line": ln, "returned": returned.get(ln.pk, 0), "left": left,
+                      "margin": ln.amount - ln.cost if show_cost else None})
+    returns = list(order.returns.all())
+    returned_amount = sum((r.amount for r in returns), queries.ZERO)
+    can_change = perms.has_perm(request.user, perms.CHANGE_ORDERS)
+    return render(request, "commerce/order_detail.html", {
+        "order": order, "lines": lines, "returns": returns, "returned_amount": returned_amount,
+        "net_amount": order.amount - returned_amount if order.status == Order.Status.COMPLETED else queries.ZERO,
+        "show_cost": show_cost, "can_change": can_change,
+        "can_return": can_change and order.status == Order.Status.COMPLETED and any(x["left"] > 0 for x in lines),
+        "margin_rate": (order.margin / order.amount * 100) if show_cost and order.amount else None,
+    })
+
+
+@require_POST
+@_perm(perms.CHANGE_ORDERS)
+def order_cancel(request, pk: int):
+    try:
+        services.cancel_order(actor=request.user, order_id=pk, reason=request.POST.get("reason", ""))
+    except NotFound:
+        raise
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("The order is cancelled and the customer's totals are updated."))
+    return redirect("commerce:order_detail", pk=pk)
+
+
+@require_POST
+@_perm(perms.CHANGE_ORDERS)
+def order_return(request, pk: int):
+    lines = []
+    for key, value in request.POST.items():
+        if key.startswith("qty_") and value.strip() not in ("", "0"):
+            lines.append({"order_line_id": key[4:], "quantity": value.strip()})
+    try:
+        ret = services.create_return(actor=request.user, order_id=pk, lines=lines,
+                                     reason=request.POST.get("reason", ""))
+    except NotFound:
+        raise
+    except ValidationFailed as exc:
+        for err in exc.errors:
+            messages.error(request, err.message)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        from clientwise.core.templatetags.cw import money
+
+        messages.success(request, _("Return recorded: %(amount)s refunded.") % {"amount": money(ret.amount)})
+    return redirect("commerce:order_detail", pk=pk)
+
+
+# --- Products -----------------------------------------------------------------------------------------------------
+
+
+def _product_filters(params) -> queries.ProductFilters:
+    def as_int(name):
+        try:
+            return int(params.get(name) or 0) or None
+        except ValueError:
+            return None
+
+    active = {"1": True, "0": False}.get(params.get("active", ""))
+    return queries.ProductFilters(q=params.get("q", "").strip(), category=as_int("category"),
+                                  brand=params.get("brand", "").strip(), active=active)
+
+
+@_perm(perms.VIEW_ORDERS)
+def product_list(request):
+    f = _product_filters(request.GET)
+    pg = _page(request, queries.product_list(f), "sku")
+    ctx = {"page": pg, "products": pg.items, "f": f, "show_cost": queries.can_view_cost(request.user),
+           "can_manage": perms.has_perm(request.user, perms.MANAGE_CATALOG),
+           "filtered": any([f.q, f.category, f.brand, f.active is not None])}
+    if request.htmx and not request.htmx.boosted:
+        return render(request, "commerce/_product_table.html", ctx)
+    ctx.update({"categories": queries.categories(), "brands": queries.brands(),
+                "active_param": request.GET.get("active", "")})
+    return render(request, "commerce/product_list.html", ctx)
+
+
+@_perm(perms.VIEW_ORDERS)
+def product_detail(request, pk: int):
+    product = queries.get_product(pk)
+    sales = queries.product_sales(request.user, product, days=30)
+    return render(request, "commerce/product_detail.html", {
+        "product": product, "sales": sales, "show_cost": queries.can_view_cost(request.user),
+        "can_manage": perms.has_perm(request.user, perms.MANAGE_CATALOG),
+        "margin": product.list_price - product.unit_cost,
+    })
+
+
+@_perm(perms.MANAGE_CATALOG)
+def product_edit(request, pk: int | None = None):
+    product = queries.get_product(pk) if pk is not None else None
+    if request.method == "POST":
+        form = ProductForm(request.POST)
+        if form.is_valid():
+            data = dict(form.cleaned_data)
+            try:
+                saved = services.save_product(actor=request.user, data=data,
+                                              product_id=product.pk if product else None)
+            except DomainError as exc:
+                errors = exc.errors if isinstance(exc, ValidationFailed) else [exc]
+                for err in errors:
+                    form.add_error(err.field if err.field in form.fields else None, err.message)
+            else:
+                messages.success(request, _("Product saved."))
+                return redirect("commerce:product_detail", pk=saved.pk)
+    elif product is not None:
+        form = ProductForm(initial={
+            "sku": product.sku, "name": product.name, "category_id": product.category_id, "brand": product.brand,
+            "model": product.model, "list_price": product.list_price, "unit_cost": product.unit_cost,
+            "attributes": ProductForm.attributes_text(product.attributes), "active": product.active})
+    else:
+        form = ProductForm()
+    for name in form.errors:
+        if name in form.fields:
+            widget = form.fields[name].widget
+            widget.attrs["class"] = widget.attrs.get("class", "") + " is-invalid"
+    return render(request, "commerce/product_form.html", {"form": form, "product": product})
+
+
+# --- Stores -------------------------------------------------------------------------------------------------------
+
+
+@_perm(perms.VIEW_ORDERS)
+def store_list(request):
+    q = request.GET.get("q", "").strip()
+    show = request.GET.get("show", "active")
+    qs = queries.stores(active=None if show == "all" else True, q=q)
+    groups = queries.stores_by_region(qs)
+    ids = [s.pk for _r, branches in groups for _b, stores in branches for s in stores]
+    figures = queries.store_month_figures(request.user, ids)
+    for _region, branches in groups:
+        for _branch, stores in branches:
+            for s in stores:
+                s.month = figures.get(s.pk, {"orders": 0, "revenue": queries.ZERO})
+    ctx = {"groups": groups, "q": q, "show": show, "store_count": len(ids),
+           "month_start": timezone.localdate().replace(day=1)}
+    if request.htmx and not request.htmx.boosted:
+        return render(request, "commerce/_store_groups.html", ctx)
+    return render(request, "commerce/store_list.html", ctx)
+
+
+@_perm(perms.VIEW_ORDERS)
+def store_detail(request, pk: int):
+    store = queries.get_store(pk)
+    figures = queries.store_figures(request.user, store)
+    recent = queries.store_recent_orders(request.user, store)
+    return render(request, "commerce/store_detail.html", {
+        "store": store, "fig": figures, "recent": recent,
+        "promoters": queries.store_promoters(store),
+    })

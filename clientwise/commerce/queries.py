@@ -285,8 +285,11 @@ def key_figures(user, day: dt.date | None = None) -> dict:
     revenue = agg["revenue"] or ZERO
     new = visible_customers(user).filter(pk__in=todays.values("customer_id"), first_order_at__gte=start,
                                          first_order_at__lt=end).count() if agg["orders"] else 0
-    returns = Return.objects.filter(returned_at__gte=start, returned_at__lt=end,
-                                    order__in=visible_orders(user)).aggregate(s=Sum("amount"))["s"] or ZERO
+    returns_qs = Return.objects.filter(returned_at__gte=start, returned_at__lt=end)
+    scope = visibility_q(user)
+    if scope is not None:
+        returns_qs = returns_qs.filter(customer_id__in=visible_customers(user).values("pk"))
+    returns = returns_qs.aggregate(s=Sum("amount"))["s"] or ZERO
     from django.conf import settings
 
     return {

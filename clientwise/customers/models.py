@@ -93,12 +93,15 @@ class Customer(SourcedModel):
         indexes = [
             models.Index(fields=["name", "id"], name="customer_name"),
             models.Index(fields=["name_pinyin"], name="customer_pinyin"),
+            models.Index(fields=["name_pinyin", "id"], name="customer_pinyin_sort"),
             models.Index(fields=["name_initials"], name="customer_initials"),
             models.Index(fields=["email"], name="customer_email"),
             models.Index(fields=["city", "id"], name="customer_city"),
             models.Index(fields=["status", "id"], name="customer_status"),
             models.Index(fields=["created_at", "id"], name="customer_created"),
             models.Index(fields=["revenue", "id"], name="customer_revenue"),
+            # The list's "orders" sort walks this index instead of sorting a million rows.
+            models.Index(fields=["order_count", "id"], name="customer_orders"),
         ]
 
     def __str__(self) -> str:
@@ -118,6 +121,9 @@ class CustomerShare(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["customer", "team"], name="share_unique")]
         indexes = [models.Index(fields=["team", "customer"], name="share_team")]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} → team {self.team_id}"
 
 
 class Tag(models.Model):
@@ -142,6 +148,9 @@ class CustomerTag(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["customer", "tag"], name="customer_tag_unique")]
         indexes = [models.Index(fields=["tag", "customer"], name="customertag_tag")]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id}: {self.tag_id}"
 
 
 class CustomAttribute(models.Model):

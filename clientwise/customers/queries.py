@@ -6,11 +6,14 @@ import re
 from dataclasses import dataclass
 
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext
 
 from clientwise.accounts.services import team_subtree_ids
+from clientwise.core import masking
 from clientwise.core import permissions as perms
-from clientwise.core.errors import NotFound
+from clientwise.core.errors import DomainError, ErrorCode, NotFound
 from clientwise.core.normalize import phone_search_key
+from clientwise.core.pagination import Page, keyset_page
 from clientwise.customers.models import ContactPoint, Customer, CustomerShare, Interaction
 
 PREFIX_END = "\U0010ffff"
@@ -87,13 +90,16 @@ class CustomerFilters:
     archived: bool = False
 
 
+# Names sort by their pinyin key, as people expect in a Chinese list (张 after 李); Latin names sort as themselves.
 SORTS = {
-    "name": "name",
+    "name": "name_pinyin",
+    "-name": "-name_pinyin",
     "-created": "-created_at",
     "created": "created_at",
     "-revenue": "-revenue",
     "revenue": "revenue",
     "-orders": "-order_count",
+    "orders": "order_count",
 }
 
 
@@ -127,3 +133,135 @@ def cities_for(user) -> list[str]:
     from clientwise.commerce.models import Store
 
     return sorted(set(Store.objects.exclude(city="").values_list("city", flat=True)))
+
+
+def _check_cursor(cursor: str | None, sort_field: str) -> None:
+    """A cursor made for another sort (or tampered with) must be a 400, never a database error."""
+    if not cursor:
+        return
+    import base64
+    import binascii
+    import json
+
+    from django.core.exceptions import ValidationError
+
+    bad = DomainError(ErrorCode.INVALID_CURSOR, gettext("The page cursor is not valid."), "cursor")
+    try:
+        data = json.loads(base64.urlsafe_b64decode((cursor + "=" * (-len(cursor) % 4)).encode()))
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise bad from None
+    if not isinstance(data, dict) or not isinstance(data.get("id"), int) or data.get("d") not in {"n", "p"}:
+        raise bad
+    name = sort_field.lstrip("-")
+    if name == "id":
+        return
+    value = data.get("v")
+    field = Customer._meta.get_field(name) if name in _CUSTOMER_FIELDS else Interaction._meta.get_field(name)
+    if value is None or isinstance(value, bool | dict | list):
+        raise bad
+    if field.get_internal_type() == "CharField" and not isinstance(value, str):
+        raise bad
+    try:
+        python = field.to_python(value)
+    except (ValidationError, TypeError, ValueError):
+        raise bad from None
+    if python is None:
+        raise bad
+
+
+_CUSTOMER_FIELDS = {"name", "name_pinyin", "created_at", "revenue", "order_count"}
+
+
+def customer_page(user, f: CustomerFilters, *, sort: str = "name", cursor: str | None = None, size: int = 25) -> Page:
+    """One page of the customers `user` may see, filtered and sorted; no COUNT(*) over the table."""
+    sort_field = SORTS.get(sort, "name")
+    _check_cursor(cursor, sort_field)
+    qs = filter_customers(visible_customers(user), f).select_related("owner")
+    return keyset_page(qs, sort=sort_field, cursor=cursor, size=size)
+
+
+def timeline_page(customer: Customer, *, kinds: list[str] | None = None, cursor: str | None = None,
+                  size: int = 20) -> Page:
+    """Timeline rows newest first, a page at a time (the 360 page's "load more" and the API)."""
+    _check_cursor(cursor, "-occurred_at")
+    qs = Interaction.objects.filter(customer_id=customer.pk).select_related("actor")
+    if kinds:
+        qs = qs.filter(kind__in=kinds)
+    return keyset_page(qs, sort="-occurred_at", cursor=cursor, size=size)
+
+
+def export_rows(user, f: CustomerFilters, *, sort: str = "name"):
+    """Every visible customer matching the filters, streamed in chunks (for CSV export)."""
+    sort_field = SORTS.get(sort, "name")
+    desc = sort_field.startswith("-")
+    qs = filter_customers(visible_customers(user), f).select_related("owner", "team").prefetch_related("tags")
+    return qs.order_by(sort_field, "-id" if desc else "id")
+
+
+def organization_contacts(customer: Customer, user, *, limit: int = 50) -> list[Customer]:
+    """The people who belong to an organization, as far as `user` may see them."""
+    if customer.kind != Customer.Kind.ORGANIZATION:
+        return []
+    return list(visible_customers(user).filter(organization_id=customer.pk, archived_at__isnull=True)
+                .order_by("name", "id")[:limit])
+
+
+def organizations_for(user, *, limit: int = 300) -> list[Customer]:
+    """Organizations a user may pick as a contact's employer (bounded for the form's menu)."""
+    return list(visible_customers(user).filter(kind=Customer.Kind.ORGANIZATION, archived_at__isnull=True)
+                .order_by("name", "id").only("id", "name")[:limit])
+
+
+def customer_audit(customer: Customer, *, limit: int = 50):
+    from clientwise.core.models import AuditLog
+
+    return list(AuditLog.objects.filter(customer_id=customer.pk).select_related("actor").order_by("-at", "-id")[:limit])
+
+
+PII_KEYS = {"mobile": masking.mask_phone, "email": masking.mask_email, "id_number": masking.mask_id_number}
+
+
+def mask_record(data, *, pii: bool):
+    """Mask PII inside audit snapshots and timeline payloads (nested dicts) for users without view_pii."""
+    if pii or not isinstance(data, dict):
+        return data
+    kind = data.get("kind")
+    out = {}
+    for key, value in data.items():
+        if isinstance(value, dict):
+            out[key] = mask_record(value, pii=False)
+        elif key in PII_KEYS and isinstance(value, str):
+            out[key] = PII_KEYS[key](value)
+        elif key in ("value", "value_normalized") and isinstance(value, str) and kind in masking.CONTACT_MASKERS:
+            out[key] = masking.mask_contact(kind, value)
+        elif key in ("value", "value_normalized") and isinstance(value, str):
+            out[key] = masking.mask_text(value)
+        else:
+            out[key] = value
+    return out
+
+
+def owner_choices(user, *, limit: int = 300):
+    """People a user may pick as owner (filter menu and form): everyone for wide scopes, the team subtree for
+    managers, oneself for sales reps."""
+    from clientwise.accounts.models import User
+
+    scope = perms.scope_of(user)
+    qs = User.objects.filter(is_active=True).exclude(role="").order_by("username")
+    if scope is perms.Scope.TEAM:
+        qs = qs.filter(Q(team_id__in=team_subtree_ids(user.team_id)) | Q(pk=user.pk))
+    elif scope is not perms.Scope.ALL:
+        qs = qs.filter(pk=user.pk)
+    return list(qs[:limit])
+
+
+def team_choices(user):
+    from clientwise.accounts.models import Team
+
+    scope = perms.scope_of(user)
+    qs = Team.objects.order_by("name")
+    if scope is perms.Scope.TEAM:
+        qs = qs.filter(pk__in=team_subtree_ids(user.team_id))
+    elif scope is not perms.Scope.ALL:
+        qs = qs.filter(pk=user.team_id)
+    return list(qs)

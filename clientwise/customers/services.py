@@ -191,8 +191,8 @@ def _check_still_visible(actor, customer: Customer) -> None:
 
 
 def create_customer(*, actor, data: dict[str, Any], mobile: str = "", email: str = "",
-                    source: str = "", external_id: str | None = None) -> Customer:
-    """Create a customer with optional primary mobile and email.
+                    source: str = "", external_id: str | None = None, tags: list[str] | None = None) -> Customer:
+    """Create a customer with optional primary mobile and email (and tags, in the same transaction).
 
     A sales rep's new customer is owned by them and their team unless they name another owner they can see.
     """
@@ -200,8 +200,13 @@ def create_customer(*, actor, data: dict[str, Any], mobile: str = "", email: str
     data = dict(data)
     if "name" not in data:
         data["name"] = ""
-    clean = _clean_profile(data)
     contact_errors: list[DomainError] = []
+    try:
+        clean = _clean_profile(data)
+    except ValidationFailed as exc:
+        # Check the contact fields too, so a form shows every mistake at once.
+        clean = {}
+        contact_errors.extend(exc.errors)
     phone = em = ""
     if mobile:
         try:
@@ -237,12 +242,23 @@ def create_customer(*, actor, data: dict[str, Any], mobile: str = "", email: str
         audit(actor=actor, action="customer.create", obj=customer, customer_id=customer.pk, after=after)
         record_event(customer_id=customer.pk, kind=Interaction.Kind.PROFILE, actor=actor,
                      subject=_("Customer created"), payload={"fields": sorted(k for k, v in after.items() if v)})
+        if tags:
+            set_tags(actor=actor, customer_id=customer.pk, names=tags)
     return customer
 
 
-def update_customer(*, actor, customer_id: int, data: dict[str, Any]) -> Customer:
-    """Change profile fields. Only what changed is audited and put on the timeline."""
+def update_customer(*, actor, customer_id: int, data: dict[str, Any], tags: list[str] | None = None) -> Customer:
+    """Change profile fields (and, when `tags` is given, replace the tags in the same transaction).
+    Only what changed is audited and put on the timeline."""
     perms.require(actor, perms.CHANGE_CUSTOMERS)
+    with transaction.atomic():
+        customer = _update_profile(actor=actor, customer_id=customer_id, data=data)
+        if tags is not None:
+            set_tags(actor=actor, customer_id=customer.pk, names=tags)
+    return customer
+
+
+def _update_profile(*, actor, customer_id: int, data: dict[str, Any]) -> Customer:
     with transaction.atomic():
         customer = get_customer_for(actor, customer_id)
         if customer.is_archived:
@@ -578,6 +594,12 @@ def audit_pii_view(*, actor, customer_ids: list[int], context: str) -> None:
           customer_id=customer_ids[0] if len(customer_ids) == 1 else None,
           detail={"context": context, "count": len(customer_ids), "customer_ids": customer_ids[:200]})
 
+
+def audit_export(*, actor, filters: dict[str, Any], count: int, masked: bool) -> None:
+    """Record a customer export (who, which filter, how many rows, whether PII was masked)."""
+    perms.require(actor, perms.EXPORT)
+    audit(actor=actor, action="export.customers", object_type="customers.customer",
+          detail={"filters": filters, "count": count, "masked": masked})
 
 
 def apply_purchase_totals(*, customer_id: int, orders: int, revenue: decimal.Decimal,

@@ -1,0 +1,96 @@
+import pytest
+
+from clientwise.core.errors import DomainError
+from clientwise.customers import queries, services
+from clientwise.customers.queries import CustomerFilters, filter_customers, visible_customers
+from clientwise.customers.tests.factories import make_customer
+
+
+@pytest.fixture
+def people(org):
+    a = make_customer(org.rep_a, "张伟", mobile="13812345678", member_number="M001")
+    a2 = make_customer(org.rep_a2, "李娜")
+    b = make_customer(org.rep_b, "王芳", email="wang@example.com")
+    shared = make_customer(org.rep_b, "赵敏")
+    services.share_customer(actor=org.rep_b, customer_id=shared.pk, team_id=org.team_a.pk)
+    return {"a": a, "a2": a2, "b": b, "shared": shared}
+
+
+def names(qs):
+    return sorted(qs.values_list("name", flat=True))
+
+
+def test_visibility_per_role(org, people):
+    assert names(visible_customers(org.rep_a)) == ["张伟", "赵敏"]  # own + shared with team A
+    assert names(visible_customers(org.rep_b)) == ["王芳", "赵敏"]
+    assert names(visible_customers(org.manager_a)) == ["张伟", "李娜"]  # team A subtree
+    assert names(visible_customers(org.admin)) == ["张伟", "李娜", "王芳", "赵敏"]
+    assert names(visible_customers(org.analyst)) == ["张伟", "李娜", "王芳", "赵敏"]
+    assert names(visible_customers(org.norole)) == []
+
+
+def test_get_customer_for_hides_invisible_as_missing(org, people):
+    with pytest.raises(DomainError) as exc:
+        queries.get_customer_for(org.rep_a, people["b"].pk)
+    assert exc.value.status == 404
+    with pytest.raises(DomainError):
+        queries.get_customer_for(org.rep_a, "abc")
+    assert queries.get_customer_for(org.rep_a, people["shared"].pk).name == "赵敏"
+
+
+@pytest.mark.parametrize("q, expected", [
+    ("13812345678", ["张伟"]),
+    ("138 1234 5678", ["张伟"]),
+    ("+86 138-1234-5678", ["张伟"]),
+    ("M001", ["张伟"]),
+    ("张", ["张伟"]),
+    ("zhang", ["张伟"]),
+    ("zhangw", ["张伟"]),
+    ("zw", ["张伟"]),
+    ("ZW", ["张伟"]),
+    ("wang@example.com", ["王芳"]),
+    ("WANG@example.com", ["王芳"]),
+    ("l", ["李娜"]),
+    ("nobody", []),
+])
+def test_search(org, people, q, expected):
+    assert names(filter_customers(visible_customers(org.admin), CustomerFilters(q=q))) == expected
+
+
+def test_filters_and_archived(org, people):
+    services.archive_customer(actor=org.admin, customer_id=people["a2"].pk)
+    admin_qs = visible_customers(org.admin)
+    assert names(filter_customers(admin_qs, CustomerFilters())) == ["张伟", "王芳", "赵敏"]
+    assert names(filter_customers(admin_qs, CustomerFilters(archived=True))) == ["李娜"]
+    assert names(filter_customers(admin_qs, CustomerFilters(owner=org.rep_b.pk))) == ["王芳", "赵敏"]
+
+
+def test_customer_page_walks_all_rows_in_pinyin_order(org):
+    for name in ["王五", "李四", "张三", "Alice", "赵六", "陈七", "周八"]:
+        make_customer(org.admin, name)
+    seen, cursor = [], None
+    while True:
+        page = queries.customer_page(org.admin, CustomerFilters(), sort="name", cursor=cursor, size=3)
+        seen += [c.name for c in page.items]
+        cursor = page.next_cursor
+        if not cursor:
+            break
+    assert seen == ["Alice", "陈七", "李四", "王五", "张三", "赵六", "周八"]
+
+
+def test_cursor_from_another_sort_is_a_clean_error(org):
+    make_customer(org.admin, "甲")
+    make_customer(org.admin, "乙")
+    page = queries.customer_page(org.admin, CustomerFilters(), sort="name", size=1)
+    with pytest.raises(DomainError) as exc:
+        queries.customer_page(org.admin, CustomerFilters(), sort="-created", cursor=page.next_cursor, size=1)
+    assert exc.value.code == "invalid_cursor"
+
+
+def test_mask_record():
+    data = {"mobile": "+8613812345678", "kind": "email", "value": "zhang@example.com", "city": "上海",
+            "nested": {"id_number": "110105199001011234"}}
+    assert queries.mask_record(data, pii=False) == {
+        "mobile": "138****5678", "kind": "email", "value": "z***@example.com", "city": "上海",
+        "nested": {"id_number": "110***********1234"}}
+    assert queries.mask_record(data, pii=True) is data

@@ -1,0 +1,63 @@
+"""`clientwise demo`: generate a believable business with a known future (see clientwise.demo.generator)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+
+from clientwise.core.errors import DomainError
+from clientwise.demo.generator import generate
+
+ROLE_ORDER = ["admin", "manager", "sales_rep", "service_agent", "marketer", "analyst"]
+
+
+class Command(BaseCommand):
+    help = "Generate demo customers, orders and staff (deterministic for a seed) with a held-out future."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--customers", type=int, default=10_000, help="number of customers (default 10000)")
+        parser.add_argument("--seed", type=int, default=42)
+        parser.add_argument("--history-days", type=int, default=730, help="simulated days before now")
+        parser.add_argument("--future-days", type=int, default=180, help="held-out days after now")
+        parser.add_argument("--now", default="", help="the date that splits past and future (YYYY-MM-DD; "
+                                                       "default today)")
+        parser.add_argument("--chunk-size", type=int, default=50_000)
+        parser.add_argument("--reset", action="store_true", help="delete the previous demo data first")
+        parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    def handle(self, *args, **opts):
+        now = None
+        if opts["now"]:
+            try:
+                day = dt.date.fromisoformat(opts["now"])
+            except ValueError:
+                raise CommandError(f"--now: {opts['now']!r} is not a date (YYYY-MM-DD).") from None
+            now = timezone.make_aware(dt.datetime.combine(day, dt.time()))
+        try:
+            result = generate(customers=opts["customers"], seed=opts["seed"], history_days=opts["history_days"],
+                              future_days=opts["future_days"], reset=opts["reset"], quiet=opts["quiet"], now=now,
+                              chunk_size=opts["chunk_size"])
+        except DomainError as exc:
+            raise CommandError(exc.message) from None
+        out = self.stdout
+        local_now = timezone.localtime(result.now)
+        out.write(self.style.SUCCESS(
+            f"Demo business generated in {result.seconds:.1f} s (seed {result.seed}, now {local_now:%Y-%m-%d}, "
+            f"history from {timezone.localtime(result.history_start):%Y-%m-%d}, {result.future_days} future days)."))
+        out.write(f"  customers      {result.customers:>12,}  (organizations {result.organizations:,}, "
+                  f"injected duplicates {result.duplicates:,})")
+        out.write(f"  orders         {result.orders:>12,}  (held-out future orders {result.future_orders:,})")
+        out.write(f"  order lines    {result.order_lines:>12,}")
+        out.write(f"  returns        {result.returns:>12,}")
+        out.write(f"  timeline rows  {result.interactions:>12,}")
+        rate = result.load_rows / result.load_seconds if result.load_seconds else 0
+        out.write(f"  rows loaded    {result.load_rows:>12,}  in {result.load_seconds:.1f} s ({rate:,.0f} rows/s)")
+        out.write("")
+        out.write(f"Sign in with any of these users; the password for all of them is: {result.password}")
+        staff = sorted(result.staff, key=lambda s: (ROLE_ORDER.index(s.role) if s.role in ROLE_ORDER else 99,
+                                                     s.username))
+        for s in staff:
+            note = "" if s.created else "  (existing user: password unchanged)"
+            out.write(f"  {s.username:<14} {s.role:<14} {s.team:<12} {s.display_name}{note}")

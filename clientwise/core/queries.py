@@ -120,7 +120,12 @@ def recent_activity(user, *, limit: int = 8, window_days: int = 30) -> list:
     now = timezone.now()
     qs = interaction.objects.select_related("customer", "actor").filter(occurred_at__lte=now)
     if visibility_q(user) is None:
-        return list(qs.order_by("-id")[:limit])
+        # The newest rows by primary key (an index walk), then the most recent of those by time: imports
+        # and back-dated entries get high ids with old dates, and should not crowd out today's activity.
+        since = now - dt.timedelta(days=window_days)
+        recent = [row for row in qs.order_by("-id")[: limit * 25] if row.occurred_at >= since]
+        recent.sort(key=lambda row: (row.occurred_at, row.id), reverse=True)
+        return recent[:limit]
     qs = qs.filter(customer_id__in=visible_customers(user).values("pk"),
                    occurred_at__gte=now - dt.timedelta(days=window_days))
     return list(qs.order_by("-occurred_at", "-id")[:limit])

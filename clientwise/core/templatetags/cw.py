@@ -6,7 +6,6 @@ from decimal import Decimal
 
 from django import template
 from django.conf import settings
-from django.utils.formats import number_format
 
 from clientwise.core import masking
 from clientwise.core import permissions as perms
@@ -22,7 +21,9 @@ def money(value, currency: str | None = None) -> str:
     if value in (None, ""):
         return ""
     symbol = CURRENCY_SYMBOLS.get(currency or settings.CURRENCY, (currency or settings.CURRENCY) + " ")
-    return f"{symbol}{number_format(Decimal(value), decimal_pos=2, use_l10n=True, force_grouping=True)}"
+    # Grouped by thousands with "," in every language: Django's zh-Hans format has no thousands separator,
+    # but Chinese business documents write ¥34,707.79.
+    return f"{symbol}{Decimal(value).quantize(Decimal('0.01')):,}"
 
 
 @register.simple_tag(takes_context=True)

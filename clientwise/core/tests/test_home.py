@@ -100,8 +100,22 @@ def test_recent_activity_shows_only_visible_customers(org, sales):
     assert names == {"张伟", "王芳"}
     rows = queries.recent_activity(org.admin, limit=50)
     assert {row.customer.name for row in rows} == {"张伟", "王芳", "李娜"}
-    assert [r.id for r in rows] == sorted((r.id for r in rows), reverse=True)
+    assert [r.occurred_at for r in rows] == sorted((r.occurred_at for r in rows), reverse=True)
     assert queries.recent_activity(org.norole) == []
+
+
+def test_recent_activity_leaves_out_old_backdated_rows(org, sales):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from clientwise.customers.services import log_interaction
+
+    log_interaction(actor=org.rep_b, customer_id=sales.cust_b.pk, kind="note", subject="long ago",
+                    occurred_at=timezone.now() - dt.timedelta(days=90))
+    subjects = [row.subject for row in queries.recent_activity(org.admin, limit=50)]
+    assert "long ago" not in subjects and subjects
+    assert "long ago" not in [row.subject for row in queries.recent_activity(org.rep_b, limit=50)]
 
 
 def test_home_recent_activity_on_the_page(org, sales, web_client):

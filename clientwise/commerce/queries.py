@@ -342,3 +342,12 @@ def store_promoters(store: Store) -> list:
     from clientwise.commerce.models import Promoter
 
     return list(Promoter.objects.filter(store=store).order_by("name"))
+
+
+def product_recent_lines(user, product: Product, *, days: int = 30, limit: int = 10) -> list[OrderLine]:
+    """The latest order lines of a product within `days`, in the user's scope (driven by the order time index)."""
+    since = timezone.now() - dt.timedelta(days=days)
+    return list(OrderLine.objects.filter(product_id=product.pk, order__ordered_at__gte=since,
+                                         order__in=visible_orders(user))
+                .select_related("order", "order__customer", "order__store")
+                .order_by("-order__ordered_at", "-id")[:limit])

@@ -188,8 +188,9 @@ def product_list(request):
 def product_detail(request, pk: int):
     product = queries.get_product(pk)
     sales = queries.product_sales(request.user, product, days=30)
+    recent = queries.product_recent_lines(request.user, product, days=30, limit=10)
     return render(request, "commerce/product_detail.html", {
-        "product": product, "sales": sales, "show_cost": queries.can_view_cost(request.user),
+        "product": product, "sales": sales, "recent": recent, "show_cost": queries.can_view_cost(request.user),
         "can_manage": perms.has_perm(request.user, perms.MANAGE_CATALOG),
         "margin": product.list_price - product.unit_cost,
     })
@@ -237,10 +238,13 @@ def store_list(request):
     groups = queries.stores_by_region(qs)
     ids = [s.pk for _r, branches in groups for _b, stores in branches for s in stores]
     figures = queries.store_month_figures(request.user, ids)
-    for _region, branches in groups:
+    for region, branches in groups:
+        region.month_orders, region.month_revenue = 0, queries.ZERO
         for _branch, stores in branches:
             for s in stores:
                 s.month = figures.get(s.pk, {"orders": 0, "revenue": queries.ZERO})
+                region.month_orders += s.month["orders"]
+                region.month_revenue += s.month["revenue"]
     ctx = {"groups": groups, "q": q, "show": show, "store_count": len(ids),
            "month_start": timezone.localdate().replace(day=1)}
     if request.htmx and not request.htmx.boosted:

@@ -33,3 +33,13 @@ def pct(part, whole) -> str:
         return f"{float(part) / float(whole) * 100:.1f}%"
     except (TypeError, ValueError):
         return ""
+
+
+@register.filter
+def store_location(store) -> str:
+    """“上海 徐汇区” rather than “上海 上海 徐汇区”: province, city and district without repeats."""
+    parts: list[str] = []
+    for part in (store.province, store.city, store.district):
+        if part and part not in parts:
+            parts.append(part)
+    return " ".join(parts)

@@ -54,6 +54,9 @@ def test_key_figures_for_a_day_in_scope(org, shop, make_order):
     make_order(actor=org.rep_b, customer=shop.cust_b, ordered_at=min(_at(today, 0), timezone.now()),
                lines=[{"sku": "PH-1", "quantity": 1}])
     services.cancel_order(actor=org.rep_b, order_id=cancelled.pk, reason="x")
+    returned = make_order(ordered_at=_at(yesterday, 11), lines=[{"sku": "CS-1", "quantity": 1, "unit_price": "7"}])
+    services.create_return(actor=org.rep_a, order_id=returned.pk,
+                           lines=[{"order_line_id": returned.lines.get().pk, "quantity": 1}])
     admin = queries.key_figures(org.admin, today)
     assert {k: admin[k] for k in ("orders", "revenue", "average_order_value", "active_customers",
                                   "new_customers", "currency")} == {
@@ -62,8 +65,10 @@ def test_key_figures_for_a_day_in_scope(org, shop, make_order):
     rep_a = queries.key_figures(org.rep_a, today)
     assert (rep_a["orders"], rep_a["revenue"], rep_a["new_customers"], rep_a["active_customers"]) == (
         1, Decimal("100.10"), 0, 1)
+    assert (rep_a["returns"], admin["returns"], queries.key_figures(org.rep_b, today)["returns"]) == (
+        Decimal("7.00"), Decimal("7.00"), Decimal("0.00"))
     y = queries.key_figures(org.rep_a, yesterday)
-    assert (y["orders"], y["revenue"], y["new_customers"]) == (1, Decimal("49.90"), 1)
+    assert (y["orders"], y["revenue"], y["new_customers"]) == (2, Decimal("56.90"), 1)
     assert queries.key_figures(org.norole, today)["orders"] == 0
     empty = queries.key_figures(org.admin, today - dt.timedelta(days=30))
     assert (empty["orders"], empty["revenue"], empty["average_order_value"]) == (0, Decimal("0.00"),

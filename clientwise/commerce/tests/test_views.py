@@ -113,14 +113,16 @@ def test_cancel_and_return_from_the_page(org, shop, make_order, web_client):
 
 
 def test_product_pages(org, shop, make_order, web_client):
-    make_order(lines=[{"sku": "CS-1", "quantity": 4}])
+    sold = make_order(lines=[{"sku": "CS-1", "quantity": 4}])
+    hidden = make_order(actor=org.rep_b, customer=shop.cust_b, lines=[{"sku": "CS-1", "quantity": 1}])
     c = web_client(org.rep_a)
     html = c.get(reverse("commerce:product_list")).content.decode()
     assert "PH-1" in html and "Unit cost" not in html and "New product" not in html
     html = c.get(reverse("commerce:product_list"), {"active": "0"}, headers=HTMX).content.decode()
     assert "<html" not in html and "OLD-1" in html and "PH-1" not in html
     html = c.get(reverse("commerce:product_detail", args=[shop.case.pk])).content.decode()
-    assert "¥199.60" in html  # revenue of the last 30 days: 4 × 49.90
+    assert "¥199.60" in html  # revenue of the last 30 days in rep_a's scope: 4 × 49.90
+    assert sold.number in html and hidden.number not in html
     html = web_client(org.admin).get(reverse("commerce:product_list")).content.decode()
     assert "Unit cost" in html and "New product" in html
     assert c.get(reverse("commerce:product_edit", args=[shop.case.pk])).status_code == 403

@@ -79,6 +79,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "clientwise.accounts.middleware.IdempotencyMiddleware",
+    "clientwise.core.middleware.ApiFeatureLevelMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
 
@@ -144,6 +145,7 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)  # WhiteNoise warns on every start when it is missing
 # Front-end libraries come from npm (package.json / package-lock.json) at set-up time.
 NODE_MODULES = PROJECT_DIR / "node_modules"
 # Only the built files of each package are served, under the same paths as in node_modules.

@@ -351,3 +351,16 @@ def product_recent_lines(user, product: Product, *, days: int = 30, limit: int =
                                          order__in=visible_orders(user))
                 .select_related("order", "order__customer", "order__store")
                 .order_by("-order__ordered_at", "-id")[:limit])
+
+
+def customer_choices(user, q: str, *, limit: int = 10) -> list:
+    """Visible, non-archived customers matching a search (name, pinyin, phone, member no.) for pickers."""
+    cond = search_q(q)
+    if cond is None:
+        return []
+    return list(visible_customers(user).filter(cond, archived_at__isnull=True).order_by("name", "id")[:limit])
+
+
+def sellable_products(*, limit: int = 1000) -> list[Product]:
+    """Active products for order entry (SKU, name, list price), by SKU."""
+    return list(Product.objects.filter(active=True).only("id", "sku", "name", "list_price").order_by("sku")[:limit])

@@ -7,6 +7,7 @@ from clientwise.commerce import views
 app_name = "commerce"
 urlpatterns = [
     path("orders/", views.order_list, name="order_list"),
+    path("orders/new/", views.order_create, name="order_create"),
     path("orders/<int:pk>/", views.order_detail, name="order_detail"),
     path("orders/<int:pk>/cancel/", views.order_cancel, name="order_cancel"),
     path("orders/<int:pk>/returns/", views.order_return, name="order_return"),

@@ -155,6 +155,76 @@ def order_return(request, pk: int):
     return redirect("commerce:order_detail", pk=pk)
 
 
+ENTRY_ROWS = 6
+
+
+def _entry_rows(post=None, errors: dict | None = None) -> list[dict]:
+    """The order-entry grid rows, from the posted form (or empty, with quantity 1 on the first row)."""
+    data = post if post is not None else {"qty_0": "1"}
+    return [{"i": i, "sku": data.get(f"sku_{i}", "").strip(), "quantity": data.get(f"qty_{i}", "").strip(),
+             "unit_price": data.get(f"price_{i}", "").strip(), "discount": data.get(f"discount_{i}", "").strip(),
+             "errors": (errors or {}).get(i, [])} for i in range(ENTRY_ROWS)]
+
+
+@_perm(perms.CHANGE_ORDERS)
+def order_create(request):
+    """Record a sale by hand: pick a customer (search), then products by SKU, quantities, prices, discounts."""
+    from clientwise.customers.queries import get_customer_for
+
+    customer_id = request.GET.get("customer") or request.POST.get("customer_id")
+    if not customer_id:
+        q = request.GET.get("q", "").strip()
+        ctx = {"q": q, "choices": queries.customer_choices(request.user, q) if q else []}
+        if request.htmx and not request.htmx.boosted:
+            return render(request, "commerce/_customer_choices.html", ctx)
+        return render(request, "commerce/order_pick_customer.html", ctx)
+    customer = get_customer_for(request.user, customer_id)
+    form_errors: list[str] = []
+    line_errors: dict[int, list[str]] = {}
+    field_errors: dict[str, str] = {}
+    post = request.POST if request.method == "POST" else None
+    if post is not None:
+        lines, index = [], []
+        for row in _entry_rows(post):
+            if row["sku"]:
+                lines.append({"sku": row["sku"], "quantity": row["quantity"], "unit_price": row["unit_price"],
+                              "discount": row["discount"]})
+                index.append(row["i"])
+        try:
+            order = services.create_order(
+                actor=request.user, customer_id=customer.pk, lines=lines,
+                store_id=post.get("store_id") or None, channel_id=post.get("channel_id") or None,
+                ordered_at=post.get("ordered_at") or None, number=post.get("number") or None,
+                sales_rep_id=request.user.pk if perms.user_role(request.user) == perms.Role.SALES_REP else None)
+        except DomainError as exc:
+            errors = exc.errors if isinstance(exc, ValidationFailed) else [exc]
+            for err in errors:
+                parts = (err.field or "").split(".")
+                if parts[0] == "lines" and len(parts) > 1 and parts[1].isdigit() and int(parts[1]) < len(index):
+                    line_errors.setdefault(index[int(parts[1])], []).append(err.message)
+                elif err.field in ("store_id", "channel_id", "ordered_at", "number"):
+                    field_errors[err.field] = err.message
+                else:
+                    form_errors.append(err.message)
+        else:
+            from clientwise.core.templatetags.cw import money
+
+            messages.success(request, _("Order %(number)s recorded: %(amount)s.") % {
+                "number": order.number, "amount": money(order.amount, order.currency)})
+            return redirect("commerce:order_detail", pk=order.pk)
+    channels = queries.channels()
+    default_channel = next((str(c.pk) for c in channels if c.kind == "store"), "")
+    return render(request, "commerce/order_form.html", {
+        "selected_store": (post or {}).get("store_id", ""),
+        "selected_channel": post.get("channel_id", "") if post is not None else default_channel,
+        "customer": customer, "rows": _entry_rows(post, line_errors), "form_errors": form_errors,
+        "field_errors": field_errors, "post": post or {},
+        "stores": queries.stores(active=True).order_by("code"), "channels": channels,
+        "products": queries.sellable_products(),
+        "now": timezone.localtime().strftime("%Y-%m-%dT%H:%M"),
+    })
+
+
 # --- Products -----------------------------------------------------------------------------------------------------
 
 

@@ -364,3 +364,8 @@ def customer_choices(user, q: str, *, limit: int = 10) -> list:
 def sellable_products(*, limit: int = 1000) -> list[Product]:
     """Active products for order entry (SKU, name, list price), by SKU."""
     return list(Product.objects.filter(active=True).only("id", "sku", "name", "list_price").order_by("sku")[:limit])
+
+
+def store_cities() -> list[str]:
+    """Distinct store cities, sorted (for city filter menus in other apps)."""
+    return sorted(set(Store.objects.exclude(city="").values_list("city", flat=True)))

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from clientwise.core.models import SourcedModel, TimeStampedModel
 
@@ -28,10 +29,11 @@ class Customer(SourcedModel):
         ORGANIZATION = "organization", _("Organization")
 
     class Status(models.TextChoices):
-        PROSPECT = "prospect", _("Prospect")
-        ACTIVE = "active", _("Active")
-        INACTIVE = "inactive", _("Inactive")
-        LOST = "lost", _("Lost")
+        # A context, so other apps' "Active" (an enabled switch) does not lend its translation here.
+        PROSPECT = "prospect", pgettext_lazy("customer status", "Prospect")
+        ACTIVE = "active", pgettext_lazy("customer status", "Active")
+        INACTIVE = "inactive", pgettext_lazy("customer status", "Inactive")
+        LOST = "lost", pgettext_lazy("customer status", "Lost")
 
     class Gender(models.TextChoices):
         FEMALE = "f", _("Female")

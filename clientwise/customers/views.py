@@ -478,9 +478,11 @@ def customer_edit(request, pk: int):
     if request.method == "POST":
         form = CustomerForm(request.POST, creating=False, **kwargs)
         if form.is_valid():
+            data = form.service_data()
+            if not perms.can_view_pii(user) and not data.get("id_number"):
+                data.pop("id_number")  # the field was shown empty (masked); leaving it empty keeps the value
             try:
-                services.update_customer(actor=user, customer_id=customer.pk, data=form.service_data(),
-                                         tags=form.tag_names())
+                services.update_customer(actor=user, customer_id=customer.pk, data=data, tags=form.tag_names())
             except DomainError as exc:
                 if exc.status == 403 and exc.field is None:
                     raise

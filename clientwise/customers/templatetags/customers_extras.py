@@ -38,7 +38,16 @@ def changes(row) -> list[tuple[str, object, object]]:
     if not isinstance(before, dict) or not isinstance(after, dict):
         return []
     keys = list(dict.fromkeys([*after.keys(), *before.keys()]))
-    return [(k, before.get(k, ""), after.get(k, "")) for k in keys if k not in ("id", "customer_id")][:12]
+    out = []
+    for k in keys:
+        old, new = before.get(k, ""), after.get(k, "")
+        if k in NOISE_KEYS or (old in ("", None, {}, []) and new in ("", None, {}, [])):
+            continue
+        out.append((k, old, new))
+    return out[:12]
+
+
+NOISE_KEYS = {"id", "customer_id", "source", "external_id", "value_normalized", "name_pinyin", "name_initials"}
 
 
 @register.filter

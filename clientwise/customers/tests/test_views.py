@@ -237,3 +237,16 @@ def test_attribute_admin(web_client, org):
     assert (attr.label, attr.choices) == ("常去门店", ["A"])
     w.post(reverse("customers:attribute_delete", args=[attr.pk]))
     assert not CustomAttribute.objects.exists()
+
+
+def test_edit_without_pii_keeps_id_number(web_client, org):
+    c = make_customer(org.rep_a, "张伟", id_number="110105199001011234")
+    w = web_client(org.rep_a)
+    form = w.get(reverse("customers:edit", args=[c.pk])).content.decode()
+    assert "110105199001011234" not in form and "110***********1234" in form
+    r = w.post(reverse("customers:edit", args=[c.pk]), {"kind": "person", "status": "active", "name": "张伟",
+                                                        "owner": org.rep_a.pk, "team": org.team_a.pk,
+                                                        "id_number": "", "city": "上海"})
+    assert r.status_code == 302
+    c.refresh_from_db()
+    assert (c.id_number, c.city) == ("110105199001011234", "上海")

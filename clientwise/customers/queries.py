@@ -130,9 +130,9 @@ def timeline(customer: Customer, *, limit: int = 50, kinds: list[str] | None = N
 
 def cities_for(user) -> list[str]:
     """Distinct cities for the filter menu (from stores and a bounded sample of customers)."""
-    from clientwise.commerce.models import Store
+    from clientwise.commerce.queries import store_cities
 
-    return sorted(set(Store.objects.exclude(city="").values_list("city", flat=True)))
+    return sorted(set(store_cities()))
 
 
 def _check_cursor(cursor: str | None, sort_field: str) -> None:

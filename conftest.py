@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import pytest
 from django.test import Client
 
-PASSWORD = "Test-pass-2026"
+from clientwise.core.testing import TEST_PASSWORD as PASSWORD
 
 
 @dataclass

@@ -6,6 +6,8 @@ from collections.abc import Callable, Iterable
 
 from django.apps import apps
 
+TEST_PASSWORD = "Test-pass-2026"  # every user of the shared `org` fixture
+
 
 def row_counts(models: Iterable[str] = ("core.AuditLog", "customers.Interaction")) -> dict[str, int]:
     """Row counts of the given models ("app.Model"), to assert a denied request wrote nothing."""

@@ -33,8 +33,6 @@ from clientwise.customers.queries import search_q, visibility_q, visible_custome
 
 PREFIX_END = "\U0010ffff"
 ZERO = Decimal("0.00")
-# Roles that see costs and margins (purchase prices are commercially sensitive).
-COST_ROLES = {perms.Role.ADMIN, perms.Role.MANAGER, perms.Role.ANALYST}
 
 
 def can_view_orders(user) -> bool:
@@ -43,7 +41,7 @@ def can_view_orders(user) -> bool:
 
 def can_view_cost(user) -> bool:
     """Whether the user may see unit costs, order cost and margin."""
-    return perms.user_role(user) in COST_ROLES
+    return perms.has_perm(user, perms.VIEW_COSTS)
 
 
 def visible_orders(user) -> QuerySet[Order]:

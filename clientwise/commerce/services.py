@@ -20,7 +20,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Sum
+from django.db.models import Max, Min, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -400,7 +400,10 @@ def cancel_order(*, actor, order_id: int, reason: str) -> Order:
         kept = order.amount - returned_amount(order)
         order.status = Order.Status.CANCELLED
         order.save(update_fields=["status", "updated_at"])
-        apply_purchase_totals(customer_id=order.customer_id, orders=-1, revenue=-kept)
+        remaining = Order.objects.filter(customer_id=order.customer_id, status=Order.Status.COMPLETED).aggregate(
+            first=Min("ordered_at"), last=Max("ordered_at"))
+        apply_purchase_totals(customer_id=order.customer_id, orders=-1, revenue=-kept,
+                              purchase_window=(remaining["first"], remaining["last"]))
         record_event(customer_id=order.customer_id, kind="purchase", actor=actor,
                      subject=_("Order %(number)s cancelled · %(amount)s") % {
                          "number": order.number, "amount": format_amount(kept, order.currency)},

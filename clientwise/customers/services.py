@@ -603,11 +603,13 @@ def audit_export(*, actor, filters: dict[str, Any], count: int, masked: bool) ->
 
 
 def apply_purchase_totals(*, customer_id: int, orders: int, revenue: decimal.Decimal,
-                          ordered_at: dt.datetime | None = None) -> None:
+                          ordered_at: dt.datetime | None = None,
+                          purchase_window: tuple[dt.datetime | None, dt.datetime | None] | None = None) -> None:
     """Move a customer's order totals by a delta (commerce services call this inside their transaction).
 
     `orders` and `revenue` may be negative (cancellations, returns). Counters move with F() so concurrent
-    orders never lose an update; first/last purchase times only ever widen here.
+    orders never lose an update; with `ordered_at` first/last purchase times only widen. A cancellation
+    passes `purchase_window=(first, last)` recomputed from the remaining orders, which replaces both.
     """
     from django.db.models import F
     from django.db.models.functions import Greatest, Least
@@ -619,4 +621,6 @@ def apply_purchase_totals(*, customer_id: int, orders: int, revenue: decimal.Dec
 
         updates["first_order_at"] = Least(Coalesce(F("first_order_at"), ordered_at), ordered_at)
         updates["last_order_at"] = Greatest(Coalesce(F("last_order_at"), ordered_at), ordered_at)
+    if purchase_window is not None:
+        updates["first_order_at"], updates["last_order_at"] = purchase_window
     Customer.objects.filter(pk=customer_id).update(**updates)

@@ -197,6 +197,17 @@ def test_cancel_moves_totals_back(org, shop, make_order):
     assert row_counts(WATCH) == before
 
 
+def test_cancel_recomputes_first_and_last_purchase(org, shop, make_order):
+    now = timezone.now().replace(microsecond=0)
+    early = make_order(ordered_at=now - dt.timedelta(days=30))
+    late = make_order(ordered_at=now - dt.timedelta(days=2))
+    assert totals(shop.cust_a)[2:] == (early.ordered_at, late.ordered_at)
+    services.cancel_order(actor=org.rep_a, order_id=late.pk, reason="duplicate entry")
+    assert totals(shop.cust_a)[2:] == (early.ordered_at, early.ordered_at)
+    services.cancel_order(actor=org.rep_a, order_id=early.pk, reason="duplicate entry")
+    assert totals(shop.cust_a) == (0, Decimal("0.00"), None, None)
+
+
 def test_cancel_needs_reason_and_visibility(org, shop, make_order):
     order = make_order()
     with pytest.raises(ValidationFailed):

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.apps import apps
 from django.core.cache import cache
 from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
@@ -105,30 +104,10 @@ def customers_in_scope(user) -> int | None:
 
 
 def recent_activity(user, *, limit: int = 8, window_days: int = 30) -> list:
-    """The latest timeline rows of customers the user may see.
+    """The latest timeline rows of customers the user may see (the home page's activity feed)."""
+    from clientwise.customers.queries import recent_activity as customer_activity
 
-    Everyone-scope users read the newest rows by primary key (an index walk, no sort); narrower scopes go
-    through the (customer, occurred_at) index for their customers inside a bounded window.
-    """
-    # TODO(customers): belongs in customers.queries as recent_activity(user); the model is looked up here
-    # by label only until that exists, so core does not import customers.models.
-    from clientwise.customers.queries import visibility_q, visible_customers
-
-    if not perms.has_perm(user, perms.VIEW_CUSTOMERS):
-        return []
-    interaction = apps.get_model("customers", "Interaction")
-    now = timezone.now()
-    qs = interaction.objects.select_related("customer", "actor").filter(occurred_at__lte=now)
-    if visibility_q(user) is None:
-        # The newest rows by primary key (an index walk), then the most recent of those by time: imports
-        # and back-dated entries get high ids with old dates, and should not crowd out today's activity.
-        since = now - dt.timedelta(days=window_days)
-        recent = [row for row in qs.order_by("-id")[: limit * 25] if row.occurred_at >= since]
-        recent.sort(key=lambda row: (row.occurred_at, row.id), reverse=True)
-        return recent[:limit]
-    qs = qs.filter(customer_id__in=visible_customers(user).values("pk"),
-                   occurred_at__gte=now - dt.timedelta(days=window_days))
-    return list(qs.order_by("-occurred_at", "-id")[:limit])
+    return customer_activity(user, limit=limit, window_days=window_days)
 
 
 # --- Audit log ----------------------------------------------------------------------------------------------

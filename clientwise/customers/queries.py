@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass
 
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 from django.utils.translation import gettext
 
 from clientwise.accounts.services import team_subtree_ids
@@ -265,3 +267,25 @@ def team_choices(user):
     elif scope is not perms.Scope.ALL:
         qs = qs.filter(pk=user.team_id)
     return list(qs)
+
+
+def recent_activity(user, *, limit: int = 8, window_days: int = 30) -> list:
+    """The latest timeline rows of customers the user may see.
+
+    Everyone-scope users read the newest rows by primary key (an index walk, no sort); narrower scopes go
+    through the (customer, occurred_at) index for their customers inside a bounded window.
+    """
+    if not perms.has_perm(user, perms.VIEW_CUSTOMERS):
+        return []
+    now = timezone.now()
+    qs = Interaction.objects.select_related("customer", "actor").filter(occurred_at__lte=now)
+    if visibility_q(user) is None:
+        # The newest rows by primary key (an index walk), then the most recent of those by time: imports
+        # and back-dated entries get high ids with old dates, and should not crowd out today's activity.
+        since = now - dt.timedelta(days=window_days)
+        recent = [row for row in qs.order_by("-id")[: limit * 25] if row.occurred_at >= since]
+        recent.sort(key=lambda row: (row.occurred_at, row.id), reverse=True)
+        return recent[:limit]
+    qs = qs.filter(customer_id__in=visible_customers(user).values("pk"),
+                   occurred_at__gte=now - dt.timedelta(days=window_days))
+    return list(qs.order_by("-occurred_at", "-id")[:limit])

@@ -2,7 +2,7 @@
 
 `clientwise serve` sets up the database and starts the web app; with `--demo N` it first fills an empty database
 with a generated demo business. Every other command (demo, createadmin, migrate, ...) is a Django management
-command, so `clientwise X` is the same as `manage.py X`.
+command, so `clientwise X` is the same as `manage.py X`; `clientwise worker` runs background tasks.
 """
 
 from __future__ import annotations
@@ -44,6 +44,8 @@ def main(argv: list[str] | None = None) -> None:
     if len(argv) > 1 and argv[1] == "serve":
         serve(argv[2:])
         return
+    if len(argv) > 1 and argv[1] == "worker":
+        argv[1] = "db_worker"  # the django-tasks database worker: runs queued imports, scoring, journeys
     from django.core.management import execute_from_command_line
 
     execute_from_command_line(argv)

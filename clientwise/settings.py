@@ -59,6 +59,8 @@ INSTALLED_APPS = [
     "django_htmx",
     "ninja",
     "axes",
+    "django_tasks",
+    "django_tasks_db",
     "clientwise.core",
     "clientwise.accounts",
     "clientwise.customers",
@@ -159,6 +161,15 @@ SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
+
+# Background work (imports, scoring, journeys): django-tasks with its database backend, run by
+# `clientwise worker`. Swap the backend for a broker at scale.
+TASKS = {
+    "default": {
+        "BACKEND": os.environ.get("TASKS_BACKEND", "django_tasks_db.DatabaseBackend"),
+        "QUEUES": ["default"],
+    }
+}
 
 CURRENCY = os.environ.get("CURRENCY", "CNY")
 PHONE_REGION = os.environ.get("PHONE_REGION", "CN")

@@ -20,6 +20,8 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 LANGUAGE_CODE = "en"
+# Tasks run at once in tests; a test that needs the queue overrides TASKS.
+TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
 if DATABASES["default"]["ENGINE"].startswith("django.db.backends.postgresql"):
     # One test database per run, so parallel runs (developers, CI) on one server never drop each other's.
     DATABASES["default"]["TEST"] = {"NAME": f"test_clientwise_{os.getpid()}"}

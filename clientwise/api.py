@@ -107,10 +107,16 @@ def _mount_routers() -> None:
     from clientwise.accounts.api import router as accounts_router
     from clientwise.commerce.api import router as commerce_router
     from clientwise.customers.api import router as customers_router
+    from clientwise.dataio.api import router as dataio_router
+    from clientwise.dataio.identity.api import router as identity_router
+    from clientwise.dataio.quality.api import router as quality_router
 
     api.add_router("/", accounts_router)
     api.add_router("/", customers_router)
     api.add_router("/", commerce_router)
+    api.add_router("/", dataio_router)
+    api.add_router("/", identity_router)
+    api.add_router("/", quality_router)
 
 
 _mount_routers()

@@ -65,6 +65,9 @@ INSTALLED_APPS = [
     "clientwise.accounts",
     "clientwise.customers",
     "clientwise.commerce",
+    "clientwise.dataio",
+    "clientwise.dataio.identity",
+    "clientwise.dataio.quality",
     "clientwise.demo",
 ]
 

@@ -9,5 +9,8 @@ urlpatterns = [
     path("accounts/", include("clientwise.accounts.urls")),
     path("customers/", include("clientwise.customers.urls")),
     path("commerce/", include("clientwise.commerce.urls")),
+    path("data/", include("clientwise.dataio.urls")),
+    path("data/duplicates/", include("clientwise.dataio.identity.urls")),
+    path("data/quality/", include("clientwise.dataio.quality.urls")),
     path("", include("clientwise.core.urls")),
 ]

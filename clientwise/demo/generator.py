@@ -53,7 +53,7 @@ from clientwise.customers.models import (
     Interaction,
 )
 from clientwise.demo import catalog as C
-from clientwise.demo.loader import BulkLoader
+from clientwise.demo.loader import BulkLoader, restore_indexes
 from clientwise.demo.models import CustomerTruth, DemoRun
 from clientwise.demo.world import StaffUser, World, build_world
 
@@ -64,7 +64,7 @@ ENGLISH_SHARE = 0.04
 PROSPECT_SHARE = 0.08
 RETURN_SHARE = 0.03
 # BG/NBD parameters: λ ~ Gamma(r, 1/α) purchases per year, p ~ Beta(a, b).
-RATE_SHAPE, RATE_SCALE = 0.9, 7.0
+RATE_SHAPE, RATE_SCALE = 0.9, 8.0
 DROP_A, DROP_B = 1.2, 8.0
 DISCOUNT_RATES = np.array([0.0, 0.05, 0.10, 0.20])
 DISCOUNT_WEIGHTS = np.array([0.6, 0.2, 0.12, 0.08])
@@ -103,6 +103,7 @@ class DemoResult:
     staff: list[StaffUser] = field(default_factory=list)
     password: str = C.DEMO_PASSWORD
     tables: dict[str, int] = field(default_factory=dict)
+    table_seconds: dict[str, float] = field(default_factory=dict)
 
     def as_stats(self) -> dict[str, Any]:
         data = asdict(self)
@@ -185,6 +186,14 @@ def delete_demo_data(using: str = "default") -> None:
             remaining -= leaves
 
 
+def repair_interrupted_load(using: str = "default") -> None:
+    """Recreate indexes a killed load dropped and never rebuilt (recorded in DemoRun.stats first)."""
+    for run in DemoRun.objects.using(using).filter(stats__has_key="pending_indexes"):
+        restore_indexes(run.stats["pending_indexes"], using=using)
+        stats = {k: v for k, v in run.stats.items() if k != "pending_indexes"}
+        DemoRun.objects.using(using).filter(pk=run.pk).update(stats=stats)
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # Entry point
 
@@ -198,6 +207,7 @@ def generate(*, customers: int = 1000, seed: int = 42, future_days: int = 180, h
     if history_days < 30 or future_days < 0:
         raise DomainError(ErrorCode.INVALID, "history_days must be ≥ 30 and future_days ≥ 0.", "history_days")
     started = time.perf_counter()
+    repair_interrupted_load(using)
     if has_demo_data(using):
         if not reset:
             raise DemoDataExists()
@@ -213,7 +223,11 @@ def generate(*, customers: int = 1000, seed: int = 42, future_days: int = 180, h
     loader = BulkLoader(using=using)
     sim = Simulation(world=world, loader=loader, seed=seed, now=now, history_days=history_days,
                      future_days=future_days)
-    loader.prepare()
+
+    def remember(create_sql: list[str]) -> None:
+        DemoRun.objects.using(using).filter(pk=run.pk).update(stats={"pending_indexes": create_sql})
+
+    loader.prepare(BULK_MODELS, on_defer=remember)
     bar = None
     if not quiet:
         from tqdm import tqdm
@@ -241,7 +255,8 @@ def generate(*, customers: int = 1000, seed: int = 42, future_days: int = 180, h
         order_lines=tables.get(OrderLine._meta.db_table, 0), returns=tables.get(Return._meta.db_table, 0),
         interactions=tables.get(Interaction._meta.db_table, 0), future_orders=sim.counts["future_orders"],
         now=now, history_start=history_start, future_days=future_days, seconds=round(seconds, 2),
-        load_seconds=round(total.seconds, 2), load_rows=total.rows, staff=world.staff, tables=tables)
+        load_seconds=round(total.seconds, 2), load_rows=total.rows, staff=world.staff, tables=tables,
+        table_seconds={name: round(st.seconds, 3) for name, st in loader.stats.items()})
     DemoRun.objects.using(using).filter(pk=run.pk).update(
         order_lines=result.order_lines, orders=result.orders, seconds=result.seconds, stats=result.as_stats())
     return result

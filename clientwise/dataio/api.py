@@ -3,3 +3,7 @@
 from ninja import Router
 
 router = Router(tags=["dataio"])
+
+from clientwise.dataio.exports import router as exports_router  # noqa: E402
+
+router.add_router("", exports_router)

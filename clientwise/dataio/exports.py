@@ -1,0 +1,438 @@
+"""Audited exports of the customer list and the order list to CSV, XLSX and Parquet.
+
+The service (`export_customers`, `export_orders`) checks the rights, applies exactly the filters the list pages
+use to the rows the user may see, masks PII for users without view_pii and writes one audit row per export
+(`export.customers` / `export.orders`, detail: format, filters, count, masked). Rows are read with
+`values_list(...).iterator(chunk_size=…)` and written as they arrive, so a million-row export never holds the
+whole result in memory:
+
+- CSV (UTF-8 with a BOM, so Excel opens Chinese text correctly) is a generator streamed to the client; the audit
+  row is written before the first byte leaves, with the count of the filtered queryset.
+- XLSX (openpyxl write-only) and Parquet (pyarrow, record batches of PARQUET_BATCH rows) are written to an
+  anonymous temporary file which is then sent with FileResponse; the audit row carries the number of rows
+  actually written.
+
+The thin page views and the API router at the bottom only parse the request and call the service.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+from itertools import islice
+from typing import IO, Any, Literal
+
+import pyarrow as pa
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import FileResponse, HttpResponseBase, StreamingHttpResponse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from ninja import Query, Router
+from pydantic import ValidationError
+from pydantic.json_schema import SkipJsonSchema
+
+from clientwise.commerce import queries as commerce_queries
+from clientwise.commerce.schemas import OrderFilterIn
+from clientwise.core import masking
+from clientwise.core import permissions as perms
+from clientwise.core.audit import audit
+from clientwise.core.errors import DomainError, ErrorCode
+from clientwise.customers import queries as customer_queries
+from clientwise.customers.filters import CustomerListParams
+
+ExportFormat = Literal["csv", "xlsx", "parquet"]
+FORMATS: tuple[str, ...] = ("csv", "xlsx", "parquet")
+CONTENT_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "parquet": "application/vnd.apache.parquet",
+}
+CHUNK = 2000  # rows fetched per database round trip (and per lookup of tags, contact points, names)
+PARQUET_BATCH = 50_000  # rows per Parquet record batch (row group)
+
+MONEY = pa.decimal128(14, 2)
+TIMESTAMP = pa.timestamp("us", tz="UTC")
+
+
+@dataclass(frozen=True)
+class Column:
+    """One exported column: its header, its Arrow type (Parquet) and, for PII, the masking function."""
+
+    name: str
+    arrow: pa.DataType = field(default_factory=pa.string)
+    mask: Callable[[str | None], str] | None = None
+
+
+# The first 18 customer columns are those of the customer list's original CSV export, in the same order.
+CUSTOMER_COLUMNS = (
+    Column("id", pa.int64()), Column("name"), Column("kind"), Column("member_number"), Column("status"),
+    Column("mobile", mask=masking.mask_phone), Column("email", mask=masking.mask_email),
+    Column("id_number", mask=masking.mask_id_number), Column("province"), Column("city"), Column("owner"),
+    Column("team"), Column("tags"), Column("order_count", pa.int64()), Column("revenue", MONEY),
+    Column("first_order_at", TIMESTAMP), Column("last_order_at", TIMESTAMP), Column("created_at", TIMESTAMP),
+    Column("wechat", mask=masking.mask_wechat), Column("address", mask=masking.mask_text),
+)
+_CUSTOMER_FIELDS = ("id", "name", "kind", "member_number", "status", "mobile", "email", "id_number", "province",
+                    "city", "owner_id", "team_id", "order_count", "revenue", "first_order_at", "last_order_at",
+                    "created_at")
+
+ORDER_COLUMNS = (
+    Column("id", pa.int64()), Column("number"), Column("ordered_at", TIMESTAMP), Column("status"),
+    Column("customer_id", pa.int64()), Column("customer_name"), Column("customer_mobile", mask=masking.mask_phone),
+    Column("store_code"), Column("store_name"), Column("channel"), Column("sales_rep"), Column("currency"),
+    Column("subtotal", MONEY), Column("discount", MONEY), Column("amount", MONEY), Column("line_count", pa.int64()),
+    Column("source"), Column("external_id"),
+)
+ORDER_COST_COLUMNS = (Column("cost", MONEY), Column("margin", MONEY))  # only for users with orders.view_costs
+_ORDER_FIELDS = ("id", "number", "ordered_at", "status", "customer_id", "customer__name", "customer__mobile",
+                 "store__code", "store__name", "channel__name", "sales_rep_id", "currency", "subtotal", "discount",
+                 "amount", "line_count", "source", "external_id", "cost")
+
+
+@dataclass
+class ExportFile:
+    """A finished (or streaming) export: exactly one of `chunks` (CSV) and `file` (XLSX, Parquet) is set."""
+
+    filename: str
+    content_type: str
+    count: int
+    masked: bool
+    chunks: Iterator[str] | None = None
+    file: IO[bytes] | None = None
+
+
+# ----- rows ---------------------------------------------------------------------------------------------------
+
+
+def _batched(iterable: Iterable, size: int) -> Iterator[list]:
+    it = iter(iterable)
+    while batch := list(islice(it, size)):
+        yield batch
+
+
+class _Names:
+    """str() of users and teams by id, looked up once per id (there are few of them, and many rows)."""
+
+    def __init__(self, model_label: str):
+        from django.apps import apps
+
+        self.model = apps.get_model(model_label)
+        self.names: dict[int, str] = {}
+
+    def fill(self, ids: Iterable[int | None]) -> None:
+        missing = {i for i in ids if i is not None and i not in self.names}
+        if missing:
+            self.names.update({obj.pk: str(obj) for obj in self.model.objects.filter(pk__in=missing)})
+
+    def __getitem__(self, pk: int | None) -> str:
+        return self.names.get(pk, "") if pk is not None else ""
+
+
+def _customer_extras(ids: list[int]) -> tuple[dict[int, str], dict[int, str], dict[int, str]]:
+    """Tags (sorted, ';'-joined), primary WeChat ID and primary postal address of a chunk of customers."""
+    from clientwise.customers.models import ContactPoint, CustomerTag
+
+    tags: dict[int, list[str]] = {}
+    for customer_id, name in CustomerTag.objects.filter(customer_id__in=ids).values_list("customer_id", "tag__name"):
+        tags.setdefault(customer_id, []).append(name)
+    wechat: dict[int, str] = {}
+    address: dict[int, str] = {}
+    points = (ContactPoint.objects.filter(customer_id__in=ids, kind__in=("wechat", "address"))
+              .order_by("customer_id", "-is_primary", "id").values_list("customer_id", "kind", "value"))
+    for customer_id, kind, value in points:
+        target = wechat if kind == "wechat" else address
+        target.setdefault(customer_id, value)  # the primary one, else the oldest
+    return {k: ";".join(sorted(v)) for k, v in tags.items()}, wechat, address
+
+
+def customer_rows(qs, *, pii: bool) -> Iterator[tuple]:
+    """Rows of CUSTOMER_COLUMNS for a Customer queryset (already filtered and ordered), PII masked unless `pii`."""
+    owners, teams = _Names("accounts.User"), _Names("accounts.Team")
+    masks = {i: c.mask for i, c in enumerate(CUSTOMER_COLUMNS) if c.mask and not pii}
+    for chunk in _batched(qs.values_list(*_CUSTOMER_FIELDS).iterator(chunk_size=CHUNK), CHUNK):
+        owners.fill(r[10] for r in chunk)
+        teams.fill(r[11] for r in chunk)
+        tags, wechat, address = _customer_extras([r[0] for r in chunk])
+        for r in chunk:
+            row = (*r[:10], owners[r[10]], teams[r[11]], tags.get(r[0], ""), *r[12:],
+                   wechat.get(r[0], ""), address.get(r[0], ""))
+            yield tuple(masks[i](v) if i in masks else v for i, v in enumerate(row)) if masks else row
+
+
+def order_rows(qs, *, pii: bool, costs: bool) -> Iterator[tuple]:
+    """Rows of ORDER_COLUMNS (+ ORDER_COST_COLUMNS when `costs`) for an Order queryset, PII masked unless `pii`."""
+    reps = _Names("accounts.User")
+    mask_mobile = None if pii else masking.mask_phone
+    for chunk in _batched(qs.values_list(*_ORDER_FIELDS).iterator(chunk_size=CHUNK), CHUNK):
+        reps.fill(r[10] for r in chunk)
+        for r in chunk:
+            mobile = mask_mobile(r[6]) if mask_mobile else r[6]
+            row = (*r[:6], mobile, r[7] or "", r[8] or "", r[9] or "", reps[r[10]], *r[11:18])
+            if costs:
+                row = (*row, r[18], r[14] - r[18])
+            yield row
+
+
+# ----- writers ------------------------------------------------------------------------------------------------
+
+
+def _local(value: dt.datetime) -> dt.datetime:
+    return timezone.localtime(value) if timezone.is_aware(value) else value
+
+
+def _csv_cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        return _local(value).strftime("%Y-%m-%d %H:%M")
+    return value
+
+
+class _Echo:
+    """A file-like object whose write() returns the line, so csv.writer can feed a generator."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def csv_chunks(columns: tuple[Column, ...], rows: Iterable[tuple]) -> Iterator[str]:
+    """The header (after a BOM) and then about CHUNK rows per yielded string."""
+    writer = csv.writer(_Echo())
+    yield "\ufeff" + writer.writerow([c.name for c in columns])
+    for batch in _batched(rows, CHUNK):
+        yield "".join(writer.writerow([_csv_cell(v) for v in row]) for row in batch)
+
+
+def _xlsx_cell(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return _local(value).replace(tzinfo=None)  # Excel has no time zones: local wall-clock time
+    return value
+
+
+def write_xlsx(columns: tuple[Column, ...], rows: Iterable[tuple], out: IO[bytes], *, title: str) -> int:
+    """Write a one-sheet workbook in openpyxl's write-only mode (rows go to disk as they come); returns the count."""
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet(title=title[:31])
+    ws.freeze_panes = "A2"
+    bold = Font(bold=True)
+    header = []
+    for c in columns:
+        cell = WriteOnlyCell(ws, value=c.name)
+        cell.font = bold
+        header.append(cell)
+    ws.append(header)
+    count = 0
+    for row in rows:
+        ws.append([_xlsx_cell(v) for v in row])
+        count += 1
+    wb.save(out)
+    return count
+
+
+def _arrow_value(value: Any, kind: pa.DataType) -> Any:
+    if value is None:
+        return None
+    if kind == MONEY and not isinstance(value, Decimal):
+        return Decimal(str(value))
+    if pa.types.is_string(kind) and not isinstance(value, str):
+        return str(value)
+    return value
+
+
+def write_parquet(columns: tuple[Column, ...], rows: Iterable[tuple], out: IO[bytes]) -> int:
+    """Write Parquet in record batches of PARQUET_BATCH rows (one row group each); returns the count."""
+    import pyarrow.parquet as pq
+
+    schema = pa.schema([pa.field(c.name, c.arrow) for c in columns])
+    count = 0
+    with pq.ParquetWriter(out, schema, compression="zstd") as writer:
+        for batch in _batched(rows, PARQUET_BATCH):
+            arrays = [pa.array([_arrow_value(row[i], c.arrow) for row in batch], type=c.arrow)
+                      for i, c in enumerate(columns)]
+            writer.write_batch(pa.RecordBatch.from_arrays(arrays, schema=schema))
+            count += len(batch)
+    return count
+
+
+def _build(*, fmt: str, stem: str, title: str, columns: tuple[Column, ...], rows: Iterable[tuple],
+           count_first: Callable[[], int], record: Callable[[int], None], masked: bool) -> ExportFile:
+    filename = f"{stem}-{timezone.localdate():%Y%m%d}.{fmt}"
+    if fmt == "csv":
+        count = count_first()
+        record(count)
+        return ExportFile(filename, CONTENT_TYPES[fmt], count, masked, chunks=csv_chunks(columns, rows))
+    # No name on disk, gone when closed; FileResponse closes it after sending, so no `with` here.
+    out = tempfile.TemporaryFile(prefix="clientwise-export-")  # noqa: SIM115
+    try:
+        count = write_xlsx(columns, rows, out, title=title) if fmt == "xlsx" else write_parquet(columns, rows, out)
+    except BaseException:
+        out.close()
+        raise
+    out.seek(0)
+    record(count)
+    return ExportFile(filename, CONTENT_TYPES[fmt], count, masked, file=out)
+
+
+def _check_format(fmt: str) -> str:
+    if fmt not in FORMATS:
+        raise DomainError(ErrorCode.INVALID, _("Choose CSV, XLSX or Parquet."), "format")
+    return fmt
+
+
+# ----- the service --------------------------------------------------------------------------------------------
+
+
+def export_customers(*, actor, params: CustomerListParams, fmt: str) -> ExportFile:
+    """Export the customers `actor` may see that match the customer list's filters, in its sort order.
+
+    Needs customers.view and data.export (PermissionDenied otherwise, and nothing is recorded). PII columns
+    (mobile, email, ID number, WeChat, address) are masked unless the actor has view_pii. Writes one audit row
+    `export.customers` with {format, filters, count, masked}.
+    """
+    perms.require(actor, perms.VIEW_CUSTOMERS)
+    perms.require(actor, perms.EXPORT)
+    _check_format(fmt)
+    pii = perms.can_view_pii(actor)
+    sort_field = customer_queries.SORTS.get(params.sort, "name_pinyin")
+    qs = customer_queries.filter_customers(customer_queries.visible_customers(actor), params.to_filters())
+    qs = qs.order_by(sort_field, "-id" if sort_field.startswith("-") else "id")
+    filters = params.filter_dict()
+
+    def record(count: int) -> None:
+        audit(actor=actor, action="export.customers", object_type="customers.customer",
+              detail={"format": fmt, "filters": filters, "count": count, "masked": not pii})
+
+    return _build(fmt=fmt, stem="customers", title=_("Customers"), columns=CUSTOMER_COLUMNS,
+                  rows=customer_rows(qs, pii=pii), count_first=qs.count, record=record, masked=not pii)
+
+
+def order_filters(data: OrderFilterIn) -> commerce_queries.OrderFilters:
+    """The order list's filter dataclass from its query-string schema."""
+    return commerce_queries.OrderFilters(
+        q=data.q, date_from=data.date_from, date_to=data.date_to, store=data.store_id, channel=data.channel_id,
+        status=data.status, customer=data.customer_id, amount_min=data.amount_min, amount_max=data.amount_max)
+
+
+def export_orders(*, actor, filters: OrderFilterIn, fmt: str) -> ExportFile:
+    """Export the orders `actor` may see that match the order list's filters, newest first.
+
+    Needs orders.view and data.export. The customer's mobile is masked unless the actor has view_pii; cost
+    and margin columns are present only for users with orders.view_costs. Writes one audit row
+    `export.orders` with {format, filters, count, masked}.
+    """
+    perms.require(actor, perms.VIEW_ORDERS)
+    perms.require(actor, perms.EXPORT)
+    _check_format(fmt)
+    pii = perms.can_view_pii(actor)
+    costs = commerce_queries.can_view_cost(actor)
+    qs = commerce_queries.filter_orders(commerce_queries.visible_orders(actor), order_filters(filters), actor)
+    qs = qs.order_by("-ordered_at", "-id")
+    detail_filters = {k: (v if isinstance(v, bool | int) else str(v))
+                      for k, v in filters.model_dump(exclude_defaults=True).items()}
+
+    def record(count: int) -> None:
+        audit(actor=actor, action="export.orders", object_type="commerce.order",
+              detail={"format": fmt, "filters": detail_filters, "count": count, "masked": not pii})
+
+    columns = ORDER_COLUMNS + ORDER_COST_COLUMNS if costs else ORDER_COLUMNS
+    return _build(fmt=fmt, stem="orders", title=_("Orders"), columns=columns,
+                  rows=order_rows(qs, pii=pii, costs=costs), count_first=qs.count, record=record, masked=not pii)
+
+
+def as_response(export: ExportFile) -> HttpResponseBase:
+    """StreamingHttpResponse for CSV, FileResponse (which closes the temporary file) for XLSX and Parquet."""
+    if export.chunks is not None:
+        response: HttpResponseBase = StreamingHttpResponse(export.chunks, content_type=export.content_type)
+        response["Content-Disposition"] = f'attachment; filename="{export.filename}"'
+    else:
+        response = FileResponse(export.file, as_attachment=True, filename=export.filename,
+                                content_type=export.content_type)
+    response["X-Export-Rows"] = str(export.count)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+# ----- pages (thin) -------------------------------------------------------------------------------------------
+
+
+def parse_order_query(query) -> OrderFilterIn:
+    """The order list page's lenient parsing: an invalid filter in the address bar is dropped, not fatal."""
+    data = {k: query.get(k) for k in OrderFilterIn.model_fields if (query.get(k) or "").strip()}
+    while True:
+        try:
+            return OrderFilterIn.model_validate(data)
+        except ValidationError as exc:
+            bad = {str(err["loc"][0]) for err in exc.errors() if err.get("loc")} & set(data)
+            if not bad:
+                return OrderFilterIn()
+            for name in bad:
+                data.pop(name)
+
+
+def _page_export(run: Callable[[], ExportFile]) -> HttpResponseBase:
+    try:
+        return as_response(run())
+    except DomainError as exc:
+        if exc.status == 403:
+            raise DjangoPermissionDenied(exc.message) from None
+        raise
+
+
+@login_required
+def customer_export_view(request, fmt: str):
+    """/data/export/customers.<fmt>?<the customer list's query string>"""
+    params = CustomerListParams.from_query(request.GET)
+    return _page_export(lambda: export_customers(actor=request.user, params=params, fmt=fmt))
+
+
+@login_required
+def order_export_view(request, fmt: str):
+    """/data/export/orders.<fmt>?<the order list's query string>"""
+    filters = parse_order_query(request.GET)
+    return _page_export(lambda: export_orders(actor=request.user, filters=filters, fmt=fmt))
+
+
+# ----- API (thin; mounted by dataio.api) ----------------------------------------------------------------------
+
+router = Router(tags=["exports"])
+
+
+class CustomerExportQuery(CustomerListParams):
+    """The customer list filters plus the file format (an export has no page: cursor and size are ignored)."""
+
+    cursor: SkipJsonSchema[str | None] = None
+    size: SkipJsonSchema[int] = 25
+    # Spelled out: Customer.Kind would register a schema named "Kind" that clashes with Interaction.Kind.
+    kind: Literal["person", "organization"] | None = None
+    format: ExportFormat = "csv"
+
+
+class OrderExportQuery(OrderFilterIn):
+    """The order list filters plus the file format."""
+
+    format: ExportFormat = "csv"
+
+
+@router.get("/exports/customers", summary="Export customers")
+def api_export_customers(request, query: Query[CustomerExportQuery]):
+    """The visible customers matching the list filters as a CSV (streamed), XLSX or Parquet file.
+    PII is masked without view_pii; needs data.export; audited as export.customers."""
+    params = CustomerListParams.model_validate(query.model_dump(exclude={"format"}))
+    return as_response(export_customers(actor=request.user, params=params, fmt=query.format))
+
+
+@router.get("/exports/orders", summary="Export orders")
+def api_export_orders(request, query: Query[OrderExportQuery]):
+    """The visible orders matching the order list filters as a CSV (streamed), XLSX or Parquet file.
+    The customer's mobile is masked without view_pii; needs data.export; audited as export.orders."""
+    filters = OrderFilterIn.model_validate(query.model_dump(exclude={"format"}))
+    return as_response(export_orders(actor=request.user, filters=filters, fmt=query.format))

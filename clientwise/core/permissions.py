@@ -62,20 +62,26 @@ MANAGE_ATTRIBUTES = "attributes.manage"
 MANAGE_USERS = "users.manage"
 VIEW_AUDIT = "audit.view"
 EXPORT = "data.export"
+IMPORT = "data.import"  # bulk imports and entry grids (dataio)
 
 _ALL = {
     VIEW_CUSTOMERS, CHANGE_CUSTOMERS, ARCHIVE_CUSTOMERS, VIEW_ORDERS, VIEW_COSTS, CHANGE_ORDERS,
-    MANAGE_CATALOG, MANAGE_ATTRIBUTES, MANAGE_USERS, VIEW_AUDIT, EXPORT,
+    MANAGE_CATALOG, MANAGE_ATTRIBUTES, MANAGE_USERS, VIEW_AUDIT, EXPORT, IMPORT,
 }
 ROLE_PERMISSIONS: dict[Role, set[str]] = {
     Role.ADMIN: _ALL,
     Role.MANAGER: {VIEW_CUSTOMERS, CHANGE_CUSTOMERS, ARCHIVE_CUSTOMERS, VIEW_ORDERS, VIEW_COSTS, CHANGE_ORDERS,
-                   VIEW_AUDIT, EXPORT},
+                   VIEW_AUDIT, EXPORT, IMPORT},
     Role.SALES_REP: {VIEW_CUSTOMERS, CHANGE_CUSTOMERS, VIEW_ORDERS, CHANGE_ORDERS},
     Role.SERVICE_AGENT: {VIEW_CUSTOMERS, CHANGE_CUSTOMERS, VIEW_ORDERS},
     Role.MARKETER: {VIEW_CUSTOMERS, VIEW_ORDERS, EXPORT},
     Role.ANALYST: {VIEW_CUSTOMERS, VIEW_ORDERS, VIEW_COSTS, EXPORT},
 }
+
+# Merging duplicate customers (and undoing a merge) rewrites many customers' history: admins and managers only.
+MERGE = "data.merge"
+_ALL.add(MERGE)
+ROLE_PERMISSIONS[Role.MANAGER].add(MERGE)
 
 
 def user_role(user) -> Role | None:

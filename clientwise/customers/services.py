@@ -624,3 +624,346 @@ def apply_purchase_totals(*, customer_id: int, orders: int, revenue: decimal.Dec
     if purchase_window is not None:
         updates["first_order_at"], updates["last_order_at"] = purchase_window
     Customer.objects.filter(pk=customer_id).update(**updates)
+
+
+def apply_purchase_totals_bulk(*, deltas: dict[int, tuple[int, decimal.Decimal, dt.datetime, dt.datetime]]) -> None:
+    """Set-based `apply_purchase_totals` for many customers at once (imports): {customer_id: (orders, revenue,
+    first ordered_at, last ordered_at)}. Same rules: counters move with F(), first/last purchase only widen.
+    Call inside the caller's transaction. One UPDATE per customer, no reads."""
+    from django.db.models import F
+    from django.db.models.functions import Coalesce, Greatest, Least
+
+    for customer_id, (orders, revenue, first, last) in deltas.items():
+        Customer.objects.filter(pk=customer_id).update(
+            order_count=F("order_count") + orders, revenue=F("revenue") + revenue,
+            first_order_at=Least(Coalesce(F("first_order_at"), first), first),
+            last_order_at=Greatest(Coalesce(F("last_order_at"), last), last),
+        )
+
+
+def record_events_bulk(*, events: list[dict[str, Any]], actor=None) -> int:
+    """Write many timeline rows in one INSERT (imports). Each event has the keyword arguments of
+    `events.record_event` (customer_id, kind, subject, body, payload, occurred_at, ref_type, ref_id,
+    direction). Call inside the caller's transaction. Returns the number of rows written."""
+    from clientwise.core.audit import jsonable
+
+    now = timezone.now()
+    actor_id = actor.pk if getattr(actor, "pk", None) else None
+    rows = [
+        Interaction(
+            customer_id=e["customer_id"], kind=e["kind"], direction=e.get("direction", ""),
+            occurred_at=e.get("occurred_at") or now, actor_id=actor_id, subject=(e.get("subject") or "")[:200],
+            body=e.get("body", ""), payload=jsonable(e.get("payload") or {}), ref_type=e.get("ref_type", ""),
+            ref_id=e.get("ref_id"), source=e.get("source", ""), external_id=e.get("external_id"),
+        )
+        for e in events
+    ]
+    Interaction.objects.bulk_create(rows, batch_size=2000)
+    return len(rows)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Merging duplicate customers
+
+from dataclasses import dataclass  # noqa: E402
+
+from clientwise.core.audit import jsonable  # noqa: E402
+
+
+@dataclass(frozen=True)
+class MergeResult:
+    """What a merge did. `snapshot` is everything `unmerge_customers` needs to undo it; `moved` counts rows."""
+
+    survivor_id: int
+    merged_ids: list[int]
+    moved: dict[str, int]
+    snapshot: dict[str, Any]
+    changed_fields: list[str]
+
+
+# Profile fields merged by survivorship; the others (owner, team, organization) stay the survivor's.
+MERGE_FIELDS = ("name", "gender", "birth_date", "occupation", "income_band", "urban_rural", "id_number", "industry",
+                "province", "city", "status")
+# Status precedence: a customer active under any record is active.
+_STATUS_RANK = {"active": 0, "inactive": 1, "prospect": 2, "lost": 3}
+# Other apps' customer-owned rows (tickets, scores, points ...) join a merge by registering a pair of functions:
+# move(from_ids, to_id) -> JSON-able record of what moved; restore(record) -> None.
+MERGE_PARTICIPANTS: dict[str, tuple[Any, Any]] = {}
+
+
+def register_merge_participant(name: str, *, move, restore) -> None:
+    """Let another app move its customer-owned rows on merge and back on unmerge (call from AppConfig.ready)."""
+    MERGE_PARTICIPANTS[name] = (move, restore)
+
+
+def source_trust(source: str) -> int:
+    """Rank of a record's source for survivorship: lower is more trusted. Settings IDENTITY_TRUSTED_SOURCES
+    lists sources from most to least trusted; unlisted sources come after them."""
+    from django.conf import settings
+
+    order = list(getattr(settings, "IDENTITY_TRUSTED_SOURCES", ["", "crm", "pos", "import", "demo"]))
+    return order.index(source) if source in order else len(order)
+
+
+def _completeness(customer: Customer) -> int:
+    return sum(1 for f in (*MERGE_FIELDS, "mobile", "email") if getattr(customer, f) not in (None, ""))
+
+
+def survivorship_order(customers: list[Customer]) -> list[Customer]:
+    """Records in the order their values win: trusted source first, then the most complete, then the most
+    recently updated."""
+    return sorted(customers, key=lambda c: (source_trust(c.source), -_completeness(c),
+                                            -(c.updated_at.timestamp() if c.updated_at else 0), c.pk))
+
+
+def _merged_profile(survivor: Customer, others: list[Customer]) -> dict[str, Any]:
+    ranked = survivorship_order([survivor, *others])
+    values: dict[str, Any] = {}
+    for field in MERGE_FIELDS:
+        if field == "status":
+            values[field] = min((c.status for c in ranked), key=lambda s: _STATUS_RANK.get(s, 9))
+            continue
+        for c in ranked:
+            value = getattr(c, field)
+            if value not in (None, ""):
+                values[field] = value
+                break
+    custom: dict[str, Any] = {}
+    for c in reversed(ranked):
+        custom.update(c.custom or {})
+    values["custom"] = custom
+    notes = []
+    for c in ranked:
+        if c.notes and c.notes not in notes:
+            notes.append(c.notes)
+    values["notes"] = "\n\n".join(notes)
+    if not survivor.member_number:
+        values["member_number"] = next((c.member_number for c in ranked if c.member_number), None)
+    return values
+
+
+def _row(obj) -> dict[str, Any]:
+    return snapshot(obj, [f.attname for f in obj._meta.concrete_fields])
+
+
+def merge_customers(*, survivor, duplicates, actor) -> MergeResult:
+    """Merge `duplicates` into `survivor` (customers or ids) and archive them.
+
+    Survivorship for profile fields: values come from the most trusted source, then the most complete record,
+    then the most recently updated; status is the most active one. Every order, order line, return,
+    interaction, contact point (deduplicated by normalized value), consent (the most recent decision per
+    channel × purpose wins), tag, share and organization membership moves to the survivor; other apps' rows
+    move through MERGE_PARTICIPANTS. Totals are recomputed. The result's snapshot undoes it
+    (`unmerge_customers`). Preconditions: the actor may merge and sees every customer involved; none is
+    archived; all are the same kind.
+    """
+    from clientwise.commerce.services import reassign_customer
+
+    perms.require(actor, perms.MERGE)
+    survivor_id = int(getattr(survivor, "pk", survivor))
+    try:
+        dup_ids = sorted({int(getattr(d, "pk", d)) for d in duplicates})
+    except (TypeError, ValueError):
+        raise ValidationFailed([DomainError(ErrorCode.INVALID, _("Not a valid customer id."), "duplicate_ids")]) from None
+    if not dup_ids:
+        raise ValidationFailed([DomainError(ErrorCode.REQUIRED, _("Choose at least one duplicate."), "duplicate_ids")])
+    if survivor_id in dup_ids:
+        raise ValidationFailed([DomainError(ErrorCode.INVALID, _("A customer cannot be merged into itself."),
+                                            "duplicate_ids")])
+    with transaction.atomic():
+        found = {c.pk: c for c in visible_customers(actor).select_for_update().filter(pk__in=[survivor_id, *dup_ids])}
+        if len(found) != len(dup_ids) + 1:
+            raise NotFound()
+        keep = found[survivor_id]
+        dups = [found[i] for i in dup_ids]
+        if any(c.is_archived for c in found.values()):
+            raise DomainError(ErrorCode.CONFLICT, _("An archived customer cannot be merged; restore it first."),
+                              status=409)
+        if any(c.kind != keep.kind for c in dups):
+            raise ValidationFailed([DomainError(ErrorCode.INVALID, _("A person and an organization cannot be merged."),
+                                                "duplicate_ids")])
+        snap: dict[str, Any] = {"survivor_id": survivor_id, "merged_ids": dup_ids,
+                                "profiles": {str(c.pk): _row(c) for c in found.values()}}
+        moved: dict[str, int] = {}
+
+        # Profile.
+        values = _merged_profile(keep, dups)
+        if values.get("member_number") and keep.member_number is None:
+            Customer.objects.filter(pk__in=dup_ids, member_number=values["member_number"]).update(member_number=None)
+        before = snapshot(keep)
+        for key, value in values.items():
+            setattr(keep, key, value)
+        _apply_name(keep)
+
+        # Transactions and other apps' rows.
+        snap["commerce"] = reassign_customer(from_ids=dup_ids, to_id=survivor_id)
+        moved["orders"] = sum(len(v) for v in snap["commerce"]["orders"].values())
+        moved["returns"] = sum(len(v) for v in snap["commerce"]["returns"].values())
+        snap["participants"] = {}
+        for name, (move, _restore) in MERGE_PARTICIPANTS.items():
+            snap["participants"][name] = move(dup_ids, survivor_id)
+
+        # Timeline rows (before this merge's own rows are written).
+        snap["interactions"] = {str(i): list(Interaction.objects.filter(customer_id=i).values_list("id", flat=True))
+                                for i in dup_ids}
+        Interaction.objects.filter(customer_id__in=dup_ids).update(customer_id=survivor_id)
+        moved["interactions"] = sum(len(v) for v in snap["interactions"].values())
+
+        # Contact points: a value the survivor already has is dropped; the rest move, primary only if the
+        # survivor has none of that kind.
+        snap["contacts_moved"], snap["contacts_dropped"], snap["contacts_primary"] = {}, [], []
+        have = {(cp.kind, cp.value_normalized or cp.value.strip()) for cp in ContactPoint.objects.filter(customer=keep)}
+        primary_kinds = set(ContactPoint.objects.filter(customer=keep, is_primary=True).values_list("kind", flat=True))
+        for cp in ContactPoint.objects.filter(customer_id__in=dup_ids).order_by("-is_primary", "id"):
+            key = (cp.kind, cp.value_normalized or cp.value.strip())
+            if key in have:
+                snap["contacts_dropped"].append(_row(cp))
+                cp.delete()
+                continue
+            have.add(key)
+            snap["contacts_moved"].setdefault(str(cp.customer_id), []).append(cp.pk)
+            if cp.is_primary and cp.kind in primary_kinds:
+                snap["contacts_primary"].append(cp.pk)
+                cp.is_primary = False
+            cp.customer_id = survivor_id
+            cp.save(update_fields=["customer", "is_primary"])
+            if cp.is_primary:
+                primary_kinds.add(cp.kind)
+                _set_primary(keep, cp)
+        moved["contact_points"] = sum(len(v) for v in snap["contacts_moved"].values())
+
+        # Consent: the most recent decision per channel × purpose.
+        snap["consents_moved"], snap["consents_dropped"], snap["consents_replaced"] = {}, [], []
+        mine = {(c.channel, c.purpose): c for c in Consent.objects.filter(customer=keep)}
+        for c in Consent.objects.filter(customer_id__in=dup_ids).order_by("-decided_at", "-id"):
+            key = (c.channel, c.purpose)
+            current = mine.get(key)
+            if current is None:
+                snap["consents_moved"].setdefault(str(c.customer_id), []).append(c.pk)
+                c.customer_id = survivor_id
+                c.save(update_fields=["customer", "updated_at"])
+                mine[key] = c
+                continue
+            snap["consents_dropped"].append(_row(c))
+            c.delete()
+            if c.decided_at > current.decided_at:
+                snap["consents_replaced"].append(_row(current))
+                current.status, current.decided_at, current.source = c.status, c.decided_at, c.source
+                current.save(update_fields=["status", "decided_at", "source", "updated_at"])
+        moved["consents"] = sum(len(v) for v in snap["consents_moved"].values())
+
+        # Tags and shares: union.
+        for model, key_field, name in ((CustomerTag, "tag_id", "tags"), (CustomerShare, "team_id", "shares")):
+            mine_keys = set(model.objects.filter(customer_id=survivor_id).values_list(key_field, flat=True))
+            snap[f"{name}_moved"], snap[f"{name}_dropped"] = {}, []
+            for row in model.objects.filter(customer_id__in=dup_ids).order_by("id"):
+                value = getattr(row, key_field)
+                if value in mine_keys:
+                    snap[f"{name}_dropped"].append(_row(row))
+                    row.delete()
+                    continue
+                mine_keys.add(value)
+                snap[f"{name}_moved"].setdefault(str(row.customer_id), []).append(row.pk)
+                model.objects.filter(pk=row.pk).update(customer_id=survivor_id)
+        # People who belonged to a merged organization now belong to the survivor.
+        snap["members"] = list(Customer.objects.filter(organization_id__in=dup_ids).values_list("id", "organization_id"))
+        Customer.objects.filter(organization_id__in=dup_ids).update(organization_id=survivor_id)
+
+        now = timezone.now()
+        keep.save()
+        Customer.objects.filter(pk__in=dup_ids).update(archived_at=now, updated_at=now)
+        _refresh_totals([survivor_id, *dup_ids])
+        _check_still_visible(actor, keep)
+
+        after = snapshot(keep)
+        old, new = diff(before, after)
+        audit(actor=actor, action="customer.merge", obj=keep, customer_id=survivor_id, before=old, after=new,
+              detail={"merged_ids": dup_ids, "moved": moved})
+        record_event(customer_id=survivor_id, kind=Interaction.Kind.MERGE, actor=actor,
+                     subject=_("Merged %(count)d duplicate(s) into this customer") % {"count": len(dup_ids)},
+                     payload={"merged_ids": dup_ids, "moved": moved, "fields": sorted(new)})
+        for d in dups:
+            audit(actor=actor, action="customer.merged_into", obj=d, customer_id=d.pk,
+                  detail={"survivor_id": survivor_id})
+            record_event(customer_id=d.pk, kind=Interaction.Kind.MERGE, actor=actor,
+                         subject=_("Merged into customer %(id)s") % {"id": survivor_id},
+                         payload={"survivor_id": survivor_id})
+    return MergeResult(survivor_id=survivor_id, merged_ids=dup_ids, moved=moved, snapshot=jsonable(snap),
+                       changed_fields=sorted(new))
+
+
+def _refresh_totals(customer_ids: list[int]) -> None:
+    from clientwise.commerce.services import purchase_totals
+
+    for cid in customer_ids:
+        n, revenue, first, last = purchase_totals(customer_id=cid)
+        Customer.objects.filter(pk=cid).update(order_count=n, revenue=revenue, first_order_at=first,
+                                               last_order_at=last)
+
+
+def _recreate(model, rows: list[dict[str, Any]]) -> None:
+    for data in rows:
+        obj = model(**{k: v for k, v in data.items() if k not in ("created_at", "updated_at")})
+        obj.save(force_insert=True)
+
+
+def unmerge_customers(*, actor, snapshot: dict[str, Any]) -> list[int]:
+    """Undo a merge from the snapshot `merge_customers` returned: the merged customers come back (unarchived)
+    with their own profile, orders, interactions, contact points, consents, tags and shares; the survivor gets
+    its profile and dropped consent decisions back; totals are recomputed. Rows added after the merge stay with
+    the survivor. Returns the restored customer ids."""
+    from clientwise.commerce.services import restore_customer_rows
+
+    perms.require(actor, perms.MERGE)
+    survivor_id = int(snapshot["survivor_id"])
+    dup_ids = [int(i) for i in snapshot["merged_ids"]]
+    with transaction.atomic():
+        found = {c.pk: c for c in visible_customers(actor).select_for_update().filter(pk__in=[survivor_id, *dup_ids])}
+        if len(found) != len(dup_ids) + 1:
+            raise NotFound()
+        profiles = snapshot["profiles"]
+        restore_customer_rows(moved=snapshot.get("commerce", {}))
+        for name, record in snapshot.get("participants", {}).items():
+            if name in MERGE_PARTICIPANTS:
+                MERGE_PARTICIPANTS[name][1](record)
+        for cid, ids in snapshot.get("interactions", {}).items():
+            Interaction.objects.filter(pk__in=ids).update(customer_id=int(cid))
+        # Contact points, consents, tags, shares: move back what moved, recreate what was dropped.
+        for cid, ids in snapshot.get("contacts_moved", {}).items():
+            ContactPoint.objects.filter(pk__in=ids).update(customer_id=int(cid))
+        ContactPoint.objects.filter(pk__in=snapshot.get("contacts_primary", [])).update(is_primary=True)
+        _recreate(ContactPoint, snapshot.get("contacts_dropped", []))
+        for cid, ids in snapshot.get("consents_moved", {}).items():
+            Consent.objects.filter(pk__in=ids).update(customer_id=int(cid))
+        for row in snapshot.get("consents_replaced", []):
+            Consent.objects.filter(pk=row["id"]).update(status=row["status"], decided_at=row["decided_at"],
+                                                        source=row["source"])
+        _recreate(Consent, snapshot.get("consents_dropped", []))
+        for model, name in ((CustomerTag, "tags"), (CustomerShare, "shares")):
+            for cid, ids in snapshot.get(f"{name}_moved", {}).items():
+                model.objects.filter(pk__in=ids).update(customer_id=int(cid))
+            _recreate(model, snapshot.get(f"{name}_dropped", []))
+        for member_id, org_id in snapshot.get("members", []):
+            Customer.objects.filter(pk=member_id, organization_id=survivor_id).update(organization_id=org_id)
+        # Profiles last (member numbers move back only after the survivor gives its borrowed one up).
+        restorable = (*MERGE_FIELDS, "custom", "notes", "member_number", "name_pinyin", "name_initials", "mobile",
+                      "email", "archived_at")
+        order = [survivor_id, *dup_ids]
+        for cid in order:
+            data = profiles[str(cid)]
+            customer = found[cid]
+            for key in restorable:
+                if key in data:
+                    value = data[key]
+                    if key == "birth_date" and value:
+                        value = dt.date.fromisoformat(value)
+                    setattr(customer, key, value)
+            customer.save()
+        _refresh_totals(order)
+        audit(actor=actor, action="customer.unmerge", obj=found[survivor_id], customer_id=survivor_id,
+              detail={"restored_ids": dup_ids})
+        for cid in order:
+            record_event(customer_id=cid, kind=Interaction.Kind.MERGE, actor=actor,
+                         subject=_("Merge undone") if cid == survivor_id else _("Restored from merge into %(id)s")
+                         % {"id": survivor_id}, payload={"survivor_id": survivor_id, "restored_ids": dup_ids})
+    return dup_ids

@@ -1,0 +1,597 @@
+"""Import operations: the only code that writes import jobs, quarantine rows and mapping templates, and (through
+the kind handlers in handlers.py) the customers, products, stores, orders and interactions a file brings in.
+
+The flow: `create_job` stores the upload under var/imports/ and suggests a mapping → `set_mapping` →
+`preview` (a dry run of the first rows, rolled back) → `enqueue_import` (a django-tasks task runs
+`run_import`) → `error_rows_csv` → `replay_errors` with the fixed file. The CLI, the API, the pages and the
+entry grid (`import_grid_rows`) all go through these functions.
+
+Batches: rows are read one at a time and handled in batches of BATCH_SIZE (orders never split). Each batch
+is one transaction: the rows it stores, its quarantine rows, the job's counters and `last_row` commit together,
+so a crash leaves no half batch and `resume_import` continues after `last_row`.
+
+Audit: one audit row per committed batch (action import.batch: counts and the ids created and updated) plus one
+for the upload and one per replay, rather than one per record; each created customer and each order still gets
+its own timeline row.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import uuid
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from clientwise.core import permissions as perms
+from clientwise.core.audit import audit
+from clientwise.core.errors import DomainError, ErrorCode, ValidationFailed
+from clientwise.core.masking import mask_email, mask_id_number, mask_phone
+from clientwise.dataio import readers
+from clientwise.dataio.handlers import HANDLERS, Row, error_dicts, make_rows
+from clientwise.dataio.mapping import NATURAL_KEYS, TARGETS, missing_required, pii_columns, suggest_mapping
+from clientwise.dataio.models import ImportJob, ImportKind, MappingTemplate, QuarantinedRow
+from clientwise.dataio.queries import get_job_for
+
+BATCH_SIZE = 1000
+PREVIEW_ROWS = 200
+MAX_UPLOAD_BYTES = 2 * 1024 ** 3
+SOURCE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-.]{0,39}$")
+ERROR_COLUMNS = ("_row", "_error_field", "_error_code", "_error_message")
+MASKERS = {"mobile": mask_phone, "email": mask_email, "id_number": mask_id_number}
+
+
+class ImportErrorCodes:
+    JOB_BUSY = "job_busy"
+    NOT_ERROR_FILE = "not_an_error_file"
+    BAD_MAPPING = "bad_mapping"
+
+
+def import_dir() -> Path:
+    path = Path(settings.VAR_DIR) / "imports"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _store_upload(upload, *, prefix: str = "") -> tuple[Path, str]:
+    """Copy an uploaded file (Django UploadedFile or any object with read()) to var/imports/ in chunks."""
+    name = Path(getattr(upload, "name", "") or "upload.csv").name
+    safe = re.sub(r"[^\w.\-]+", "_", name)[-120:]
+    path = import_dir() / f"{timezone.now():%Y%m}" / f"{prefix}{uuid.uuid4().hex[:12]}-{safe}"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    size = 0
+    with open(path, "wb") as out:
+        chunks = upload.chunks() if hasattr(upload, "chunks") else iter(lambda: upload.read(1 << 20), b"")
+        for chunk in chunks:
+            size += len(chunk)
+            if size > MAX_UPLOAD_BYTES:
+                out.close()
+                path.unlink(missing_ok=True)
+                raise DomainError(ErrorCode.INVALID, _("The file is larger than 2 GB; split it."), "file")
+            out.write(chunk)
+    return path, name
+
+
+def _inspect(path: Path, name: str) -> tuple[str, str, list[str]]:
+    fmt = readers.detect_format(name)
+    encoding = "" if fmt == "xlsx" else readers.detect_encoding(path)
+    headers, rows = readers.open_rows(path, fmt, encoding)
+    rows.close()
+    return fmt, encoding, headers
+
+
+def _check_source(source: str) -> str:
+    source = (source or "").strip()
+    if not SOURCE_RE.match(source):
+        raise ValidationFailed([DomainError(ErrorCode.INVALID, _(
+            "Source: up to 40 letters, digits and - _ . (for example pos-shanghai)."), "source")])
+    return source
+
+
+def _handler_class(kind: str):
+    if kind not in HANDLERS:
+        raise ValidationFailed([DomainError(ErrorCode.INVALID, _("Unknown kind “%(kind)s”: one of %(kinds)s.") % {
+            "kind": kind, "kinds": ", ".join(HANDLERS)}, "kind")])
+    return HANDLERS[kind]
+
+
+def create_job(*, actor, kind: str, upload, source: str, mapping: dict[str, str] | None = None,
+               options: dict[str, Any] | None = None, template: str = "") -> ImportJob:
+    """Store the file, read its header, and create a job with a mapping: the given one, the named template's,
+    or one suggested from the headers. Errors in the file itself (encoding, format, empty) are 400s."""
+    cls = _handler_class(kind)
+    cls.check_permission(actor)
+    source = _check_source(source)
+    saved = None
+    if template:
+        saved = MappingTemplate.objects.filter(source=source, kind=kind, name=template).first()
+        if saved is None:
+            raise ValidationFailed([DomainError(ErrorCode.UNKNOWN_REFERENCE, _(
+                "No mapping template “%(name)s” for %(source)s / %(kind)s.") % {
+                "name": template, "source": source, "kind": kind}, "mapping")])
+    path, name = _store_upload(upload)
+    try:
+        fmt, encoding, headers = _inspect(path, name)
+    except DomainError:
+        path.unlink(missing_ok=True)
+        raise
+    if saved is not None:
+        mapping = {t: h for t, h in saved.mapping.items() if h in headers}
+        options = {**saved.options, **(options or {})}
+    elif not mapping:
+        mapping = suggest_mapping(kind, headers)
+    with transaction.atomic():
+        job = ImportJob.objects.create(kind=kind, source=source, file=str(path), original_name=name[:255],
+                                       format=fmt, encoding=encoding, headers=headers, mapping={},
+                                       options={}, actor=actor, total_rows=readers.count_rows(path, fmt))
+        _apply_mapping(job, mapping, options or {})
+        job.save(update_fields=["mapping", "options"])
+        audit(actor=actor, action="import.upload", obj=job, detail={
+            "kind": kind, "source": source, "file": name, "format": fmt, "encoding": encoding,
+            "rows": job.total_rows})
+    return job
+
+
+def _apply_mapping(job: ImportJob, mapping: dict[str, str], options: dict[str, Any]) -> None:
+    """Validate a mapping against the job's kind and headers (every problem at once) and set it."""
+    names = {t.name for t in TARGETS[job.kind]}
+    errors = []
+    clean = {}
+    for target, header in (mapping or {}).items():
+        if not header:
+            continue
+        if target not in names:
+            errors.append(DomainError(ImportErrorCodes.BAD_MAPPING, _("Unknown field “%(field)s”.") % {
+                "field": target}, f"mapping.{target}"))
+        elif header not in job.headers:
+            errors.append(DomainError(ImportErrorCodes.BAD_MAPPING, _("The file has no column “%(column)s”.") % {
+                "column": header}, f"mapping.{target}"))
+        else:
+            clean[target] = header
+    opts = {}
+    key = (options or {}).get("key") or ""
+    if key:
+        if key not in NATURAL_KEYS[job.kind]:
+            errors.append(DomainError(ErrorCode.INVALID, _("Match rows on one of: %(keys)s.") % {
+                "keys": ", ".join(NATURAL_KEYS[job.kind])}, "options.key"))
+        elif not clean.get(key):
+            errors.append(DomainError(ErrorCode.REQUIRED, _("Map a column to %(field)s to match rows on it.") % {
+                "field": key}, f"mapping.{key}"))
+        else:
+            opts["key"] = key
+    for ref in ("owner_id", "team_id"):
+        value = (options or {}).get(ref)
+        if value in (None, ""):
+            continue
+        from clientwise.accounts.models import Team, User
+
+        model = User if ref == "owner_id" else Team
+        try:
+            value = int(value)
+        except (TypeError, ValueError):
+            value = None
+        if value is None or not model.objects.filter(pk=value).exists():
+            errors.append(DomainError(ErrorCode.UNKNOWN_REFERENCE, _("No such record."), f"options.{ref}"))
+        else:
+            opts[ref] = value
+    if (options or {}).get("batch_size"):
+        try:
+            opts["batch_size"] = max(1, min(50_000, int(options["batch_size"])))
+        except (TypeError, ValueError):
+            errors.append(DomainError(ErrorCode.INVALID, _("Batch size must be a number."), "options.batch_size"))
+    for target in missing_required(job.kind, clean):
+        errors.append(DomainError(ErrorCode.REQUIRED, _("Choose the column for “%(field)s”.") % {"field": target},
+                                  f"mapping.{target}"))
+    if job.kind == "customers" and not any(clean.get(k) for k in NATURAL_KEYS["customers"]):
+        errors.append(DomainError(ErrorCode.REQUIRED, _(
+            "Map an external id, member number or mobile column: re-imports match customers on it."),
+            "mapping.external_id"))
+    job.mapping, job.options = clean, opts
+    job.mapping_errors = errors
+
+
+def set_mapping(*, actor, job_id: int, mapping: dict[str, str], options: dict[str, Any] | None = None,
+                save_as: str = "") -> ImportJob:
+    """Change the mapping of a job that has not run yet; optionally save it as a template for the source."""
+    job = get_job_for(actor, job_id)
+    HANDLERS[job.kind].check_permission(actor)
+    if job.status != ImportJob.Status.UPLOADED or job.processed:
+        raise DomainError(ImportErrorCodes.JOB_BUSY, _("This import has already run; start a new one."), status=409)
+    _apply_mapping(job, mapping, options or {})
+    if job.mapping_errors:
+        raise ValidationFailed(job.mapping_errors)
+    with transaction.atomic():
+        job.save(update_fields=["mapping", "options"])
+        if save_as.strip():
+            MappingTemplate.objects.update_or_create(
+                source=job.source, kind=job.kind, name=save_as.strip()[:80],
+                defaults={"mapping": job.mapping, "options": {k: v for k, v in job.options.items() if k == "key"},
+                          "created_by": actor})
+        audit(actor=actor, action="import.mapping", obj=job, after={"mapping": job.mapping, "options": job.options})
+    return job
+
+
+def mapping_errors(job: ImportJob) -> list[DomainError]:
+    probe = ImportJob(kind=job.kind, headers=job.headers)
+    _apply_mapping(probe, job.mapping, job.options)
+    return probe.mapping_errors
+
+
+# --- running ------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class RunResult:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    skipped: int = 0
+    rows: list[Row] = field(default_factory=list)  # the processed rows (dry runs and previews keep them)
+
+    @property
+    def total(self) -> int:
+        return self.created + self.updated + self.unchanged + self.rejected
+
+    def add(self, rows: Iterable[Row]) -> dict[str, int]:
+        counts = {"created": 0, "updated": 0, "unchanged": 0, "rejected": 0}
+        for row in rows:
+            counts[row.outcome or "rejected"] += 1
+        for key, n in counts.items():
+            setattr(self, key, getattr(self, key) + n)
+        return counts
+
+
+class SimulatedCrash(RuntimeError):
+    """Raised by the test hook `crash_after_batches` inside a batch's transaction."""
+
+
+def _batches(job: ImportJob, rows: Iterator[tuple[int, dict]], handler, *, start_after: int, size: int,
+             limit: int | None = None) -> Iterator[list[Row]]:
+    batch: list[Row] = []
+    seen = 0
+    for number, raw in rows:
+        if number <= start_after:
+            continue
+        if limit is not None and seen >= limit:
+            break
+        seen += 1
+        row = make_rows(job.mapping, [(number, raw)])[0]
+        if len(batch) >= size and handler.can_split(batch[-1], row):
+            yield batch
+            batch = []
+        batch.append(row)
+    if batch:
+        yield batch
+
+
+def _quarantine_objects(job: ImportJob, rows: list[Row]) -> list[QuarantinedRow]:
+    out = []
+    for row in rows:
+        if row.outcome != "rejected":
+            continue
+        first = row.errors[0]
+        out.append(QuarantinedRow(job=job, row_number=row.number, raw=readers_raw(row.raw),
+                                  field=(first.field or "")[:60], code=first.code[:40], message=first.message[:500],
+                                  errors=error_dicts(row)))
+    return out
+
+
+def readers_raw(raw: dict) -> dict:
+    return {k: v for k, v in raw.items() if k not in ERROR_COLUMNS}
+
+
+def _execute(job: ImportJob, *, dry_run: bool = False, limit: int | None = None,
+             crash_after_batches: int | None = None, keep_rows: bool = False) -> RunResult:
+    actor = job.actor
+    handler_cls = HANDLERS[job.kind]
+    handler_cls.check_permission(actor)
+    _headers, rows = readers.open_rows(job.file, job.format, job.encoding)
+    size = int(job.options.get("batch_size") or BATCH_SIZE)
+    handler = handler_cls(job=job, actor=actor)
+    result = RunResult()
+    done = 0
+    try:
+        for batch in _batches(job, rows, handler, start_after=0 if dry_run else job.last_row, size=size,
+                              limit=limit):
+            with transaction.atomic():
+                handler.process(batch)
+                if crash_after_batches is not None and done >= crash_after_batches:
+                    raise SimulatedCrash(f"simulated crash in batch {done + 1}")
+                counts = result.add(batch)
+                if dry_run:
+                    transaction.set_rollback(True)
+                else:
+                    QuarantinedRow.objects.bulk_create(_quarantine_objects(job, batch), batch_size=1000)
+                    ImportJob.objects.filter(pk=job.pk).update(
+                        last_row=batch[-1].number, **{k: F(k) + n for k, n in counts.items() if n})
+                    audit(actor=actor, action="import.batch", obj=job, detail={
+                        "kind": job.kind, "rows": [batch[0].number, batch[-1].number], **counts,
+                        "created_ids": handler.summary.get("created_ids", [])[:1000],
+                        "updated_ids": handler.summary.get("updated_ids", [])[:1000]})
+            if keep_rows:
+                result.rows.extend(batch)
+            done += 1
+    finally:
+        rows.close()
+    return result
+
+
+def preview(*, actor, job_id: int, limit: int = PREVIEW_ROWS) -> RunResult:
+    """Run the first `limit` rows through validation and the writes, then roll everything back: exactly what
+    the import would do with them, nothing stored."""
+    job = get_job_for(actor, job_id)
+    errors = mapping_errors(job)
+    if errors:
+        raise ValidationFailed(errors)
+    job.actor = actor
+    return _execute(job, dry_run=True, limit=limit, keep_rows=True)
+
+
+def dry_run(*, actor, job_id: int) -> RunResult:
+    """The whole file validated, nothing stored (each batch is rolled back). Counts of a dry run treat a key
+    seen in an earlier batch as new, since that batch was not kept."""
+    job = get_job_for(actor, job_id)
+    errors = mapping_errors(job)
+    if errors:
+        raise ValidationFailed(errors)
+    job.actor = actor
+    return _execute(job, dry_run=True, keep_rows=True)
+
+
+def enqueue_import(*, actor, job_id: int) -> ImportJob:
+    """Queue the job for the worker (or run it at once with the immediate task backend)."""
+    from clientwise.dataio.tasks import run_import_task
+
+    job = get_job_for(actor, job_id)
+    HANDLERS[job.kind].check_permission(actor)
+    errors = mapping_errors(job)
+    if errors:
+        raise ValidationFailed(errors)
+    updated = ImportJob.objects.filter(pk=job.pk, status__in=[ImportJob.Status.UPLOADED, ImportJob.Status.FAILED]) \
+        .update(status=ImportJob.Status.QUEUED, error="")
+    if not updated:
+        raise DomainError(ImportErrorCodes.JOB_BUSY, _("This import is already queued, running or done."), status=409)
+    audit(actor=actor, action="import.queue", obj=job, detail={"resume_after_row": job.last_row})
+    run_import_task.enqueue(job.pk)
+    job.refresh_from_db()
+    return job
+
+
+def run_import(*, job_id: int, crash_after_batches: int | None = None) -> ImportJob:
+    """Run (or resume) a job to the end as its own actor. Resumes after `last_row`. On any error the job is
+    marked failed with the message, committed batches stay, and the error is raised again."""
+    job = ImportJob.objects.select_related("actor").get(pk=job_id)
+    errors = mapping_errors(job)
+    if errors:
+        raise ValidationFailed(errors)
+    ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.RUNNING, error="",
+                                               started_at=job.started_at or timezone.now())
+    try:
+        _execute(job, crash_after_batches=crash_after_batches)
+    except BaseException as exc:
+        message = exc.message if isinstance(exc, DomainError) else f"{type(exc).__name__}: {exc}"
+        ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.FAILED, error=message[:2000])
+        raise
+    ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.DONE, finished_at=timezone.now())
+    job.refresh_from_db()
+    return job
+
+
+def resume_import(*, actor, job_id: int) -> ImportJob:
+    """Continue a failed or interrupted job after its last committed row (queued like a new run)."""
+    job = get_job_for(actor, job_id)
+    if job.status == ImportJob.Status.RUNNING:
+        # A worker killed mid-run leaves 'running' behind; resuming it is the way out.
+        ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.FAILED, error="interrupted")
+    elif job.status == ImportJob.Status.DONE:
+        raise DomainError(ImportErrorCodes.JOB_BUSY, _("This import is done; nothing to resume."), status=409)
+    return enqueue_import(actor=actor, job_id=job_id)
+
+
+# --- quarantine: download and replay ------------------------------------------------------------------------
+
+
+def error_file_headers(job: ImportJob) -> list[str]:
+    return [*job.headers, *ERROR_COLUMNS]
+
+
+def error_rows_csv(*, actor, job_id: int) -> Iterator[str]:
+    """The open quarantine as CSV text chunks (UTF-8 BOM first): the original columns, then _row and the first
+    error's field, code and message. PII columns are masked for users without view_pii."""
+    job = get_job_for(actor, job_id)
+    masks = {} if perms.can_view_pii(actor) else {h: MASKERS[k] for h, k in pii_columns(job.kind, job.mapping).items()}
+    headers = error_file_headers(job)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    yield "\ufeff"
+    writer.writerow(headers)
+    qs = QuarantinedRow.objects.filter(job=job, status=QuarantinedRow.Status.OPEN).order_by("row_number")
+    for n, q in enumerate(qs.iterator(chunk_size=2000)):
+        values = [masks[h](q.raw.get(h, "")) if h in masks else q.raw.get(h, "") for h in job.headers]
+        messages = "; ".join(e["message"] for e in q.errors) or q.message
+        writer.writerow([*values, q.row_number, q.field, q.code, messages])
+        if n % 500 == 0:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()
+
+
+@dataclass
+class ReplayResult:
+    fixed: int = 0
+    still_failing: int = 0
+    skipped: int = 0
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+def replay_errors(*, actor, job_id: int, upload) -> ReplayResult:
+    """Run a corrected error file through the job again. Only rows whose `_row` is an open quarantine row of
+    this job are taken; rows that pass are stored and their quarantine rows marked replayed (the job's
+    rejected count drops, created/updated/unchanged rise); rows that fail again keep their quarantine row
+    with the new errors."""
+    job = get_job_for(actor, job_id)
+    handler_cls = HANDLERS[job.kind]
+    handler_cls.check_permission(actor)
+    if job.is_active:
+        raise DomainError(ImportErrorCodes.JOB_BUSY, _("This import is still running."), status=409)
+    path, name = _store_upload(upload, prefix="replay-")
+    try:
+        fmt, encoding, headers = _inspect(path, name)
+        if "_row" not in headers:
+            raise DomainError(ImportErrorCodes.NOT_ERROR_FILE, _(
+                "This file has no _row column: upload the error file downloaded from this import, fixed."), "file")
+        job.actor = actor
+        handler = handler_cls(job=job, actor=actor)
+        result = ReplayResult()
+        _headers, rows = readers.open_rows(path, fmt, encoding)
+        try:
+            pending: list[tuple[int, dict]] = []
+            for _number, raw in rows:
+                try:
+                    original = int(str(raw.get("_row", "")).strip())
+                except ValueError:
+                    result.skipped += 1
+                    continue
+                pending.append((original, raw))
+                if len(pending) >= BATCH_SIZE:
+                    _replay_batch(job, handler, pending, result, actor)
+                    pending = []
+            if pending:
+                _replay_batch(job, handler, pending, result, actor)
+        finally:
+            rows.close()
+    finally:
+        path.unlink(missing_ok=True)
+    audit(actor=actor, action="import.replay", obj=job, detail={
+        "file": name, "fixed": result.fixed, "still_failing": result.still_failing, "skipped": result.skipped})
+    return result
+
+
+def _replay_batch(job: ImportJob, handler, pending: list[tuple[int, dict]], result: ReplayResult, actor) -> None:
+    with transaction.atomic():
+        open_rows = {q.row_number: q for q in QuarantinedRow.objects.select_for_update().filter(
+            job=job, status=QuarantinedRow.Status.OPEN, row_number__in=[n for n, _r in pending])}
+        taken, seen = [], set()
+        for number, raw in pending:
+            if number in open_rows and number not in seen:
+                taken.append((number, readers_raw(raw)))
+                seen.add(number)
+            else:
+                result.skipped += 1
+        if not taken:
+            return
+        rows = make_rows(job.mapping, taken)
+        handler.process(rows)
+        counts = {"created": 0, "updated": 0, "unchanged": 0}
+        now = timezone.now()
+        fixed, failing = [], []
+        for row in rows:
+            q = open_rows[row.number]
+            if row.outcome == "rejected":
+                first = row.errors[0]
+                q.raw, q.errors = row.raw, error_dicts(row)
+                q.field, q.code, q.message = (first.field or "")[:60], first.code[:40], first.message[:500]
+                failing.append(q)
+            else:
+                counts[row.outcome] += 1
+                q.status, q.replayed_at = QuarantinedRow.Status.REPLAYED, now
+                fixed.append(q)
+        QuarantinedRow.objects.bulk_update(fixed, ["status", "replayed_at"])
+        QuarantinedRow.objects.bulk_update(failing, ["raw", "errors", "field", "code", "message"])
+        if fixed:
+            ImportJob.objects.filter(pk=job.pk).update(
+                rejected=F("rejected") - len(fixed), replayed=F("replayed") + len(fixed),
+                **{k: F(k) + n for k, n in counts.items() if n})
+        for k, n in counts.items():
+            result.counts[k] = result.counts.get(k, 0) + n
+        result.fixed += len(fixed)
+        result.still_failing += len(failing)
+        audit(actor=actor, action="import.batch", obj=job, detail={
+            "kind": job.kind, "replay": True, "rows": [rows[0].number, rows[-1].number], **counts,
+            "rejected": len(failing), "created_ids": handler.summary.get("created_ids", [])[:1000],
+            "updated_ids": handler.summary.get("updated_ids", [])[:1000]})
+
+
+# --- entry grids --------------------------------------------------------------------------------------------
+
+
+GRID_SOURCE = "grid"
+
+
+def _grid_rows(kind: str, rows: list[dict[str, Any]]) -> list[tuple[int, dict[str, str]]]:
+    names = [t.name for t in TARGETS[kind]]
+    out = []
+    for i, raw in enumerate(rows or [], start=1):
+        if not isinstance(raw, dict):
+            continue
+        values = {n: str(raw.get(n) if raw.get(n) is not None else "").strip() for n in names}
+        if any(values.values()):
+            out.append((i, values))
+    return out
+
+
+def _grid_options(kind: str, numbered: list[tuple[int, dict[str, str]]]) -> dict[str, str]:
+    """Grid customers match on the first natural key anyone typed (external id, member number, mobile)."""
+    if kind != "customers":
+        return {}
+    present = {k for _n, values in numbered for k, val in values.items() if val}
+    return {"key": next((k for k in NATURAL_KEYS["customers"] if k in present), "mobile")}
+
+
+def validate_grid(*, actor, kind: str, rows: list[dict[str, Any]], source: str = GRID_SOURCE) -> list[dict]:
+    """Per-row errors of grid rows as they would be saved (run and rolled back): [{row, outcome, errors}]."""
+    cls = _handler_class(kind)
+    cls.check_permission(actor)
+    numbered = _grid_rows(kind, rows)
+    job = ImportJob(kind=kind, source=_check_source(source), mapping={t.name: t.name for t in TARGETS[kind]},
+                    options=_grid_options(kind, numbered), actor=actor, pk=0)
+    batch = make_rows(job.mapping, numbered)
+    with transaction.atomic():
+        cls(job=job, actor=actor).process(batch)
+        transaction.set_rollback(True)
+    return [{"row": r.number, "outcome": r.outcome, "errors": error_dicts(r)} for r in batch]
+
+
+def import_grid_rows(*, actor, kind: str, rows: list[dict[str, Any]], source: str = GRID_SOURCE,
+                     key: str = "") -> ImportJob:
+    """Save entry-grid rows through the import path: a job (source 'grid' unless given) over a JSONL file of
+    the rows, run at once. Rejected rows are in the job's quarantine, like a file's."""
+    import json
+
+    cls = _handler_class(kind)
+    cls.check_permission(actor)
+    source = _check_source(source)
+    numbered = _grid_rows(kind, rows)
+    if not numbered:
+        raise ValidationFailed([DomainError(ErrorCode.REQUIRED, _("The grid is empty."), "rows")])
+    names = [t.name for t in TARGETS[kind]]
+    path = import_dir() / f"{timezone.now():%Y%m}" / f"grid-{uuid.uuid4().hex[:12]}.jsonl"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Line n of the file is grid row n, blank rows included, so quarantine row numbers match the grid.
+    by_number = dict(numbered)
+    with open(path, "w", encoding="utf-8") as fh:
+        for n in range(1, max(by_number) + 1):
+            fh.write(json.dumps(by_number.get(n, {}), ensure_ascii=False) + "\n")
+    mapping = {n: n for n in names}
+    options = {"key": key} if key else _grid_options(kind, numbered)
+    with transaction.atomic():
+        job = ImportJob.objects.create(kind=kind, source=source, file=str(path), original_name=_("Entry grid"),
+                                       format=ImportJob.Format.JSONL, encoding="utf-8", headers=names,
+                                       mapping=mapping, options=options, actor=actor, total_rows=len(numbered))
+        audit(actor=actor, action="import.grid", obj=job, detail={"kind": kind, "rows": len(numbered)})
+    return run_import(job_id=job.pk)
+
+
+def kinds() -> list[tuple[str, str]]:
+    return list(ImportKind.choices)

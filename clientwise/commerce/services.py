@@ -843,3 +843,52 @@ def save_promoter(*, actor, data: dict[str, Any]) -> Promoter:
         promoter = Promoter(name=name, store=store, user_id=data.get("user_id") or None)
         _save_with_audit(actor, promoter, None, "promoter.create")
     return promoter
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Merging customers (called by customers.services.merge_customers / unmerge_customers inside their transaction)
+
+
+def reassign_customer(*, from_ids: list[int], to_id: int) -> dict[str, dict[str, list[int]]]:
+    """Move every order, order line and return of the customers `from_ids` to customer `to_id`.
+
+    Returns what moved, per table and original customer ({"orders": {"17": [ids]}, ...}), so an unmerge can
+    move exactly those rows back with `restore_customer_rows`. No permission check: the caller (the merge
+    service) has checked the actor and holds the transaction.
+    """
+    moved: dict[str, dict[str, list[int]]] = {"orders": {}, "order_lines": {}, "returns": {}}
+    for cid in from_ids:
+        order_ids = list(Order.objects.filter(customer_id=cid).values_list("id", flat=True))
+        line_ids = list(OrderLine.objects.filter(customer_id=cid).values_list("id", flat=True))
+        return_ids = list(Return.objects.filter(customer_id=cid).values_list("id", flat=True))
+        for key, ids in (("orders", order_ids), ("order_lines", line_ids), ("returns", return_ids)):
+            if ids:
+                moved[key][str(cid)] = ids
+    Order.objects.filter(customer_id__in=from_ids).update(customer_id=to_id)
+    OrderLine.objects.filter(customer_id__in=from_ids).update(customer_id=to_id)
+    Return.objects.filter(customer_id__in=from_ids).update(customer_id=to_id)
+    return moved
+
+
+def restore_customer_rows(*, moved: dict[str, dict[str, list[int]]]) -> None:
+    """Undo `reassign_customer`: move the recorded rows back to their original customers."""
+    models = {"orders": Order, "order_lines": OrderLine, "returns": Return}
+    for key, per_customer in moved.items():
+        model = models.get(key)
+        if model is None:
+            continue
+        for cid, ids in per_customer.items():
+            for start in range(0, len(ids), 500):
+                model.objects.filter(pk__in=ids[start:start + 500]).update(customer_id=int(cid))
+
+
+def purchase_totals(*, customer_id: int) -> tuple[int, Decimal, dt.datetime | None, dt.datetime | None]:
+    """A customer's totals recomputed from the rows, by the same rules the order services keep them:
+    completed orders count; revenue is their amounts less what was returned on them."""
+    from django.db.models import Count
+
+    completed = Order.objects.filter(customer_id=customer_id, status=Order.Status.COMPLETED)
+    agg = completed.aggregate(n=Count("id"), s=Sum("amount"), first=Min("ordered_at"), last=Max("ordered_at"))
+    returned = Return.objects.filter(customer_id=customer_id, order__status=Order.Status.COMPLETED).aggregate(
+        s=Sum("amount"))["s"] or ZERO
+    return agg["n"] or 0, (agg["s"] or ZERO) - returned, agg["first"], agg["last"]

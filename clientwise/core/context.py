@@ -22,6 +22,8 @@ def navigation(request) -> dict:
             ("products", _("Products"), reverse("commerce:product_list"), "box-seam"),
             ("stores", _("Stores"), reverse("commerce:store_list"), "shop"),
         ]
+    if perms.has_perm(user, perms.MERGE):
+        items.append(("duplicates", _("Duplicates"), reverse("identity:queue"), "intersect"))
     if perms.has_perm(user, perms.VIEW_AUDIT):
         items.append(("audit", _("Audit log"), reverse("core:audit"), "shield-check"))
     if perms.has_perm(user, perms.MANAGE_ATTRIBUTES):

@@ -1,0 +1,287 @@
+"""The Splink model: comparisons, blocking rules, training and scoring over the DuckDB `records` table.
+
+Nothing here touches Django: `extract.py` fills DuckDB, this module scores pairs, `services.py` stores them.
+
+Training: u (how often each level happens between *different* people) by random sampling; m (how often it
+happens between records of the *same* person) by expectation maximisation on two blocking rules that each leave
+the other comparisons free (same mobile; same pinyin and birth date); the prior (how likely two random records
+match) from deterministic rules with an assumed recall.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import duckdb
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class DedupParams:
+    """What a run may tune. Stored in DedupRun.params."""
+
+    threshold: float = 0.9
+    u_max_pairs: float = 2e6
+    seed: int = 42
+    # Pairs scored per predict chunk side; None lets Splink score in one pass.
+    chunks: int | None = None
+    # Assumed recall of the deterministic rules used to estimate the prior.
+    prior_recall: float = 0.7
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+# Blocking rules: a pair is scored only when it shares one of these keys. Each catches a kind of duplicate
+# the others miss (another phone, no email, a typo in the name, an unknown birth date).
+BLOCKING_KEYS: list[tuple[str, ...]] = [
+    ("mobile",),
+    ("phone_last8",),
+    ("email",),
+    ("email_local",),
+    ("id_number",),
+    ("name_pinyin", "city"),
+    ("name_sorted", "city"),
+    ("name_pinyin", "birth_year"),
+    ("birth_date", "city", "gender"),
+]
+
+
+def comparisons():
+    import splink.comparison_level_library as cll
+    import splink.comparison_library as cl
+
+    name = cl.CustomComparison(
+        output_column_name="name",
+        comparison_description="Name, as written and as pinyin",
+        comparison_levels=[
+            cll.CustomLevel("name_clean_l IS NULL OR name_clean_r IS NULL").configure(is_null_level=True),
+            cll.CustomLevel("name_clean_l = name_clean_r OR name_sorted_l = name_sorted_r",
+                            label_for_charts="same name").configure(tf_adjustment_column="name_pinyin",
+                                                                    tf_adjustment_weight=0.6),
+            cll.CustomLevel("name_pinyin_l = name_pinyin_r", label_for_charts="same pinyin (another character)")
+            .configure(tf_adjustment_column="name_pinyin", tf_adjustment_weight=0.6),
+            cll.CustomLevel("jaro_winkler_similarity(name_pinyin_l, name_pinyin_r) >= 0.92",
+                            label_for_charts="pinyin similar (Jaro-Winkler ≥ 0.92)"),
+            cll.CustomLevel("levenshtein(name_pinyin_l, name_pinyin_r) <= 2",
+                            label_for_charts="pinyin close (≤ 2 edits)"),
+            cll.ElseLevel().configure(label_for_charts="different"),
+        ],
+    )
+    phone = cl.CustomComparison(
+        output_column_name="mobile",
+        comparison_description="Mobile phone",
+        comparison_levels=[
+            cll.NullLevel("mobile"),
+            cll.ExactMatchLevel("mobile").configure(label_for_charts="same mobile"),
+            cll.ExactMatchLevel("phone_last8").configure(label_for_charts="same last 8 digits"),
+            cll.ElseLevel().configure(label_for_charts="different"),
+        ],
+    )
+    email = cl.CustomComparison(
+        output_column_name="email",
+        comparison_description="Email address",
+        comparison_levels=[
+            cll.NullLevel("email"),
+            cll.ExactMatchLevel("email").configure(label_for_charts="same email"),
+            cll.ExactMatchLevel("email_local").configure(label_for_charts="same local part, other provider"),
+            cll.JaroWinklerLevel("email_local", 0.9).configure(label_for_charts="local part similar"),
+            cll.ElseLevel().configure(label_for_charts="different"),
+        ],
+    )
+    birth = cl.CustomComparison(
+        output_column_name="birth_date",
+        comparison_description="Birth date",
+        comparison_levels=[
+            cll.NullLevel("birth_date"),
+            cll.ExactMatchLevel("birth_date").configure(label_for_charts="same birth date"),
+            cll.CustomLevel("levenshtein(birth_date_l, birth_date_r) <= 1",
+                            label_for_charts="one digit differs"),
+            cll.CustomLevel("birth_year_l = birth_year_r", label_for_charts="same birth year"),
+            cll.ElseLevel().configure(label_for_charts="different"),
+        ],
+    )
+    place = cl.CustomComparison(
+        output_column_name="place",
+        comparison_description="Address, city and province",
+        comparison_levels=[
+            cll.CustomLevel("(city_l IS NULL OR city_r IS NULL) AND (province_l IS NULL OR province_r IS NULL)")
+            .configure(is_null_level=True),
+            cll.ExactMatchLevel("address").configure(label_for_charts="same address"),
+            cll.ExactMatchLevel("city").configure(label_for_charts="same city"),
+            cll.ExactMatchLevel("province").configure(label_for_charts="same province"),
+            cll.ElseLevel().configure(label_for_charts="different"),
+        ],
+    )
+    id_number = cl.CustomComparison(
+        output_column_name="id_number",
+        comparison_description="ID number",
+        comparison_levels=[
+            cll.NullLevel("id_number"),
+            cll.ExactMatchLevel("id_number").configure(label_for_charts="same ID number"),
+            cll.CustomLevel("levenshtein(id_number_l, id_number_r) <= 1", label_for_charts="one character differs"),
+            cll.ElseLevel().configure(label_for_charts="different"),
+        ],
+    )
+    gender = cl.CustomComparison(
+        output_column_name="gender",
+        comparison_description="Gender",
+        comparison_levels=[
+            cll.NullLevel("gender"),
+            cll.ExactMatchLevel("gender").configure(label_for_charts="same gender"),
+            cll.ElseLevel().configure(label_for_charts="different"),
+        ],
+    )
+    occupation = cl.CustomComparison(
+        output_column_name="occupation",
+        comparison_description="Occupation",
+        comparison_levels=[
+            cll.NullLevel("occupation"),
+            cll.ExactMatchLevel("occupation").configure(label_for_charts="same occupation"),
+            cll.ElseLevel().configure(label_for_charts="different"),
+        ],
+    )
+    income = cl.CustomComparison(
+        output_column_name="income_band",
+        comparison_description="Income band",
+        comparison_levels=[
+            cll.NullLevel("income_band"),
+            cll.ExactMatchLevel("income_band").configure(label_for_charts="same income band"),
+            cll.ElseLevel().configure(label_for_charts="different"),
+        ],
+    )
+    return [name, phone, email, birth, place, id_number, gender, occupation, income]
+
+
+def settings_creator():
+    from splink import SettingsCreator, block_on
+
+    return SettingsCreator(
+        link_type="dedupe_only",
+        unique_id_column_name="unique_id",
+        comparisons=comparisons(),
+        blocking_rules_to_generate_predictions=[block_on(*cols) for cols in BLOCKING_KEYS],
+        retain_matching_columns=False,
+        retain_intermediate_calculation_columns=True,
+        max_iterations=20,
+    )
+
+
+@dataclass
+class ScoreResult:
+    """What `score` leaves behind: the DuckDB table of pairs above the threshold, and timings."""
+
+    table: str
+    pairs: int
+    records: int
+    seconds: dict[str, float] = field(default_factory=dict)
+    model: dict[str, Any] = field(default_factory=dict)
+    levels: dict[str, list[tuple[float, str]]] = field(default_factory=dict)
+
+
+def score(con: duckdb.DuckDBPyConnection, params: DedupParams, *, table: str = "records") -> ScoreResult:
+    """Train the model on `table` and write the pairs at or above `params.threshold` to DuckDB table `pairs`."""
+    from splink import DuckDBAPI, Linker, block_on
+
+    seconds: dict[str, float] = {}
+    records = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
+    t = time.perf_counter()
+    db_api = DuckDBAPI(con)
+    linker = Linker(db_api.register(table), settings_creator(), log_level=logging.ERROR)
+    if records < 2:
+        con.execute("DROP TABLE IF EXISTS pairs")
+        con.execute("CREATE TABLE pairs (unique_id_l BIGINT, unique_id_r BIGINT, match_probability DOUBLE, "
+                    "match_weight DOUBLE)")
+        return ScoreResult(table="pairs", pairs=0, records=records, seconds={"train": 0.0, "predict": 0.0})
+    training = linker.training
+    training.estimate_probability_two_random_records_match(
+        [block_on("mobile"), block_on("email"), block_on("id_number")], recall=params.prior_recall)
+    training.estimate_u_using_random_sampling(max_pairs=params.u_max_pairs, seed=params.seed)
+    training.estimate_parameters_using_expectation_maximisation(block_on("mobile"))
+    training.estimate_parameters_using_expectation_maximisation(block_on("name_pinyin", "birth_date"))
+    seconds["train"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    kwargs: dict[str, Any] = {"threshold_match_probability": params.threshold}
+    if params.chunks:
+        kwargs.update(num_chunks_left=params.chunks, num_chunks_right=params.chunks)
+    predictions = linker.inference.predict(**kwargs)
+    con.execute("DROP TABLE IF EXISTS pairs")
+    con.execute(f"CREATE TABLE pairs AS SELECT * FROM {predictions.physical_name}")
+    predictions.drop_table_from_database_and_remove_from_cache()
+    seconds["predict"] = time.perf_counter() - t
+    pairs = con.execute("SELECT count(*) FROM pairs").fetchall()[0][0]
+    model = linker.misc.save_model_to_json()
+    return ScoreResult(table="pairs", pairs=pairs, records=records, seconds=seconds, model=model,
+                       levels=level_labels(model))
+
+
+def level_labels(model: dict[str, Any]) -> dict[str, list[tuple[float, str]]]:
+    """For each comparison, its levels as (match weight, label); the null level weighs 0 ("missing").
+
+    Splink's predictions carry each comparison's match weight (mw_*), not the level, so the level is found again
+    by its trained weight, log2(m / u): distinct levels have distinct weights.
+    """
+    import math
+
+    out: dict[str, list[tuple[float, str]]] = {}
+    for comp in model.get("comparisons", []):
+        levels: list[tuple[float, str]] = []
+        for lv in comp["comparison_levels"]:
+            if lv.get("is_null_level"):
+                levels.append((0.0, "missing"))
+                continue
+            m, u = lv.get("m_probability"), lv.get("u_probability")
+            if m and u:
+                levels.append((math.log2(m / u), lv.get("label_for_charts") or lv.get("sql_condition", "")))
+        out[comp["output_column_name"]] = levels
+    return out
+
+
+def level_for(levels: list[tuple[float, str]], weight: float) -> str:
+    if not levels:
+        return ""
+    best = min(levels, key=lambda lw: abs(lw[0] - weight))
+    return best[1] if abs(best[0] - weight) < 1e-6 else ""
+
+
+COMPARISON_NAMES = ["name", "mobile", "email", "birth_date", "place", "id_number", "gender", "occupation",
+                    "income_band"]
+
+
+def evidence_rows(con: duckdb.DuckDBPyConnection, result: ScoreResult, *, batch: int = 20_000):
+    """Yield (id_a, id_b, probability, match_weight, evidence) for the stored pairs, a batch at a time, id_a < id_b.
+
+    Evidence per comparison: the level that applied ("same mobile", "same pinyin", "missing" ...), its match
+    weight (log2 of the Bayes factor) and the Bayes factor itself: how many times likelier this agreement is
+    between records of one person than between two different people (below 1 counts against the match).
+    """
+    import math
+
+    have = {r[0] for r in con.execute(f"DESCRIBE {result.table}").fetchall()}
+    names = [n for n in COMPARISON_NAMES if f"mw_{n}" in have]
+    cols = ["unique_id_l", "unique_id_r", "match_probability", "match_weight"]
+    cols += [f"mw_{n}" for n in names]
+    cols += [f"coalesce(mw_tf_adj_{n}, 0)" if f"mw_tf_adj_{n}" in have else "0" for n in names]
+    cur = con.execute(f"SELECT {', '.join(cols)} FROM {result.table} ORDER BY unique_id_l, unique_id_r")
+    k = len(names)
+    while True:
+        rows = cur.fetchmany(batch)
+        if not rows:
+            break
+        for row in rows:
+            a, b, prob, weight = row[:4]
+            evidence = {}
+            for i, name in enumerate(names):
+                mw = float(row[4 + i] or 0.0)
+                tf = float(row[4 + k + i] or 0.0)
+                total = mw + tf
+                evidence[name] = {"label": level_for(result.levels.get(name, []), mw),
+                                  "weight": round(total, 3), "bf": round(math.pow(2.0, max(min(total, 60), -60)), 4)}
+            if a > b:
+                a, b = b, a
+            yield int(a), int(b), float(prob), float(weight), evidence

@@ -1,0 +1,137 @@
+"""Stream customers from the operational database into DuckDB through Arrow, for the Splink model.
+
+A million customers never become ORM objects: a (server-side on PostgreSQL) cursor is read in chunks, each chunk
+becomes one Arrow record batch, and DuckDB consumes the batches as a stream. Only active (not archived)
+persons are extracted; organizations are matched by other means (their names are registered, not typed).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+
+import duckdb
+import pyarrow as pa
+from django.db import connection
+
+CHUNK_ROWS = 50_000
+
+CUSTOMER_SCHEMA = pa.schema([
+    ("id", pa.int64()),
+    ("name", pa.string()),
+    ("name_pinyin", pa.string()),
+    ("birth_date", pa.string()),
+    ("gender", pa.string()),
+    ("occupation", pa.string()),
+    ("income_band", pa.string()),
+    ("mobile", pa.string()),
+    ("email", pa.string()),
+    ("id_number", pa.string()),
+    ("province", pa.string()),
+    ("city", pa.string()),
+    ("member_number", pa.string()),
+    ("created_at", pa.string()),
+    ("source", pa.string()),
+])
+ADDRESS_SCHEMA = pa.schema([("customer_id", pa.int64()), ("address", pa.string())])
+
+
+def _text(value) -> str | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def _batches(sql: str, params: list, schema: pa.Schema, chunk_rows: int) -> Iterator[pa.RecordBatch]:
+    """Run `sql` and yield Arrow batches of at most `chunk_rows` rows; empty strings become nulls."""
+    n = len(schema)
+    with connection.chunked_cursor() as cursor:
+        cursor.execute(sql, params)
+        while True:
+            rows = cursor.fetchmany(chunk_rows)
+            if not rows:
+                break
+            columns = list(zip(*rows, strict=True))
+            arrays = [pa.array(columns[0], type=schema.field(0).type)]
+            arrays += [pa.array([_text(v) for v in columns[i]], type=pa.string()) for i in range(1, n)]
+            yield pa.RecordBatch.from_arrays(arrays, schema=schema)
+
+
+def _tables() -> dict[str, str]:
+    # Only the table names: the rows are read with SQL, never as model instances.
+    from clientwise.customers.models import ContactPoint, Customer
+
+    return {"customer": Customer._meta.db_table, "contact_point": ContactPoint._meta.db_table}
+
+
+def customer_sql() -> tuple[str, list]:
+    tables = _tables()
+    qn = connection.ops.quote_name
+    cols = ["id", "name", "name_pinyin", "birth_date", "gender", "occupation", "income_band", "mobile", "email", "id_number", "province", "city",
+            "member_number", "created_at", "source"]
+    sql = (f"SELECT {', '.join(qn(c) for c in cols)} FROM {qn(tables['customer'])} "
+           f"WHERE {qn('kind')} = %s AND {qn('archived_at')} IS NULL ORDER BY {qn('id')}")
+    return sql, ["person"]
+
+
+def address_sql() -> tuple[str, list]:
+    tables = _tables()
+    qn = connection.ops.quote_name
+    sql = (f"SELECT {qn('customer_id')}, {qn('value')} FROM {qn(tables['contact_point'])} "
+           f"WHERE {qn('kind')} = %s ORDER BY {qn('customer_id')}, {qn('is_primary')} DESC, {qn('id')}")
+    return sql, ["address"]
+
+
+def extract_customers(con: duckdb.DuckDBPyConnection, *, chunk_rows: int = CHUNK_ROWS) -> int:
+    """Load customers into the DuckDB table `customers_raw` and one address per customer into `addresses`,
+    then build `records`, the table Splink reads (with the derived comparison keys). Returns the row count."""
+    sql, params = customer_sql()
+    stream = pa.RecordBatchReader.from_batches(CUSTOMER_SCHEMA, _batches(sql, params, CUSTOMER_SCHEMA, chunk_rows))
+    con.register("customer_stream", stream)
+    con.execute("DROP TABLE IF EXISTS customers_raw")
+    con.execute("CREATE TABLE customers_raw AS SELECT * FROM customer_stream")
+    con.unregister("customer_stream")
+    sql, params = address_sql()
+    stream = pa.RecordBatchReader.from_batches(ADDRESS_SCHEMA, _batches(sql, params, ADDRESS_SCHEMA, chunk_rows))
+    con.register("address_stream", stream)
+    con.execute("DROP TABLE IF EXISTS addresses")
+    con.execute("CREATE TABLE addresses AS SELECT customer_id, min(address) AS address FROM address_stream "
+                "GROUP BY customer_id")
+    con.unregister("address_stream")
+    con.execute("DROP TABLE IF EXISTS records")
+    con.execute(RECORDS_SQL)
+    return con.execute("SELECT count(*) FROM records").fetchall()[0][0]
+
+
+# Derived keys: names without spaces (and with their words sorted, so "Smith John" meets "John Smith"), the
+# last 8 digits of a phone (a mistyped or re-issued country/area prefix), an email's local part (the same
+# person on another provider), the birth year for blocking.
+RECORDS_SQL = """
+CREATE TABLE records AS
+SELECT
+    c.id AS unique_id,
+    c.name,
+    nullif(lower(replace(c.name, ' ', '')), '') AS name_clean,
+    nullif(array_to_string(list_sort(string_split(lower(trim(c.name)), ' ')), ''), '') AS name_sorted,
+    c.name_pinyin,
+    c.birth_date,
+    substr(c.birth_date, 1, 4) AS birth_year,
+    c.gender,
+    c.occupation,
+    c.income_band,
+    c.mobile,
+    CASE WHEN length(regexp_replace(c.mobile, '[^0-9]', '', 'g')) >= 8
+         THEN right(regexp_replace(c.mobile, '[^0-9]', '', 'g'), 8) END AS phone_last8,
+    lower(c.email) AS email,
+    nullif(split_part(lower(c.email), '@', 1), '') AS email_local,
+    upper(c.id_number) AS id_number,
+    c.province,
+    c.city,
+    a.address,
+    c.member_number,
+    c.created_at,
+    c.source
+FROM customers_raw c LEFT JOIN addresses a ON a.customer_id = c.id
+"""

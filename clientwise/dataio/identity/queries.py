@@ -1,0 +1,177 @@
+"""Reads for identity: the review queue, one pair, merge history, and the "likely existing customer" check.
+
+A pair (or a merge) is visible only when the user may see every customer in it; otherwise it is a 404 like a
+missing one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from django.db.models import Q, QuerySet
+
+from clientwise.core import permissions as perms
+from clientwise.core.errors import DomainError, NotFound
+from clientwise.core.normalize import normalize_email, parse_date, phone_search_key, pinyin_keys
+from clientwise.core.pagination import Page, keyset_page
+from clientwise.customers.queries import visibility_q, visible_customers
+from clientwise.dataio.identity.models import DuplicateCandidate, MergedCustomer, MergeRecord
+
+
+def visible_candidates(user) -> QuerySet[DuplicateCandidate]:
+    """Pairs whose two customers the user may see; nothing for users who may not merge."""
+    qs = DuplicateCandidate.objects.all()
+    if not perms.has_perm(user, perms.MERGE):
+        return qs.none()
+    if visibility_q(user) is None:
+        return qs
+    ids = visible_customers(user).values("pk")
+    return qs.filter(customer_a_id__in=ids, customer_b_id__in=ids)
+
+
+def get_candidate_for(user, pk) -> DuplicateCandidate:
+    try:
+        pk = int(pk)
+    except (TypeError, ValueError):
+        raise NotFound() from None
+    cand = visible_candidates(user).filter(pk=pk).first()
+    if cand is None:
+        raise NotFound()
+    return cand
+
+
+def candidate_page(user, *, status: str = "pending", cursor: str | None = None, size: int = 25) -> Page:
+    """The review queue: most likely pairs first."""
+    qs = visible_candidates(user)
+    if status in DuplicateCandidate.Status.values:
+        qs = qs.filter(status=status)
+    return keyset_page(qs, sort="-probability", cursor=cursor, size=size)
+
+
+def customers_of(user, candidates) -> dict[int, object]:
+    """The customers of a page of pairs, in one query (archived ones included: a merged pair shows them)."""
+    ids = {c.customer_a_id for c in candidates} | {c.customer_b_id for c in candidates}
+    return {c.pk: c for c in visible_customers(user).filter(pk__in=ids).select_related("owner", "team")}
+
+
+def next_pending(user, after: DuplicateCandidate | None) -> DuplicateCandidate | None:
+    """The pair after `after` in queue order (or the first), for the review page's j / k and after a decision."""
+    qs = visible_candidates(user).filter(status=DuplicateCandidate.Status.PENDING)
+    if after is not None:
+        qs = qs.filter(Q(probability__lt=after.probability) | Q(probability=after.probability, id__gt=after.pk))
+    return qs.order_by("-probability", "id").first()
+
+
+def previous_pending(user, before: DuplicateCandidate) -> DuplicateCandidate | None:
+    qs = visible_candidates(user).filter(status=DuplicateCandidate.Status.PENDING)
+    qs = qs.filter(Q(probability__gt=before.probability) | Q(probability=before.probability, id__lt=before.pk))
+    return qs.order_by("probability", "-id").first()
+
+
+def pending_count(user) -> int:
+    return visible_candidates(user).filter(status=DuplicateCandidate.Status.PENDING).count()
+
+
+def visible_merges(user) -> QuerySet[MergeRecord]:
+    qs = MergeRecord.objects.all()
+    if not perms.has_perm(user, perms.MERGE):
+        return qs.none()
+    if visibility_q(user) is None:
+        return qs
+    return qs.filter(survivor_id__in=visible_customers(user).values("pk"))
+
+
+def get_merge_for(user, pk) -> MergeRecord:
+    """A merge the user may see: the survivor and every merged customer must be visible."""
+    try:
+        pk = int(pk)
+    except (TypeError, ValueError):
+        raise NotFound() from None
+    record = visible_merges(user).filter(pk=pk).first()
+    if record is None:
+        raise NotFound()
+    ids = [record.survivor_id, *record.merged_ids]
+    if visible_customers(user).filter(pk__in=ids).count() != len(ids):
+        raise NotFound()
+    return record
+
+
+def merged_into(customer_id: int) -> int | None:
+    """The survivor an archived customer was merged into, if it was (for the customer page's notice)."""
+    return MergedCustomer.objects.filter(customer_id=customer_id).values_list("survivor_id", flat=True).first()
+
+
+@dataclass(frozen=True)
+class LikelyDuplicate:
+    """An existing customer that looks like the one being created, and why (mobile, email, name_birth)."""
+
+    customer_id: int
+    name: str
+    reasons: list[str] = field(default_factory=list)
+
+
+def likely_duplicates(*, name: str = "", mobile: str = "", email: str = "", birth_date=None, user=None,
+                      exclude_id: int | None = None, limit: int = 5) -> list[LikelyDuplicate]:
+    """Existing, not archived customers with the same normalized mobile, the same email, or the same pinyin
+    name and birth date. Indexed lookups only, so a create form or an import row can ask for every record.
+    With `user`, only customers the user may see are returned. Bad input is ignored, never an error."""
+    reasons: dict[int, list[str]] = {}
+    phone = phone_search_key(mobile or "")
+    if phone:
+        for cid in find_customers_by_contact(kind="mobile", value=phone):
+            reasons.setdefault(cid, []).append("mobile")
+    if email:
+        try:
+            em = normalize_email(email)
+        except DomainError:
+            em = ""
+        if em:
+            for cid in find_customers_by_contact(kind="email", value=em):
+                reasons.setdefault(cid, []).append("email")
+    if name and birth_date:
+        try:
+            born = birth_date if isinstance(birth_date, dt.date) else parse_date(birth_date)
+        except DomainError:
+            born = None
+        key = pinyin_keys(name.strip())[0]
+        if born and key:
+            for cid in visible_customers_or_all(user).filter(name_pinyin=key, birth_date=born).values_list(
+                    "pk", flat=True)[:limit]:
+                reasons.setdefault(cid, []).append("name_birth")
+    if exclude_id is not None:
+        reasons.pop(exclude_id, None)
+    if not reasons:
+        return []
+    qs = visible_customers_or_all(user).filter(pk__in=list(reasons), archived_at__isnull=True)
+    found = {c.pk: c.name for c in qs.only("id", "name")}
+    ranked = sorted(found, key=lambda cid: (-len(reasons[cid]), cid))[:limit]
+    return [LikelyDuplicate(customer_id=cid, name=found[cid], reasons=reasons[cid]) for cid in ranked]
+
+
+def visible_customers_or_all(user):
+    if user is None:
+        from clientwise.customers.models import Customer
+
+        return Customer.objects.all()
+    return visible_customers(user)
+
+
+def find_customers_by_contact(*, kind: str, value: str, limit: int = 20) -> list[int]:
+    """Customers with a contact point of `kind` whose normalized value is `value` (an indexed lookup)."""
+    from clientwise.customers.models import ContactPoint
+
+    return list(ContactPoint.objects.filter(value_normalized=value, kind=kind)
+                .values_list("customer_id", flat=True).distinct()[:limit])
+
+
+def merge_page(user, *, cursor: str | None = None, size: int = 25) -> Page:
+    """Merge history, newest first."""
+    return keyset_page(visible_merges(user), sort="-id", cursor=cursor, size=size)
+
+
+def last_run():
+    """The latest finished batch run (for the queue's header)."""
+    from clientwise.dataio.identity.models import DedupRun
+
+    return DedupRun.objects.filter(status=DedupRun.Status.DONE).order_by("-id").first()

@@ -24,6 +24,8 @@ def navigation(request) -> dict:
         ]
     if perms.has_perm(user, perms.MERGE):
         items.append(("duplicates", _("Duplicates"), reverse("identity:queue"), "intersect"))
+    if perms.has_perm(user, perms.VIEW_CUSTOMERS):
+        items.append(("quality", _("Data quality"), reverse("quality:index"), "clipboard-check"))
     if perms.has_perm(user, perms.VIEW_AUDIT):
         items.append(("audit", _("Audit log"), reverse("core:audit"), "shield-check"))
     if perms.has_perm(user, perms.MANAGE_ATTRIBUTES):

@@ -1,4 +1,9 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from clientwise.dataio.quality import views
 
 app_name = "quality"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.index, name="index"),
+    path("recompute/", views.recompute, name="recompute"),
+]

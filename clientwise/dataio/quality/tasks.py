@@ -1,0 +1,15 @@
+"""Background work of the quality app (run by `clientwise worker`)."""
+
+from __future__ import annotations
+
+from django_tasks import task
+
+
+@task()
+def compute_quality(actor_id: int | None = None, stale_months: int | None = None) -> int:
+    """Recompute every customer's quality; returns the QualityRun id. Idempotent: a rerun rewrites the rows."""
+    from clientwise.accounts.models import User
+    from clientwise.dataio.quality.services import run_quality
+
+    actor = User.objects.filter(pk=actor_id).first() if actor_id else None
+    return run_quality(actor=actor, stale_months=stale_months).pk

@@ -26,6 +26,8 @@ def navigation(request) -> dict:
         items.append(("duplicates", _("Duplicates"), reverse("identity:queue"), "intersect"))
     if perms.has_perm(user, perms.VIEW_CUSTOMERS):
         items.append(("quality", _("Data quality"), reverse("quality:index"), "clipboard-check"))
+    if perms.has_perm(user, perms.IMPORT):
+        items.append(("imports", _("Data import"), reverse("dataio:import_list"), "upload"))
     if perms.has_perm(user, perms.VIEW_AUDIT):
         items.append(("audit", _("Audit log"), reverse("core:audit"), "shield-check"))
     if perms.has_perm(user, perms.MANAGE_ATTRIBUTES):

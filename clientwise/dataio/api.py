@@ -7,3 +7,7 @@ router = Router(tags=["dataio"])
 from clientwise.dataio.exports import router as exports_router  # noqa: E402
 
 router.add_router("", exports_router)
+
+from clientwise.dataio.import_api import router as imports_router  # noqa: E402
+
+router.add_router("", imports_router)

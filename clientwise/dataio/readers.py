@@ -129,15 +129,46 @@ def _csv_dialect(path: Path, encoding: str):
     return delimiter
 
 
+class _DecodeLines:
+    """Decode a binary file line by line, so an undecodable byte is reported with its line number.
+
+    Safe for UTF-8 and GB18030/GBK/Big5, whose multi-byte characters never contain a newline byte; UTF-16
+    goes through a text-mode file instead."""
+
+    def __init__(self, fh, encoding: str):
+        self.fh, self.encoding, self.line = fh, encoding, 0
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> str:
+        raw = self.fh.readline()
+        if not raw:
+            raise StopIteration
+        self.line += 1
+        try:
+            return raw.decode(self.encoding)
+        except UnicodeDecodeError:
+            raise _undecodable(self.encoding, self.line) from None
+
+
 def read_csv(path: Path, encoding: str) -> tuple[list[str], Iterator[tuple[int, dict]]]:
     delimiter = _csv_dialect(path, encoding)
-    fh = open(path, encoding=encoding, errors="strict", newline="")  # noqa: SIM115 - closed by the generator
-    reader = csv.reader(fh, delimiter=delimiter)
+    if encoding.startswith("utf-16"):
+        fh = open(path, encoding=encoding, errors="strict", newline="")  # noqa: SIM115 - closed by rows()
+        lines = fh
+    else:
+        fh = open(path, "rb")  # noqa: SIM115 - closed by rows()
+        lines = _DecodeLines(fh, encoding)
+    reader = csv.reader(lines, delimiter=delimiter)
     try:
         first = next(reader, None)
     except UnicodeDecodeError:
         fh.close()
         raise _undecodable(encoding, 1) from None
+    except DomainError:
+        fh.close()
+        raise
     except csv.Error as exc:
         fh.close()
         raise file_error(FileErrorCode.BAD_FILE, str(exc)) from None

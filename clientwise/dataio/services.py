@@ -129,6 +129,14 @@ def create_job(*, actor, kind: str, upload, source: str, mapping: dict[str, str]
         options = {**saved.options, **(options or {})}
     elif not mapping:
         mapping = suggest_mapping(kind, headers)
+    probe = ImportJob(kind=kind, headers=headers)
+    _apply_mapping(probe, mapping, options or {})
+    # A mapping or options the caller gave that do not fit the file are refused; a missing required field is
+    # left for the mapping step (the suggestion may simply not have found it).
+    wrong = [e for e in probe.mapping_errors if e.code != ErrorCode.REQUIRED]
+    if wrong:
+        path.unlink(missing_ok=True)
+        raise ValidationFailed(wrong)
     with transaction.atomic():
         job = ImportJob.objects.create(kind=kind, source=source, file=str(path), original_name=name[:255],
                                        format=fmt, encoding=encoding, headers=headers, mapping={},
@@ -274,6 +282,20 @@ def _batches(job: ImportJob, rows: Iterator[tuple[int, dict]], handler, *, start
         yield batch
 
 
+class UnsettledRow(RuntimeError):
+    """A handler left a row neither stored nor rejected: a bug, and the batch must not commit."""
+
+
+def settle(rows: list[Row]) -> None:
+    """Every row ends stored or rejected: rows with errors are rejected, and a row with no outcome stops the
+    batch (its transaction rolls back) instead of being silently dropped."""
+    for row in rows:
+        if row.errors:
+            row.outcome = "rejected"
+        elif row.outcome not in ("created", "updated", "unchanged"):
+            raise UnsettledRow(f"row {row.number} has no outcome")
+
+
 def _quarantine_objects(job: ImportJob, rows: list[Row]) -> list[QuarantinedRow]:
     out = []
     for row in rows:
@@ -305,6 +327,7 @@ def _execute(job: ImportJob, *, dry_run: bool = False, limit: int | None = None,
                               limit=limit):
             with transaction.atomic():
                 handler.process(batch)
+                settle(batch)
                 if crash_after_batches is not None and done >= crash_after_batches:
                     raise SimulatedCrash(f"simulated crash in batch {done + 1}")
                 counts = result.add(batch)
@@ -493,6 +516,7 @@ def _replay_batch(job: ImportJob, handler, pending: list[tuple[int, dict]], resu
             return
         rows = make_rows(job.mapping, taken)
         handler.process(rows)
+        settle(rows)
         counts = {"created": 0, "updated": 0, "unchanged": 0}
         now = timezone.now()
         fixed, failing = [], []
@@ -559,6 +583,7 @@ def validate_grid(*, actor, kind: str, rows: list[dict[str, Any]], source: str =
     batch = make_rows(job.mapping, numbered)
     with transaction.atomic():
         cls(job=job, actor=actor).process(batch)
+        settle(batch)
         transaction.set_rollback(True)
     return [{"row": r.number, "outcome": r.outcome, "errors": error_dicts(r)} for r in batch]
 

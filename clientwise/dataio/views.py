@@ -1,0 +1,267 @@
+"""Import pages and entry grids. Thin: parse the request, call dataio.services / dataio.queries, render.
+
+Flow: list → upload (new) → mapping → preview (dry run of the first rows) → run (queued; the detail page
+polls its progress partial with HTMX) → result: counts, quarantined rows, error file download, replay.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, JsonResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from clientwise.core import permissions as perms
+from clientwise.core.errors import DomainError, NotFound, ValidationFailed
+from clientwise.dataio import queries, services
+from clientwise.dataio.mapping import NATURAL_KEYS, TARGETS, pii_columns, targets
+from clientwise.dataio.models import ImportJob, ImportKind
+
+GRID_COLUMNS = {
+    "customers": ("name", "mobile", "email", "member_number", "gender", "birth_date", "province", "city",
+                  "external_id", "notes"),
+    "orders": ("number", "customer_member_number", "customer_mobile", "customer_external_id", "store",
+               "ordered_at", "sku", "quantity", "unit_price", "discount"),
+}
+GRID_ROWS = 15
+
+
+def _importer(view):
+    """Anonymous → login page; without data.import → 403 page; a job one may not see → 404."""
+
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        if not perms.has_perm(request.user, perms.IMPORT):
+            raise PermissionDenied
+        try:
+            return view(request, *args, **kwargs)
+        except NotFound:
+            raise Http404 from None
+
+    return login_required(wrapped)
+
+
+def _errors_of(exc: DomainError) -> list[DomainError]:
+    return exc.errors if isinstance(exc, ValidationFailed) else [exc]
+
+
+def _masks(user, job: ImportJob) -> dict:
+    if perms.can_view_pii(user):
+        return {}
+    return {h: services.MASKERS[k] for h, k in pii_columns(job.kind, job.mapping).items()}
+
+
+def _masked_raw(raw: dict, masks: dict) -> dict:
+    return {k: (masks[k](v) if k in masks else v) for k, v in raw.items()}
+
+
+@_importer
+def import_list(request):
+    page = queries.job_page(request.user, cursor=request.GET.get("cursor") or None)
+    return render(request, "dataio/import_list.html", {"page": page, "jobs": page.items, "kinds": ImportKind.choices,
+                                                         "grid_kinds": list(GRID_COLUMNS)})
+
+
+@_importer
+def import_new(request):
+    errors: list[DomainError] = []
+    form = {"kind": request.GET.get("kind", "customers"), "source": "import", "template": ""}
+    if request.method == "POST":
+        form = {k: request.POST.get(k, "").strip() for k in ("kind", "source", "template")}
+        upload = request.FILES.get("file")
+        if upload is None:
+            errors.append(DomainError("required", _("Choose a file."), "file"))
+        else:
+            try:
+                job = services.create_job(actor=request.user, kind=form["kind"], upload=upload,
+                                          source=form["source"], template=form["template"])
+            except DomainError as exc:
+                errors = _errors_of(exc)
+            else:
+                return redirect("dataio:import_mapping", pk=job.pk)
+    return render(request, "dataio/import_new.html", {"form": form, "errors": errors, "kinds": ImportKind.choices},
+                  status=422 if errors else 200)
+
+
+@_importer
+def import_mapping(request, pk: int):
+    job = queries.get_job_for(request.user, pk)
+    if job.status != ImportJob.Status.UPLOADED or job.processed:
+        return redirect("dataio:import_detail", pk=job.pk)
+    errors: list[DomainError] = []
+    mapping, options = job.mapping, job.options
+    if request.method == "POST":
+        mapping = {t.name: request.POST.get(f"map_{t.name}", "") for t in targets(job.kind)}
+        options = {"key": request.POST.get("key", "")}
+        try:
+            services.set_mapping(actor=request.user, job_id=job.pk, mapping=mapping, options=options,
+                                 save_as=request.POST.get("save_as", ""))
+        except DomainError as exc:
+            errors = _errors_of(exc)
+        else:
+            return redirect("dataio:import_preview", pk=job.pk)
+    else:
+        errors = services.mapping_errors(job)
+    error_fields = {(e.field or "").removeprefix("mapping.") for e in errors}
+    rows = [{"target": t, "column": mapping.get(t.name, ""), "error": t.name in error_fields} for t in targets(job.kind)]
+    return render(request, "dataio/import_mapping.html", {
+        "job": job, "rows": rows, "errors": errors if request.method == "POST" else [],
+        "keys": NATURAL_KEYS[job.kind], "key": options.get("key", ""),
+        "templates": queries.templates_for(source=job.source, kind=job.kind),
+    }, status=422 if errors and request.method == "POST" else 200)
+
+
+@_importer
+def import_preview(request, pk: int):
+    job = queries.get_job_for(request.user, pk)
+    try:
+        result = services.preview(actor=request.user, job_id=job.pk)
+    except DomainError as exc:
+        messages.error(request, "; ".join(e.message for e in _errors_of(exc)))
+        return redirect("dataio:import_mapping", pk=job.pk)
+    masks = _masks(request.user, job)
+    columns = [job.mapping[t.name] for t in targets(job.kind) if job.mapping.get(t.name)]
+    bad = [{"number": r.number, "errors": r.errors, "values": [_masked_raw(r.raw, masks).get(c, "") for c in columns]}
+           for r in result.rows if r.errors]
+    return render(request, "dataio/import_preview.html", {
+        "job": job, "result": result, "bad": bad[:100], "columns": columns, "more_bad": max(0, len(bad) - 100),
+        "limit": services.PREVIEW_ROWS,
+    })
+
+
+@_importer
+@require_POST
+def import_run(request, pk: int):
+    job = queries.get_job_for(request.user, pk)
+    try:
+        if request.POST.get("resume"):
+            services.resume_import(actor=request.user, job_id=job.pk)
+        else:
+            services.enqueue_import(actor=request.user, job_id=job.pk)
+    except DomainError as exc:
+        messages.error(request, "; ".join(e.message for e in _errors_of(exc)))
+    return redirect("dataio:import_detail", pk=job.pk)
+
+
+def _detail_context(request, job: ImportJob) -> dict:
+    page = queries.quarantine_page(job, status=request.GET.get("status", "open") or None,
+                                   cursor=request.GET.get("cursor") or None)
+    masks = _masks(request.user, job)
+    columns = [c for c in job.headers][:12]
+    rows = [{"q": q, "values": [_masked_raw(q.raw, masks).get(c, "") for c in columns]} for q in page.items]
+    return {"job": job, "page": page, "quarantine": rows, "columns": columns,
+            "error_counts": queries.error_counts(job), "status_filter": request.GET.get("status", "open")}
+
+
+@_importer
+def import_detail(request, pk: int):
+    job = queries.get_job_for(request.user, pk)
+    return render(request, "dataio/import_detail.html", _detail_context(request, job))
+
+
+@_importer
+def import_progress(request, pk: int):
+    job = queries.get_job_for(request.user, pk)
+    response = render(request, "dataio/_import_progress.html", {"job": job})
+    if not job.is_active:
+        # The run ended: reload the page so the counts, quarantine table and buttons show the result.
+        response["HX-Refresh"] = "true"
+    return response
+
+
+@_importer
+def import_errors_csv(request, pk: int):
+    job = queries.get_job_for(request.user, pk)
+    response = StreamingHttpResponse(services.error_rows_csv(actor=request.user, job_id=job.pk),
+                                     content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="import-{job.pk}-errors.csv"'
+    return response
+
+
+@_importer
+@require_POST
+def import_replay(request, pk: int):
+    job = queries.get_job_for(request.user, pk)
+    upload = request.FILES.get("file")
+    if upload is None:
+        messages.error(request, _("Choose the fixed error file."))
+        return redirect("dataio:import_detail", pk=job.pk)
+    try:
+        result = services.replay_errors(actor=request.user, job_id=job.pk, upload=upload)
+    except DomainError as exc:
+        messages.error(request, "; ".join(e.message for e in _errors_of(exc)))
+    else:
+        messages.success(request, _("Replay: %(fixed)s rows went in, %(failing)s still have errors, %(skipped)s "
+                                    "skipped.") % {"fixed": result.fixed, "failing": result.still_failing,
+                                                   "skipped": result.skipped})
+    return redirect("dataio:import_detail", pk=job.pk)
+
+
+# --- entry grids --------------------------------------------------------------------------------------------
+
+
+def _grid_kind(kind: str) -> str:
+    if kind not in TARGETS:
+        raise Http404
+    return kind
+
+
+@_importer
+def grid(request, kind: str):
+    kind = _grid_kind(kind)
+    names = GRID_COLUMNS.get(kind) or tuple(t.name for t in TARGETS[kind])
+    by_name = {t.name: t for t in TARGETS[kind]}
+    columns = [by_name[n] for n in names]
+    return render(request, "dataio/grid.html", {
+        "kind": kind, "kind_label": dict(ImportKind.choices)[kind], "columns": columns, "rows": range(GRID_ROWS),
+        "grid_kinds": [(k, dict(ImportKind.choices)[k]) for k in GRID_COLUMNS],
+    })
+
+
+def _grid_payload(request) -> list[dict]:
+    try:
+        data = json.loads(request.body or b"{}")
+    except ValueError:
+        data = None
+    rows = data.get("rows") if isinstance(data, dict) else None
+    if not isinstance(rows, list) or len(rows) > 5000:
+        raise ValidationFailed([DomainError("invalid", _("Send {\"rows\": [...]} with at most 5,000 rows."), "rows")])
+    return rows
+
+
+def _json_error(exc: DomainError) -> JsonResponse:
+    errors = _errors_of(exc)
+    return JsonResponse({"code": exc.code, "message": exc.message, "field": exc.field,
+                         "errors": [e.as_dict() for e in errors]}, status=exc.status)
+
+
+@_importer
+@require_POST
+def grid_validate(request, kind: str):
+    kind = _grid_kind(kind)
+    try:
+        rows = services.validate_grid(actor=request.user, kind=kind, rows=_grid_payload(request))
+    except DomainError as exc:
+        return _json_error(exc)
+    return JsonResponse({"rows": rows})
+
+
+@_importer
+@require_POST
+def grid_save(request, kind: str):
+    kind = _grid_kind(kind)
+    try:
+        job = services.import_grid_rows(actor=request.user, kind=kind, rows=_grid_payload(request))
+    except DomainError as exc:
+        return _json_error(exc)
+    rejected = [{"row": q.row_number, "errors": q.errors} for q in queries.open_quarantine(job)]
+    return JsonResponse({"job_id": job.pk, "created": job.created, "updated": job.updated,
+                         "unchanged": job.unchanged, "rejected": job.rejected, "rows": rejected,
+                         "job_url": reverse("dataio:import_detail", args=[job.pk])})

@@ -11,6 +11,7 @@ import binascii
 import datetime as dt
 import decimal
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,10 +54,15 @@ def _decode(cursor: str) -> dict[str, Any]:
         raise DomainError(ErrorCode.INVALID_CURSOR, "The page cursor is not valid.", "cursor") from None
 
 
-def keyset_page(qs: QuerySet, *, sort: str, cursor: str | None = None, size: int = 25) -> Page:
+def keyset_page(qs: QuerySet, *, sort: str, cursor: str | None = None, size: int = 25,
+                any_of: Sequence[Q] | None = None) -> Page:
     """One page of `qs` ordered by `sort` (a field name, '-' for descending) then by id in the same direction.
 
     The sort field must be non-null. `cursor` comes from a previous Page's next_cursor or prev_cursor.
+
+    `any_of` pages over the rows matching any of several conditions. Each condition runs as its own query
+    (size + 1 rows past the cursor, each served by its own index) and the short lists are merged here: an OR
+    of prefix ranges would make the database collect and sort every match before the first page.
     """
     descending = sort.startswith("-")
     name = sort.lstrip("-")
@@ -76,7 +82,14 @@ def keyset_page(qs: QuerySet, *, sort: str, cursor: str | None = None, size: int
     order = [f"-{name}", "-id"] if walk_desc else [name, "id"]
     if name == "id":
         order = order[:1]
-    rows = list(qs.order_by(*order)[: size + 1])
+    if any_of:
+        merged: dict[int, Any] = {}
+        for cond in any_of:
+            for row in qs.filter(cond).order_by(*order)[: size + 1]:
+                merged.setdefault(row.id, row)
+        rows = sorted(merged.values(), key=lambda r: (getattr(r, name), r.id), reverse=walk_desc)[: size + 1]
+    else:
+        rows = list(qs.order_by(*order)[: size + 1])
     more = len(rows) > size
     rows = rows[:size]
     if backwards:

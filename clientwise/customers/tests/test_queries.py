@@ -94,3 +94,31 @@ def test_mask_record():
         "mobile": "138****5678", "kind": "email", "value": "z***@example.com", "city": "上海",
         "nested": {"id_number": "110***********1234"}}
     assert queries.mask_record(data, pii=True) is data
+
+
+@pytest.mark.parametrize("sort", ["name", "-name", "-revenue", "created", "-orders"])
+def test_search_pages_branch_by_branch_and_matches_the_single_filter(org, sort):
+    # "zh" matches by pinyin prefix (张, 赵, 周...), by initials (Zhou Hui → zh) and by English-name prefix.
+    for i, name in enumerate(["张三", "赵六", "周八", "朱慧", "张伟", "Zhang Li", "王五", "李四", "郑好", "钟华"]):
+        make_customer(org.admin, name, member_number=f"M{i:03d}")
+    expected = set(filter_customers(visible_customers(org.admin), CustomerFilters(q="zh")).values_list("pk", flat=True))
+    seen, cursor = [], None
+    while True:
+        page = queries.customer_page(org.admin, CustomerFilters(q="zh"), sort=sort, cursor=cursor, size=2)
+        seen += [c.pk for c in page.items]
+        cursor = page.next_cursor
+        if not cursor:
+            break
+    assert len(seen) == len(set(seen)) and set(seen) == expected and len(expected) == 8
+    # The order is the sort's order, ties broken by id, across branch boundaries.
+    rows = {c.pk: c for c in visible_customers(org.admin).filter(pk__in=seen)}
+    field = queries.SORTS[sort].lstrip("-")
+    keys = [(getattr(rows[pk], field), pk) for pk in seen]
+    assert keys == sorted(keys, reverse=queries.SORTS[sort].startswith("-"))
+    # Walking back from the last page gives the same rows in the same order.
+    back, cursor = [], page.prev_cursor
+    while cursor:
+        page = queries.customer_page(org.admin, CustomerFilters(q="zh"), sort=sort, cursor=cursor, size=2)
+        back = [c.pk for c in page.items] + back
+        cursor = page.prev_cursor
+    assert back == seen[: len(back)] and len(back) >= len(seen) - 2

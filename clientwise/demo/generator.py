@@ -114,9 +114,10 @@ class DemoResult:
 
 
 def default_now() -> dt.datetime:
-    """Today's local midnight: the same all day, so re-running the same seed gives the same dates."""
+    """This hour (local time): today's business so far is in the past, so the home page has today's figures.
+    Pass an explicit `now` (`--now YYYY-MM-DD`) for runs that must give the same dates whenever they run."""
     local = timezone.localtime()
-    return local.replace(hour=0, minute=0, second=0, microsecond=0)
+    return local.replace(minute=0, second=0, microsecond=0)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -213,7 +214,9 @@ def generate(*, customers: int = 1000, seed: int = 42, future_days: int = 180, h
             raise DemoDataExists()
         delete_demo_data(using)
     now = (now or default_now()).astimezone(dt.UTC)
-    history_start = now - dt.timedelta(days=history_days)
+    # Days are simulated from local midnight; `now` may fall inside the last day (what is before it is past).
+    day_start = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+    history_start = (day_start - dt.timedelta(days=history_days)).astimezone(dt.UTC)
     with transaction.atomic(using=using):
         world = build_world(opened_before=history_start.date())
         run = DemoRun.objects.using(using).create(
@@ -221,8 +224,8 @@ def generate(*, customers: int = 1000, seed: int = 42, future_days: int = 180, h
             user_ids=world.user_ids, team_ids=world.team_ids)
 
     loader = BulkLoader(using=using)
-    sim = Simulation(world=world, loader=loader, seed=seed, now=now, history_days=history_days,
-                     future_days=future_days)
+    sim = Simulation(world=world, loader=loader, seed=seed, now=now, history_start=history_start,
+                     history_days=history_days, future_days=future_days)
 
     def remember(create_sql: list[str]) -> None:
         DemoRun.objects.using(using).filter(pk=run.pk).update(stats={"pending_indexes": create_sql})
@@ -291,13 +294,13 @@ def _rows_from_cum(rng: np.random.Generator, cum: np.ndarray, rows: np.ndarray) 
 
 
 class Simulation:
-    def __init__(self, *, world: World, loader: BulkLoader, seed: int, now: dt.datetime, history_days: int,
-                 future_days: int):
+    def __init__(self, *, world: World, loader: BulkLoader, seed: int, now: dt.datetime,
+                 history_start: dt.datetime, history_days: int, future_days: int):
         self.w = world
         self.loader = loader
         self.seed = seed
         self.now_ts = int(now.timestamp())
-        self.start_ts = self.now_ts - history_days * DAY
+        self.start_ts = int(history_start.timestamp())
         self.history_days = history_days
         self.horizon = history_days + future_days  # days from history start
         self.pg = loader.is_postgres

@@ -6,7 +6,7 @@ see is a 404, like a missing one.
 
 from __future__ import annotations
 
-from ninja import Query, Router
+from ninja import Query, Router, Status
 
 from clientwise.core import permissions as perms
 from clientwise.dataio.identity import queries, services
@@ -61,7 +61,7 @@ def merge_duplicate(request, pair_id: int, payload: DuplicateMergeIn):
     """Merge the pair into `survivor_id` (one of the two; default: the survivorship rules' choice)."""
     user = _merger(request)
     record = services.merge_candidate(actor=user, candidate_id=pair_id, survivor_id=payload.survivor_id)
-    return 201, record
+    return Status(201, record)
 
 
 @router.post("/duplicates/{pair_id}/reject", response=DuplicateOut, summary="Not the same person")
@@ -78,7 +78,7 @@ def merge_customers(request, payload: CustomerMergeIn):
     move over, they are archived, and the merge can be undone."""
     user = _merger(request)
     record = services.merge(actor=user, survivor_id=payload.survivor_id, duplicate_ids=payload.duplicate_ids)
-    return 201, record
+    return Status(201, record)
 
 
 @router.get("/merges/{merge_id}", response=MergeOut, summary="One merge")

@@ -84,22 +84,30 @@ def address_sql() -> tuple[str, list]:
     return sql, ["address"]
 
 
+def _load(con: duckdb.DuckDBPyConnection, table: str, schema: pa.Schema, batches: Iterator[pa.RecordBatch]) -> None:
+    """Append each batch to `table` as it arrives. The batches are pulled in this thread: the database cursor
+    belongs to it (Django connections are per thread), and only one chunk is in Python memory at a time."""
+    con.execute(f"DROP TABLE IF EXISTS {table}")
+    con.register("arrow_chunk", pa.Table.from_batches([], schema=schema))
+    con.execute(f"CREATE TABLE {table} AS SELECT * FROM arrow_chunk")
+    con.unregister("arrow_chunk")
+    for batch in batches:
+        con.register("arrow_chunk", pa.Table.from_batches([batch]))
+        con.execute(f"INSERT INTO {table} SELECT * FROM arrow_chunk")
+        con.unregister("arrow_chunk")
+
+
 def extract_customers(con: duckdb.DuckDBPyConnection, *, chunk_rows: int = CHUNK_ROWS) -> int:
     """Load customers into the DuckDB table `customers_raw` and one address per customer into `addresses`,
     then build `records`, the table Splink reads (with the derived comparison keys). Returns the row count."""
     sql, params = customer_sql()
-    stream = pa.RecordBatchReader.from_batches(CUSTOMER_SCHEMA, _batches(sql, params, CUSTOMER_SCHEMA, chunk_rows))
-    con.register("customer_stream", stream)
-    con.execute("DROP TABLE IF EXISTS customers_raw")
-    con.execute("CREATE TABLE customers_raw AS SELECT * FROM customer_stream")
-    con.unregister("customer_stream")
+    _load(con, "customers_raw", CUSTOMER_SCHEMA, _batches(sql, params, CUSTOMER_SCHEMA, chunk_rows))
     sql, params = address_sql()
-    stream = pa.RecordBatchReader.from_batches(ADDRESS_SCHEMA, _batches(sql, params, ADDRESS_SCHEMA, chunk_rows))
-    con.register("address_stream", stream)
+    _load(con, "address_rows", ADDRESS_SCHEMA, _batches(sql, params, ADDRESS_SCHEMA, chunk_rows))
     con.execute("DROP TABLE IF EXISTS addresses")
-    con.execute("CREATE TABLE addresses AS SELECT customer_id, min(address) AS address FROM address_stream "
+    con.execute("CREATE TABLE addresses AS SELECT customer_id, min(address) AS address FROM address_rows "
                 "GROUP BY customer_id")
-    con.unregister("address_stream")
+    con.execute("DROP TABLE address_rows")
     con.execute("DROP TABLE IF EXISTS records")
     con.execute(RECORDS_SQL)
     return con.execute("SELECT count(*) FROM records").fetchall()[0][0]

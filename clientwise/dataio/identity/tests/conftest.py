@@ -73,3 +73,13 @@ def cross_pair(people):
     a, c = people["a"], people["c"]
     return DuplicateCandidate.objects.create(customer_a_id=min(a.pk, c.pk), customer_b_id=max(a.pk, c.pk),
                                              probability=0.91, evidence={})
+
+
+@pytest.fixture
+def manager_b(org):
+    """A manager of team B: may merge, but does not see team A's customers."""
+    from clientwise.accounts.services import create_user
+    from clientwise.core.testing import TEST_PASSWORD
+
+    return create_user(username="manager_b", password=TEST_PASSWORD, role="manager", team=org.team_b,
+                       display_name="manager_b")

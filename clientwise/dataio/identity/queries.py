@@ -59,14 +59,15 @@ def next_pending(user, after: DuplicateCandidate | None) -> DuplicateCandidate |
     """The pair after `after` in queue order (or the first), for the review page's j / k and after a decision."""
     qs = visible_candidates(user).filter(status=DuplicateCandidate.Status.PENDING)
     if after is not None:
-        qs = qs.filter(Q(probability__lt=after.probability) | Q(probability=after.probability, id__gt=after.pk))
-    return qs.order_by("-probability", "id").first()
+        qs = qs.filter(Q(probability__lt=after.probability) | Q(probability=after.probability, id__lt=after.pk))
+    # The queue's order (candidate_page): probability, then id, both descending.
+    return qs.order_by("-probability", "-id").first()
 
 
 def previous_pending(user, before: DuplicateCandidate) -> DuplicateCandidate | None:
     qs = visible_candidates(user).filter(status=DuplicateCandidate.Status.PENDING)
-    qs = qs.filter(Q(probability__gt=before.probability) | Q(probability=before.probability, id__lt=before.pk))
-    return qs.order_by("probability", "-id").first()
+    qs = qs.filter(Q(probability__gt=before.probability) | Q(probability=before.probability, id__gt=before.pk))
+    return qs.order_by("probability", "id").first()
 
 
 def pending_count(user) -> int:

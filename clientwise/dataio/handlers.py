@@ -24,6 +24,7 @@ from typing import Any
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as lazy
 
 from clientwise.core import permissions as perms
 from clientwise.core.audit import jsonable
@@ -168,7 +169,7 @@ class CustomerHandler(Handler):
 
     def clean_row(self, row: Row) -> None:
         c = self.clean_field
-        self.require(row, "name", _("Name"))
+        self.require(row, "name", lazy("Name"))
         c(row, "name", v.text, max_length=200, label=_("Name"))
         c(row, "external_id", v.text, max_length=100)
         c(row, "member_number", v.text, max_length=40)
@@ -544,8 +545,8 @@ class ProductHandler(CatalogHandler):
 
     def clean_row(self, row: Row) -> None:
         c = self.clean_field
-        self.require(row, "sku", _("SKU"))
-        self.require(row, "name", _("Name"))
+        self.require(row, "sku", lazy("SKU"))
+        self.require(row, "name", lazy("Name"))
         c(row, "sku", v.code, max_length=40)
         c(row, "name", v.text, max_length=200)
         c(row, "external_id", v.text, max_length=100)
@@ -571,8 +572,8 @@ class StoreHandler(CatalogHandler):
 
     def clean_row(self, row: Row) -> None:
         c = self.clean_field
-        self.require(row, "code", _("Store code"))
-        self.require(row, "name", _("Name"))
+        self.require(row, "code", lazy("Store code"))
+        self.require(row, "name", lazy("Name"))
         c(row, "code", v.code, max_length=20)
         c(row, "name", v.text, max_length=100)
         c(row, "external_id", v.text, max_length=100)
@@ -657,6 +658,10 @@ class CustomerRefs:
 # --- orders -------------------------------------------------------------------------------------------------
 
 
+ORDER_REQUIRED = (("number", lazy("Order number")), ("ordered_at", lazy("Ordered at")), ("sku", lazy("SKU")),
+                  ("quantity", lazy("Quantity")))
+
+
 class OrderHandler(Handler):
     """One row per order line; rows with the same order number form one order and must be adjacent.
 
@@ -671,14 +676,16 @@ class OrderHandler(Handler):
     def __init__(self, *, job, actor):
         super().__init__(job=job, actor=actor)
         self.refs = CustomerRefs(self)
+        self._products: dict[str, Any] = {}
+        self._stores: dict[str, Any] = {}
+        self._channels: dict[str, Any] | None = None
 
     def can_split(self, previous: Row, following: Row) -> bool:
         return previous.values.get("number") != following.values.get("number")
 
     def clean_row(self, row: Row) -> None:
         c = self.clean_field
-        for name, label in (("number", _("Order number")), ("ordered_at", _("Ordered at")), ("sku", _("SKU")),
-                            ("quantity", _("Quantity"))):
+        for name, label in ORDER_REQUIRED:
             self.require(row, name, label)
         number = row.values.get("number", "")
         if number and not v.NUMBER_RE.match(number):
@@ -711,12 +718,18 @@ class OrderHandler(Handler):
                 self.clean_row(row)
         self.refs.resolve([r for r in rows if r.ok])
         ok = [r for r in rows if r.ok]
-        products = {p.sku: p for p in _in(Product.objects.all(), "sku", {r.clean["sku"] for r in ok})}
-        store_codes = {r.clean["store"] for r in ok if r.clean.get("store")}
-        stores = {s.code: s for s in _in(Store.objects.all(), "code", store_codes)}
+        # Products, stores and channels are few and read-only here: cached for the whole job.
+        products = self._products
+        missing = {r.clean["sku"] for r in ok} - set(products)
+        products.update({p.sku: p for p in _in(Product.objects.all(), "sku", missing)})
+        stores = self._stores
+        store_codes = {r.clean["store"] for r in ok if r.clean.get("store")} - set(stores)
+        stores.update({s.code: s for s in _in(Store.objects.all(), "code", store_codes)})
         for s in _in(Store.objects.filter(source=self.source), "external_id", store_codes - set(stores)):
             stores[s.external_id] = s
-        channels = {ch.code: ch for ch in Channel.objects.all()}
+        if self._channels is None:
+            self._channels = {ch.code: ch for ch in Channel.objects.all()}
+        channels = self._channels
         for row in ok:
             product = products.get(row.clean["sku"])
             if product is None:
@@ -875,8 +888,8 @@ class InteractionHandler(Handler):
 
     def clean_row(self, row: Row) -> None:
         c = self.clean_field
-        self.require(row, "kind", _("Kind"))
-        self.require(row, "occurred_at", _("When"))
+        self.require(row, "kind", lazy("Kind"))
+        self.require(row, "occurred_at", lazy("When"))
         self.refs.clean(row)
         c(row, "external_id", v.text, max_length=100)
         c(row, "kind", v.choice, v.INTERACTION_KINDS)

@@ -110,8 +110,8 @@ def _headers(cells) -> list[str]:
     return headers
 
 
-def _as_dict(headers: list[str], cells) -> dict[str, str] | None:
-    values = [_cell(c) for c in cells]
+def _as_dict(headers: list[str], cells, *, text: bool = False) -> dict[str, str] | None:
+    values = [c.strip() for c in cells] if text else [_cell(c) for c in cells]
     if not any(values):
         return None
     row = {h: (values[i] if i < len(values) else "") for i, h in enumerate(headers)}
@@ -191,7 +191,7 @@ def read_csv(path: Path, encoding: str) -> tuple[list[str], Iterator[tuple[int, 
                     raise file_error(FileErrorCode.BAD_FILE, _("Row %(row)s: %(error)s") % {
                         "row": number + 1, "error": exc}) from None
                 number += 1
-                row = _as_dict(headers, cells)
+                row = _as_dict(headers, cells, text=True)
                 if row is not None:
                     yield number, row
         finally:

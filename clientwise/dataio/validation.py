@@ -6,6 +6,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 from decimal import Decimal
+from functools import lru_cache
+from zoneinfo import ZoneInfo
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -98,9 +100,19 @@ def birth_date(value: str, field: str) -> dt.date:
 
 
 def moment(value: str, field: str) -> dt.datetime:
+    parsed = _moment(value.strip(), field, timezone.get_current_timezone_name())
+    raw = value.strip()
+    if parsed > timezone.now() + FUTURE_SKEW:
+        raise error(ErrorCode.INVALID_DATE, _("“%(value)s” is in the future.") % {"value": raw}, field)
+    if parsed.year < 1990:
+        raise error(ErrorCode.INVALID_DATE, _("“%(value)s” is out of range.") % {"value": raw}, field)
+    return parsed
+
+
+@lru_cache(maxsize=4096)
+def _moment(raw: str, field: str, zone: str) -> dt.datetime:
     """A date and time in common formats ('2025-03-01 14:05', '2025/3/1 14:05:09', '2025年3月1日', ISO with
     offset). A date alone means noon local time; a time without an offset is local time."""
-    raw = value.strip()
     from django.utils.dateparse import parse_datetime
 
     parsed = None
@@ -124,9 +136,5 @@ def moment(value: str, field: str) -> dt.datetime:
                 raise error(ErrorCode.INVALID_DATE, _("“%(value)s” is not a date and time.") % {"value": raw}, field)
             parsed = dt.datetime.combine(day, dt.time(h, m, s))
     if timezone.is_naive(parsed):
-        parsed = timezone.make_aware(parsed)
-    if parsed > timezone.now() + FUTURE_SKEW:
-        raise error(ErrorCode.INVALID_DATE, _("“%(value)s” is in the future.") % {"value": raw}, field)
-    if parsed.year < 1990:
-        raise error(ErrorCode.INVALID_DATE, _("“%(value)s” is out of range.") % {"value": raw}, field)
+        parsed = parsed.replace(tzinfo=ZoneInfo(zone))
     return parsed

@@ -174,6 +174,9 @@ TASKS = {
     }
 }
 
+# Data quality: a customer with no contact or update for this many months is flagged as stale.
+QUALITY_STALE_MONTHS = int(os.environ.get("QUALITY_STALE_MONTHS", "12"))
+
 CURRENCY = os.environ.get("CURRENCY", "CNY")
 PHONE_REGION = os.environ.get("PHONE_REGION", "CN")
 API_FEATURE_LEVEL = 1

@@ -210,14 +210,6 @@ def timeline_page(customer: Customer, *, kinds: list[str] | None = None, cursor:
     return keyset_page(qs, sort="-occurred_at", cursor=cursor, size=size)
 
 
-def export_rows(user, f: CustomerFilters, *, sort: str = "name"):
-    """Every visible customer matching the filters, streamed in chunks (for CSV export)."""
-    sort_field = SORTS.get(sort, "name")
-    desc = sort_field.startswith("-")
-    qs = filter_customers(visible_customers(user), f).select_related("owner", "team").prefetch_related("tags")
-    return qs.order_by(sort_field, "-id" if desc else "id")
-
-
 def organization_contacts(customer: Customer, user, *, limit: int = 50) -> list[Customer]:
     """The people who belong to an organization, as far as `user` may see them."""
     if customer.kind != Customer.Kind.ORGANIZATION:

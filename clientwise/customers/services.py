@@ -595,13 +595,6 @@ def audit_pii_view(*, actor, customer_ids: list[int], context: str) -> None:
           detail={"context": context, "count": len(customer_ids), "customer_ids": customer_ids[:200]})
 
 
-def audit_export(*, actor, filters: dict[str, Any], count: int, masked: bool) -> None:
-    """Record a customer export (who, which filter, how many rows, whether PII was masked)."""
-    perms.require(actor, perms.EXPORT)
-    audit(actor=actor, action="export.customers", object_type="customers.customer",
-          detail={"filters": filters, "count": count, "masked": masked})
-
-
 def apply_purchase_totals(*, customer_id: int, orders: int, revenue: decimal.Decimal,
                           ordered_at: dt.datetime | None = None,
                           purchase_window: tuple[dt.datetime | None, dt.datetime | None] | None = None) -> None:

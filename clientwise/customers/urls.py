@@ -1,4 +1,4 @@
-"""Customer pages: list, 360 page and its HTMX cards, forms, export, custom-attribute admin."""
+"""Customer pages: list, 360 page and its HTMX cards, forms, custom-attribute admin (exports: dataio)."""
 
 from django.urls import path
 
@@ -7,7 +7,6 @@ from clientwise.customers import views
 app_name = "customers"
 urlpatterns = [
     path("", views.customer_list, name="list"),
-    path("export/", views.customer_export, name="export"),
     path("new/", views.customer_create, name="create"),
     path("<int:pk>/", views.customer_detail, name="detail"),
     path("<int:pk>/edit/", views.customer_edit, name="edit"),

@@ -1,19 +1,17 @@
-"""Customer pages: list (HTMX table), the customer 360 page with its HTMX cards, forms, CSV export and the
+"""Customer pages: list (HTMX table), the customer 360 page with its HTMX cards, forms and the
 custom-attribute admin. Views are thin: they parse, call queries/services and render."""
 
 from __future__ import annotations
 
-import csv
 import functools
 from decimal import Decimal
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.http import Http404, HttpResponseRedirect, StreamingHttpResponse
+from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -21,7 +19,7 @@ from clientwise.accounts.models import Team
 from clientwise.commerce.queries import customer_orders
 from clientwise.core import permissions as perms
 from clientwise.core.errors import DomainError, NotFound, PermissionDenied
-from clientwise.core.masking import mask_email, mask_id_number, mask_phone
+from clientwise.core.masking import mask_id_number
 from clientwise.customers import queries, services
 from clientwise.customers.filters import CustomerListParams
 from clientwise.customers.forms import (
@@ -106,51 +104,6 @@ def customer_list(request):
         "tags": list(Tag.objects.all()[:300]),
     })
     return render(request, "customers/list.html", context)
-
-
-class _Echo:
-    def write(self, value):
-        return value
-
-
-EXPORT_HEADER = ("id", "name", "kind", "member_number", "status", "mobile", "email", "id_number", "province", "city",
-                 "owner", "team", "tags", "order_count", "revenue", "first_order_at", "last_order_at", "created_at")
-
-
-@customer_view
-def customer_export(request):
-    """The filtered list as CSV (UTF-8 with BOM for Excel), streamed; PII masked unless view_pii; audited."""
-    user = request.user
-    perms.require(user, perms.VIEW_CUSTOMERS)
-    perms.require(user, perms.EXPORT)
-    params = CustomerListParams.from_query(request.GET)
-    qs = queries.export_rows(user, params.to_filters(), sort=params.sort)
-    pii = perms.can_view_pii(user)
-    services.audit_export(actor=user, filters=params.filter_dict(), count=qs.count(), masked=not pii)
-    tz = timezone.get_current_timezone()
-
-    def when(value):
-        return value.astimezone(tz).strftime("%Y-%m-%d %H:%M") if value else ""
-
-    def rows():
-        writer = csv.writer(_Echo())
-        yield "\ufeff" + writer.writerow(EXPORT_HEADER)
-        for c in qs.iterator(chunk_size=1000):
-            yield writer.writerow([
-                c.pk, c.name, c.kind, c.member_number or "", c.status,
-                c.mobile if pii else mask_phone(c.mobile), c.email if pii else mask_email(c.email),
-                c.id_number if pii else mask_id_number(c.id_number), c.province, c.city,
-                str(c.owner) if c.owner_id else "", str(c.team) if c.team_id else "",
-                ";".join(sorted(t.name for t in c.tags.all())), c.order_count, c.revenue,
-                when(c.first_order_at), when(c.last_order_at), when(c.created_at),
-            ])
-
-    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="customers-{timezone.localdate():%Y%m%d}.csv"'
-    return response
-
-
-# ----- the customer 360 page --------------------------------------------------------------------------------------
 
 
 def _timeline_context(request, customer, *, form=None, cursor=None):

@@ -148,10 +148,3 @@ def test_consent_and_interaction_rows(org):
     assert exc.value.field == "kind"
 
 
-def test_audit_export_needs_export_right(org):
-    with pytest.raises(PermissionDenied):
-        services.audit_export(actor=org.rep_a, filters={}, count=3, masked=True)
-    assert not AuditLog.objects.filter(action="export.customers").exists()
-    services.audit_export(actor=org.analyst, filters={"city": "上海"}, count=3, masked=True)
-    log = AuditLog.objects.get(action="export.customers")
-    assert log.detail == {"filters": {"city": "上海"}, "count": 3, "masked": True}

@@ -207,15 +207,17 @@ def test_archive_restore_and_share(web_client, org, cust):
 
 def test_export_masked_audited_and_visible_only(web_client, org, cust):
     make_customer(org.rep_b, "王芳", mobile="13900001111")
-    assert web_client(org.rep_a).get(reverse("customers:export")).status_code == 403
+    assert web_client(org.rep_a).get(reverse("dataio:export_customers", args=["csv"])).status_code == 403
     assert not AuditLog.objects.filter(action="export.customers").exists()
-    r = web_client(org.analyst).get(reverse("customers:export"), {"q": "张"})
+    r = web_client(org.analyst).get(reverse("dataio:export_customers", args=["csv"]), {"q": "张"})
     text = b"".join(r.streaming_content).decode("utf-8")
     assert r["Content-Type"] == "text/csv; charset=utf-8" and text.startswith("\ufeffid,name,")
     assert "张伟" in text and "138****5678" in text and "13812345678" not in text and "王芳" not in text
     log = AuditLog.objects.get(action="export.customers")
-    assert log.actor == org.analyst and log.detail == {"filters": {"q": "张"}, "count": 1, "masked": True}
-    manager_csv = b"".join(web_client(org.manager_a).get(reverse("customers:export")).streaming_content).decode()
+    assert log.actor == org.analyst
+    assert (log.detail["format"], log.detail["count"], log.detail["masked"]) == ("csv", 1, True)
+    assert log.detail["filters"]["q"] == "张"
+    manager_csv = b"".join(web_client(org.manager_a).get(reverse("dataio:export_customers", args=["csv"])).streaming_content).decode()
     assert "+8613812345678" in manager_csv and "王芳" not in manager_csv
 
 

@@ -10,8 +10,8 @@ from ninja import Query, Router, Status
 from clientwise.core import permissions as perms
 from clientwise.core.errors import NotFound
 from clientwise.customers import queries, services
-from clientwise.customers.filters import CustomerListParams
-from clientwise.customers.models import Consent, ContactPoint, Interaction
+from clientwise.customers.filters import CustomerListParams, InteractionKind
+from clientwise.customers.models import Consent, ContactPoint
 from clientwise.customers.schemas import (
     ConsentIn,
     ConsentOut,
@@ -155,7 +155,7 @@ def post_consent(request, customer_id: int, payload: ConsentIn):
 
 
 @router.get("/customers/{int:customer_id}/interactions", response=InteractionPage, summary="The customer timeline")
-def list_interactions(request, customer_id: int, kind: Interaction.Kind | None = None,
+def list_interactions(request, customer_id: int, kind: InteractionKind | None = None,
                       cursor: str | None = None, size: int = Query(20, ge=1, le=200)):
     customer = _customer(request, customer_id)
     page = queries.timeline_page(customer, kinds=[kind] if kind else None, cursor=cursor, size=size)

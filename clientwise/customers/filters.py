@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import enum
 from typing import Literal
 
 from django.http import QueryDict
 from ninja import Field, Schema
 from pydantic import ValidationError, field_validator
 
-from clientwise.customers.models import Customer
+from clientwise.customers.models import Customer, Interaction
 from clientwise.customers.queries import CustomerFilters
+
+# Named API enums: the models' TextChoices are all called Kind/Status, and OpenAPI components are named after
+# the class, so without these the customer kinds and the interaction kinds would overwrite each other.
+CustomerKind = enum.StrEnum("CustomerKind", {v.upper(): v for v in Customer.Kind.values})
+CustomerStatus = enum.StrEnum("CustomerStatus", {v.upper(): v for v in Customer.Status.values})
+InteractionKind = enum.StrEnum("InteractionKind", {v.upper(): v for v in Interaction.Kind.values})
 
 SortKey = Literal["name", "-name", "created", "-created", "revenue", "-revenue", "orders", "-orders"]
 
@@ -18,11 +25,11 @@ class CustomerListParams(Schema):
     """Search, filters, sort and page of the customer list."""
 
     q: str = Field("", max_length=200, description="Name or pinyin prefix, initials, phone, email or member number")
-    status: Customer.Status | None = None
+    status: CustomerStatus | None = None
     city: str | None = Field(None, max_length=60)
     owner: int | None = Field(None, ge=1)
     tag: int | None = Field(None, ge=1)
-    kind: Customer.Kind | None = None
+    kind: CustomerKind | None = None
     archived: bool = False
     sort: SortKey = "name"
     cursor: str | None = Field(None, max_length=1000)

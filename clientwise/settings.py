@@ -177,9 +177,18 @@ TASKS = {
 # Data quality: a customer with no contact or update for this many months is flagged as stale.
 QUALITY_STALE_MONTHS = int(os.environ.get("QUALITY_STALE_MONTHS", "12"))
 
+# Identity resolution (docs/dedup.md): candidate pairs at or above IDENTITY_THRESHOLD are stored for review;
+# pairs at or above IDENTITY_AUTO_MERGE_ABOVE (off when unset) are merged at once; survivorship prefers the
+# sources in IDENTITY_TRUSTED_SOURCES, most trusted first ("" is a record typed into the CRM).
+IDENTITY_THRESHOLD = float(os.environ.get("IDENTITY_THRESHOLD", "0.9"))
+IDENTITY_AUTO_MERGE_ABOVE = (float(os.environ["IDENTITY_AUTO_MERGE_ABOVE"])
+                             if os.environ.get("IDENTITY_AUTO_MERGE_ABOVE") else None)
+IDENTITY_TRUSTED_SOURCES = [s.strip() for s in os.environ.get("IDENTITY_TRUSTED_SOURCES", ",crm,pos,import,demo")
+                            .split(",")]
+
 CURRENCY = os.environ.get("CURRENCY", "CNY")
 PHONE_REGION = os.environ.get("PHONE_REGION", "CN")
-API_FEATURE_LEVEL = 1
+API_FEATURE_LEVEL = 2
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 

@@ -91,6 +91,7 @@ def order_list(request):
         "stores": queries.stores(active=None).order_by("code"), "channels": queries.channels(),
         "statuses": Order.Status.choices, "today": queries.key_figures(request.user, timezone.localdate()),
         "can_change": perms.has_perm(request.user, perms.CHANGE_ORDERS),
+        "can_export": perms.has_perm(request.user, perms.EXPORT),
     })
     return render(request, "commerce/order_list.html", ctx)
 

@@ -18,6 +18,7 @@ from clientwise.customers.schemas import (
     ContactPointIn,
     ContactPointOut,
     ContactPointPatch,
+    CustomerCreatedOut,
     CustomerIn,
     CustomerOut,
     CustomerPage,
@@ -65,11 +66,16 @@ def list_customers(request, params: Query[CustomerListParams]):
     return {"items": page.items, "next_cursor": page.next_cursor, "prev_cursor": page.prev_cursor}
 
 
-@router.post("/customers", response={201: CustomerOut}, summary="Create a customer")
+@router.post("/customers", response={201: CustomerCreatedOut}, summary="Create a customer")
 def create_customer(request, payload: CustomerIn):
+    """Creates the customer; `likely_duplicates` lists existing customers that look like the same person."""
     customer = services.create_customer(actor=request.auth, data=payload.profile(), mobile=payload.mobile,
                                         email=payload.email, tags=payload.tags)
-    return Status(201, _fresh(request, customer.pk))
+    out = _fresh(request, customer.pk)
+    out.likely_duplicates = queries.likely_duplicates(
+        name=payload.name, mobile=payload.mobile, email=payload.email, birth_date=payload.birth_date,
+        user=request.auth, exclude_id=customer.pk)
+    return Status(201, out)
 
 
 @router.get("/customers/{int:customer_id}", response=CustomerOut, summary="Get a customer")

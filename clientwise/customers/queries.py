@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from django.db.models import Q, QuerySet
 from django.utils import timezone
@@ -14,7 +14,7 @@ from clientwise.accounts.services import team_subtree_ids
 from clientwise.core import masking
 from clientwise.core import permissions as perms
 from clientwise.core.errors import DomainError, ErrorCode, NotFound
-from clientwise.core.normalize import phone_search_key
+from clientwise.core.normalize import normalize_email, parse_date, phone_search_key, pinyin_keys
 from clientwise.core.pagination import Page, keyset_page
 from clientwise.customers.models import ContactPoint, Customer, CustomerShare, Interaction
 
@@ -299,3 +299,60 @@ def recent_activity(user, *, limit: int = 8, window_days: int = 30) -> list:
     qs = qs.filter(customer_id__in=visible_customers(user).values("pk"),
                    occurred_at__gte=now - dt.timedelta(days=window_days))
     return list(qs.order_by("-occurred_at", "-id")[:limit])
+
+
+@dataclass(frozen=True)
+class LikelyDuplicate:
+    """An existing customer that looks like the one being created, and why (mobile, email, name_birth)."""
+
+    customer_id: int
+    name: str
+    reasons: list[str] = field(default_factory=list)
+
+
+def likely_duplicates(*, name: str = "", mobile: str = "", email: str = "", birth_date=None, user=None,
+                      exclude_id: int | None = None, limit: int = 5) -> list[LikelyDuplicate]:
+    """Existing, not archived customers with the same normalized mobile, the same email, or the same pinyin
+    name and birth date. Indexed lookups only, so a create form or an import row can ask for every record.
+    With `user`, only customers the user may see are returned. Bad input is ignored, never an error."""
+    reasons: dict[int, list[str]] = {}
+    phone = phone_search_key(mobile or "")
+    if phone:
+        for cid in find_customers_by_contact(kind="mobile", value=phone):
+            reasons.setdefault(cid, []).append("mobile")
+    if email:
+        try:
+            em = normalize_email(email)
+        except DomainError:
+            em = ""
+        if em:
+            for cid in find_customers_by_contact(kind="email", value=em):
+                reasons.setdefault(cid, []).append("email")
+    if name and birth_date:
+        try:
+            born = birth_date if isinstance(birth_date, dt.date) else parse_date(birth_date)
+        except DomainError:
+            born = None
+        key = pinyin_keys(name.strip())[0]
+        if born and key:
+            for cid in visible_customers_or_all(user).filter(name_pinyin=key, birth_date=born).values_list(
+                    "pk", flat=True)[:limit]:
+                reasons.setdefault(cid, []).append("name_birth")
+    if exclude_id is not None:
+        reasons.pop(exclude_id, None)
+    if not reasons:
+        return []
+    qs = visible_customers_or_all(user).filter(pk__in=list(reasons), archived_at__isnull=True)
+    found = {c.pk: c.name for c in qs.only("id", "name")}
+    ranked = sorted(found, key=lambda cid: (-len(reasons[cid]), cid))[:limit]
+    return [LikelyDuplicate(customer_id=cid, name=found[cid], reasons=reasons[cid]) for cid in ranked]
+
+
+def visible_customers_or_all(user):
+    return Customer.objects.all() if user is None else visible_customers(user)
+
+
+def find_customers_by_contact(*, kind: str, value: str, limit: int = 20) -> list[int]:
+    """Customers with a contact point of `kind` whose normalized value is `value` (an indexed lookup)."""
+    return list(ContactPoint.objects.filter(value_normalized=value, kind=kind)
+                .values_list("customer_id", flat=True).distinct()[:limit])

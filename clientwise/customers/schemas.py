@@ -116,6 +116,20 @@ class CustomerOut(Schema):
         return obj.id_number if _can_see_pii(context) else masking.mask_id_number(obj.id_number)
 
 
+class LikelyDuplicateOut(Schema):
+    """An existing customer that looks like the one just created, and why."""
+
+    customer_id: int
+    name: str
+    reasons: list[str] = Field(description="mobile, email or name_birth")
+
+
+class CustomerCreatedOut(CustomerOut):
+    likely_duplicates: list[LikelyDuplicateOut] = Field(
+        default_factory=list, description="Existing customers with the same mobile, email, or name and birth date: "
+        "review them and merge if they are the same person.")
+
+
 class CustomerPage(Schema):
     items: list[CustomerOut]
     next_cursor: str | None

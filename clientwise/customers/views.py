@@ -40,6 +40,8 @@ from clientwise.customers.models import (
     Interaction,
     Tag,
 )
+from clientwise.dataio.identity.queries import merged_into
+from clientwise.dataio.quality.queries import customer_quality
 
 TIMELINE_PAGE = 20
 
@@ -181,6 +183,8 @@ def customer_detail(request, pk: int):
         "can_change": can_change,
         "can_archive": perms.has_perm(user, perms.ARCHIVE_CUSTOMERS),
         "can_audit": perms.has_perm(user, perms.VIEW_AUDIT),
+        "quality": customer_quality(customer.pk),
+        "merged_into": merged_into(customer.pk) if customer.archived_at else None,
     }
     context.update(_timeline_context(request, customer))
     context.update(_contacts_context(request, customer))
@@ -400,6 +404,15 @@ def customer_create(request):
     kwargs = _form_kwargs(user)
     if request.method == "POST":
         form = CustomerForm(request.POST, creating=True, **kwargs)
+        duplicates = []
+        if form.is_valid() and not request.POST.get("confirm_duplicates"):
+            # One entry point, one record: point at a likely existing customer before creating a second one.
+            duplicates = queries.likely_duplicates(
+                name=form.cleaned_data.get("name") or "", mobile=form.cleaned_data.get("mobile") or "",
+                email=form.cleaned_data.get("email") or "", birth_date=form.cleaned_data.get("birth_date"),
+                user=user)
+        if duplicates:
+            return render(request, "customers/form.html", {"form": form, "creating": True, "duplicates": duplicates})
         if form.is_valid():
             try:
                 customer = services.create_customer(actor=user, data=form.service_data(),

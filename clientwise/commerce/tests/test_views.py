@@ -220,3 +220,16 @@ def test_order_entry_page(org, shop, web_client):
     assert (cust.order_count, cust.revenue) == (1, Decimal("3990.00"))
     empty = c.post(f"{url}?customer={shop.cust_a.pk}", {"customer_id": shop.cust_a.pk})
     assert "An order needs at least one line." in empty.content.decode()
+
+
+def test_order_list_export_menu_carries_the_filters(org, shop, make_order, web_client):
+    make_order(number="SO-X1", lines=[{"sku": "CS-1", "quantity": 1}])
+    html = web_client(org.admin).get(reverse("commerce:order_list"), {"q": "SO-X", "status": "paid"}).content.decode()
+    link = reverse("dataio:export_orders", args=["csv"])
+    assert f'href="{link}?q=SO-X&amp;status=paid"' in html
+    # The same query string gives the same rows in the file.
+    body = web_client(org.admin).get(link, {"q": "SO-X", "status": "paid"})
+    rows = b"".join(body.streaming_content).decode("utf-8-sig").splitlines()
+    assert len(rows) == 2 and "SO-X1" in rows[1]
+    # A sales rep has no export right and sees no menu.
+    assert "cw-export-menu" not in web_client(org.rep_a).get(reverse("commerce:order_list")).content.decode()

@@ -277,3 +277,15 @@ def test_create_and_patch_round_trip(api_client, org):
     r = c.put(f"customers/{body['id']}/tags", {"names": ["新客", "VIP", "VIP"]})
     assert r.json() == {"tags": ["VIP", "新客"]}
     assert json.loads(c.get(f"customers/{body['id']}").content)["tags"] == ["VIP", "新客"]
+
+
+def test_create_lists_likely_duplicates(api_client, org):
+    first = api_client(org.rep_a).post("customers", {"name": "张伟", "mobile": "13812345678"}).json()
+    assert first["likely_duplicates"] == []
+    second = api_client(org.rep_a).post("customers", {"name": "张伟", "mobile": "+86 138 1234 5678",
+                                                      "birth_date": "1990-01-02"})
+    assert second.status_code == 201
+    assert second.json()["likely_duplicates"] == [{"customer_id": first["id"], "name": "张伟", "reasons": ["mobile"]}]
+    # rep_b cannot see rep_a's customers, so nothing is disclosed.
+    third = api_client(org.rep_b).post("customers", {"name": "张伟", "mobile": "13812345678"}).json()
+    assert third["likely_duplicates"] == []

@@ -252,3 +252,43 @@ def test_edit_without_pii_keeps_id_number(web_client, org):
     assert r.status_code == 302
     c.refresh_from_db()
     assert (c.id_number, c.city) == ("110105199001011234", "上海")
+
+
+def test_create_warns_about_a_likely_existing_customer(web_client, org):
+    existing = make_customer(org.rep_a, "张伟", mobile="13812345678")
+    other_team = make_customer(org.rep_b, "王芳", email="wang@example.com")
+    w = web_client(org.rep_a)
+    form = {"kind": "person", "name": "张 伟", "status": "active", "mobile": "138-1234-5678", "owner": org.rep_a.pk,
+            "team": org.team_a.pk}
+    r = w.post(reverse("customers:create"), form)
+    assert r.status_code == 200 and Customer.objects.count() == 2
+    html = r.content.decode()
+    assert 'id="likely-duplicates"' in html and reverse("customers:detail", args=[existing.pk]) in html
+    assert "same mobile" in html and 'value="张 伟"' in html
+    # A customer the rep may not see is never revealed by the warning.
+    r = w.post(reverse("customers:create"), {**form, "mobile": "", "email": "wang@example.com", "name": "王芳"})
+    assert r.status_code == 302 and reverse("customers:detail", args=[other_team.pk]) not in r.content.decode()
+    # Confirming creates the second record.
+    r = w.post(reverse("customers:create"), {**form, "confirm_duplicates": "1"})
+    assert r.status_code == 302 and Customer.objects.filter(name="张 伟").count() == 1
+
+
+def test_detail_shows_data_quality_after_a_run(web_client, org, cust):
+    from clientwise.dataio.quality.services import run_quality
+
+    url = reverse("customers:detail", args=[cust.pk])
+    assert 'id="data-quality"' not in web_client(org.rep_a).get(url).content.decode()
+    run_quality(actor=org.admin)
+    html = web_client(org.rep_a).get(url).content.decode()
+    assert 'id="data-quality"' in html and "Completeness" in html and "Validity" in html
+
+
+def test_archived_duplicate_points_to_its_survivor(web_client, org, cust):
+    from clientwise.dataio.identity.services import merge
+
+    dup = make_customer(org.rep_a, "张伟", mobile="13812345678")
+    merge(actor=org.admin, survivor_id=cust.pk, duplicate_ids=[dup.pk])
+    w = web_client(org.admin)
+    html = w.get(reverse("customers:detail", args=[dup.pk])).content.decode()
+    assert 'id="merged-into"' in html and reverse("customers:detail", args=[cust.pk]) in html
+    assert 'id="merged-into"' not in w.get(reverse("customers:detail", args=[cust.pk])).content.decode()

@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "clientwise.dataio",
     "clientwise.dataio.identity",
     "clientwise.dataio.quality",
+    "clientwise.analytics",
     "clientwise.demo",
 ]
 

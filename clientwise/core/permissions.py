@@ -83,6 +83,14 @@ MERGE = "data.merge"
 _ALL.add(MERGE)
 ROLE_PERMISSIONS[Role.MANAGER].add(MERGE)
 
+# Customer analytics (scores, ranked lists, model validation): who may read them, and who may start a scoring run.
+VIEW_ANALYTICS = "analytics.view"
+RUN_ANALYTICS = "analytics.run"
+_ALL.update({VIEW_ANALYTICS, RUN_ANALYTICS})
+for _role in (Role.MANAGER, Role.MARKETER, Role.ANALYST):
+    ROLE_PERMISSIONS[_role].add(VIEW_ANALYTICS)
+ROLE_PERMISSIONS[Role.ANALYST].add(RUN_ANALYTICS)
+
 
 def user_role(user) -> Role | None:
     if not getattr(user, "is_authenticated", False) or not user.is_active:

@@ -1,0 +1,160 @@
+"""API schemas of customer analytics, and the ranked-list filter shared by the pages and the API."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from decimal import Decimal
+from typing import Any
+
+from django.http import QueryDict
+from ninja import Field, Schema
+from pydantic import ValidationError, field_validator
+
+from clientwise.analytics.dashboards import ScoreFilters
+from clientwise.analytics.models import CustomerScore
+
+ValueTier = enum.StrEnum("ValueTier", {v: v for v in CustomerScore.Tier.values})
+
+
+class ScoreListParams(Schema):
+    """Filters and page of a ranked list (churn risk, top CLV)."""
+
+    tier: ValueTier | None = Field(None, description="value tier A–D")
+    segment: str | None = Field(None, max_length=20, description="RFM segment code, e.g. at_risk")
+    owner: int | None = Field(None, ge=1, description="the customer's owner (user id)")
+    team: int | None = Field(None, ge=1, description="the customer's team, or any team below it")
+    min_probability: float | None = Field(None, ge=0, le=1, description="churn probability at least this")
+    r: int | None = Field(None, ge=1, le=5, description="RFM recency score 1–5")
+    f: int | None = Field(None, ge=1, le=5, description="RFM frequency score 1–5")
+    cursor: str | None = Field(None, max_length=1000)
+    size: int = Field(25, ge=1, le=200)
+
+    @field_validator("tier", "segment", "owner", "team", "min_probability", "r", "f", "cursor", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value):
+        return None if value == "" else value
+
+    def to_filters(self) -> ScoreFilters:
+        return ScoreFilters(tier=self.tier or "", segment=self.segment or "", owner=self.owner, team=self.team,
+                            min_probability=self.min_probability, r=self.r, f=self.f)
+
+    def query(self, **changes) -> str:
+        """The filters as a query string (for links that keep them), cursor and size left out."""
+        from urllib.parse import urlencode
+
+        data = self.model_dump(exclude={"cursor", "size"}, exclude_none=True)
+        data.update(changes)
+        return urlencode({k: str(v) for k, v in data.items() if v not in (None, "")})
+
+    @classmethod
+    def from_query(cls, query: QueryDict) -> ScoreListParams:
+        """Lenient parsing for pages: a bad value in the address bar drops that filter instead of failing."""
+        data = {k: query.get(k) for k in cls.model_fields if query.get(k) is not None}
+        for _attempt in range(len(data) + 1):
+            try:
+                return cls.model_validate(data)
+            except ValidationError as exc:
+                bad = {str(err["loc"][0]) for err in exc.errors() if err.get("loc")}
+                if not bad & set(data):
+                    break
+                for key in bad:
+                    data.pop(key, None)
+        return cls()
+
+
+class ChurnReasonOut(Schema):
+    feature: str
+    text: str = Field(description="the reason in plain language (in the request's language)")
+    contribution: float | None
+
+
+class NextPurchaseCategoryOut(Schema):
+    category: str = Field(description="category code")
+    name: str
+    date: dt.date | None
+
+
+class RecommendationOut(Schema):
+    product_id: int | None
+    sku: str
+    name: str
+    category: str
+    score: float | None
+    reason: str
+
+
+class CustomerScoresOut(Schema):
+    """A customer's scores in the current scoring batch."""
+
+    customer_id: int
+    batch_id: int
+    as_of: dt.date
+    value_tier: str = Field(description="A–D, empty when not scored")
+    clv: Decimal | None = Field(description="predicted lifetime value over the batch's horizon, discounted")
+    immediate_value: Decimal | None = Field(description="margin over the last 12 months; null without the "
+                                                        "orders.view_costs right")
+    potential_value: Decimal | None
+    share_of_wallet: float | None
+    p_alive: float | None
+    expected_purchases: float | None
+    horizon_days: int
+    churn_probability: float | None
+    risk: str = Field(description="high, medium, low, or empty")
+    churn_reasons: list[ChurnReasonOut]
+    rfm_r: int | None
+    rfm_f: int | None
+    rfm_m: int | None
+    rfm_segment: str
+    next_purchase_on: dt.date | None
+    next_purchase_categories: list[NextPurchaseCategoryOut]
+    recommendations: list[RecommendationOut]
+    next_action: str = Field(description="call, offer, win_back or nurture")
+
+
+class RankedCustomerOut(Schema):
+    customer_id: int
+    name: str
+    owner_id: int | None
+    owner: str
+    team_id: int | None
+    value_tier: str
+    rfm_segment: str
+    clv: Decimal | None
+    p_alive: float | None
+    churn_probability: float | None
+    churn_reasons: list[ChurnReasonOut]
+    next_purchase_on: dt.date | None
+    next_action: str
+
+
+class RankedCustomerPage(Schema):
+    as_of: dt.date | None = Field(description="the current batch's date; null before the first scoring")
+    items: list[RankedCustomerOut]
+    next_cursor: str | None
+    prev_cursor: str | None
+
+
+class ModelRunOut(Schema):
+    id: int
+    batch_id: int
+    model: str = Field(description="rfm, bgnbd, gamma_gamma, clv, churn, next_purchase, recommend or value")
+    version: str
+    engine: str
+    status: str
+    as_of: dt.date
+    started_at: dt.datetime
+    finished_at: dt.datetime | None
+    seconds: float | None
+    rows_in: int
+    rows_out: int
+    is_current: bool = Field(description="the run belongs to the batch whose scores are shown")
+    parameters: dict[str, Any]
+    metrics: dict[str, Any]
+    error: str
+
+
+class ModelRunPage(Schema):
+    items: list[ModelRunOut]
+    next_cursor: str | None
+    prev_cursor: str | None

@@ -12,5 +12,6 @@ urlpatterns = [
     path("data/", include("clientwise.dataio.urls")),
     path("data/duplicates/", include("clientwise.dataio.identity.urls")),
     path("data/quality/", include("clientwise.dataio.quality.urls")),
+    path("analytics/", include("clientwise.analytics.urls")),
     path("", include("clientwise.core.urls")),
 ]

@@ -22,6 +22,8 @@ def navigation(request) -> dict:
             ("products", _("Products"), reverse("commerce:product_list"), "box-seam"),
             ("stores", _("Stores"), reverse("commerce:store_list"), "shop"),
         ]
+    if perms.has_perm(user, perms.VIEW_ANALYTICS):
+        items.append(("analytics", _("Analytics"), reverse("analytics:index"), "graph-up-arrow"))
     if perms.has_perm(user, perms.MERGE):
         items.append(("duplicates", _("Duplicates"), reverse("identity:queue"), "intersect"))
     if perms.has_perm(user, perms.VIEW_CUSTOMERS):

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from clientwise.accounts.models import Team
+from clientwise.analytics.dashboards import customer_score
 from clientwise.commerce.queries import customer_orders
 from clientwise.core import permissions as perms
 from clientwise.core.errors import DomainError, NotFound, PermissionDenied
@@ -184,6 +185,7 @@ def customer_detail(request, pk: int):
         "can_archive": perms.has_perm(user, perms.ARCHIVE_CUSTOMERS),
         "can_audit": perms.has_perm(user, perms.VIEW_AUDIT),
         "quality": customer_quality(customer.pk),
+        "analytics_scores": customer_score(customer.pk),
         "merged_into": merged_into(customer.pk) if customer.archived_at else None,
     }
     context.update(_timeline_context(request, customer))

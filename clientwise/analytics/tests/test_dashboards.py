@@ -66,11 +66,11 @@ def build_world(org) -> World:
     def customer(actor, name, mobile, province):
         return create_customer(actor=actor, data={"name": name, "province": province}, mobile=mobile)
 
-    a1 = customer(org.rep_a, "Alice", "13800000001", "上海")
-    a2 = customer(org.rep_a, "Bob", "13800000002", "上海")
-    a3 = customer(org.rep_a, "Carol", "13800000003", "浙江")
-    a4 = customer(org.rep_a, "Dan", "13800000004", "江苏")
-    b1 = customer(org.rep_b, "Eve", "13800000005", "浙江")
+    a1 = customer(org.rep_a, "Alice Wang", "13800000001", "上海")
+    a2 = customer(org.rep_a, "Bob Li", "13800000002", "上海")
+    a3 = customer(org.rep_a, "Carol Zhang", "13800000003", "浙江")
+    a4 = customer(org.rep_a, "Dan Liu", "13800000004", "江苏")
+    b1 = customer(org.rep_b, "Eve Chen", "13800000005", "浙江")
 
     def order(c, units, when):
         create_order(actor=org.admin, customer_id=c.pk, lines=[{"product_id": product.pk, "quantity": units}],
@@ -279,15 +279,15 @@ def test_churn_ranking_pages_through_every_visible_customer(world):
     user = world.org.analyst
     f = dashboards.ScoreFilters()
     p1 = dashboards.ranked_page(user, f, ranking="churn", size=2)
-    assert names(p1) == ["Dan", "Carol"]
+    assert names(p1) == ["Dan Liu", "Carol Zhang"]
     assert p1.prev_cursor is None
     p2 = dashboards.ranked_page(user, f, ranking="churn", cursor=p1.next_cursor, size=2)
-    assert names(p2) == ["Eve", "Bob"]
+    assert names(p2) == ["Eve Chen", "Bob Li"]
     p3 = dashboards.ranked_page(user, f, ranking="churn", cursor=p2.next_cursor, size=2)
-    assert names(p3) == ["Alice"]
+    assert names(p3) == ["Alice Wang"]
     assert p3.next_cursor is None
     back = dashboards.ranked_page(user, f, ranking="churn", cursor=p3.prev_cursor, size=2)
-    assert names(back) == ["Eve", "Bob"]
+    assert names(back) == ["Eve Chen", "Bob Li"]
     assert [r.text for r in p1.items[1].reasons] == [
         "No purchase for 214 days", "Already 3.5× their usual time between purchases", "Lives in a rural area"]
 
@@ -295,15 +295,15 @@ def test_churn_ranking_pages_through_every_visible_customer(world):
 def test_clv_ranking_and_filters(world):
     user = world.org.analyst
     assert names(dashboards.ranked_page(user, dashboards.ScoreFilters(), ranking="clv")) == [
-        "Alice", "Bob", "Carol", "Eve", "Dan"]
+        "Alice Wang", "Bob Li", "Carol Zhang", "Eve Chen", "Dan Liu"]
     cases = {
-        dashboards.ScoreFilters(tier="B"): ["Carol", "Bob"],
-        dashboards.ScoreFilters(min_probability=0.5): ["Dan", "Carol", "Eve"],
-        dashboards.ScoreFilters(owner=world.org.rep_b.pk): ["Eve"],
-        dashboards.ScoreFilters(team=world.org.team_a.pk): ["Dan", "Carol", "Bob", "Alice"],
-        dashboards.ScoreFilters(team=world.org.branch.pk): ["Dan", "Carol", "Eve", "Bob", "Alice"],
-        dashboards.ScoreFilters(segment="at_risk"): ["Carol"],
-        dashboards.ScoreFilters(r=5, f=1): ["Eve"],
+        dashboards.ScoreFilters(tier="B"): ["Carol Zhang", "Bob Li"],
+        dashboards.ScoreFilters(min_probability=0.5): ["Dan Liu", "Carol Zhang", "Eve Chen"],
+        dashboards.ScoreFilters(owner=world.org.rep_b.pk): ["Eve Chen"],
+        dashboards.ScoreFilters(team=world.org.team_a.pk): ["Dan Liu", "Carol Zhang", "Bob Li", "Alice Wang"],
+        dashboards.ScoreFilters(team=world.org.branch.pk): ["Dan Liu", "Carol Zhang", "Eve Chen", "Bob Li", "Alice Wang"],
+        dashboards.ScoreFilters(segment="at_risk"): ["Carol Zhang"],
+        dashboards.ScoreFilters(r=5, f=1): ["Eve Chen"],
     }
     for f, expected in cases.items():
         assert names(dashboards.ranked_page(user, f, ranking="churn")) == expected, f
@@ -311,7 +311,7 @@ def test_clv_ranking_and_filters(world):
 
 def test_ranking_is_scoped_and_rejects_a_bad_cursor(world):
     assert names(dashboards.ranked_page(world.org.manager_a, dashboards.ScoreFilters(), ranking="churn")) == [
-        "Dan", "Carol", "Bob", "Alice"]
+        "Dan Liu", "Carol Zhang", "Bob Li", "Alice Wang"]
     with pytest.raises(DomainError) as exc:
         dashboards.ranked_page(world.org.analyst, dashboards.ScoreFilters(), cursor="not-a-cursor")
     assert exc.value.code == "invalid_cursor"

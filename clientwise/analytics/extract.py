@@ -1,0 +1,243 @@
+"""Extract the operational tables the models need into a Parquet snapshot, streamed in Arrow record batches.
+
+Rows are read with a chunked cursor (server-side on PostgreSQL) `CHUNK_ROWS` at a time; each chunk becomes one
+Arrow record batch and is appended to the table's Parquet file, so memory stays at one chunk per table no matter
+how many orders there are. Conversions happen in the database where they are cheap and identical on both
+back ends: timestamps become epoch seconds, money becomes double precision (float64 is fine for analytics;
+write-back turns it into Decimal again), dates become day numbers. Timestamps are turned into the local
+calendar day (`day`: days since 1970-01-01 in settings.TIME_ZONE) with Arrow compute, so the feature SQL only
+does integer arithmetic on days and reads the same in DuckDB and Spark.
+
+Snapshot layout (settings.ANALYTICS_DIR, default var/analytics): <dir>/<stamp>/<table>.parquet for the tables in
+`TABLES`, plus manifest.json with row counts and timings.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+from django.conf import settings
+from django.db import connection
+
+CHUNK_ROWS = 100_000
+EPOCH = dt.date(1970, 1, 1)
+
+
+def analytics_dir() -> Path:
+    return Path(getattr(settings, "ANALYTICS_DIR", None) or Path(settings.VAR_DIR) / "analytics")
+
+
+# One column: (name, Arrow type, SQL expression kind, source column). Kinds: "plain" is read as is, "epoch"
+# a timestamp read as epoch seconds (→ timestamp[s, UTC]), "float" a decimal read as double, "dayno" a date
+# read as days since 1970-01-01 (int32), "bool" a boolean (SQLite gives 0/1).
+@dataclass(frozen=True)
+class Column:
+    name: str
+    kind: str = "plain"
+    type: pa.DataType = pa.int64()
+    source: str = ""
+
+    @property
+    def src(self) -> str:
+        return self.source or self.name
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    name: str
+    model: str  # "app_label.ModelName": only its db_table is used, the rows never become model instances
+    columns: tuple[Column, ...]
+    where: str = ""
+    params: tuple = ()
+    day_from: str = ""  # an "epoch" column whose local calendar day is added as `day_column` (int32)
+    day_column: str = "day"
+
+
+def _str(name: str, source: str = "") -> Column:
+    return Column(name, "plain", pa.string(), source)
+
+
+TABLES: tuple[TableSpec, ...] = (
+    TableSpec("customers", "customers.Customer", (
+        Column("id"), _str("kind"), Column("organization_id"), _str("status"), Column("created_at", "epoch"),
+        Column("birth_day", "dayno", pa.int32(), "birth_date"), _str("gender"), _str("province"), _str("city"),
+        _str("urban_rural"), _str("income_band"), Column("owner_id"), Column("team_id"),
+    ), where="{archived_at} IS NULL", day_from="created_at", day_column="created_day"),
+    TableSpec("orders", "commerce.Order", (
+        Column("id"), Column("customer_id"), Column("ordered_at", "epoch"), Column("channel_id"),
+        Column("store_id"), Column("amount", "float", pa.float64()), Column("cost", "float", pa.float64()),
+        Column("line_count"),
+    ), where="{status} = %s", params=("completed",), day_from="ordered_at"),
+    TableSpec("lines", "commerce.OrderLine", (
+        Column("order_id"), Column("customer_id"), Column("product_id"), Column("quantity"),
+        Column("amount", "float", pa.float64()), Column("cost", "float", pa.float64()),
+    )),
+    TableSpec("returns", "commerce.Return", (
+        Column("id"), Column("order_id"), Column("customer_id"), Column("returned_at", "epoch"),
+        Column("amount", "float", pa.float64()),
+    ), day_from="returned_at"),
+    TableSpec("products", "commerce.Product", (
+        Column("id"), _str("sku"), _str("name"), Column("category_id"), Column("unit_cost", "float", pa.float64()),
+        Column("list_price", "float", pa.float64()),
+    )),
+    TableSpec("categories", "commerce.ProductCategory", (
+        Column("id"), _str("code"), _str("name"), Column("parent_id"), Column("replenishable", "bool", pa.bool_()),
+        Column("cycle_days"),
+    )),
+    TableSpec("channels", "commerce.Channel", (Column("id"), _str("code"), _str("kind"))),
+)
+
+
+def _expression(col: Column, qn: Callable[[str], str]) -> str:
+    c = qn(col.src)
+    if connection.vendor == "postgresql":
+        return {
+            "plain": c, "bool": c,
+            "epoch": f"CAST(EXTRACT(EPOCH FROM {c}) AS BIGINT)",
+            "float": f"CAST({c} AS DOUBLE PRECISION)",
+            "dayno": f"({c} - DATE '1970-01-01')",
+        }[col.kind]
+    return {  # SQLite: datetimes are stored as UTC text, decimals with numeric affinity, dates as text
+        "plain": c, "bool": c,
+        # %% because the query always goes through Django's format-style placeholders (params is a list).
+        "epoch": f"CAST(strftime('%%s', {c}) AS INTEGER)",
+        "float": f"CAST({c} AS REAL)",
+        "dayno": f"CAST(julianday({c}) - 2440587.5 AS INTEGER)",
+    }[col.kind]
+
+
+def table_sql(spec: TableSpec) -> tuple[str, list]:
+    from django.apps import apps
+
+    qn = connection.ops.quote_name
+    table = apps.get_model(spec.model)._meta.db_table
+    cols = ", ".join(_expression(c, qn) for c in spec.columns)
+    sql = f"SELECT {cols} FROM {qn(table)}"
+    if spec.where:
+        names = {c: qn(c) for c in ("archived_at", "status")}
+        sql += " WHERE " + spec.where.format(**names)
+    return sql, list(spec.params)
+
+
+def arrow_schema(spec: TableSpec) -> pa.Schema:
+    fields = []
+    for col in spec.columns:
+        if col.kind == "epoch":
+            fields.append(pa.field(col.name, pa.timestamp("s", tz="UTC")))
+        else:
+            fields.append(pa.field(col.name, col.type))
+    if spec.day_from:
+        fields.append(pa.field(spec.day_column, pa.int32()))
+    return pa.schema(fields)
+
+
+def local_day(ts: pa.Array, tz: str) -> pa.Array:
+    """Days since 1970-01-01 of the local calendar date of UTC timestamps (int32)."""
+    local = pc.local_timestamp(ts.cast(pa.timestamp("s", tz=tz)))
+    return local.cast(pa.date32()).cast(pa.int32())
+
+
+def _batch(spec: TableSpec, schema: pa.Schema, rows: list[tuple], tz: str) -> pa.RecordBatch:
+    columns = list(zip(*rows, strict=True))
+    arrays = []
+    epochs: dict[str, pa.Array] = {}
+    for i, col in enumerate(spec.columns):
+        if col.kind == "epoch":
+            raw = pa.array(columns[i], type=pa.int64())
+            arr = raw.cast(pa.timestamp("s", tz="UTC"))
+            epochs[col.name] = arr
+        elif col.kind == "bool":
+            arr = pa.array([None if v is None else bool(v) for v in columns[i]], type=pa.bool_())
+        else:
+            arr = pa.array(columns[i], type=col.type)
+        arrays.append(arr)
+    if spec.day_from:
+        arrays.append(local_day(epochs[spec.day_from], tz))
+    return pa.RecordBatch.from_arrays(arrays, schema=schema)
+
+
+def stream_table(spec: TableSpec, *, chunk_rows: int = CHUNK_ROWS) -> Iterator[pa.RecordBatch]:
+    """Yield the table's rows as Arrow record batches of at most `chunk_rows` rows (read in this thread: the
+    Django connection belongs to it)."""
+    sql, params = table_sql(spec)
+    schema = arrow_schema(spec)
+    tz = settings.TIME_ZONE
+    with connection.chunked_cursor() as cursor:
+        cursor.execute(sql, params)
+        while rows := cursor.fetchmany(chunk_rows):
+            yield _batch(spec, schema, rows, tz)
+
+
+@dataclass
+class Snapshot:
+    """A directory of Parquet files, one per table in TABLES."""
+
+    path: Path
+    rows: dict[str, int] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def file(self, table: str) -> Path:
+        return self.path / f"{table}.parquet"
+
+    @classmethod
+    def open(cls, path: Path | str) -> Snapshot:
+        path = Path(path)
+        manifest = json.loads((path / "manifest.json").read_text())
+        return cls(path=path, rows=manifest.get("rows", {}), seconds=manifest.get("seconds", {}))
+
+
+def extract_snapshot(*, stamp: str | None = None, chunk_rows: int = CHUNK_ROWS, root: Path | None = None,
+                     progress: Callable[[str, int], None] | None = None) -> Snapshot:
+    """Write every table of TABLES to <root>/<stamp>/<table>.parquet and return the snapshot.
+
+    Each chunk is written as it arrives (one Parquet row group per chunk). `progress(table, rows)` is called
+    after each table. A failure removes the half-written directory.
+    """
+    root = root or analytics_dir()
+    stamp = stamp or dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%f")
+    path = root / stamp
+    path.mkdir(parents=True, exist_ok=False)
+    snap = Snapshot(path=path)
+    try:
+        for spec in TABLES:
+            started = time.perf_counter()
+            schema = arrow_schema(spec)
+            n = 0
+            with pq.ParquetWriter(snap.file(spec.name), schema, compression="zstd") as writer:
+                for batch in stream_table(spec, chunk_rows=chunk_rows):
+                    writer.write_batch(batch)
+                    n += batch.num_rows
+            snap.rows[spec.name] = n
+            snap.seconds[spec.name] = round(time.perf_counter() - started, 3)
+            if progress:
+                progress(spec.name, n)
+        (path / "manifest.json").write_text(json.dumps({"rows": snap.rows, "seconds": snap.seconds,
+                                                        "time_zone": settings.TIME_ZONE}, indent=1))
+    except BaseException:
+        shutil.rmtree(path, ignore_errors=True)
+        raise
+    return snap
+
+
+def prune_snapshots(*, keep: int, root: Path | None = None, protect: Path | None = None) -> list[Path]:
+    """Delete all but the `keep` newest snapshot directories (never `protect`). Returns what was removed."""
+    root = root or analytics_dir()
+    if not root.exists():
+        return []
+    dirs = sorted((p for p in root.iterdir() if p.is_dir() and (p / "manifest.json").exists()), key=lambda p: p.name)
+    removed = []
+    for old in dirs[:-keep] if keep > 0 else dirs:
+        if protect is not None and old.resolve() == protect.resolve():
+            continue
+        shutil.rmtree(old, ignore_errors=True)
+        removed.append(old)
+    return removed

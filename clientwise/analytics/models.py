@@ -128,6 +128,7 @@ class CustomerScore(models.Model):
         CALL = "call", _("Call")
         OFFER = "offer", _("Offer")
         WIN_BACK = "win_back", _("Win back")
+        NURTURE = "nurture", _("Nurture")
         NONE = "", _("None")
 
     batch = models.ForeignKey(ScoringBatch, on_delete=models.CASCADE, related_name="+", db_index=False)

@@ -200,9 +200,21 @@ def score(con: duckdb.DuckDBPyConnection, params: DedupParams, *, table: str = "
     training = linker.training
     training.estimate_probability_two_random_records_match(
         [block_on("mobile"), block_on("email"), block_on("id_number")], recall=params.prior_recall)
+    settings_obj = linker._settings_obj  # splink is pinned (pyproject); this attribute is the model's prior
+    if not settings_obj._probability_two_random_records_match:
+        # No two records share a mobile, email or ID number (a small or new customer base): Splink estimates a
+        # prior of 0, and every match weight would be -inf. Assume one matching pair in the whole table instead.
+        settings_obj._probability_two_random_records_match = 1 / (records * (records - 1) / 2)
     training.estimate_u_using_random_sampling(max_pairs=params.u_max_pairs, seed=params.seed)
-    training.estimate_parameters_using_expectation_maximisation(block_on("mobile"))
-    training.estimate_parameters_using_expectation_maximisation(block_on("name_pinyin", "birth_date"))
+    from splink.internals.exceptions import EMTrainingException
+
+    for rule in (block_on("mobile"), block_on("name_pinyin", "birth_date")):
+        try:
+            training.estimate_parameters_using_expectation_maximisation(rule)
+        except EMTrainingException:
+            # A small or very clean customer base may have no pairs under a training rule (e.g. a new shop's
+            # first hundred customers): the comparisons keep their default m probabilities instead.
+            log.info("dedup: no record pairs to train on under %s", rule)
     seconds["train"] = time.perf_counter() - t
 
     t = time.perf_counter()

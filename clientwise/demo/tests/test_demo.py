@@ -269,6 +269,12 @@ def test_command_prints_users_and_password(db, capsys):
     assert C.DEMO_PASSWORD in text
     assert "admin" in text and "rep_sh_1" in text and "analyst" in text
     assert Customer.objects.count() == 40
+    # The data pages are not empty on a fresh demo: quality scored and the duplicate search run.
+    from clientwise.dataio.identity.models import DedupRun
+    from clientwise.dataio.quality.models import QualityRun
+
+    assert QualityRun.objects.get().customers == 40 and DedupRun.objects.filter(status="done").count() == 1
+    assert "candidate pairs to review" in text
     with pytest.raises(CommandError, match="--reset"):
         call_command("demo", customers=40, seed=3, now="2026-07-01", quiet=True, stdout=StringIO())
     call_command("demo", customers=25, seed=3, now="2026-07-01", quiet=True, reset=True, stdout=StringIO())

@@ -60,3 +60,15 @@ def test_auto_merge_needs_a_merger(demo, admin):
     with pytest.raises(services.ValidationFailed):
         services.run_dedup(threshold=1.5)
     assert DedupRun.objects.count() == 0
+
+
+def test_a_small_clean_customer_base_runs_without_training_pairs(org):
+    """No shared mobile, email or ID and no name+birth-date pair: Splink has nothing to train on, yet the
+    run finishes with no candidates instead of failing (a new shop's first customers)."""
+    from clientwise.customers.tests.factories import make_customer
+
+    for i, name in enumerate(["张伟", "李娜", "王芳", "Alice Chen", "刘洋"]):
+        make_customer(org.rep_a, name, mobile=f"1381234{i:04d}")
+    run = services.run_dedup()
+    assert run.status == DedupRun.Status.DONE and run.counts["records"] == 5
+    assert DuplicateCandidate.objects.count() == 0

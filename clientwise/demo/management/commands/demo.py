@@ -26,6 +26,8 @@ class Command(BaseCommand):
         parser.add_argument("--chunk-size", type=int, default=50_000)
         parser.add_argument("--reset", action="store_true", help="delete the previous demo data first")
         parser.add_argument("--quiet", action="store_true", help="no progress bar")
+        parser.add_argument("--data-only", action="store_true",
+                            help="skip the data-quality pass and the duplicate search that follow the generation")
 
     def handle(self, *args, **opts):
         now = None
@@ -54,6 +56,8 @@ class Command(BaseCommand):
         out.write(f"  timeline rows  {result.interactions:>12,}")
         rate = result.load_rows / result.load_seconds if result.load_seconds else 0
         out.write(f"  rows loaded    {result.load_rows:>12,}  in {result.load_seconds:.1f} s ({rate:,.0f} rows/s)")
+        if not opts["data_only"]:
+            self._derived(out)
         out.write("")
         out.write(f"Sign in with any of these users; the password for all of them is: {result.password}")
         staff = sorted(result.staff, key=lambda s: (ROLE_ORDER.index(s.role) if s.role in ROLE_ORDER else 99,
@@ -61,3 +65,14 @@ class Command(BaseCommand):
         for s in staff:
             note = "" if s.created else "  (existing user: password unchanged)"
             out.write(f"  {s.username:<14} {s.role:<14} {s.team:<12} {s.display_name}{note}")
+
+    def _derived(self, out) -> None:
+        """Run what a real installation runs nightly, so the data pages show the demo's own problems."""
+        from clientwise.dataio.identity.services import run_dedup
+        from clientwise.dataio.quality.services import run_quality
+
+        quality = run_quality()
+        out.write(f"  data quality   {quality.customers:>12,}  customers scored (see /data/quality/)")
+        dedup = run_dedup()
+        out.write(f"  duplicates     {dedup.counts.get('stored', 0):>12,}  candidate pairs to review "
+                  f"(see /data/duplicates/)")

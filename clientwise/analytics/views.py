@@ -3,6 +3,7 @@ figure comes from dashboards.py, and every list or aggregate only holds customer
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
@@ -16,6 +17,7 @@ from clientwise.analytics.schemas import ScoreListParams
 from clientwise.core import permissions as perms
 from clientwise.core.decorators import perm_required
 from clientwise.core.errors import DomainError, NotFound
+from clientwise.core.templatetags.cw import CURRENCY_SYMBOLS
 
 OVERVIEW_LIST_SIZE = 10
 PAGE_SIZE = 25
@@ -69,12 +71,14 @@ def _chart_labels() -> dict:
         "share_revenue": _("Share of revenue"), "even": _("Even spread"), "recency": _("Recency"),
         "frequency": _("Frequency"), "months_since": _("Months since first purchase"),
         "retained": _("Bought again"), "cohort": _("Cohort"), "avg_clv": _("Average lifetime value"),
-        "total_clv": _("Total lifetime value"), "currency": "¥",
+        "total_clv": _("Total lifetime value"),
+        "currency": CURRENCY_SYMBOLS.get(settings.CURRENCY, settings.CURRENCY + " "),
         "predicted": _("Predicted"), "actual": _("Actual"), "model": _("Model"),
         "baseline": _("Recency-only baseline"), "random": _("Random"), "decile": _("Decile"),
         "captured": _("Share of churners reached"), "lift": _("Lift"), "observed": _("Observed"),
         "perfect": _("Perfect calibration"), "mean_predicted": _("Mean predicted probability"),
-        "observed_rate": _("Observed rate"), "bin": _("Bin"),
+        "observed_rate": _("Observed rate"),
+        "calibration_purchases": _("Repeat purchases in the calibration period"),
     }
 
 

@@ -30,7 +30,7 @@
   function concentration(data, L) {
     if (!data.curve || data.curve.length < 2) return;
     make("an-chart-curve", {
-      grid: { left: 8, right: 16, top: 16, bottom: 8, containLabel: true },
+      grid: { left: 8, right: 16, top: 20, bottom: 28, containLabel: true },
       tooltip: { trigger: "axis", formatter: (ps) => `${L.share_customers} ${pct(ps[0].value[0])}<br>${L.share_revenue} ${pct(ps[0].value[1])}` },
       xAxis: { type: "value", min: 0, max: 1, name: L.share_customers, nameLocation: "middle", nameGap: 26, axisLabel: { formatter: pct }, splitLine: GRID },
       yAxis: { type: "value", min: 0, max: 1, axisLabel: { formatter: pct }, splitLine: GRID },
@@ -50,7 +50,7 @@
       tooltip: { formatter: (p) => `R ${p.value[1] + 1} · F ${p.value[0] + 1}<br>${L.customers}: ${p.value[2].toLocaleString()}<br>${L.revenue}: ${money(p.value[3], L.currency)}` },
       xAxis: { type: "category", data: scores, name: L.frequency, nameLocation: "middle", nameGap: 24, splitArea: { show: true } },
       yAxis: { type: "category", data: scores, name: L.recency, nameLocation: "middle", nameGap: 24, splitArea: { show: true } },
-      visualMap: { min: 0, max: Math.max(1, data.rfm_max || 1), calculable: false, orient: "horizontal", left: "center", bottom: 0, itemHeight: 120, itemWidth: 10, show: false,
+      visualMap: { min: 0, max: Math.max(1, data.rfm_max || 1), dimension: 2, show: false,
         inRange: { color: ["#eef4ff", "#93b4f0", BLUE] } },
       series: [{ type: "heatmap", data: data.rfm, label: { show: true, formatter: (p) => p.value[2].toLocaleString() }, emphasis: { itemStyle: { borderColor: "#16213a", borderWidth: 1 } } }],
     }, (p) => {
@@ -66,7 +66,7 @@
       tooltip: { formatter: (p) => `${L.cohort} ${c.months[p.value[1]]} (${c.sizes[p.value[1]].toLocaleString()})<br>+${p.value[0]}: ${p.value[2]}% · ${p.value[3].toLocaleString()} ${L.customers}` },
       xAxis: { type: "category", data: c.offsets.map((m) => `+${m}`), name: L.months_since, nameLocation: "middle", nameGap: 24, splitArea: { show: true } },
       yAxis: { type: "category", data: c.months, inverse: true, splitArea: { show: true } },
-      visualMap: { min: 0, max: 100, show: false, inRange: { color: ["#f8fafc", "#93b4f0", BLUE] } },
+      visualMap: { min: 0, max: 100, dimension: 2, show: false, inRange: { color: ["#f8fafc", "#93b4f0", BLUE] } },
       series: [{ type: "heatmap", data: c.cells, label: { show: true, fontSize: 10, formatter: (p) => `${p.value[2]}%` } }],
     });
   }
@@ -96,10 +96,10 @@
     const rows = data.holdout || [];
     if (!rows.length) return;
     make("an-chart-holdout", {
-      grid: { left: 8, right: 8, top: 28, bottom: 8, containLabel: true },
+      grid: { left: 8, right: 8, top: 28, bottom: 28, containLabel: true },
       legend: { top: 0, data: [L.predicted, L.actual] },
       tooltip: { trigger: "axis" },
-      xAxis: { type: "category", data: rows.map((r) => r.label), name: L.bin, nameLocation: "middle", nameGap: 26 },
+      xAxis: { type: "category", data: rows.map((r) => r.label), name: L.calibration_purchases, nameLocation: "middle", nameGap: 26 },
       yAxis: { type: "value", splitLine: GRID },
       series: [
         { name: L.predicted, type: "bar", data: rows.map((r) => r.predicted), barMaxWidth: 24, itemStyle: { color: BLUE } },
@@ -122,11 +122,11 @@
         series.splice(1, 0, { name: L.baseline, type: "line", data: withZero("baseline_gain"), itemStyle: { color: ORANGE } });
       }
       make("an-chart-gains", {
-        grid: { left: 8, right: 16, top: 28, bottom: 8, containLabel: true },
+        grid: { left: 30, right: 16, top: 28, bottom: 28, containLabel: true },
         legend: { top: 0 },
         tooltip: { trigger: "axis", valueFormatter: (v) => (typeof v === "number" ? pct(v) : v) },
         xAxis: { type: "value", min: 0, max: 1, name: L.share_customers, nameLocation: "middle", nameGap: 26, axisLabel: { formatter: pct }, splitLine: GRID },
-        yAxis: { type: "value", min: 0, max: 1, name: L.captured, axisLabel: { formatter: pct }, splitLine: GRID },
+        yAxis: { type: "value", min: 0, max: 1, name: L.captured, nameLocation: "middle", nameGap: 40, axisLabel: { formatter: pct }, splitLine: GRID },
         series,
       });
     }
@@ -136,11 +136,11 @@
         series.push({ name: L.baseline, type: "bar", data: rows.map((r) => r.baseline_lift), barMaxWidth: 22, itemStyle: { color: ORANGE } });
       }
       make("an-chart-lift", {
-        grid: { left: 8, right: 8, top: 28, bottom: 8, containLabel: true },
+        grid: { left: 24, right: 8, top: 28, bottom: 28, containLabel: true },
         legend: { top: 0 },
         tooltip: { trigger: "axis", valueFormatter: (v) => (typeof v === "number" ? v.toFixed(2) : v) },
         xAxis: { type: "category", data: rows.map((r) => r.decile), name: L.decile, nameLocation: "middle", nameGap: 26 },
-        yAxis: { type: "value", name: L.lift, splitLine: GRID },
+        yAxis: { type: "value", name: L.lift, nameLocation: "middle", nameGap: 32, splitLine: GRID },
         series: series.concat([{ type: "line", data: [], markLine: { silent: true, symbol: "none", lineStyle: { color: GREY, type: "dashed" }, label: { show: false }, data: [{ yAxis: 1 }] } }]),
       });
     }
@@ -150,11 +150,11 @@
     const rows = data.calibration || [];
     if (!rows.length) return;
     make("an-chart-calibration", {
-      grid: { left: 8, right: 16, top: 28, bottom: 8, containLabel: true },
+      grid: { left: 30, right: 16, top: 28, bottom: 28, containLabel: true },
       legend: { top: 0, data: [L.observed, L.perfect] },
       tooltip: { trigger: "item", formatter: (p) => (p.seriesIndex === 0 ? `${L.mean_predicted} ${pct(p.value[0])}<br>${L.observed_rate} ${pct(p.value[1])}${p.value[2] ? `<br>${L.customers}: ${Number(p.value[2]).toLocaleString()}` : ""}` : "") },
       xAxis: { type: "value", min: 0, max: 1, name: L.mean_predicted, nameLocation: "middle", nameGap: 26, axisLabel: { formatter: pct }, splitLine: GRID },
-      yAxis: { type: "value", min: 0, max: 1, name: L.observed_rate, axisLabel: { formatter: pct }, splitLine: GRID },
+      yAxis: { type: "value", min: 0, max: 1, name: L.observed_rate, nameLocation: "middle", nameGap: 40, axisLabel: { formatter: pct }, splitLine: GRID },
       series: [
         { name: L.observed, type: "line", data: rows.map((r) => [r.predicted, r.observed, r.count]), itemStyle: { color: BLUE }, symbolSize: 8 },
         { name: L.perfect, type: "line", data: [[0, 0], [1, 1]], showSymbol: false, lineStyle: { type: "dashed", color: GREY }, itemStyle: { color: GREY } },

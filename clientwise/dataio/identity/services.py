@@ -187,11 +187,15 @@ def auto_merge(*, run: DedupRun, actor, above: float) -> int:
 
 
 def pick_survivor(actor, customer_ids: list[int]) -> int:
-    """The record that survives by default: trusted source first, then the most complete, then the most recent."""
+    """The record that survives by default (keeps its id, member number and history): trusted source first, then
+    the one with more orders — the record people already know — then the most complete, then the most recent.
+    Profile values still come from the survivorship order of all records (customers.services.merge_customers)."""
     customers = list(visible_customers(actor).filter(pk__in=customer_ids))
     if not customers:
         raise NotFound()
-    return customer_services.survivorship_order(customers)[0].pk
+    ranked = customer_services.survivorship_order(customers)
+    ranked.sort(key=lambda c: (customer_services.source_trust(c.source), -c.order_count))  # stable
+    return ranked[0].pk
 
 
 def merge(*, actor, survivor_id: int, duplicate_ids: list[int], candidate: DuplicateCandidate | None = None,

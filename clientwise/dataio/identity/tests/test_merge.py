@@ -144,3 +144,10 @@ def test_likely_duplicates(org, people):
     assert services.likely_duplicates(mobile="not a phone", email="nope", birth_date="99/99/99", name="张") == []
     # Visibility: rep_b sees neither.
     assert services.likely_duplicates(mobile="13812345678", user=org.rep_b) == []
+
+
+def test_suggested_survivor_is_the_record_with_history(org, people):
+    a, b = people["a"], people["b"]  # same source; b has 2 orders, a has 1
+    assert services.pick_survivor(org.admin, [a.pk, b.pk]) == b.pk
+    Customer.objects.filter(pk=b.pk).update(source="import")  # a trusted source outranks order history
+    assert services.pick_survivor(org.admin, [a.pk, b.pk]) == a.pk

@@ -20,7 +20,7 @@ from django.db import connection
 from django.db.models import Avg, Count, Q, QuerySet, Sum
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from clientwise.analytics.models import CustomerScore, ModelRun, RunStatus, ScoringBatch
@@ -67,7 +67,7 @@ class Action:
 
 
 ACTIONS = {
-    "call": Action("call", _("Call"), "telephone-outbound",
+    "call": Action("call", pgettext_lazy("next best action", "Call"), "telephone-outbound",
                    _("A valuable customer is at risk: call them personally this week.")),
     "offer": Action("offer", _("Send an offer"), "gift",
                     _("A purchase is due: send an offer for what they are likely to buy next.")),

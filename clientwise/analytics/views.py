@@ -10,6 +10,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.decorators.http import require_POST
 
 from clientwise.analytics import dashboards
@@ -73,7 +74,7 @@ def _chart_labels() -> dict:
         "retained": _("Bought again"), "cohort": _("Cohort"), "avg_clv": _("Average lifetime value"),
         "total_clv": _("Total lifetime value"),
         "currency": CURRENCY_SYMBOLS.get(settings.CURRENCY, settings.CURRENCY + " "),
-        "predicted": _("Predicted"), "actual": _("Actual"), "model": _("Model"),
+        "predicted": _("Predicted"), "actual": _("Actual"), "model": pgettext("analytics model", "Model"),
         "baseline": _("Recency-only baseline"), "random": _("Random"), "decile": _("Decile"),
         "captured": _("Share of churners reached"), "lift": _("Lift"), "observed": _("Observed"),
         "perfect": _("Perfect calibration"), "mean_predicted": _("Mean predicted probability"),

@@ -174,8 +174,9 @@ def _check_bgnbd_inputs(x, t_x, T, w) -> None:
         raise ValueError("no customers to fit")
     if np.any(x < 0) or np.any(x != np.round(x)):
         raise ValueError("x must be whole numbers ≥ 0")
-    if np.any(t_x < 0) or np.any(t_x > T) or np.any(T <= 0):
-        raise ValueError("need 0 ≤ t_x ≤ T and T > 0")
+    # T = 0 (first purchase at the very end of observation) is allowed: such a customer adds 0 to the LL.
+    if np.any(t_x < 0) or np.any(t_x > T) or not np.any(T > 0):
+        raise ValueError("need 0 ≤ t_x ≤ T, and T > 0 for someone")
     if np.any((x == 0) & (t_x != 0)):
         raise ValueError("t_x must be 0 when x is 0")
     if np.any(w < 0) or not np.any(w > 0):

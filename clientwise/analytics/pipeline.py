@@ -1,0 +1,543 @@
+"""The scoring pipeline between a Parquet snapshot and the score columns: features → models → columns.
+
+Nothing here writes to the operational database: `compute_scores` returns per-customer columns (aligned with
+`customer_ids`) and one `ModelOutcome` per model; `services.run_scoring` stores them. Time is in days
+throughout (features.py), `as_of` is the last observed day (inclusive).
+
+Validation follows one rule: every model is also fitted as of an earlier cut-off and checked against what
+customers did afterwards, up to `as_of` (the data the operational database already holds):
+
+- BG/NBD, Gamma-Gamma and CLV: calibration cut-off = as_of − holdout_days; predicted purchases, spend and
+  revenue in the holdout window against the actual ones, per customer and per frequency bin.
+- RFM: the segments as of the calibration cut-off against the share of each segment that bought again.
+- Churn: see churn.py (train at as_of − 2H, validate at as_of − H, score at as_of, H = churn horizon).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import math
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from clientwise.analytics import btyd, features, rfm
+from clientwise.analytics.engines import Engine
+
+log = logging.getLogger(__name__)
+
+VERSIONS = {"rfm": "1", "bgnbd": "1", "gamma_gamma": "1", "clv": "1", "churn": "1", "next_purchase": "1",
+            "recommend": "1", "value": "1"}
+DAYS_PER_MONTH = 365.25 / 12
+FREQUENCY_BINS = (0, 1, 2, 3, 4, 5, 6, 7, 10, 15)  # lower bounds; the last bin is open ("15+")
+
+Progress = Callable[[str, float, dict], None]
+
+
+@dataclass(frozen=True)
+class ScoringConfig:
+    """What a run may tune (stored on the ScoringBatch and in each ModelRun's parameters)."""
+
+    as_of: dt.date
+    horizon_days: int = 365
+    discount_rate: float = 0.10  # annual; discounted monthly at (1 + rate)^(1/12) − 1
+    holdout_days: int = 180
+    churn_horizon_days: int = 90
+    engine: str = "duckdb"
+    seed: int = 0
+
+    @property
+    def calibration_as_of(self) -> dt.date:
+        return self.as_of - dt.timedelta(days=self.holdout_days)
+
+    @property
+    def horizon_months(self) -> int:
+        return max(1, round(self.horizon_days / DAYS_PER_MONTH))
+
+    @property
+    def monthly_discount_rate(self) -> float:
+        return (1 + self.discount_rate) ** (1 / 12) - 1
+
+
+@dataclass
+class ModelOutcome:
+    """One model's fit and validation, as the ModelRun row will hold it. `error` set means it failed."""
+
+    model: str
+    parameters: dict = field(default_factory=dict)
+    metrics: dict = field(default_factory=dict)
+    rows_in: int = 0
+    rows_out: int = 0
+    seconds: float = 0.0
+    version: str = ""
+    error: str = ""
+    started_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+
+    def __post_init__(self):
+        self.version = self.version or VERSIONS.get(self.model, "1")
+
+
+@dataclass
+class ScoringResult:
+    customer_ids: np.ndarray
+    columns: dict[str, Any]
+    models: list[ModelOutcome]
+    stages: dict[str, dict]
+
+
+class _Stages:
+    """Times named stages and reports each one as it ends."""
+
+    def __init__(self, progress: Progress | None):
+        self.progress = progress
+        self.info: dict[str, dict] = {}
+
+    def run(self, name: str, fn, *args, **kwargs):
+        started = time.perf_counter()
+        result = fn(*args, **kwargs)
+        self.done(name, time.perf_counter() - started, getattr(result, "rows_info", None) or {})
+        return result
+
+    def done(self, name: str, seconds: float, rows: dict) -> None:
+        self.info[name] = {"seconds": round(seconds, 3), "rows": rows}
+        if self.progress:
+            self.progress(name, seconds, rows)
+
+
+def _clean(value):
+    """JSON-safe: floats that are NaN/inf become None, numpy scalars become Python numbers."""
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _corr(a: np.ndarray, b: np.ndarray) -> float | None:
+    if a.size < 3 or np.std(a) == 0 or np.std(b) == 0:
+        return None
+    return float(np.corrcoef(a, b)[0, 1])
+
+
+def _frequency_bin_labels(x: np.ndarray) -> np.ndarray:
+    edges = np.asarray(FREQUENCY_BINS)
+    idx = np.searchsorted(edges, x, side="right") - 1
+    labels = []
+    for i, low in enumerate(edges):
+        high = edges[i + 1] - 1 if i + 1 < len(edges) else None
+        labels.append(str(low) if high == low else (f"{low}+" if high is None else f"{low}-{high}"))
+    return np.asarray(labels, dtype=object)[idx]
+
+
+def _binned(labels: np.ndarray, order: list[str], predicted: np.ndarray, actual: np.ndarray, key: str) -> list:
+    rows = []
+    for label in order:
+        sel = labels == label
+        n = int(sel.sum())
+        if n:
+            rows.append({key: label, "customers": n, "predicted": float(predicted[sel].mean()),
+                         "actual": float(actual[sel].mean())})
+    return rows
+
+
+def _activity_counts(table, customer_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Purchase days and amount in a window, aligned with customer_ids (0 where nothing was bought)."""
+    act = table.to_pandas()
+    pos = np.searchsorted(customer_ids, act["customer_id"].to_numpy())
+    inside = (pos < customer_ids.size)
+    inside[inside] &= customer_ids[pos[inside]] == act["customer_id"].to_numpy()[inside]
+    days = np.zeros(customer_ids.size)
+    amount = np.zeros(customer_ids.size)
+    days[pos[inside]] = act["purchase_days"].to_numpy()[inside]
+    amount[pos[inside]] = act["amount"].to_numpy()[inside]
+    return days, amount
+
+
+def _btyd_inputs(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(buyer mask, x, t_x, T) from a feature frame; x, t_x, T are only meaningful where buyer is True."""
+    T = frame["T_days"].to_numpy(dtype=float, na_value=np.nan)
+    buyer = ~np.isnan(T)
+    x = frame["frequency"].to_numpy(dtype=float)
+    t_x = frame["recency_days"].to_numpy(dtype=float)
+    return buyer, x, t_x, np.nan_to_num(T)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Models
+
+
+def rfm_model(now: pd.DataFrame, cal: pd.DataFrame, cal_holdout_days: np.ndarray,
+              config: ScoringConfig) -> tuple[rfm.RFMScores, ModelOutcome]:
+    """RFM as of `as_of`. Validation: segments as of the calibration cut-off against the share of each that
+    bought in the holdout window (`cal_holdout_days`, aligned with `cal`) — champions should rebuy most."""
+    out = ModelOutcome("rfm")
+    started = time.perf_counter()
+    rules = rfm.segment_rules()
+
+    def score(frame):
+        return rfm.rfm_scores(frame["days_since_last"].to_numpy(dtype=float, na_value=np.nan),
+                              frame["orders_total"].to_numpy(dtype=float),
+                              frame["revenue_total"].to_numpy(dtype=float), rules=rules)
+
+    scores, cal_scores = score(now), score(cal)
+    scored = scores.r > 0
+    bins = []
+    for code in [*(rule["code"] for rule in rules), rfm.FALLBACK]:
+        sel = cal_scores.segment == code
+        if sel.any():
+            bins.append({"segment": code, "customers": int(sel.sum()),
+                         "actual": float((cal_holdout_days[sel] > 0).mean()),
+                         "mean_purchase_days": float(cal_holdout_days[sel].mean())})
+    days = now["days_since_last"].to_numpy(dtype=float, na_value=np.nan)[scored]
+    orders = now["orders_total"].to_numpy(dtype=float)[scored]
+    revenue = now["revenue_total"].to_numpy(dtype=float)[scored]
+
+    def bounds(values, score_values, fn):
+        return {str(s): float(fn(values[score_values == s])) for s in range(1, 6) if np.any(score_values == s)}
+
+    out.parameters = {
+        "rules": rules,
+        "recency_days_max_by_score": bounds(days, scores.r[scored], np.max),
+        "orders_min_by_score": bounds(orders, scores.f[scored], np.min),
+        "revenue_min_by_score": bounds(revenue, scores.m[scored], np.min),
+    }
+    out.metrics = {
+        "customers": int(scored.sum()),
+        "segments": {code: int((scores.segment == code).sum()) for code in dict.fromkeys(scores.segment[scored])},
+        "calibration_as_of": config.calibration_as_of.isoformat(), "holdout_days": config.holdout_days,
+        "holdout": {"bins": bins},
+    }
+    out.rows_in = out.rows_out = int(scored.sum())
+    out.seconds = time.perf_counter() - started
+    return scores, out
+
+
+@dataclass
+class BTYDScores:
+    p_alive: np.ndarray
+    expected_purchases: np.ndarray
+    expected_spend: np.ndarray
+    clv: np.ndarray
+
+
+def _fit_bgnbd_frame(frame: pd.DataFrame) -> tuple[btyd.BGNBDParams, btyd.FitInfo, tuple]:
+    buyer, x, t_x, T = _btyd_inputs(frame)
+    (ux, utx, uT), counts, _ = btyd.unique_rows(x[buyer], t_x[buyer], T[buyer])
+    params, info = btyd.fit_bgnbd(ux, utx, uT, counts)
+    return params, info, (buyer, x, t_x, T)
+
+
+def _fit_gg_frame(frame: pd.DataFrame, x: np.ndarray, buyer: np.ndarray):
+    m = frame["monetary"].to_numpy(dtype=float)
+    ok = buyer & (x > 0) & (m > 0)
+    (ux, um), counts, _ = btyd.unique_rows(x[ok], np.round(m[ok], 2))
+    params, info = btyd.fit_gamma_gamma(ux, um, counts)
+    return params, info, m
+
+
+def btyd_models(now: pd.DataFrame, cal: pd.DataFrame, holdout_days: np.ndarray, holdout_amount: np.ndarray,
+                config: ScoringConfig) -> tuple[BTYDScores, list[ModelOutcome]]:
+    """BG/NBD, Gamma-Gamma and CLV: validated on the holdout window, then refitted on everything to `as_of`."""
+    h = float(config.holdout_days)
+    outcomes = []
+
+    # --- BG/NBD
+    bg = ModelOutcome("bgnbd")
+    started = time.perf_counter()
+    cal_params, cal_info, (cal_buyer, cx, ctx, cT) = _fit_bgnbd_frame(cal)
+    pred = btyd.bgnbd_expected_purchases(cal_params, h, cx[cal_buyer], ctx[cal_buyer], cT[cal_buyer])
+    actual = holdout_days[cal_buyer]
+    labels = _frequency_bin_labels(cx[cal_buyer])
+    order = list(dict.fromkeys(_frequency_bin_labels(np.asarray(FREQUENCY_BINS, dtype=float))))
+    params, info, (buyer, x, t_x, T) = _fit_bgnbd_frame(now)
+    bg.parameters = {**params.as_dict(), "time_unit": "day", "fit": info.as_dict()}
+    bg.metrics = {
+        "calibration_as_of": config.calibration_as_of.isoformat(), "holdout_days": config.holdout_days,
+        "customers": int(cal_buyer.sum()), "predicted_total": float(pred.sum()), "actual_total": float(actual.sum()),
+        "ratio": float(pred.sum() / actual.sum()) if actual.sum() else None,
+        "mae": float(np.mean(np.abs(pred - actual))), "rmse": float(np.sqrt(np.mean((pred - actual) ** 2))),
+        "correlation": _corr(pred, actual),
+        "holdout": {"bins": _binned(labels, order, pred, actual, "frequency")},
+        "calibration_params": cal_params.as_dict(), "calibration_fit": cal_info.as_dict(),
+    }
+    bg.rows_in = info.rows
+    bg.rows_out = int(buyer.sum())
+    bg.seconds = time.perf_counter() - started
+    outcomes.append(bg)
+
+    # --- Gamma-Gamma
+    gg = ModelOutcome("gamma_gamma")
+    started = time.perf_counter()
+    cal_gg, cal_gg_info, cal_m = _fit_gg_frame(cal, cx, cal_buyer)
+    gg_params, gg_info, m = _fit_gg_frame(now, x, buyer)
+    spend_cal = btyd.gamma_gamma_expected_spend(cal_gg, np.where(cal_buyer, cx, 0), np.where(cal_buyer, cal_m, 0))
+    bought = cal_buyer & (holdout_days > 0)
+    actual_spend = holdout_amount[bought] / holdout_days[bought]
+    predicted_spend = spend_cal[bought]
+    quint = np.minimum((rfm.quintile_scores(predicted_spend) if predicted_spend.size else predicted_spend), 5)
+    gg.parameters = {**gg_params.as_dict(), "fit": gg_info.as_dict(),
+                     "population_mean_spend": gg_params.p * gg_params.gamma / (gg_params.q - 1)}
+    gg.metrics = {
+        "calibration_as_of": config.calibration_as_of.isoformat(), "holdout_days": config.holdout_days,
+        "customers": int(bought.sum()),
+        "predicted_mean": float(predicted_spend.mean()) if bought.any() else None,
+        "actual_mean": float(actual_spend.mean()) if bought.any() else None,
+        "mae": float(np.mean(np.abs(predicted_spend - actual_spend))) if bought.any() else None,
+        "correlation": _corr(predicted_spend, actual_spend),
+        "holdout": {"bins": _binned(np.asarray([f"Q{q}" for q in quint], dtype=object),
+                                    [f"Q{q}" for q in range(1, 6)], predicted_spend, actual_spend, "bin")},
+        "calibration_params": cal_gg.as_dict(), "calibration_fit": cal_gg_info.as_dict(),
+    }
+    gg.rows_in = gg_info.rows
+    gg.rows_out = int(buyer.sum())
+    gg.seconds = time.perf_counter() - started
+    outcomes.append(gg)
+
+    # --- CLV = BG/NBD purchases × Gamma-Gamma spend, discounted monthly
+    cl = ModelOutcome("clv")
+    started = time.perf_counter()
+    n = len(now)
+    p_alive = np.full(n, np.nan)
+    expected = np.full(n, np.nan)
+    spend = np.full(n, np.nan)
+    clv = np.full(n, np.nan)
+    (ux, utx, uT), _, inverse = btyd.unique_rows(x[buyer], t_x[buyer], T[buyer])
+    p_alive[buyer] = btyd.bgnbd_p_alive(params, ux, utx, uT)[inverse]
+    expected[buyer] = btyd.bgnbd_expected_purchases(params, float(config.horizon_days), ux, utx, uT)[inverse]
+    spend[buyer] = btyd.gamma_gamma_expected_spend(gg_params, x[buyer], m[buyer])
+    per_purchase = btyd.customer_lifetime_value(params, ux, utx, uT, np.ones(ux.size),
+                                                months=config.horizon_months,
+                                                monthly_discount_rate=config.monthly_discount_rate)
+    clv[buyer] = per_purchase[inverse] * spend[buyer]
+    # Validation: predicted revenue in the holdout window (purchases × spend, undiscounted) against actual.
+    cal_value = pred * spend_cal[cal_buyer]
+    actual_value = holdout_amount[cal_buyer]
+    past = cal["revenue_total"].to_numpy(dtype=float)[cal_buyer]
+    deciles = np.asarray([f"D{d}" for d in _deciles(cal_value)], dtype=object)
+    cl.parameters = {"horizon_days": config.horizon_days, "horizon_months": config.horizon_months,
+                     "annual_discount_rate": config.discount_rate,
+                     "monthly_discount_rate": config.monthly_discount_rate, "days_per_month": DAYS_PER_MONTH,
+                     "money": "revenue (order amounts)"}
+    cl.metrics = {
+        "calibration_as_of": config.calibration_as_of.isoformat(), "holdout_days": config.holdout_days,
+        "customers": int(cal_buyer.sum()),
+        "predicted_total": float(cal_value.sum()), "actual_total": float(actual_value.sum()),
+        "ratio": float(cal_value.sum() / actual_value.sum()) if actual_value.sum() else None,
+        "mae": float(np.mean(np.abs(cal_value - actual_value))), "correlation": _corr(cal_value, actual_value),
+        "top20_capture": _top_share_captured(cal_value, actual_value, 0.2),
+        "baseline_top20_capture": _top_share_captured(past, actual_value, 0.2),
+        "holdout": {"bins": _binned(deciles, [f"D{d}" for d in range(10, 0, -1)], cal_value, actual_value,
+                                    "bin")},
+    }
+    cl.rows_in = int(buyer.sum())
+    cl.rows_out = int(buyer.sum())
+    cl.seconds = time.perf_counter() - started
+    outcomes.append(cl)
+    return BTYDScores(p_alive=p_alive, expected_purchases=expected, expected_spend=spend, clv=clv), outcomes
+
+
+def _deciles(values: np.ndarray) -> np.ndarray:
+    """1-10 (10 highest) by rank; ties broken by position so every decile has n/10 customers."""
+    if values.size == 0:
+        return values.astype(np.int64)
+    rank = np.empty(values.size, dtype=np.int64)
+    rank[np.argsort(values, kind="stable")] = np.arange(values.size)
+    return 1 + (10 * rank) // values.size
+
+
+def _top_share_captured(score: np.ndarray, actual: np.ndarray, share: float) -> float | None:
+    """Share of the actual total that the `share` highest-scored customers brought."""
+    total = actual.sum()
+    if score.size == 0 or total <= 0:
+        return None
+    k = max(1, int(round(score.size * share)))
+    top = np.argsort(-score, kind="stable")[:k]
+    return float(actual[top].sum() / total)
+
+
+def churn_model(engine: Engine, frames: dict[str, pd.DataFrame], config: ScoringConfig,
+                labels: dict[str, np.ndarray]):
+    """Fit on the train window, validate on the next, refit on the valid window and score as of `as_of`."""
+    from clientwise.analytics import churn
+
+    out = ModelOutcome("churn")
+    started = time.perf_counter()
+    train, valid, now = frames["churn_train"], frames["churn_valid"], frames["now"]
+    tb, vb = _buyers(train), _buyers(valid)
+    model = churn.fit_churn(train[tb], labels["churn_train"][tb], valid[vb], labels["churn_valid"][vb],
+                            seed=config.seed)
+    metrics = dict(model.validation or {})
+    scoring = churn.fit_churn(valid[vb], labels["churn_valid"][vb], seed=config.seed)
+    buyer = _buyers(now)
+    prob = np.full(len(now), np.nan)
+    p, reasons = churn.score_churn(scoring, now[buyer])
+    prob[buyer] = p
+    reason_lists: list = [[] for _ in range(len(now))]
+    for i, row in zip(np.flatnonzero(buyer).tolist(), reasons.to_lists() if reasons is not None else [],
+                      strict=False):
+        reason_lists[i] = row
+    out.parameters = {
+        "horizon_days": config.churn_horizon_days, "features": list(scoring.feature_cols),
+        "calibration": scoring.calibration, "trees": scoring.best_iteration, "train_rows": scoring.n_train,
+        "calibration_rows": scoring.n_calibration, "base_rate": scoring.train_base_rate,
+        "validated_model": {"trees": model.best_iteration, "train_rows": model.n_train,
+                            "holdout_auc": model.holdout_auc, "base_rate": model.train_base_rate},
+        "windows": {k: v.isoformat() for k, v in _churn_cutoffs(config).items()},
+    }
+    out.metrics = metrics
+    out.rows_in = int(vb.sum())
+    out.rows_out = int(buyer.sum())
+    out.seconds = time.perf_counter() - started
+    return prob, reason_lists, out
+
+
+def _buyers(frame: pd.DataFrame) -> np.ndarray:
+    return frame["T_days"].notna().to_numpy()
+
+
+def _churn_cutoffs(config: ScoringConfig) -> dict[str, dt.date]:
+    h = dt.timedelta(days=config.churn_horizon_days)
+    return {"train": config.as_of - 2 * h, "valid": config.as_of - h, "score": config.as_of}
+
+
+def next_actions(*, buyer: np.ndarray, churn_probability: np.ndarray, p_alive: np.ndarray, tier: np.ndarray,
+                 next_due_days: np.ndarray, has_recommendations: np.ndarray) -> np.ndarray:
+    """The next best action per customer (first rule that applies):
+
+    call      a valuable customer (tier A or B) whose churn probability is at least 0.5;
+    win_back  a customer who has probably lapsed: P(alive) below 0.3, or churn probability at least 0.8;
+    offer     a purchase is due within 30 days (next purchase date), or there is something to recommend;
+    nurture   any other customer who has bought; "" for prospects without purchases.
+    """
+    churn = np.nan_to_num(churn_probability, nan=0.0)
+    alive = np.nan_to_num(p_alive, nan=1.0)
+    valuable = np.isin(tier, ["A", "B"])
+    due = np.nan_to_num(next_due_days, nan=np.inf) <= 30
+    out = np.full(buyer.shape, "", dtype=object)
+    rest = buyer.copy()
+    for code, cond in (("call", valuable & (churn >= 0.5)), ("win_back", (alive < 0.3) | (churn >= 0.8)),
+                       ("offer", due | has_recommendations), ("nurture", np.ones_like(buyer))):
+        hit = rest & cond
+        out[hit] = code
+        rest &= ~hit
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Orchestration
+
+
+def _frame(table) -> pd.DataFrame:
+    return table.to_pandas()
+
+
+def _align(ids_from: np.ndarray, ids_to: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Positions of ids_to inside the sorted ids_from, and whether each was found."""
+    pos = np.searchsorted(ids_from, ids_to)
+    found = pos < ids_from.size
+    found[found] &= ids_from[pos[found]] == ids_to[found]
+    return pos, found
+
+
+def _guard(outcome_name: str, fn, *args, **kwargs):
+    """Run a model that may fail without sinking the batch: a failure becomes a failed ModelOutcome."""
+    started = time.perf_counter()
+    try:
+        return fn(*args, **kwargs), None
+    except Exception as exc:  # the ModelRun records the failure; the other models' scores are still good
+        log.exception("model %s failed", outcome_name)
+        failed = ModelOutcome(outcome_name, error=f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}",
+                              seconds=time.perf_counter() - started)
+        return None, failed
+
+
+def compute_scores(engine: Engine, config: ScoringConfig, *, progress: Progress | None = None) -> ScoringResult:
+    """Features as of the needed cut-offs, every model, and the CustomerScore columns.
+
+    RFM, BG/NBD, Gamma-Gamma and CLV are the core: if one of them fails, the exception propagates (the batch
+    fails and the previous scores stay current). The churn model failing is recorded as a failed ModelRun
+    and leaves its columns empty.
+    """
+    stages = _Stages(progress)
+    started = time.perf_counter()
+    cutoffs = {"now": config.as_of, "calibration": config.calibration_as_of}
+    churn_cut = _churn_cutoffs(config)
+    cutoffs["churn_train"] = churn_cut["train"]
+    cutoffs["churn_valid"] = churn_cut["valid"]
+    frames: dict[str, pd.DataFrame] = {}
+    by_date: dict[dt.date, pd.DataFrame] = {}
+    for name, day in cutoffs.items():
+        if day not in by_date:
+            by_date[day] = _frame(features.customer_features(engine, day))
+        frames[name] = by_date[day]
+    now = frames["now"]
+    ids = now["customer_id"].to_numpy(dtype=np.int64)
+    cal = frames["calibration"]
+    cal_ids = cal["customer_id"].to_numpy(dtype=np.int64)
+    hold_days, hold_amount = _activity_counts(
+        features.activity(engine, config.calibration_as_of, config.as_of), cal_ids)
+    labels = {}
+    for name in ("churn_train", "churn_valid"):
+        day = cutoffs[name]
+        fr = frames[name]
+        window_days, _ = _activity_counts(
+            features.activity(engine, day, day + dt.timedelta(days=config.churn_horizon_days)),
+            fr["customer_id"].to_numpy(dtype=np.int64))
+        labels[name] = (window_days == 0).astype(np.int8)
+    stages.done("features", time.perf_counter() - started,
+                {"customers": len(now), "buyers": int(now["T_days"].notna().sum()),
+                 "cutoffs": {k: v.isoformat() for k, v in cutoffs.items()}})
+
+    outcomes: list[ModelOutcome] = []
+    t0 = time.perf_counter()
+    rfm_scores, rfm_out = rfm_model(now, cal, hold_days, config)
+    outcomes.append(rfm_out)
+    stages.done("rfm", time.perf_counter() - t0, {"scored": rfm_out.rows_out})
+
+    t0 = time.perf_counter()
+    scores, btyd_outcomes = btyd_models(now, cal, hold_days, hold_amount, config)
+    outcomes += btyd_outcomes
+    stages.done("btyd", time.perf_counter() - t0, {o.model: o.rows_in for o in btyd_outcomes})
+
+    t0 = time.perf_counter()
+    churn_result, failed = _guard("churn", churn_model, engine, frames, config, labels)
+    if failed is None:
+        churn_prob, churn_reasons, churn_out = churn_result
+    else:
+        churn_prob, churn_reasons, churn_out = np.full(len(now), np.nan), [[] for _ in range(len(now))], failed
+    outcomes.append(churn_out)
+    stages.done("churn", time.perf_counter() - t0, {"scored": churn_out.rows_out})
+
+    buyer = now["T_days"].notna().to_numpy()
+    tier = np.full(len(now), "", dtype=object)
+    columns: dict[str, Any] = {
+        "rfm_r": _nullable_int(rfm_scores.r), "rfm_f": _nullable_int(rfm_scores.f),
+        "rfm_m": _nullable_int(rfm_scores.m), "rfm_segment": rfm_scores.segment,
+        "frequency": np.where(buyer, now["frequency"].to_numpy(dtype=float), np.nan),
+        "recency": np.where(buyer, now["recency_days"].to_numpy(dtype=float), np.nan),
+        "age": now["T_days"].to_numpy(dtype=float, na_value=np.nan),
+        "monetary": np.where(buyer & (now["frequency"].to_numpy() > 0), now["monetary"].to_numpy(dtype=float),
+                             np.nan),
+        "p_alive": scores.p_alive, "expected_purchases": scores.expected_purchases,
+        "expected_spend": scores.expected_spend, "clv": scores.clv,
+        "churn_probability": churn_prob, "churn_reasons": churn_reasons,
+        "acquisition_channel": now["acquisition_channel"].fillna("").to_numpy(dtype=object),
+    }
+    columns["next_action"] = next_actions(
+        buyer=buyer, churn_probability=churn_prob, p_alive=scores.p_alive, tier=tier,
+        next_due_days=np.full(len(now), np.nan), has_recommendations=np.zeros(len(now), dtype=bool))
+    return ScoringResult(customer_ids=ids, columns=columns, models=outcomes, stages=stages.info)
+
+
+def _nullable_int(scores: np.ndarray) -> np.ndarray:
+    return np.where(scores > 0, scores.astype(float), np.nan)

@@ -41,7 +41,7 @@ from clientwise.customers.models import (
     Interaction,
     Tag,
 )
-from clientwise.dataio.identity.queries import merged_into
+from clientwise.dataio.identity.queries import merged_into, pending_pair_of
 from clientwise.dataio.quality.queries import customer_quality
 
 TIMELINE_PAGE = 20
@@ -187,6 +187,7 @@ def customer_detail(request, pk: int):
         "quality": customer_quality(customer.pk),
         "analytics_scores": customer_score(customer.pk),
         "merged_into": merged_into(customer.pk) if customer.archived_at else None,
+        "duplicate_pair": None if customer.archived_at else pending_pair_of(user, customer.pk),
     }
     context.update(_timeline_context(request, customer))
     context.update(_contacts_context(request, customer))

@@ -292,3 +292,15 @@ def test_archived_duplicate_points_to_its_survivor(web_client, org, cust):
     html = w.get(reverse("customers:detail", args=[dup.pk])).content.decode()
     assert 'id="merged-into"' in html and reverse("customers:detail", args=[cust.pk]) in html
     assert 'id="merged-into"' not in w.get(reverse("customers:detail", args=[cust.pk])).content.decode()
+
+
+def test_detail_points_to_a_pending_duplicate_pair_for_mergers_only(web_client, org, cust):
+    from clientwise.dataio.identity.models import DuplicateCandidate
+
+    other = make_customer(org.rep_a, "张 伟", mobile="13812345678")
+    pair = DuplicateCandidate.objects.create(customer_a_id=cust.pk, customer_b_id=other.pk, probability=0.99,
+                                             evidence={})
+    url = reverse("customers:detail", args=[cust.pk])
+    html = web_client(org.admin).get(url).content.decode()
+    assert 'id="possible-duplicate"' in html and reverse("identity:pair", args=[pair.pk]) in html
+    assert 'id="possible-duplicate"' not in web_client(org.rep_a).get(url).content.decode()  # may not merge

@@ -42,6 +42,13 @@ def get_candidate_for(user, pk) -> DuplicateCandidate:
     return cand
 
 
+def pending_pair_of(user, customer_id: int) -> DuplicateCandidate | None:
+    """The most likely pending pair that involves this customer, for the customer page's notice."""
+    return (visible_candidates(user).filter(status=DuplicateCandidate.Status.PENDING)
+            .filter(Q(customer_a_id=customer_id) | Q(customer_b_id=customer_id))
+            .order_by("-probability", "pk").first())
+
+
 def candidate_page(user, *, status: str = "pending", cursor: str | None = None, size: int = 25) -> Page:
     """The review queue: most likely pairs first."""
     qs = visible_candidates(user)

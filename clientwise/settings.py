@@ -184,6 +184,7 @@ QUALITY_STALE_MONTHS = int(os.environ.get("QUALITY_STALE_MONTHS", "12"))
 IDENTITY_THRESHOLD = float(os.environ.get("IDENTITY_THRESHOLD", "0.9"))
 IDENTITY_AUTO_MERGE_ABOVE = (float(os.environ["IDENTITY_AUTO_MERGE_ABOVE"])
                              if os.environ.get("IDENTITY_AUTO_MERGE_ABOVE") else None)
+IDENTITY_DEDUP_AFTER_IMPORT = os.environ.get("IDENTITY_DEDUP_AFTER_IMPORT", "1") not in ("0", "false", "no")
 IDENTITY_TRUSTED_SOURCES = [s.strip() for s in os.environ.get("IDENTITY_TRUSTED_SOURCES", ",crm,pos,import,demo")
                             .split(",")]
 

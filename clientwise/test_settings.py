@@ -25,3 +25,7 @@ TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBacken
 if DATABASES["default"]["ENGINE"].startswith("django.db.backends.postgresql"):
     # One test database per run, so parallel runs (developers, CI) on one server never drop each other's.
     DATABASES["default"]["TEST"] = {"NAME": f"test_clientwise_{os.getpid()}"}
+
+# Imports do not start a duplicate search in tests (a Splink run per import test); the test of that hook
+# turns it on.
+IDENTITY_DEDUP_AFTER_IMPORT = False

@@ -198,13 +198,19 @@ def score(con: duckdb.DuckDBPyConnection, params: DedupParams, *, table: str = "
                     "match_weight DOUBLE)")
         return ScoreResult(table="pairs", pairs=0, records=records, seconds={"train": 0.0, "predict": 0.0})
     training = linker.training
-    training.estimate_probability_two_random_records_match(
-        [block_on("mobile"), block_on("email"), block_on("id_number")], recall=params.prior_recall)
     settings_obj = linker._settings_obj  # splink is pinned (pyproject); this attribute is the model's prior
+    all_pairs = records * (records - 1) / 2
+    try:
+        training.estimate_probability_two_random_records_match(
+            [block_on("mobile"), block_on("email"), block_on("id_number")], recall=params.prior_recall)
+    except ValueError:
+        # A handful of records where most pairs share a mobile (Splink: "more observed matches than is
+        # consistent with the recall"): take the share of such pairs, at most one half.
+        settings_obj._probability_two_random_records_match = min(0.5, records / all_pairs)
     if not settings_obj._probability_two_random_records_match:
         # No two records share a mobile, email or ID number (a small or new customer base): Splink estimates a
         # prior of 0, and every match weight would be -inf. Assume one matching pair in the whole table instead.
-        settings_obj._probability_two_random_records_match = 1 / (records * (records - 1) / 2)
+        settings_obj._probability_two_random_records_match = 1 / all_pairs
     training.estimate_u_using_random_sampling(max_pairs=params.u_max_pairs, seed=params.seed)
     from splink.internals.exceptions import EMTrainingException
 

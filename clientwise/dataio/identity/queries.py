@@ -49,6 +49,20 @@ def pending_pair_of(user, customer_id: int) -> DuplicateCandidate | None:
             .order_by("-probability", "pk").first())
 
 
+def pending_pairs_of_import(user, job) -> int:
+    """Pending pairs that involve a customer the import job created (same source, created while it ran)."""
+    from clientwise.customers.models import Customer
+
+    if job.kind != "customers" or not job.created or job.started_at is None:
+        return 0
+    window = {"created_at__gte": job.started_at}
+    if job.finished_at:
+        window["created_at__lte"] = job.finished_at
+    ids = Customer.objects.filter(source=job.source, **window).values("pk")
+    return (visible_candidates(user).filter(status=DuplicateCandidate.Status.PENDING)
+            .filter(Q(customer_a_id__in=ids) | Q(customer_b_id__in=ids)).count())
+
+
 def candidate_page(user, *, status: str = "pending", cursor: str | None = None, size: int = 25) -> Page:
     """The review queue: most likely pairs first."""
     qs = visible_candidates(user)

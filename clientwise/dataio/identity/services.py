@@ -43,6 +43,18 @@ def default_auto_merge_above() -> float | None:
     return float(value) if value is not None else None
 
 
+def dedup_after_import(*, created: int) -> bool:
+    """Queue a duplicate search after an import created customers, so a new record that is an existing customer
+    under another key (another external id, a changed member number) reaches the review queue. Off with
+    settings.IDENTITY_DEDUP_AFTER_IMPORT = False. Returns whether a run was queued."""
+    if created <= 0 or not getattr(settings, "IDENTITY_DEDUP_AFTER_IMPORT", True):
+        return False
+    from clientwise.dataio.identity.tasks import dedup_task
+
+    transaction.on_commit(dedup_task.enqueue)
+    return True
+
+
 def peak_memory_mb() -> float:
     """Peak resident memory of this process so far (DuckDB's native memory included), in MB."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -72,3 +72,18 @@ def test_a_small_clean_customer_base_runs_without_training_pairs(org):
     run = services.run_dedup()
     assert run.status == DedupRun.Status.DONE and run.counts["records"] == 5
     assert DuplicateCandidate.objects.count() == 0
+
+
+def test_an_import_that_created_customers_queues_a_dedup_run(org, settings, django_capture_on_commit_callbacks):
+    from clientwise.customers.tests.factories import make_customer
+
+    make_customer(org.rep_a, "张伟", mobile="13812345678")
+    make_customer(org.rep_a, "张 伟", mobile="13812345678")
+    settings.IDENTITY_DEDUP_AFTER_IMPORT = False
+    assert services.dedup_after_import(created=5) is False
+    settings.IDENTITY_DEDUP_AFTER_IMPORT = True
+    assert services.dedup_after_import(created=0) is False
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.dedup_after_import(created=1) is True
+    run = DedupRun.objects.get()
+    assert run.status == DedupRun.Status.DONE and DuplicateCandidate.objects.filter(status="pending").count() == 1

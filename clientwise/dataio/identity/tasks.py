@@ -1,0 +1,14 @@
+"""Background tasks of identity resolution, run by `clientwise worker`."""
+
+from __future__ import annotations
+
+from django_tasks import task
+
+
+@task()
+def dedup_task() -> dict:
+    """A batch duplicate search over all customers (what `clientwise dedup` runs), e.g. after an import."""
+    from clientwise.dataio.identity.services import run_dedup
+
+    run = run_dedup()
+    return {"run_id": run.pk, "status": run.status, **(run.counts or {})}

@@ -637,22 +637,39 @@ def apply_purchase_totals_bulk(*, deltas: dict[int, tuple[int, decimal.Decimal, 
 def record_events_bulk(*, events: list[dict[str, Any]], actor=None) -> int:
     """Write many timeline rows in one INSERT (imports). Each event has the keyword arguments of
     `events.record_event` (customer_id, kind, subject, body, payload, occurred_at, ref_type, ref_id,
-    direction). Call inside the caller's transaction. Returns the number of rows written."""
-    from clientwise.core.audit import jsonable
+    direction). Call inside the caller's transaction. Returns the number of rows written.
+
+    Written through core.bulk (one prepared INSERT / COPY) with the column values bulk_create would write;
+    the payload is encoded once, as json.dumps(jsonable(payload)) would encode it."""
+    import json
+
+    from clientwise.core.bulk import JsonText, inserter
 
     now = timezone.now()
     actor_id = actor.pk if getattr(actor, "pk", None) else None
+    dumps = json.dumps
     rows = [
-        Interaction(
-            customer_id=e["customer_id"], kind=e["kind"], direction=e.get("direction", ""),
-            occurred_at=e.get("occurred_at") or now, actor_id=actor_id, subject=(e.get("subject") or "")[:200],
-            body=e.get("body", ""), payload=jsonable(e.get("payload") or {}), ref_type=e.get("ref_type", ""),
-            ref_id=e.get("ref_id"), source=e.get("source", ""), external_id=e.get("external_id"),
-        )
+        (e["customer_id"], e["kind"], e.get("direction", ""), e.get("occurred_at") or now, actor_id,
+         (e.get("subject") or "")[:200], e.get("body", ""), JsonText(dumps(e.get("payload") or {}, default=_json_default)),
+         e.get("ref_type", ""), e.get("ref_id"), e.get("source", ""), e.get("external_id"))
         for e in events
     ]
-    Interaction.objects.bulk_create(rows, batch_size=2000)
-    return len(rows)
+    return inserter(Interaction, _EVENT_FIELDS).insert(rows, now=now)
+
+
+_EVENT_FIELDS = ("customer_id", "kind", "direction", "occurred_at", "actor_id", "subject", "body", "payload",
+                 "ref_type", "ref_id", "source", "external_id")
+
+
+def _json_default(value: Any) -> Any:
+    """json.dumps(value, default=_json_default) == json.dumps(jsonable(value)): jsonable's conversions for the
+    types json does not encode itself."""
+    from clientwise.core.audit import jsonable
+
+    out = jsonable(value)
+    if out is value:
+        raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+    return out
 
 
 # ---------------------------------------------------------------------------------------------------------------

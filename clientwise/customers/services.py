@@ -622,16 +622,47 @@ def apply_purchase_totals(*, customer_id: int, orders: int, revenue: decimal.Dec
 def apply_purchase_totals_bulk(*, deltas: dict[int, tuple[int, decimal.Decimal, dt.datetime, dt.datetime]]) -> None:
     """Set-based `apply_purchase_totals` for many customers at once (imports): {customer_id: (orders, revenue,
     first ordered_at, last ordered_at)}. Same rules: counters move with F(), first/last purchase only widen.
-    Call inside the caller's transaction. One UPDATE per customer, no reads."""
-    from django.db.models import F
-    from django.db.models.functions import Coalesce, Greatest, Least
+    Call inside the caller's transaction. One UPDATE per customer, no reads.
 
-    for customer_id, (orders, revenue, first, last) in deltas.items():
-        Customer.objects.filter(pk=customer_id).update(
-            order_count=F("order_count") + orders, revenue=F("revenue") + revenue,
-            first_order_at=Least(Coalesce(F("first_order_at"), first), first),
-            last_order_at=Greatest(Coalesce(F("last_order_at"), last), last),
-        )
+    The UPDATE is the one `Customer.objects.filter(pk=…).update(…)` compiles to; it is compiled once per kind of
+    values and run for every customer with executemany, with each customer's values adapted as Django adapts
+    them (checked against Django's own parameters for the first customer; any difference falls back to one
+    ORM update per customer)."""
+    from django.db import connections
+    from django.db.models import DateTimeField, DecimalField, F, IntegerField
+    from django.db.models.functions import Coalesce, Greatest, Least
+    from django.db.models.sql.subqueries import UpdateQuery
+
+    def update_values(orders, revenue, first, last) -> dict[str, Any]:
+        return {"order_count": F("order_count") + orders, "revenue": F("revenue") + revenue,
+                "first_order_at": Least(Coalesce(F("first_order_at"), first), first),
+                "last_order_at": Greatest(Coalesce(F("last_order_at"), last), last)}
+
+    groups: dict[tuple[type, ...], list[tuple[int, tuple]]] = {}
+    for customer_id, delta in deltas.items():
+        groups.setdefault(tuple(type(x) for x in (customer_id, *delta)), []).append((customer_id, delta))
+    db = Customer.objects.db
+    connection = connections[db]
+    adapt_int, adapt_decimal, adapt_time = (f.get_db_prep_value for f in (IntegerField(), DecimalField(),
+                                                                           DateTimeField()))
+
+    def params(customer_id, orders, revenue, first, last) -> tuple:
+        first, last = adapt_time(first, connection), adapt_time(last, connection)
+        return (adapt_int(orders, connection), adapt_decimal(revenue, connection), first, first, last, last,
+                customer_id)
+
+    for items in groups.values():
+        customer_id, delta = items[0]
+        query = Customer.objects.filter(pk=customer_id).query.chain(UpdateQuery)
+        query.add_update_values(update_values(*delta))
+        sql, expected = query.get_compiler(db).as_sql()
+        mine = params(customer_id, *delta)
+        if mine == tuple(expected) and [type(x) for x in mine] == [type(x) for x in expected]:
+            with connection.cursor() as cur:
+                cur.executemany(sql, [params(cid, *d) for cid, d in items])
+            continue
+        for cid, (orders, revenue, first, last) in items:  # values of other kinds: as the ORM writes them
+            Customer.objects.filter(pk=cid).update(**update_values(orders, revenue, first, last))
 
 
 def record_events_bulk(*, events: list[dict[str, Any]], actor=None) -> int:

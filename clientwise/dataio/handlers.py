@@ -28,6 +28,7 @@ from django.utils.translation import gettext_lazy as lazy
 
 from clientwise.core import permissions as perms
 from clientwise.core.audit import jsonable
+from clientwise.core.bulk import JsonText, inserter, reserve_ids
 from clientwise.core.errors import DomainError, ErrorCode, PermissionDenied, ValidationFailed
 from clientwise.core.normalize import normalize_email, normalize_phone, parse_date, pinyin_keys
 from clientwise.dataio import validation as v
@@ -155,8 +156,39 @@ class Handler:
 
 PROFILE = ("name", "member_number", "gender", "birth_date", "province", "city", "occupation", "id_number", "status",
            "notes")
+NEW_PROFILE = tuple(name for name in PROFILE if name not in ("name", "member_number"))
+# Columns of a new customer row, in the order CustomerHandler builds them (then NEW_PROFILE).
+NEW_CUSTOMER_FIELDS = ("id", "name", "name_pinyin", "name_initials", "member_number", "source", "external_id",
+                       "owner_id", "team_id", "custom", "mobile", "email", *NEW_PROFILE)
 CONSENT_CHANNELS = {"consent_sms": "sms", "consent_email": "email", "consent_phone": "phone",
                     "consent_wechat": "wechat"}
+
+
+def _phone(value: str, field: str) -> str:
+    return normalize_phone(value, field=field)
+
+
+def _email(value: str, field: str) -> str:
+    return normalize_email(value, field=field)
+
+
+# (field, check, keyword arguments), in the order a row's errors are listed.
+CUSTOMER_FIELDS: tuple[tuple[str, Any, dict], ...] = (
+    ("name", v.text, {"max_length": 200, "label": lazy("Name")}),
+    ("external_id", v.text, {"max_length": 100}),
+    ("member_number", v.text, {"max_length": 40}),
+    ("mobile", _phone, {}),
+    ("email", _email, {}),
+    ("gender", v.choice, {"table": v.GENDERS}),
+    ("birth_date", v.birth_date, {}),
+    ("province", v.text, {"max_length": 40}),
+    ("city", v.text, {"max_length": 60}),
+    ("occupation", v.text, {"max_length": 100}),
+    ("id_number", v.text, {"max_length": 30}),
+    ("status", v.choice, {"table": v.STATUSES}),
+    ("notes", v.text, {"max_length": 5000}),
+    *((name, v.yes_no, {}) for name in CONSENT_CHANNELS),
+)
 
 
 class CustomerHandler(Handler):
@@ -166,27 +198,26 @@ class CustomerHandler(Handler):
     def __init__(self, *, job, actor):
         super().__init__(job=job, actor=actor)
         self.key = key_for(job.kind, job.mapping, job.options)
+        # The per-field checks of the mapped fields only, in CUSTOMER_FIELDS order (the order errors are listed).
+        self.plan = [(name, fn, kwargs) for name, fn, kwargs in CUSTOMER_FIELDS if self.mapping.get(name)]
+        from clientwise.customers.models import Customer
+
+        # Profile fields a new customer takes from its row, else the model's default (as Customer(...) would).
+        self.profile_defaults = [(name, Customer._meta.get_field(name).get_default()) for name in NEW_PROFILE]
 
     def clean_row(self, row: Row) -> None:
-        c = self.clean_field
-        self.require(row, "name", lazy("Name"))
-        c(row, "name", v.text, max_length=200, label=_("Name"))
-        c(row, "external_id", v.text, max_length=100)
-        c(row, "member_number", v.text, max_length=40)
-        c(row, "mobile", lambda value, f: normalize_phone(value, field=f))
-        c(row, "email", lambda value, f: normalize_email(value, field=f))
-        c(row, "gender", v.choice, v.GENDERS)
-        c(row, "birth_date", v.birth_date)
-        c(row, "province", v.text, max_length=40)
-        c(row, "city", v.text, max_length=60)
-        c(row, "occupation", v.text, max_length=100)
-        c(row, "id_number", v.text, max_length=30)
-        c(row, "status", v.choice, v.STATUSES)
-        c(row, "notes", v.text, max_length=5000)
-        for name in CONSENT_CHANNELS:
-            c(row, name, v.yes_no)
-        if row.ok and not row.clean.get(self.key):
-            row.errors.append(DomainError(ErrorCode.REQUIRED, _(
+        values, clean, errors = row.values, row.clean, row.errors
+        if not values.get("name"):
+            self.require(row, "name", lazy("Name"))
+        for name, fn, kwargs in self.plan:
+            value = values.get(name)
+            if value:
+                try:
+                    clean[name] = fn(value, name, **kwargs)
+                except DomainError as exc:
+                    errors.append(exc)
+        if not errors and not clean.get(self.key):
+            errors.append(DomainError(ErrorCode.REQUIRED, _(
                 "%(field)s is the key that matches existing customers; it cannot be empty.") % {"field": self.key},
                 self.key))
 
@@ -253,7 +284,7 @@ class CustomerHandler(Handler):
 
         owner_id = self.options.get("owner_id") or self.actor.pk
         team_id = self.options.get("team_id") or getattr(self.actor, "team_id", None)
-        seen: dict[str, tuple[str, Any]] = {}  # key -> (signature, customer or pending row)
+        seen: dict[str, Row] = {}  # key -> the first row with it (signatures only compared when a key repeats)
         claimed_mn: dict[str, str] = {}  # member number -> key that claimed it in this batch
         new_rows: list[Row] = []
         updates: dict[int, tuple[Any, dict, dict]] = {}
@@ -261,9 +292,8 @@ class CustomerHandler(Handler):
         consent_changes: list[tuple[Any, str, str]] = []  # (customer or row, channel, status)
         for row in ok:
             key = row.clean[self.key]
-            sig = signature(row.clean)
             if key in seen:
-                if seen[key][0] == sig:
+                if signature(seen[key].clean) == signature(row.clean):
                     row.outcome = "unchanged"
                 else:
                     row.reject(DomainError(ErrorCode.DUPLICATE, _(
@@ -302,7 +332,7 @@ class CustomerHandler(Handler):
                 continue
             if mn:
                 claimed_mn[mn] = key
-            seen[key] = (sig, customer or row)
+            seen[key] = row
             if customer is None:
                 new_rows.append(row)
                 row.outcome = "created"
@@ -340,24 +370,20 @@ class CustomerHandler(Handler):
                 row.outcome = "unchanged"
 
         # --- writes ---
-        created = []
-        for row in new_rows:
-            cust = Customer(
-                name=row.clean["name"], member_number=row.clean.get("member_number") or None,
-                source=self.source, external_id=row.clean.get("external_id") or None,
-                owner_id=owner_id, team_id=team_id, custom=dict(custom_default),
-                **{k: row.clean[k] for k in PROFILE if k in row.clean and k not in ("name", "member_number")},
-            )
-            cust.name_pinyin, cust.name_initials = (s[:n] for s, n in zip(pinyin_keys(cust.name), (200, 60),
-                                                                           strict=True))
-            for kind in ("mobile", "email"):
-                if row.clean.get(kind):
-                    setattr(cust, kind, row.clean[kind])
-            row.clean["_customer"] = cust
-            created.append(cust)
-        Customer.objects.bulk_create(created, batch_size=500)
-        if created and perms.scope_of(self.actor) is not perms.Scope.ALL:
-            ids = [c.pk for c in created]
+        ids = reserve_ids(Customer, len(new_rows))
+        custom_json = JsonText(json.dumps(custom_default)) if isinstance(custom_default, dict) else None
+        source = self.source
+        values = []
+        for row, pk in zip(new_rows, ids, strict=True):
+            clean = row.clean
+            clean["_customer_id"] = pk
+            full, initials = pinyin_keys(clean["name"])
+            values.append((pk, clean["name"], full[:200], initials[:60], clean.get("member_number") or None,
+                           source, clean.get("external_id") or None, owner_id, team_id, custom_json,
+                           clean.get("mobile") or "", clean.get("email") or "",
+                           *[clean.get(name, default) for name, default in self.profile_defaults]))
+        inserter(Customer, NEW_CUSTOMER_FIELDS).insert(values)
+        if new_rows and perms.scope_of(self.actor) is not perms.Scope.ALL:
             seen_ids = sum(visible_customers(self.actor).filter(pk__in=ch).count() for ch in _chunks(ids))
             if seen_ids != len(ids):
                 raise PermissionDenied(_("The owner or team chosen for new customers is outside what you may see."))
@@ -378,17 +404,15 @@ class CustomerHandler(Handler):
         if updates:
             Customer.objects.bulk_update([u[0] for u in updates.values()], sorted(changed_fields | {"updated_at"}),
                                          batch_size=500)
-        ContactPoint.objects.bulk_create([
-            ContactPoint(customer_id=_cid(t), kind=kind, value=value, value_normalized=value, is_primary=primary)
-            for t, kind, value, primary in new_contacts
-        ], batch_size=1000)
+        inserter(ContactPoint, ("customer_id", "kind", "value", "value_normalized", "is_primary")).insert(
+            [(_cid(t), kind, value, value, primary) for t, kind, value, primary in new_contacts])
         self._write_consents(consent_changes, consents)
-        events = []
-        for row in new_rows:
-            cust = row.clean["_customer"]
-            events.append({"customer_id": cust.pk, "kind": Interaction.Kind.PROFILE, "subject": _("Customer created"),
-                           "payload": {"import_job": self.job.pk, "row": row.number,
-                                       "fields": sorted(k for k in row.clean if not k.startswith("_"))}})
+        created_subject = _("Customer created")
+        events = [{"customer_id": row.clean["_customer_id"], "kind": Interaction.Kind.PROFILE,
+                   "subject": created_subject,
+                   "payload": {"import_job": self.job.pk, "row": row.number,
+                               "fields": sorted(k for k in row.clean if not k.startswith("_"))}}
+                  for row in new_rows]
         for customer, before, after in updates.values():
             events.append({"customer_id": customer.pk, "kind": Interaction.Kind.PROFILE,
                            "subject": _("Profile updated: %(fields)s") % {"fields": ", ".join(sorted(after))},
@@ -400,7 +424,7 @@ class CustomerHandler(Handler):
                            "payload": {"channel": channel, "purpose": "marketing", "status": status,
                                        "source": f"import:{self.source}"}})
         record_events_bulk(events=events, actor=self.actor)
-        self.summary["created_ids"] = [c.pk for c in created]
+        self.summary["created_ids"] = list(ids)
         self.summary["updated_ids"] = list(updates)
 
     def _write_consents(self, changes, existing) -> None:
@@ -410,19 +434,18 @@ class CustomerHandler(Handler):
         for target, channel, status in changes:
             current = existing.get((_cid(target), channel)) if not isinstance(target, Row) else None
             if current is None:
-                to_create.append(Consent(customer_id=_cid(target), channel=channel, purpose="marketing", status=status,
-                                         decided_at=self.now, source=f"import:{self.source}"[:60]))
+                to_create.append((_cid(target), channel, "marketing", status, self.now, f"import:{self.source}"[:60]))
             else:
                 current.status, current.decided_at, current.updated_at = status, self.now, self.now
                 current.source = f"import:{self.source}"[:60]
                 to_update.append(current)
-        Consent.objects.bulk_create(to_create, batch_size=1000)
+        inserter(Consent, ("customer_id", "channel", "purpose", "status", "decided_at", "source")).insert(to_create)
         if to_update:
             Consent.objects.bulk_update(to_update, ["status", "decided_at", "source", "updated_at"])
 
 
 def _cid(target) -> int:
-    return target.clean["_customer"].pk if isinstance(target, Row) else target.pk
+    return target.clean["_customer_id"] if isinstance(target, Row) else target.pk
 
 
 def _pairs(qs, field_name: str, values, other: str) -> list[tuple]:
@@ -601,15 +624,24 @@ class CustomerRefs:
 
     def __init__(self, handler: Handler):
         self.h = handler
+        self.plan = [("customer_external_id", v.text, {"max_length": 100}),
+                     ("customer_member_number", v.text, {"max_length": 40}),
+                     ("customer_mobile", _phone, {})]
 
     def clean(self, row: Row) -> None:
-        if not any(row.values.get(f) for f in self.FIELDS):
-            row.errors.append(DomainError(ErrorCode.REQUIRED, _("Which customer? Give an external id, member number "
-                                                                "or mobile."), "customer_external_id"))
+        if not self.given(row):
             return
-        self.h.clean_field(row, "customer_external_id", v.text, max_length=100)
-        self.h.clean_field(row, "customer_member_number", v.text, max_length=40)
-        self.h.clean_field(row, "customer_mobile", lambda value, f: normalize_phone(value, field=f))
+        for name, fn, kwargs in self.plan:
+            self.h.clean_field(row, name, fn, **kwargs)
+
+    def given(self, row: Row) -> bool:
+        """Whether the row names a customer; adds the `required` error when it does not."""
+        values = row.values
+        if any(values.get(f) for f in self.FIELDS):
+            return True
+        row.errors.append(DomainError(ErrorCode.REQUIRED, _("Which customer? Give an external id, member number "
+                                                            "or mobile."), "customer_external_id"))
+        return False
 
     def resolve(self, rows: list[Row]) -> None:
         """Set row.clean['customer_id'] or reject the row."""
@@ -679,40 +711,48 @@ class OrderHandler(Handler):
         self._products: dict[str, Any] = {}
         self._stores: dict[str, Any] = {}
         self._channels: dict[str, Any] | None = None
+        self.zone = {}  # ordered_at's time zone, set per batch
+        mapped = self.mapping.get
+        self.plan_head = [("external_id", v.text, {"max_length": 100})] if mapped("external_id") else []
+        self.plan_tail = [(name, fn, kwargs) for name, fn, kwargs in (
+            ("store", v.text, {"max_length": 20}), ("channel", v.text, {"max_length": 20}),
+            ("ordered_at", v.moment, self.zone), ("sku", v.text, {"max_length": 40}),
+            ("quantity", v.quantity, {}), ("unit_price", v.amount, {}), ("discount", v.amount, {}),
+            ("amount", v.amount, {})) if mapped(name)]
 
     def can_split(self, previous: Row, following: Row) -> bool:
         return previous.values.get("number") != following.values.get("number")
 
     def clean_row(self, row: Row) -> None:
-        c = self.clean_field
+        values, clean, errors = row.values, row.clean, row.errors
         for name, label in ORDER_REQUIRED:
-            self.require(row, name, label)
-        number = row.values.get("number", "")
+            if not values.get(name):
+                self.require(row, name, label)
+        number = values.get("number", "")
         if number and not v.NUMBER_RE.match(number):
-            row.errors.append(DomainError(ErrorCode.INVALID, _(
+            errors.append(DomainError(ErrorCode.INVALID, _(
                 "An order number has up to 40 letters, digits and - _ . /."), "number"))
         elif number:
-            row.clean["number"] = number
-        c(row, "external_id", v.text, max_length=100)
-        self.refs.clean(row)
-        c(row, "store", v.text, max_length=20)
-        c(row, "channel", v.text, max_length=20)
-        c(row, "ordered_at", v.moment)
-        c(row, "sku", v.text, max_length=40)
-        c(row, "quantity", v.quantity)
-        c(row, "unit_price", v.amount)
-        c(row, "discount", v.amount)
-        c(row, "amount", v.amount)
-        currency = (row.values.get("currency") or "CNY").upper()
+            clean["number"] = number
+        for plan in (self.plan_head, self.refs.plan if self.refs.given(row) else (), self.plan_tail):
+            for name, fn, kwargs in plan:
+                value = values.get(name)
+                if value:
+                    try:
+                        clean[name] = fn(value, name, **kwargs)
+                    except DomainError as exc:
+                        errors.append(exc)
+        currency = (values.get("currency") or "CNY").upper()
         if currency not in ("CNY", "USD", "EUR", "HKD"):
-            row.errors.append(DomainError(ErrorCode.INVALID, _("Unknown currency %(value)s.") % {"value": currency},
-                                          "currency"))
-        row.clean["currency"] = currency
+            errors.append(DomainError(ErrorCode.INVALID, _("Unknown currency %(value)s.") % {"value": currency},
+                                      "currency"))
+        clean["currency"] = currency
 
     def process(self, rows: list[Row]) -> None:
         from clientwise.commerce.models import Channel, Order, OrderLine, Product, Store
         from clientwise.customers.services import apply_purchase_totals_bulk, record_events_bulk
 
+        self.zone["zone"] = timezone.get_current_timezone_name()
         for row in rows:
             if row.ok:
                 self.clean_row(row)
@@ -775,7 +815,7 @@ class OrderHandler(Handler):
         by_number = {o.number: o for o in _in(Order.objects.all(), "number", numbers)}
         by_ext = {o.external_id: o for o in _in(Order.objects.filter(source=self.source), "external_id", ext_ids)}
         pending: dict[str, tuple[int, Decimal, int]] = {}
-        to_create: list[tuple[list[Row], Order]] = []
+        to_create: list[tuple[list[Row], dict[str, Any]]] = []  # (lines, the new order's values)
         for group in groups:
             head = group[0]
             if any(not r.ok for r in group):
@@ -825,46 +865,55 @@ class OrderHandler(Handler):
                             "not change recorded sales.") % {"number": number}, "number"))
                 continue
             pending[ext] = shape
-            order = Order(
-                number=number, customer_id=head.clean["customer_id"],
-                store=stores.get(head.clean.get("store")) if head.clean.get("store") else None,
-                channel=channels.get(head.clean.get("channel")) if head.clean.get("channel") else None,
-                ordered_at=head.clean["ordered_at"], currency=head.clean["currency"],
-                subtotal=sum((r.clean["gross"] for r in group), ZERO),
-                discount=sum((r.clean["discount"] for r in group), ZERO), amount=amount,
-                cost=sum((r.clean["cost"] for r in group), ZERO), line_count=len(group),
-                source=self.source, external_id=ext,
-            )
-            to_create.append((group, order))
+            store = stores.get(head.clean.get("store")) if head.clean.get("store") else None
+            channel = channels.get(head.clean.get("channel")) if head.clean.get("channel") else None
+            to_create.append((group, {
+                "number": number, "customer_id": head.clean["customer_id"], "store": store, "channel": channel,
+                "ordered_at": head.clean["ordered_at"], "currency": head.clean["currency"],
+                "subtotal": sum((r.clean["gross"] for r in group), ZERO),
+                "discount": sum((r.clean["discount"] for r in group), ZERO), "amount": amount,
+                "cost": sum((r.clean["cost"] for r in group), ZERO), "line_count": len(group), "external_id": ext,
+            }))
             for r in group:
                 r.outcome = "created"
-        Order.objects.bulk_create([o for _g, o in to_create], batch_size=500)
-        OrderLine.objects.bulk_create([
-            OrderLine(order_id=o.pk, customer_id=o.customer_id, product=r.clean["product"],
-                      quantity=r.clean["quantity"], unit_price=r.clean["unit_price"], discount=r.clean["discount"],
-                      amount=r.clean["line_amount"], cost=r.clean["cost"])
-            for group, o in to_create for r in group
-        ], batch_size=1000)
+        ids = reserve_ids(Order, len(to_create))
+        source = self.source
+        inserter(Order, ORDER_FIELDS).insert([
+            (pk, o["number"], o["customer_id"], o["store"].pk if o["store"] else None,
+             o["channel"].pk if o["channel"] else None, o["ordered_at"], o["currency"], o["subtotal"], o["discount"],
+             o["amount"], o["cost"], o["line_count"], source, o["external_id"])
+            for pk, (_group, o) in zip(ids, to_create, strict=True)])
+        inserter(OrderLine, ORDER_LINE_FIELDS).insert([
+            (pk, o["customer_id"], r.clean["product"].pk, r.clean["quantity"], r.clean["unit_price"],
+             r.clean["discount"], r.clean["line_amount"], r.clean["cost"])
+            for pk, (group, o) in zip(ids, to_create, strict=True) for r in group])
         deltas: dict[int, list] = {}
         for _group, o in to_create:
-            d = deltas.setdefault(o.customer_id, [0, ZERO, o.ordered_at, o.ordered_at])
+            d = deltas.setdefault(o["customer_id"], [0, ZERO, o["ordered_at"], o["ordered_at"]])
             d[0] += 1
-            d[1] += o.amount
-            d[2] = min(d[2], o.ordered_at)
-            d[3] = max(d[3], o.ordered_at)
+            d[1] += o["amount"]
+            d[2] = min(d[2], o["ordered_at"])
+            d[3] = max(d[3], o["ordered_at"])
         apply_purchase_totals_bulk(deltas={k: tuple(d) for k, d in deltas.items()})
+        subject = _("Order %(number)s · %(amount)s")
+        job_id = self.job.pk
         record_events_bulk(actor=self.actor, events=[{
-            "customer_id": o.customer_id, "kind": "purchase", "occurred_at": o.ordered_at, "ref_type": "order",
-            "ref_id": o.pk,
-            "subject": _("Order %(number)s · %(amount)s") % {"number": o.number, "amount": _money(o.amount, o.currency)},
-            "payload": {"number": o.number, "amount": o.amount, "currency": o.currency, "line_count": o.line_count,
-                        "store": o.store.name if o.store else "", "channel": o.channel.code if o.channel else "",
-                        "import_job": self.job.pk,
+            "customer_id": o["customer_id"], "kind": "purchase", "occurred_at": o["ordered_at"], "ref_type": "order",
+            "ref_id": pk,
+            "subject": subject % {"number": o["number"], "amount": _money(o["amount"], o["currency"])},
+            "payload": {"number": o["number"], "amount": o["amount"], "currency": o["currency"],
+                        "line_count": o["line_count"], "store": o["store"].name if o["store"] else "",
+                        "channel": o["channel"].code if o["channel"] else "", "import_job": job_id,
                         "lines": [{"sku": r.clean["product"].sku, "name": r.clean["product"].name,
                                    "quantity": r.clean["quantity"], "amount": r.clean["line_amount"]}
                                   for r in group[:20]]},
-        } for group, o in to_create])
-        self.summary["created_ids"] = [o.pk for _g, o in to_create]
+        } for pk, (group, o) in zip(ids, to_create, strict=True)])
+        self.summary["created_ids"] = list(ids)
+
+
+ORDER_FIELDS = ("id", "number", "customer_id", "store_id", "channel_id", "ordered_at", "currency", "subtotal",
+                "discount", "amount", "cost", "line_count", "source", "external_id")
+ORDER_LINE_FIELDS = ("order_id", "customer_id", "product_id", "quantity", "unit_price", "discount", "amount", "cost")
 
 
 def _money(value: Decimal, currency: str) -> str:

@@ -74,6 +74,9 @@ def yes_no(value: str, field: str) -> bool:
 
 
 def quantity(value: str, field: str) -> int:
+    number = _quantity(value)
+    if number is not None:
+        return number
     try:
         number = Decimal(value.replace(",", "").strip())
     except ArithmeticError:
@@ -85,11 +88,37 @@ def quantity(value: str, field: str) -> int:
     return int(number)
 
 
+@lru_cache(maxsize=4096)
+def _quantity(value: str) -> int | None:
+    """A valid quantity's value (None when invalid: `quantity` then raises with the row's field)."""
+    try:
+        number = Decimal(value.replace(",", "").strip())
+    except ArithmeticError:
+        return None
+    if not number.is_finite() or number != number.to_integral_value() or number <= 0 or number > MAX_QUANTITY:
+        return None
+    return int(number)
+
+
 def amount(value: str, field: str) -> Decimal:
+    result = _amount(value)
+    if result is not None:
+        return result
     result = parse_amount(value, field=field)
     if result < 0:
         raise error(ErrorCode.INVALID_AMOUNT, _("An amount cannot be negative."), field)
     return result
+
+
+@lru_cache(maxsize=16384)
+def _amount(value: str) -> Decimal | None:
+    """A valid amount's value (None when invalid: `amount` then raises with the row's field). Decimals are
+    immutable, so one object can serve every row with the same text."""
+    try:
+        result = parse_amount(value)
+    except DomainError:
+        return None
+    return result if result >= 0 else None
 
 
 def birth_date(value: str, field: str) -> dt.date:
@@ -99,8 +128,10 @@ def birth_date(value: str, field: str) -> dt.date:
     return day
 
 
-def moment(value: str, field: str) -> dt.datetime:
-    parsed = _moment(value.strip(), field, timezone.get_current_timezone_name())
+def moment(value: str, field: str, zone: str | None = None) -> dt.datetime:
+    """A date and time (see _moment), not in the future nor before 1990. `zone`: the current time zone's name
+    when the caller already has it (a batch asks once)."""
+    parsed = _moment(value.strip(), field, zone or timezone.get_current_timezone_name())
     raw = value.strip()
     if parsed > timezone.now() + FUTURE_SKEW:
         raise error(ErrorCode.INVALID_DATE, _("“%(value)s” is in the future.") % {"value": raw}, field)

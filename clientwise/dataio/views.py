@@ -21,6 +21,7 @@ from django.views.decorators.http import require_POST
 from clientwise.core import permissions as perms
 from clientwise.core.errors import DomainError, NotFound, ValidationFailed
 from clientwise.dataio import queries, services
+from clientwise.dataio.identity.queries import pending_pairs_of_import
 from clientwise.dataio.mapping import NATURAL_KEYS, TARGETS, pii_columns, targets
 from clientwise.dataio.models import ImportJob, ImportKind
 
@@ -157,7 +158,8 @@ def _detail_context(request, job: ImportJob) -> dict:
     columns = [c for c in job.headers][:12]
     rows = [{"q": q, "values": [_masked_raw(q.raw, masks).get(c, "") for c in columns]} for q in page.items]
     return {"job": job, "page": page, "quarantine": rows, "columns": columns,
-            "error_counts": queries.error_counts(job), "status_filter": request.GET.get("status", "open")}
+            "error_counts": queries.error_counts(job), "status_filter": request.GET.get("status", "open"),
+            "possible_duplicates": pending_pairs_of_import(request.user, job) if not job.is_active else 0}
 
 
 @_importer

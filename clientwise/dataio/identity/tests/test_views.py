@@ -62,3 +62,24 @@ def test_rep_cannot_merge_from_the_page(org, web_client, people, pair):
     assert response.status_code == 403
     assert MergeRecord.objects.count() == 0
     assert DuplicateCandidate.objects.get(pk=pair.pk).status == "pending"
+
+
+def test_import_job_page_counts_pairs_with_customers_it_created(org, web_client):
+    from django.urls import reverse
+
+    from clientwise.customers.tests.factories import make_customer
+    from clientwise.dataio.identity.queries import pending_pairs_of_import
+    from clientwise.dataio.tests.helpers import csv_text, run
+
+    old = make_customer(org.admin, "张伟", mobile="13812345678")
+    job = run(org.admin, "customers", "members.csv",
+              csv_text([["客户编号", "姓名", "手机"], ["C9", "张 伟", "13812345678"], ["C10", "李娜", "13912345678"]]))
+    assert job.created == 2
+    new = Customer.objects.get(external_id="C9")
+    url = reverse("dataio:import_detail", args=[job.pk])
+    assert 'id="import-duplicates"' not in web_client(org.admin).get(url).content.decode()
+    a, b = sorted([old.pk, new.pk])
+    DuplicateCandidate.objects.create(customer_a_id=a, customer_b_id=b, probability=0.99, evidence={})
+    assert pending_pairs_of_import(org.admin, job) == 1
+    html = web_client(org.admin).get(url).content.decode()
+    assert 'id="import-duplicates"' in html and reverse("identity:queue") in html

@@ -380,6 +380,7 @@ def summary(user, batch: ScoringBatch | None = None) -> dict:
         "high_risk": agg["high_risk"],
         "high_risk_clv": agg["high_risk_clv"],
         "tiers": {t: agg[f"tier_{t}"] for t in CustomerScore.Tier.values},
+        "tiered": sum(agg[f"tier_{t}"] for t in CustomerScore.Tier.values),
     }
 
 
@@ -694,21 +695,22 @@ class Validation:
     lift_top_decile: float | None = None
     baseline_lift_top_decile: float | None = None
     holdout: list[dict] = field(default_factory=list)  # [{label, predicted, actual, customers}]
+    holdout_key: str = ""  # what the holdout bins are: frequency, segment, bin, ...
     gains: list[dict] = field(default_factory=list)  # [{decile, lift, gain, baseline_gain, baseline_lift}]
     calibration: list[dict] = field(default_factory=list)  # [{predicted, observed, count}]
     scalars: list[tuple[str, object]] = field(default_factory=list)
     other: list[tuple[str, str]] = field(default_factory=list)  # key, pretty JSON
 
     def charts(self) -> dict:
-        return {"holdout": self.holdout, "gains": self.gains, "calibration": self.calibration,
-                "auc": self.auc, "baseline_auc": self.baseline_auc}
+        return {"holdout": self.holdout, "holdout_key": self.holdout_key, "gains": self.gains,
+                "calibration": self.calibration, "auc": self.auc, "baseline_auc": self.baseline_auc}
 
     @property
     def has_charts(self) -> bool:
         return bool(self.holdout or self.gains or self.calibration)
 
 
-HOLDOUT_LABEL = ("frequency", "bin", "label", "bucket", "x", "purchases")
+HOLDOUT_LABEL = ("frequency", "segment", "bin", "decile", "quintile", "label", "bucket", "x", "purchases")
 HOLDOUT_PREDICTED = ("predicted", "expected", "pred", "predicted_mean", "predicted_purchases")
 HOLDOUT_ACTUAL = ("actual", "observed", "actual_mean", "actual_purchases")
 COUNT_KEYS = ("customers", "count", "n", "size")
@@ -732,18 +734,23 @@ def _rows(value) -> list:
     return list(value) if isinstance(value, list) else []
 
 
-def _holdout(value) -> list[dict]:
-    out = []
+def _holdout(value) -> tuple[list[dict], str]:
+    """Rows {label, predicted, actual, customers} and the key the bins were labelled by (frequency, segment…)."""
+    out, key_used = [], ""
     for i, row in enumerate(_rows(value)):
         if not isinstance(row, dict):
             continue
         predicted, actual = _num(_first(row, *HOLDOUT_PREDICTED)), _num(_first(row, *HOLDOUT_ACTUAL))
         if predicted is None and actual is None:
             continue
-        label = _first(row, *HOLDOUT_LABEL)
-        out.append({"label": str(label if label is not None else i), "predicted": predicted, "actual": actual,
+        key = next((k for k in HOLDOUT_LABEL if row.get(k) is not None), "")
+        key_used = key_used or key
+        label = str(row[key]) if key else str(i)
+        if key == "segment":
+            label = segment_label(label)
+        out.append({"label": label, "predicted": predicted, "actual": actual,
                     "customers": _num(_first(row, *COUNT_KEYS))})
-    return out
+    return out, key_used
 
 
 def _gains(value, baseline=None) -> list[dict]:
@@ -793,7 +800,7 @@ def validation(metrics) -> Validation:
     v.baseline_auc = _num(_first(metrics, "baseline_auc", "recency_auc", "baseline_holdout_auc"))
     v.lift_top_decile = _num(metrics.get("lift_top_decile"))
     v.baseline_lift_top_decile = _num(metrics.get("baseline_lift_top_decile"))
-    v.holdout = _holdout(metrics.get("holdout"))
+    v.holdout, v.holdout_key = _holdout(metrics.get("holdout"))
     gains_source = metrics.get("gains") if metrics.get("gains") is not None else metrics.get("lift")
     if not isinstance(gains_source, list | dict):
         gains_source = None

@@ -3,6 +3,8 @@ figure comes from dashboards.py, and every list or aggregate only holds customer
 
 from __future__ import annotations
 
+import json
+
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
@@ -79,7 +81,9 @@ def _chart_labels() -> dict:
         "captured": _("Share of churners reached"), "lift": _("Lift"), "observed": _("Observed"),
         "perfect": _("Perfect calibration"), "mean_predicted": _("Mean predicted probability"),
         "observed_rate": _("Observed rate"),
-        "calibration_purchases": _("Repeat purchases in the calibration period"),
+        "holdout_frequency": _("Repeat purchases in the calibration period"),
+        "holdout_segment": _("Segment at the calibration cut-off"),
+        "holdout_group": _("Group at the calibration cut-off"),
     }
 
 
@@ -173,6 +177,21 @@ def models(request):
                                                      "batch": dashboards.current_batch()})
 
 
+def _parameters(run) -> list[tuple[str, object, bool]]:
+    """(name, value, is_number) of a run's parameters; lists and dicts as compact JSON."""
+    if run is None or not isinstance(run.parameters, dict):
+        return []
+    out = []
+    for key, value in sorted(run.parameters.items()):
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            out.append((key, value, True))
+        elif isinstance(value, str | bool) or value is None:
+            out.append((key, value, False))
+        else:
+            out.append((key, json.dumps(value, ensure_ascii=False, separators=(", ", ": "), default=str), False))
+    return out
+
+
 @perm_required(perms.VIEW_ANALYTICS)
 def model_detail(request, model: str):
     if model not in dashboards.MODEL_LABELS:
@@ -194,8 +213,7 @@ def model_detail(request, model: str):
         "run": run,
         "history": history,
         "validation": validation,
-        "parameters": sorted((run.parameters or {}).items()) if run is not None and isinstance(
-            run.parameters, dict) else [],
+        "parameters": _parameters(run),
         "models": dashboards.models_overview(),
         "batch": dashboards.current_batch(),
     })

@@ -169,6 +169,7 @@ def test_summary_exact(world):
     assert s["high_risk"] == 3  # a3 0.80, a4 0.95, b1 0.60
     assert s["high_risk_clv"] == Decimal("1900.00")
     assert s["tiers"] == {"A": 1, "B": 2, "C": 1, "D": 1}
+    assert s["tiered"] == 5
     assert s["avg_p_alive"] == pytest.approx((0.95 + 0.7 + 0.3 + 0.05 + 0.8) / 5)
 
     m = dashboards.summary(world.org.manager_a)
@@ -380,7 +381,12 @@ def test_validation_of_holdout_and_unknown_shapes():
     v = dashboards.validation(BGNBD_RUN_METRICS)
     assert v.holdout == [{"label": "0", "predicted": 0.4, "actual": 0.35, "customers": 50.0},
                          {"label": "1", "predicted": 1.1, "actual": 1.2, "customers": 30.0}]
+    assert v.holdout_key == "frequency"
     assert dict(v.scalars) == {"holdout.predicted_total": 53.0, "holdout.actual_total": 53.5, "mae": 0.31}
+    # RFM's check: per segment at the calibration cut-off, the share who bought in the holdout (no prediction).
+    rfm = dashboards.validation({"holdout": {"bins": [{"segment": "at_risk", "customers": 3, "actual": 0.2}]}})
+    assert (rfm.holdout, rfm.holdout_key) == ([{"label": "At risk", "predicted": None, "actual": 0.2,
+                                                "customers": 3.0}], "segment")
     # Parallel lists and plain numbers are read too; anything else is shown as JSON, never an error.
     w = dashboards.validation({"holdout": {"frequency": [0, 1], "predicted": [0.5, 1.5], "actual": [0.4, 1.6]},
                                "gains": [0.3, 0.5, 1.0], "weird": {"a": [1, 2]}, "auc": "n/a"})

@@ -95,16 +95,19 @@
   function holdout(data, L) {
     const rows = data.holdout || [];
     if (!rows.length) return;
+    const series = [];
+    if (rows.some((r) => r.predicted !== null)) {
+      series.push({ name: L.predicted, type: "bar", data: rows.map((r) => r.predicted), barMaxWidth: 24, itemStyle: { color: BLUE } });
+    }
+    series.push({ name: L.actual, type: "bar", data: rows.map((r) => r.actual), barMaxWidth: 24, itemStyle: { color: ORANGE } });
     make("an-chart-holdout", {
-      grid: { left: 8, right: 8, top: 28, bottom: 28, containLabel: true },
-      legend: { top: 0, data: [L.predicted, L.actual] },
-      tooltip: { trigger: "axis" },
-      xAxis: { type: "category", data: rows.map((r) => r.label), name: L.calibration_purchases, nameLocation: "middle", nameGap: 26 },
+      grid: { left: 8, right: 8, top: 28, bottom: rows.length > 6 ? 44 : 28, containLabel: true },
+      legend: { top: 0 },
+      tooltip: { trigger: "axis", valueFormatter: (v) => (typeof v === "number" ? v.toFixed(2) : v) },
+      xAxis: { type: "category", data: rows.map((r) => r.label), name: L["holdout_" + data.holdout_key] || L.holdout_group, nameLocation: "middle", nameGap: rows.length > 6 ? 44 : 26,
+        axisLabel: { interval: 0, rotate: rows.length > 6 ? 30 : 0 } },
       yAxis: { type: "value", splitLine: GRID },
-      series: [
-        { name: L.predicted, type: "bar", data: rows.map((r) => r.predicted), barMaxWidth: 24, itemStyle: { color: BLUE } },
-        { name: L.actual, type: "bar", data: rows.map((r) => r.actual), barMaxWidth: 24, itemStyle: { color: ORANGE } },
-      ],
+      series,
     });
   }
 

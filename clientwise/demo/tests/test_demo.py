@@ -275,6 +275,9 @@ def test_command_prints_users_and_password(db, capsys):
 
     assert QualityRun.objects.get().customers == 40 and DedupRun.objects.filter(status="done").count() == 1
     assert "candidate pairs to review" in text
+    from clientwise.analytics.models import ScoringBatch
+
+    assert ScoringBatch.objects.get(is_current=True).scores == 40
     with pytest.raises(CommandError, match="--reset"):
         call_command("demo", customers=40, seed=3, now="2026-07-01", quiet=True, stdout=StringIO())
     call_command("demo", customers=25, seed=3, now="2026-07-01", quiet=True, reset=True, stdout=StringIO())

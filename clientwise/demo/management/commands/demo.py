@@ -27,7 +27,8 @@ class Command(BaseCommand):
         parser.add_argument("--reset", action="store_true", help="delete the previous demo data first")
         parser.add_argument("--quiet", action="store_true", help="no progress bar")
         parser.add_argument("--data-only", action="store_true",
-                            help="skip the data-quality pass and the duplicate search that follow the generation")
+                            help="skip the data-quality pass, the duplicate search and the analytics scoring that "
+                                 "follow the generation")
 
     def handle(self, *args, **opts):
         now = None
@@ -76,3 +77,8 @@ class Command(BaseCommand):
         dedup = run_dedup()
         out.write(f"  duplicates     {dedup.counts.get('stored', 0):>12,}  candidate pairs to review "
                   f"(see /data/duplicates/)")
+        from clientwise.analytics.services import run_scoring
+
+        batch = run_scoring()
+        out.write(f"  scores         {batch.scores:>12,}  customers scored: value, churn risk, next purchase "
+                  f"(see /analytics/)")

@@ -24,6 +24,7 @@ from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from clientwise.analytics.models import CustomerScore, ModelRun, RunStatus, ScoringBatch
+from clientwise.analytics.rfm import SEGMENT_LABELS  # the segment names live with the segment rules
 from clientwise.core import permissions as perms
 from clientwise.core.errors import DomainError, ErrorCode, NotFound
 from clientwise.core.pagination import Page, keyset_page
@@ -35,20 +36,6 @@ TOP_SHARE = 0.2  # value concentration: the share of revenue from the top 20 % o
 TOP_REASONS = 3
 
 # --- Labels ------------------------------------------------------------------------------------------------------
-
-SEGMENT_LABELS = {
-    "champions": _("Champions"),
-    "loyal": _("Loyal"),
-    "potential_loyalists": _("Potential loyalists"),
-    "new": _("New"),
-    "promising": _("Promising"),
-    "need_attention": _("Needs attention"),
-    "about_to_sleep": _("About to sleep"),
-    "at_risk": _("At risk"),
-    "cant_lose": _("Can't lose"),
-    "hibernating": _("Hibernating"),
-    "lost": _("Lost"),
-}
 
 TIER_HINTS = {
     "A": _("Top value: protect and grow"),

@@ -140,13 +140,10 @@ def customers(request):
 
 
 def _request_scoring(actor):
-    """Queue the pipeline's scoring task through its service; None when the pipeline offers none yet."""
-    try:
-        from clientwise.analytics import services
-    except ImportError:
-        return None
-    request_scoring = getattr(services, "request_scoring", None)
-    return request_scoring(actor=actor) if request_scoring is not None else None
+    """Queue the pipeline's scoring task (analytics.services.request_scoring); returns the TaskResult."""
+    from clientwise.analytics.services import request_scoring
+
+    return request_scoring(actor=actor)
 
 
 @require_POST
@@ -159,10 +156,7 @@ def run(request):
     except DomainError as exc:
         messages.error(request, exc.message)
         return redirect("analytics:index")
-    if result is None:
-        messages.info(request, _("Scoring cannot be started from this page yet: run “%(command)s” on the server.")
-                      % {"command": SCORE_COMMAND})
-    elif getattr(result, "status", "") == "SUCCESSFUL":
+    if getattr(result, "status", "") == "SUCCESSFUL":
         messages.success(request, _("Scoring has finished."))
     elif getattr(result, "status", "") == "FAILED":
         messages.error(request, _("Scoring failed; the error is in the log."))

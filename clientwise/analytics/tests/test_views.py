@@ -209,19 +209,23 @@ def test_run_scoring_needs_analytics_run_and_post(org, web_client):
     assert web_client(org.rep_a).post(url).status_code == 403
 
 
-def test_run_scoring_queues_through_the_pipeline_service(org, web_client):
-    from clientwise.analytics import views
+def test_run_scoring_queues_the_scoring_task(org, web_client, settings):
+    from django_tasks import task_backends
 
-    result = mock.Mock(status="READY")
-    with mock.patch.object(views, "_request_scoring", return_value=result) as request_scoring:
-        response = web_client(org.analyst).post(reverse("analytics:run"), follow=True)
-    request_scoring.assert_called_once_with(org.analyst)
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
+    response = web_client(org.analyst).post(reverse("analytics:run"), follow=True)
     assert "Scoring runs in the background" in response.content.decode()
+    queued = task_backends["default"].results
+    assert [r.task.name for r in queued] == ["score_customers"]
+    assert queued[0].kwargs["actor_id"] == org.analyst.pk
+    assert not ScoringBatch.objects.exists()  # queued, not run
 
 
-def test_run_scoring_names_the_command_when_no_service_exists(org, web_client):
+def test_run_scoring_shows_the_services_refusal(org, web_client):
     from clientwise.analytics import views
+    from clientwise.core.errors import DomainError
 
-    with mock.patch.object(views, "_request_scoring", return_value=None):
+    refusal = DomainError("conflict", "A scoring run is already in progress.", status=409)
+    with mock.patch.object(views, "_request_scoring", side_effect=refusal):
         response = web_client(org.analyst).post(reverse("analytics:run"), follow=True)
-    assert "clientwise score" in response.content.decode()
+    assert "A scoring run is already in progress." in response.content.decode()

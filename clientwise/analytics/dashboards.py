@@ -17,8 +17,7 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.db.models import Avg, Count, Q, QuerySet, Sum
-from django.db.models.functions import TruncMonth
+from django.db.models import Avg, Case, Count, IntegerField, Q, QuerySet, Sum, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
@@ -425,61 +424,51 @@ def segments(user, batch: ScoringBatch | None = None) -> list[dict]:
              "clv": r["total"], "revenue": r["revenue"] or Decimal("0")} for r in rows]
 
 
-def _months_between(start: dt.date, end: dt.date) -> int:
-    return (end.year - start.year) * 12 + end.month - start.month
-
-
 def _add_months(day: dt.date, months: int) -> dt.date:
     years, month0 = divmod(day.month - 1 + months, 12)
     return dt.date(day.year + years, month0 + 1, 1)
 
 
-def _month(value) -> dt.date:
-    if isinstance(value, dt.datetime):
-        if timezone.is_aware(value):
-            value = timezone.localtime(value)
-        return value.date().replace(day=1)
-    return value.replace(day=1)
+def _month_index(field: str, bounds: list[dt.datetime]) -> Case:
+    """Which month [bounds[i], bounds[i+1]) a datetime falls in, as a CASE the database evaluates (no
+    per-row time-zone function, so SQLite stays fast); rows are pre-filtered to [bounds[0], bounds[-1])."""
+    return Case(*[When(**{f"{field}__lt": bounds[i + 1]}, then=Value(i)) for i in range(len(bounds) - 1)],
+                default=Value(None), output_field=IntegerField())
 
 
 def cohort_retention(user, *, months: int = 12, today: dt.date | None = None) -> dict:
     """Acquisition month × months since: the share of each month's new customers (first purchase that month)
-    who bought again in each later month. Completed orders of the visible customers, grouped in SQL by
-    (first-purchase month, order month) with a distinct customer count; the last `months` cohorts."""
+    who bought in each later month. Completed orders of the visible customers, grouped in SQL by
+    (first-purchase month, order month) with a distinct customer count; the last `months` cohorts, months in
+    the local time zone."""
     from clientwise.commerce.queries import visible_orders
 
     today = today or timezone.localdate()
     last = today.replace(day=1)
-    first = _add_months(last, -(months - 1))
-    start = timezone.make_aware(dt.datetime.combine(first, dt.time.min))
+    firsts = [_add_months(last, k - (months - 1)) for k in range(months + 1)]
+    bounds = [timezone.make_aware(dt.datetime.combine(d, dt.time.min)) for d in firsts]
+    start, end = bounds[0], bounds[-1]
     empty = {"cohorts": [], "offsets": list(range(months)), "cells": []}
     if not can_view(user):
         return empty
-    sizes = {}
-    for row in (visible_customers(user).filter(first_order_at__gte=start)
-                .annotate(cohort=TruncMonth("first_order_at")).values("cohort").annotate(n=Count("id"))
-                .order_by()):
-        month = _month(row["cohort"])
-        sizes[month] = sizes.get(month, 0) + row["n"]
+    sizes = {row["cohort"]: row["n"] for row in (
+        visible_customers(user).filter(first_order_at__gte=start, first_order_at__lt=end)
+        .annotate(cohort=_month_index("first_order_at", bounds)).values("cohort").annotate(n=Count("id"))
+        .order_by())}
     if not sizes:
         return empty
-    active: dict[tuple[dt.date, int], int] = {}
-    rows = (visible_orders(user).filter(status="completed", ordered_at__gte=start,
-                                        customer__first_order_at__gte=start)
-            .annotate(cohort=TruncMonth("customer__first_order_at"), month=TruncMonth("ordered_at"))
-            .values("cohort", "month").annotate(n=Count("customer_id", distinct=True)).order_by())
-    for row in rows:
-        cohort, month = _month(row["cohort"]), _month(row["month"])
-        offset = _months_between(cohort, month)
-        if offset >= 0:
-            active[(cohort, offset)] = active.get((cohort, offset), 0) + row["n"]
+    active = {(row["cohort"], row["month"]): row["n"] for row in (
+        visible_orders(user).filter(status="completed", ordered_at__gte=start, ordered_at__lt=end,
+                                    customer__first_order_at__gte=start, customer__first_order_at__lt=end)
+        .annotate(cohort=_month_index("customer__first_order_at", bounds), month=_month_index("ordered_at", bounds))
+        .values("cohort", "month").annotate(n=Count("customer_id", distinct=True)).order_by())}
     cohorts = sorted(sizes)
     cells = []
     for i, cohort in enumerate(cohorts):
-        for offset in range(_months_between(cohort, last) + 1):
-            n = active.get((cohort, offset), 0)
+        for offset in range(months - cohort):
+            n = active.get((cohort, cohort + offset), 0)
             cells.append({"cohort": i, "offset": offset, "customers": n, "rate": n / sizes[cohort]})
-    return {"cohorts": [{"month": c.strftime("%Y-%m"), "customers": sizes[c]} for c in cohorts],
+    return {"cohorts": [{"month": firsts[c].strftime("%Y-%m"), "customers": sizes[c]} for c in cohorts],
             "offsets": list(range(months)), "cells": cells}
 
 

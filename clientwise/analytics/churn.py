@@ -375,12 +375,15 @@ class ChurnReasons:
 
     def to_lists(self, rows: np.ndarray | Sequence[int] | None = None) -> list[list[dict[str, Any]]]:
         sel = np.arange(len(self)) if rows is None else np.asarray(rows)
-        idx, con, val = self.index[sel], self.contribution[sel], self.value[sel]
+        out: list[list[dict[str, Any]]] = [[] for _ in range(sel.size)]
+        explained = np.flatnonzero(self.index[sel, 0] >= 0)  # rows without reasons stay empty lists
+        rows_with = sel[explained]
+        idx, con, val = self.index[rows_with], self.contribution[rows_with], self.value[rows_with]
         names = self.features
         labels: dict[tuple[int, float], str] = {}  # values repeat a lot (days, counts): format each once
-        out = []
-        for r_idx, r_con, r_val in zip(idx.tolist(), con.tolist(), val.tolist(), strict=True):
-            row = []
+        for pos, r_idx, r_con, r_val in zip(explained.tolist(), idx.tolist(), con.tolist(), val.tolist(),
+                                            strict=True):
+            row = out[pos]
             for j, c, v in zip(r_idx, r_con, r_val, strict=True):
                 if j < 0:
                     break
@@ -390,7 +393,6 @@ class ChurnReasons:
                 if label is None:
                     label = labels[key] = format_reason(names[j], v)
                 row.append({"feature": names[j], "label": label, "value": v_json, "contribution": round(c, 4)})
-            out.append(row)
         return out
 
 

@@ -229,3 +229,10 @@ def test_run_scoring_shows_the_services_refusal(org, web_client):
     with mock.patch.object(views, "_request_scoring", side_effect=refusal):
         response = web_client(org.analyst).post(reverse("analytics:run"), follow=True)
     assert "A scoring run is already in progress." in response.content.decode()
+
+
+def test_phones_in_the_ranked_list_are_masked_without_the_pii_right(world, web_client):
+    marketer = web_client(world.org.marketer).get(CUSTOMERS).content.decode()
+    assert "138****0003" in marketer and "13800000003" not in marketer and "138 0000 0003" not in marketer
+    admin = web_client(world.org.admin).get(CUSTOMERS).content.decode()
+    assert "138 0000 0003" in admin

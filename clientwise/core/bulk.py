@@ -23,6 +23,7 @@ import functools
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections, models
 from django.db.models.fields import NOT_PROVIDED
 from django.utils import timezone
@@ -44,7 +45,7 @@ _PASS_THROUGH: dict[str, tuple[type, ...]] = {
 }
 
 
-def _converter(field: models.Field, connection) -> tuple[Callable[[Any], Any], frozenset[type]]:
+def column_value(field: models.Field, connection) -> tuple[Callable[[Any], Any], frozenset[type]]:
     """(value -> column value equal to field.get_db_prep_save(value, connection), the exact Python types that
     converter returns unchanged)."""
     prep = field.get_db_prep_save
@@ -63,6 +64,18 @@ def _converter(field: models.Field, connection) -> tuple[Callable[[Any], Any], f
                 return str(value)
             return prep(value, connection)
         return json_value, frozenset()
+    if internal == "DateTimeField" and settings.USE_TZ and connection.vendor in ("sqlite", "postgresql"):
+        # An aware datetime: PostgreSQL takes it as it is; SQLite stores str() of it made naive in the
+        # connection's time zone (DatabaseOperations.adapt_datetimefield_value). Anything else: the field.
+        sqlite_zone = connection.timezone if connection.vendor == "sqlite" else None
+
+        def aware(value):
+            if type(value) is dt.datetime and value.tzinfo is not None:
+                if sqlite_zone is None:
+                    return value
+                return str(value.astimezone(sqlite_zone).replace(tzinfo=None))
+            return prep(value, connection)
+        return aware, frozenset()
     if internal in ("DateTimeField", "DateField"):
         cache: dict[Any, Any] = {}
 
@@ -107,7 +120,7 @@ class BulkInsert:
         for f in given:
             if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
                 raise ValueError(f"{model.__name__}.{f.name} is filled with the insert's timestamp")
-        self.converters = [_converter(f, connection) for f in given]
+        self.converters = [column_value(f, connection) for f in given]
         self.stamped: list[models.Field] = []
         self.defaulted: list[models.Field] = []
         for f in opts.concrete_fields:

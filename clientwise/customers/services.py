@@ -633,6 +633,8 @@ def apply_purchase_totals_bulk(*, deltas: dict[int, tuple[int, decimal.Decimal, 
     from django.db.models.functions import Coalesce, Greatest, Least
     from django.db.models.sql.subqueries import UpdateQuery
 
+    from clientwise.core.bulk import column_value
+
     def update_values(orders, revenue, first, last) -> dict[str, Any]:
         return {"order_count": F("order_count") + orders, "revenue": F("revenue") + revenue,
                 "first_order_at": Least(Coalesce(F("first_order_at"), first), first),
@@ -643,11 +645,11 @@ def apply_purchase_totals_bulk(*, deltas: dict[int, tuple[int, decimal.Decimal, 
         groups.setdefault(tuple(type(x) for x in (customer_id, *delta)), []).append((customer_id, delta))
     db = Customer.objects.db
     connection = connections[db]
-    adapt_int, adapt_decimal, adapt_time = (f.get_db_prep_value for f in (IntegerField(), DecimalField(),
-                                                                           DateTimeField()))
+    adapt_int, adapt_decimal = (f.get_db_prep_value for f in (IntegerField(), DecimalField()))
+    adapt_time = column_value(DateTimeField(), connection)[0]
 
     def params(customer_id, orders, revenue, first, last) -> tuple:
-        first, last = adapt_time(first, connection), adapt_time(last, connection)
+        first, last = adapt_time(first), adapt_time(last)
         return (adapt_int(orders, connection), adapt_decimal(revenue, connection), first, first, last, last,
                 customer_id)
 

@@ -71,15 +71,23 @@ class Row:
 
 
 def make_rows(mapping: dict[str, str], numbered: list[tuple[int, dict]]) -> list[Row]:
-    rows = []
-    for number, raw in numbered:
+    make = row_maker(mapping)
+    return [make(number, raw) for number, raw in numbered]
+
+
+def row_maker(mapping: dict[str, str]):
+    """A function (row number, raw row) -> Row for this mapping (the mapped columns looked up once)."""
+    pairs = [(t, h) for t, h in mapping.items() if h]
+
+    def make(number: int, raw: dict) -> Row:
         row = Row(number=number, raw=raw)
         if PARSE_ERROR in raw:
             row.reject(DomainError(ImportErrorCode.PARSE, raw[PARSE_ERROR], None))
         else:
-            row.values = {t: (raw.get(h) or "").strip() for t, h in mapping.items() if h}
-        rows.append(row)
-    return rows
+            get = raw.get
+            row.values = {t: (get(h) or "").strip() for t, h in pairs}
+        return row
+    return make
 
 
 def _canonical(value: Any) -> Any:
@@ -152,6 +160,27 @@ class Handler:
         raise NotImplementedError
 
 
+def plan_for(mapping: dict[str, str], checks) -> list[tuple[str, Any, dict, int | None]]:
+    """The checks (field, function, keyword arguments) of the mapped fields, in order, each with the length a
+    v.text check allows (so the common case, text short enough, needs no call)."""
+    return [(name, fn, kwargs, kwargs["max_length"] if fn is v.text else None)
+            for name, fn, kwargs in checks if mapping.get(name)]
+
+
+def run_plan(plan, values: dict[str, str], clean: dict[str, Any], errors: list) -> None:
+    """What clean_field does for each planned field: the function's result into clean, its error into errors."""
+    for name, fn, kwargs, max_length in plan:
+        value = values.get(name)
+        if value:
+            if max_length is not None and len(value) <= max_length:
+                clean[name] = value
+                continue
+            try:
+                clean[name] = fn(value, name, **kwargs)
+            except DomainError as exc:
+                errors.append(exc)
+
+
 # --- customers ----------------------------------------------------------------------------------------------
 
 PROFILE = ("name", "member_number", "gender", "birth_date", "province", "city", "occupation", "id_number", "status",
@@ -199,7 +228,7 @@ class CustomerHandler(Handler):
         super().__init__(job=job, actor=actor)
         self.key = key_for(job.kind, job.mapping, job.options)
         # The per-field checks of the mapped fields only, in CUSTOMER_FIELDS order (the order errors are listed).
-        self.plan = [(name, fn, kwargs) for name, fn, kwargs in CUSTOMER_FIELDS if self.mapping.get(name)]
+        self.plan = plan_for(self.mapping, CUSTOMER_FIELDS)
         from clientwise.customers.models import Customer
 
         # Profile fields a new customer takes from its row, else the model's default (as Customer(...) would).
@@ -209,13 +238,7 @@ class CustomerHandler(Handler):
         values, clean, errors = row.values, row.clean, row.errors
         if not values.get("name"):
             self.require(row, "name", lazy("Name"))
-        for name, fn, kwargs in self.plan:
-            value = values.get(name)
-            if value:
-                try:
-                    clean[name] = fn(value, name, **kwargs)
-                except DomainError as exc:
-                    errors.append(exc)
+        run_plan(self.plan, values, clean, errors)
         if not errors and not clean.get(self.key):
             errors.append(DomainError(ErrorCode.REQUIRED, _(
                 "%(field)s is the key that matches existing customers; it cannot be empty.") % {"field": self.key},
@@ -624,21 +647,22 @@ class CustomerRefs:
 
     def __init__(self, handler: Handler):
         self.h = handler
-        self.plan = [("customer_external_id", v.text, {"max_length": 100}),
-                     ("customer_member_number", v.text, {"max_length": 40}),
-                     ("customer_mobile", _phone, {})]
+        self.plan = plan_for(handler.mapping, [("customer_external_id", v.text, {"max_length": 100}),
+                                               ("customer_member_number", v.text, {"max_length": 40}),
+                                               ("customer_mobile", _phone, {})])
+        self.mapped = [f for f in self.FIELDS if handler.mapping.get(f)]  # the others are never in row.values
 
     def clean(self, row: Row) -> None:
         if not self.given(row):
             return
-        for name, fn, kwargs in self.plan:
-            self.h.clean_field(row, name, fn, **kwargs)
+        run_plan(self.plan, row.values, row.clean, row.errors)
 
     def given(self, row: Row) -> bool:
         """Whether the row names a customer; adds the `required` error when it does not."""
         values = row.values
-        if any(values.get(f) for f in self.FIELDS):
-            return True
+        for f in self.mapped:
+            if values.get(f):
+                return True
         row.errors.append(DomainError(ErrorCode.REQUIRED, _("Which customer? Give an external id, member number "
                                                             "or mobile."), "customer_external_id"))
         return False
@@ -712,13 +736,12 @@ class OrderHandler(Handler):
         self._stores: dict[str, Any] = {}
         self._channels: dict[str, Any] | None = None
         self.zone = {}  # ordered_at's time zone, set per batch
-        mapped = self.mapping.get
-        self.plan_head = [("external_id", v.text, {"max_length": 100})] if mapped("external_id") else []
-        self.plan_tail = [(name, fn, kwargs) for name, fn, kwargs in (
+        self.plan_head = plan_for(self.mapping, [("external_id", v.text, {"max_length": 100})])
+        self.plan_tail = plan_for(self.mapping, [
             ("store", v.text, {"max_length": 20}), ("channel", v.text, {"max_length": 20}),
             ("ordered_at", v.moment, self.zone), ("sku", v.text, {"max_length": 40}),
             ("quantity", v.quantity, {}), ("unit_price", v.amount, {}), ("discount", v.amount, {}),
-            ("amount", v.amount, {})) if mapped(name)]
+            ("amount", v.amount, {})])
 
     def can_split(self, previous: Row, following: Row) -> bool:
         return previous.values.get("number") != following.values.get("number")
@@ -734,14 +757,10 @@ class OrderHandler(Handler):
                 "An order number has up to 40 letters, digits and - _ . /."), "number"))
         elif number:
             clean["number"] = number
-        for plan in (self.plan_head, self.refs.plan if self.refs.given(row) else (), self.plan_tail):
-            for name, fn, kwargs in plan:
-                value = values.get(name)
-                if value:
-                    try:
-                        clean[name] = fn(value, name, **kwargs)
-                    except DomainError as exc:
-                        errors.append(exc)
+        run_plan(self.plan_head, values, clean, errors)
+        if self.refs.given(row):
+            run_plan(self.refs.plan, values, clean, errors)
+        run_plan(self.plan_tail, values, clean, errors)
         currency = (values.get("currency") or "CNY").upper()
         if currency not in ("CNY", "USD", "EUR", "HKD"):
             errors.append(DomainError(ErrorCode.INVALID, _("Unknown currency %(value)s.") % {"value": currency},
@@ -901,11 +920,11 @@ class OrderHandler(Handler):
             "customer_id": o["customer_id"], "kind": "purchase", "occurred_at": o["ordered_at"], "ref_type": "order",
             "ref_id": pk,
             "subject": subject % {"number": o["number"], "amount": _money(o["amount"], o["currency"])},
-            "payload": {"number": o["number"], "amount": o["amount"], "currency": o["currency"],
+            "payload": {"number": o["number"], "amount": str(o["amount"]), "currency": o["currency"],
                         "line_count": o["line_count"], "store": o["store"].name if o["store"] else "",
                         "channel": o["channel"].code if o["channel"] else "", "import_job": job_id,
                         "lines": [{"sku": r.clean["product"].sku, "name": r.clean["product"].name,
-                                   "quantity": r.clean["quantity"], "amount": r.clean["line_amount"]}
+                                   "quantity": r.clean["quantity"], "amount": str(r.clean["line_amount"])}
                                   for r in group[:20]]},
         } for pk, (group, o) in zip(ids, to_create, strict=True)])
         self.summary["created_ids"] = list(ids)

@@ -114,6 +114,8 @@ def _as_dict(headers: list[str], cells, *, text: bool = False) -> dict[str, str]
     values = [c.strip() for c in cells] if text else [_cell(c) for c in cells]
     if not any(values):
         return None
+    if len(values) == len(headers):
+        return dict(zip(headers, values, strict=True))
     row = {h: (values[i] if i < len(values) else "") for i, h in enumerate(headers)}
     for j in range(len(headers), len(values)):
         if values[j]:

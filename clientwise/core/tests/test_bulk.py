@@ -190,3 +190,26 @@ def test_reserve_ids_hands_out_what_the_database_would(org):
 def test_auto_fields_cannot_be_given():
     with pytest.raises(ValueError):
         BulkInsert(Customer, ("name", "created_at"))
+
+
+@pytest.mark.django_db
+def test_datetime_columns_match_the_field_for_every_kind_of_datetime():
+    import warnings
+
+    from django.db import models
+
+    from clientwise.core.bulk import column_value
+
+    field = models.DateTimeField()
+    convert, _unchanged = column_value(field, connection)
+    zones = [dt.UTC, SHANGHAI, ZoneInfo("America/New_York"), dt.timezone(dt.timedelta(hours=-3, minutes=-30))]
+    values = [dt.datetime(2024, 3, 10, 6, 59, 59, tzinfo=dt.UTC) + dt.timedelta(minutes=17 * i, microseconds=7 * i)
+              for i in range(200)]
+    cases = [v.astimezone(z) for v in values for z in zones]
+    cases += [dt.datetime(2021, 11, 7, 1, 30, fold=f, tzinfo=ZoneInfo("America/New_York")) for f in (0, 1)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a naive datetime makes Django warn; it goes through the field itself
+        cases.append(dt.datetime(2025, 1, 1, 12, 0))
+        for value in cases:
+            assert convert(value) == field.get_db_prep_save(value, connection), value
+    assert convert(None) is None

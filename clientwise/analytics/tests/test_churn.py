@@ -233,7 +233,12 @@ def test_reasons_for_only_the_selected_rows(fitted):
     assert reasons.to_lists(rows=np.flatnonzero(mask)[:5]) == [lists[i] for i in np.flatnonzero(mask)[:5]]
     _, all_reasons = score_churn(model, Xv)
     full = all_reasons.to_lists()
+    assert all(full)  # 4000 rows: below MAX_EXPLAINED every row is explained (each has a risk-raising feature)
     assert [lists[i] for i in np.flatnonzero(mask)] == [full[i] for i in np.flatnonzero(mask)]
+    # Above max_explained only the riskiest are explained.
+    _, capped = score_churn(model, Xv, max_explained=100)
+    explained = {i for i, r in enumerate(capped.to_lists()) if r}
+    assert explained == set(np.argsort(-prob, kind="stable")[:100].tolist())
 
 
 def test_reason_labels_read_like_sentences():

@@ -2,19 +2,24 @@
 path, beside a raw bulk load of the same rows in the same run.
 
     .venv/bin/python bench/bench_import.py --customers 1000000            # SQLite, bench/out/bench_import.sqlite3
-    DATABASE_URL=postgres://... .venv/bin/python bench/bench_import.py     # PostgreSQL (raw = COPY)
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/test .venv/bin/python bench/bench_import.py --customers 100000
+
+PostgreSQL: the server of $DATABASE_URL, but always its own database `clientwise_bench_import` (--pg-db; created
+when missing, its business tables emptied first), never the database named in the URL.
 
 The CSV files are written first (names, places, phones and emails drawn like clientwise.demo's catalog, seeded),
-then imported with dataio.services (streaming read, per-field validation, set-based upsert in batches of 1,000,
+then imported with dataio.services (streaming read, per-field validation, set-based upsert in batches,
 quarantine, timeline rows, customer totals, one audit row per batch). Some rows are deliberately bad (about
 0.5 %) so the quarantine path is exercised.
 
-Reported per file:
-  import rows/s   input rows / wall time of run_import (read + validate + write + commit);
-  raw rows/s      input rows / time to insert exactly the rows the import wrote (every table it touched, read
-                  back from the database) into identical copies of those tables with sqlite3 executemany
-                  (indexes in place, as during an import) or psycopg COPY on PostgreSQL;
-  ratio           import / raw (target ≥ 0.5).
+Reported per file (customers, then orders):
+  import rows/s   input rows / wall time of run_import (read + validate + write + commit); cpu s is this
+                  process's CPU time for it (the machine may be shared: compare with the load average printed);
+  raw rows/s      input rows / time to insert exactly the rows that import wrote (every table it touched, the id
+                  ranges it added, read back from the database) into copies of those tables with the same
+                  indexes, with sqlite3 executemany (indexes in place, as during an import) or psycopg COPY,
+                  100,000 rows per transaction;
+  ratio           import rows/s / raw rows/s (target >= 0.5).
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ import _setup  # noqa: E402
 
 DEFAULT_DB = _setup.OUT / "bench_import.sqlite3"
 BAD_SHARE = 0.005
+RAW_BATCH = 100_000
 
 
 def write_customers(path: Path, n: int, rng: random.Random) -> int:
@@ -91,36 +97,109 @@ def setup_world(n_products: int, n_stores: int):
     return admin, [f"BK-{i:04d}" for i in range(n_products)], [f"BS{i:03d}" for i in range(n_stores)]
 
 
-def table_counts(tables: list[str]) -> dict[str, int]:
+def id_ranges(tables: list[str]) -> dict[str, int]:
     from django.db import connection
 
     with connection.cursor() as cur:
         out = {}
         for t in tables:
-            cur.execute(f'SELECT COUNT(*) FROM "{t}"')
-            out[t] = cur.fetchone()[0]
+            cur.execute(f'SELECT MAX(id) FROM "{t}"')
+            out[t] = cur.fetchone()[0] or 0
     return out
 
 
-def import_file(admin, kind: str, path: Path, batch: int):
+def import_file(admin, kind: str, path: Path, batch: int | None):
     from clientwise.dataio import services
 
     with open(path, "rb") as fh:
         job = services.create_job(actor=admin, kind=kind, upload=fh, source="bench",
-                                  options={"batch_size": batch})
-    started = time.perf_counter()
+                                  options={"batch_size": batch} if batch else {})
+    started, cpu = time.perf_counter(), time.process_time()
     job = services.run_import(job_id=job.pk)
+    job.cpu_seconds = time.process_time() - cpu
     return job, time.perf_counter() - started
 
 
-def raw_load(tables: list[str]) -> tuple[int, float]:
-    from bench_load import raw_postgres, raw_sqlite
+def raw_load(ranges: dict[str, tuple[int, int]]) -> tuple[int, float]:
+    """Insert the rows with ids in (low, high] of each table into raw_<table> (same columns and indexes): sqlite3
+    executemany or psycopg COPY, RAW_BATCH rows per transaction; reading is not timed. Returns (rows, seconds)."""
     from django.db import connection
 
-    path = _setup.sqlite_path()
-    connection.close()
-    out = raw_sqlite(path, tables, defer=False) if path else raw_postgres(tables)
-    return sum(r for r, _s in out.values()), sum(s for _r, s in out.values())
+    connection.ensure_connection()
+    rows, seconds = 0, 0.0
+    if connection.vendor == "sqlite":
+        import sqlite3
+
+        path = _setup.sqlite_path()
+        connection.close()
+        con = sqlite3.connect(path, isolation_level=None)
+        con.execute("PRAGMA journal_mode=WAL")
+        con.execute("PRAGMA synchronous=NORMAL")  # what the app's connections use
+        con.execute("PRAGMA cache_size=-200000")
+        for table, (low, high) in ranges.items():
+            raw = f"raw_{table}"
+            if not con.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (raw,)).fetchone():
+                ddl = con.execute("SELECT sql FROM sqlite_master WHERE type='table' AND name=?", (table,)).fetchone()[0]
+                con.execute(ddl.replace(f'"{table}"', f'"{raw}"', 1))
+                for name, sql in con.execute("SELECT name, sql FROM sqlite_master WHERE type='index' AND tbl_name=? "
+                                             "AND sql IS NOT NULL", (table,)).fetchall():
+                    con.execute(sql.replace(f'"{name}"', f'"raw_{name}"', 1).replace(f'ON "{table}"', f'ON "{raw}"', 1))
+            cols = ", ".join(f'"{r[1]}"' for r in con.execute(f'PRAGMA table_info("{table}")'))
+            sql = f'INSERT INTO "{raw}" ({cols}) VALUES ({", ".join("?" * len(cols.split(", ")))})'
+            read = con.execute(f'SELECT {cols} FROM "{table}" WHERE id > ? AND id <= ? ORDER BY id', (low, high))
+            while batch := read.fetchmany(RAW_BATCH):
+                started = time.perf_counter()
+                con.execute("BEGIN")
+                con.executemany(sql, batch)
+                con.execute("COMMIT")
+                seconds += time.perf_counter() - started
+                rows += len(batch)
+        con.close()
+        return rows, seconds
+    conn = connection.connection
+    for table, (low, high) in ranges.items():
+        raw = f"raw_{table}"
+        with conn.cursor() as cur:
+            cur.execute(f'CREATE TABLE IF NOT EXISTS "{raw}" (LIKE "{table}" INCLUDING ALL)')
+            cur.execute("SELECT column_name FROM information_schema.columns WHERE table_name = %s "
+                        "ORDER BY ordinal_position", [table])
+            cols = ", ".join(f'"{r[0]}"' for r in cur.fetchall())
+        conn.commit()
+        with conn.cursor() as cur:
+            cur.execute(f'SELECT {cols} FROM "{table}" WHERE id > %s AND id <= %s ORDER BY id', [low, high])
+            data = cur.fetchall()
+        conn.commit()
+        for i in range(0, len(data), RAW_BATCH):
+            batch = data[i:i + RAW_BATCH]
+            started = time.perf_counter()
+            with conn.cursor() as cur, cur.copy(f'COPY "{raw}" ({cols}) FROM STDIN') as copy:
+                for row in batch:
+                    copy.write_row(row)
+            conn.commit()
+            seconds += time.perf_counter() - started
+            rows += len(batch)
+    return rows, seconds
+
+
+def drop_raw(tables: list[str]) -> None:
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        for t in tables:
+            cur.execute(f'DROP TABLE IF EXISTS "raw_{t}"')
+
+
+def bench_database_url(url: str, name: str) -> str:
+    """The same PostgreSQL server, database `name` (created when missing)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    import psycopg
+
+    parts = urlsplit(url)
+    with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as con:
+        if not con.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            con.execute(f'CREATE DATABASE "{name}"')
+    return urlunsplit(parts._replace(path=f"/{name}"))
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -128,14 +207,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--customers", type=int, default=1_000_000)
     parser.add_argument("--orders", type=int, default=None, help="default: as many as customers")
     parser.add_argument("--lines", type=int, default=10, help="mean lines per order")
-    parser.add_argument("--batch", type=int, default=1000)
+    parser.add_argument("--batch", type=int, default=None, help="rows per batch (default: the import's own)")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--db", type=Path, default=DEFAULT_DB)
+    parser.add_argument("--pg-db", default="clientwise_bench_import", help="PostgreSQL database to use")
     parser.add_argument("--no-orders", action="store_true")
+    parser.add_argument("--no-reimport", action="store_true")
     args = parser.parse_args(argv)
     orders = args.customers if args.orders is None else args.orders
 
-    if not os.environ.get("DATABASE_URL"):
+    if os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://")):
+        os.environ["DATABASE_URL"] = bench_database_url(os.environ["DATABASE_URL"], args.pg_db)
+    elif not os.environ.get("DATABASE_URL"):
         for suffix in ("", "-wal", "-shm"):
             Path(f"{args.db}{suffix}").unlink(missing_ok=True)
     os.environ.setdefault("CLIENTWISE_VAR_DIR", str(_setup.OUT / "var-import"))
@@ -143,8 +226,11 @@ def main(argv: list[str] | None = None) -> None:
     from django.core.management import call_command
     from django.db import connection
 
+    from clientwise.dataio.services import BATCH_SIZE
+
     call_command("migrate", verbosity=0)
-    print(f"database: {connection.vendor} {url.split('@')[-1]}")
+    print(f"database: {connection.vendor} {url.split('@')[-1]}; batch {args.batch or BATCH_SIZE:,} rows; "
+          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     if connection.vendor == "postgresql":
         # Start from empty business tables so the raw copy compares like with like.
         with connection.cursor() as cur:
@@ -160,41 +246,52 @@ def main(argv: list[str] | None = None) -> None:
     n_c = write_customers(cpath, args.customers, rng)
     n_o = 0 if args.no_orders else write_orders(opath, args.customers, orders, args.lines, skus, stores, rng)
     print(f"wrote {n_c:,} customer rows and {n_o:,} order-line rows ({orders:,} orders) in "
-          f"{time.perf_counter() - t:.1f} s")
+          f"{time.perf_counter() - t:.1f} s", flush=True)
 
-    results = []
+    results = []  # (kind, input rows, seconds, cpu seconds, {table: (low, high)})
     c_tables = ["customers_customer", "customers_contactpoint", "customers_interaction", "dataio_quarantinedrow"]
-    before = table_counts(c_tables)
+    before = id_ranges(c_tables)
     job, seconds = import_file(admin, "customers", cpath, args.batch)
     print(f"customers: created {job.created:,} updated {job.updated:,} unchanged {job.unchanged:,} "
-          f"rejected {job.rejected:,} in {seconds:.1f} s = {n_c / seconds:,.0f} rows/s")
+          f"rejected {job.rejected:,} in {seconds:.1f} s (cpu {job.cpu_seconds:.1f} s) = {n_c / seconds:,.0f} rows/s",
+          flush=True)
     assert job.processed == n_c, (job.processed, n_c)
-    results.append(("customers", n_c, seconds, c_tables, before))
+    after = id_ranges(c_tables)
+    results.append(("customers", n_c, seconds, job.cpu_seconds, {t: (before[t], after[t]) for t in c_tables}))
+    o_tables = ["commerce_order", "commerce_orderline", "customers_interaction", "dataio_quarantinedrow"]
     if n_o:
-        o_tables = ["commerce_order", "commerce_orderline", "customers_interaction", "dataio_quarantinedrow"]
+        before = id_ranges(o_tables)
         job, seconds = import_file(admin, "orders", opath, args.batch)
         print(f"orders:    created {job.created:,} unchanged {job.unchanged:,} rejected {job.rejected:,} "
-              f"(rows = order lines) in {seconds:.1f} s = {n_o / seconds:,.0f} rows/s")
+              f"(rows = order lines) in {seconds:.1f} s (cpu {job.cpu_seconds:.1f} s) = {n_o / seconds:,.0f} rows/s",
+              flush=True)
         assert job.processed == n_o, (job.processed, n_o)
-        results.append(("orders", n_o, seconds, o_tables, None))
-    t = time.perf_counter()
-    again, again_seconds = import_file(admin, "customers", cpath, args.batch)
-    print(f"re-import customers: created {again.created:,} updated {again.updated:,} unchanged {again.unchanged:,} "
-          f"rejected {again.rejected:,} in {again_seconds:.1f} s = {n_c / again_seconds:,.0f} rows/s")
+        after = id_ranges(o_tables)
+        results.append(("orders", n_o, seconds, job.cpu_seconds, {t: (before[t], after[t]) for t in o_tables}))
+    if not args.no_reimport:
+        again, again_seconds = import_file(admin, "customers", cpath, args.batch)
+        print(f"re-import customers: created {again.created:,} updated {again.updated:,} "
+              f"unchanged {again.unchanged:,} rejected {again.rejected:,} in {again_seconds:.1f} s = "
+              f"{n_c / again_seconds:,.0f} rows/s", flush=True)
 
-    # Raw baseline: the tables the imports wrote, copied with executemany / COPY (customer interaction rows
-    # and order interaction rows are both in customers_interaction, so it is counted once, with the orders).
-    tables = ["customers_customer", "customers_contactpoint", "commerce_order", "commerce_orderline",
-              "customers_interaction", "dataio_quarantinedrow"] if n_o else c_tables
-    raw_rows, raw_seconds = raw_load(tables)
-    total_in = sum(n for _k, n, *_r in results)
-    import_seconds = sum(s for _k, _n, s, *_r in results)
-    import_rate, raw_rate = total_in / import_seconds, total_in / raw_seconds
+    # Raw baseline: the rows each import added, copied with executemany / COPY into indexed clones, customers'
+    # rows first, then the orders' (the same order the import wrote them in).
     how = "psycopg COPY" if connection.vendor == "postgresql" else "sqlite3 executemany, indexes in place"
-    print(f"\nimport     {import_seconds:8.1f} s  {import_rate:12,.0f} input rows/s ({total_in:,} rows)")
-    print(f"raw load   {raw_seconds:8.1f} s  {raw_rate:12,.0f} input rows/s ({raw_rows:,} table rows written by "
-          f"the import, {how})")
-    print(f"ratio import/raw: {import_rate / raw_rate:.2f}  (target ≥ 0.5)")
+    print(f"\n{'file':10} {'input rows':>12} {'import s':>9} {'cpu s':>7} {'rows/s':>9} {'raw s':>7} "
+          f"{'raw rows/s':>11} {'ratio':>6}   (raw: {how})")
+    total = [0, 0.0, 0.0, 0.0, 0]
+    try:
+        for kind, n, seconds, cpu, ranges in results:
+            raw_rows, raw_seconds = raw_load(ranges)
+            print(f"{kind:10} {n:12,} {seconds:9.1f} {cpu:7.1f} {n / seconds:9,.0f} {raw_seconds:7.1f} "
+                  f"{n / raw_seconds:11,.0f} {raw_seconds / seconds:6.2f}   ({raw_rows:,} table rows)")
+            total = [total[0] + n, total[1] + seconds, total[2] + cpu, total[3] + raw_seconds, total[4] + raw_rows]
+    finally:
+        drop_raw(sorted({t for *_x, ranges in results for t in ranges}))
+    n, seconds, cpu, raw_seconds, raw_rows = total
+    print(f"{'both':10} {n:12,} {seconds:9.1f} {cpu:7.1f} {n / seconds:9,.0f} {raw_seconds:7.1f} "
+          f"{n / raw_seconds:11,.0f} {raw_seconds / seconds:6.2f}   ({raw_rows:,} table rows)")
+    print(f"target ratio >= 0.5; load average now {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":

@@ -44,7 +44,7 @@ from clientwise.dataio.mapping import NATURAL_KEYS, TARGETS, missing_required, p
 from clientwise.dataio.models import ImportJob, ImportKind, MappingTemplate, QuarantinedRow
 from clientwise.dataio.queries import get_job_for
 
-BATCH_SIZE = 1000
+BATCH_SIZE = 5000
 PREVIEW_ROWS = 200
 MAX_UPLOAD_BYTES = 2 * 1024 ** 3
 SOURCE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-.]{0,39}$")

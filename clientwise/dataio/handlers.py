@@ -52,7 +52,7 @@ class ImportErrorCode:
     PARSE = "unreadable_row"
 
 
-@dataclass
+@dataclass(slots=True)
 class Row:
     number: int
     raw: dict[str, str]
@@ -772,11 +772,12 @@ class OrderHandler(Handler):
         from clientwise.customers.services import apply_purchase_totals_bulk, record_events_bulk
 
         self.zone["zone"] = timezone.get_current_timezone_name()
+        clean_row = self.clean_row
         for row in rows:
-            if row.ok:
-                self.clean_row(row)
-        self.refs.resolve([r for r in rows if r.ok])
-        ok = [r for r in rows if r.ok]
+            if not row.errors:
+                clean_row(row)
+        self.refs.resolve([r for r in rows if not r.errors])
+        ok = [r for r in rows if not r.errors]
         # Products, stores and channels are few and read-only here: cached for the whole job.
         products = self._products
         missing = {r.clean["sku"] for r in ok} - set(products)

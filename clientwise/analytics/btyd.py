@@ -76,8 +76,23 @@ def unique_rows(*columns: np.ndarray) -> tuple[list[np.ndarray], np.ndarray, np.
     """Collapse equal rows of the given columns: returns (unique columns, counts, inverse index).
 
     `unique[k][inverse]` gives back column k, so a prediction made once per pattern is mapped to every customer.
+    Whole non-negative numbers (days, counts) are packed into one integer key and sorted once; anything else
+    is deduplicated row-wise.
     """
-    stacked = np.column_stack([np.asarray(c, dtype=np.float64) for c in columns])
+    cols = [np.asarray(c, dtype=np.float64) for c in columns]
+    n = cols[0].size if cols else 0
+    packed = None
+    if n and all(np.all((c >= 0) & (c == np.floor(c))) for c in cols):
+        tops = [int(c.max()) + 1 for c in cols]
+        if math.prod(tops) < 2**62:
+            packed = np.zeros(n, dtype=np.int64)
+            for c, top in zip(cols, tops, strict=True):
+                packed = packed * top + c.astype(np.int64)
+    if packed is not None:
+        keys, first, inverse, counts = np.unique(packed, return_index=True, return_inverse=True,
+                                                 return_counts=True)
+        return [c[first] for c in cols], counts.astype(np.float64), inverse.reshape(-1)
+    stacked = np.column_stack(cols) if cols else np.zeros((0, 0))
     uniq, inverse, counts = np.unique(stacked, axis=0, return_inverse=True, return_counts=True)
     return [uniq[:, k] for k in range(uniq.shape[1])], counts.astype(np.float64), inverse.reshape(-1)
 
@@ -109,24 +124,54 @@ def bgnbd_log_likelihood(params: BGNBDParams, x, t_x, T) -> np.ndarray:
     return a1 + a2 + np.logaddexp(a3, a4)
 
 
-def _bgnbd_objective(theta, x, t_x, T, w, wsum):
+class _BGNBDData:
+    """Fit inputs arranged for fast likelihood evaluations: every term that depends on x only (the gamma and
+    digamma functions) is computed once per distinct x, every log(α + T) and log(α + t_x) once per distinct T
+    and t_x, and gathered per row — a row then costs one logaddexp and a few multiplications."""
+
+    def __init__(self, x, t_x, T, w):
+        self.x, self.w = x, w
+        self.wsum = float(w.sum())
+        self.ux, self.ix = np.unique(x, return_inverse=True)
+        self.uT, self.iT = np.unique(T, return_inverse=True)
+        self.utx, self.itx = np.unique(t_x, return_inverse=True)
+        self.wx = np.bincount(self.ix, weights=w, minlength=self.ux.size)
+        self.repeat_u = self.ux > 0
+
+
+def _bgnbd_objective(theta, data: _BGNBDData):
     """Negative weighted mean log-likelihood and its gradient with respect to the log-parameters."""
     r, alpha, a, b = np.exp(theta)
-    a1, a2, a3, a4, has_repeat = _bgnbd_terms(r, alpha, a, b, x, t_x, T)
+    d = data
+    ux, w = d.ux, d.w
+    # Per distinct x: log Γ(r+x)α^r/Γ(r) + log B(a, b+x)/B(a, b), and the "dropped" branch's log a/(b+x-1).
+    head = (gammaln(r + ux) - gammaln(r) + r * math.log(alpha)
+            + gammaln(a + b) + gammaln(b + ux) - gammaln(b) - gammaln(a + b + ux))
+    drop = np.full(ux.size, -np.inf)
+    drop[d.repeat_u] = math.log(a) - np.log(b + ux[d.repeat_u] - 1)
+    log_aT = np.log(alpha + d.uT)
+    log_atx = np.log(alpha + d.utx)
+    rx = r + d.x
+    a3 = -rx * log_aT[d.iT]
+    a4 = drop[d.ix] - rx * log_atx[d.itx]
     tail = np.logaddexp(a3, a4)
-    ll = a1 + a2 + tail
     s4 = np.exp(a4 - tail)  # share of the "dropped after the last purchase" branch; 0 when x = 0
     s3 = 1.0 - s4
-    log_at = np.log(alpha + T)
-    log_atx = np.log(alpha + t_x)
-    psi_ab, psi_abx = digamma(a + b), digamma(a + b + x)
-    d_r = digamma(r + x) - digamma(r) + math.log(alpha) - s3 * log_at - s4 * log_atx
-    d_alpha = r / alpha - (r + x) * (s3 / (alpha + T) + s4 / (alpha + t_x))
-    d_a = psi_ab - psi_abx + s4 / a
-    d_b = psi_ab + digamma(b + x) - digamma(b) - psi_abx - np.where(has_repeat, s4 / (b + np.maximum(x, 1) - 1), 0.0)
-    value = -np.dot(w, ll) / wsum
-    grad = -np.array([r * np.dot(w, d_r), alpha * np.dot(w, d_alpha), a * np.dot(w, d_a),
-                      b * np.dot(w, d_b)]) / wsum
+    ws3, ws4 = w * s3, w * s4
+    value = -(np.dot(d.wx, head) + np.dot(w, tail)) / d.wsum
+    ws4_x = np.bincount(d.ix, weights=ws4, minlength=ux.size)
+    inv_b = np.zeros(ux.size)
+    inv_b[d.repeat_u] = 1.0 / (b + ux[d.repeat_u] - 1)
+    psi_ab, psi_abx = digamma(a + b), digamma(a + b + ux)
+    g_r = (np.dot(d.wx, digamma(r + ux) - digamma(r) + math.log(alpha))
+           - np.dot(np.bincount(d.iT, weights=ws3, minlength=d.uT.size), log_aT)
+           - np.dot(np.bincount(d.itx, weights=ws4, minlength=d.utx.size), log_atx))
+    g_alpha = (d.wsum * r / alpha
+               - np.dot(np.bincount(d.iT, weights=ws3 * rx, minlength=d.uT.size), 1.0 / (alpha + d.uT))
+               - np.dot(np.bincount(d.itx, weights=ws4 * rx, minlength=d.utx.size), 1.0 / (alpha + d.utx)))
+    g_a = np.dot(d.wx, psi_ab - psi_abx) + ws4.sum() / a
+    g_b = np.dot(d.wx, psi_ab + digamma(b + ux) - digamma(b) - psi_abx) - np.dot(ws4_x, inv_b)
+    grad = -np.array([r * g_r, alpha * g_alpha, a * g_a, b * g_b]) / d.wsum
     return value, grad
 
 
@@ -153,7 +198,8 @@ def fit_bgnbd(x, t_x, T, weights=None, *, initial: BGNBDParams | None = None, to
     else:
         theta0 = np.log([initial.r, initial.alpha * scale, initial.a, initial.b])
     wsum = float(w.sum())
-    res = optimize.minimize(_bgnbd_objective, theta0, args=(x, ts_x, ts_T, w, wsum), jac=True, method="L-BFGS-B",
+    res = optimize.minimize(_bgnbd_objective, theta0, args=(_BGNBDData(x, ts_x, ts_T, w),), jac=True,
+                            method="L-BFGS-B",
                             bounds=[(-12.0, 12.0)] * 4,
                             options={"maxiter": max_iter, "ftol": tol, "gtol": 1e-9, "maxcor": 20})
     r, alpha, a, b = np.exp(res.x)
@@ -232,18 +278,37 @@ def bgnbd_p_alive(params: BGNBDParams, x, t_x, T) -> np.ndarray:
 # Gamma-Gamma
 
 
-def _gg_objective(theta, x, m, w, wsum):
+class _GGData:
+    """Gamma-Gamma inputs: x-only terms per distinct x, log m and log x computed once."""
+
+    def __init__(self, x, m, w):
+        self.x, self.m, self.w = x, m, w
+        self.wsum = float(w.sum())
+        self.ux, self.ix = np.unique(x, return_inverse=True)
+        self.wx = np.bincount(self.ix, weights=w, minlength=self.ux.size)
+        self.wxx = np.bincount(self.ix, weights=w * x, minlength=self.ux.size)
+        log_m, log_x = np.log(m), np.log(x)
+        self.w_xlogxm = float(np.dot(w, x * (log_m + log_x)))  # Σ w·x·(log m + log x)
+        self.w_logm = float(np.dot(w, log_m))
+        self.xm = x * m
+
+
+def _gg_objective(theta, data: _GGData):
+    """Negative weighted mean log-likelihood of mean spends and its gradient (log-parameters):
+    ll = lnΓ(px+q) − lnΓ(px) − lnΓ(q) + q ln γ + (px−1) ln m + px ln x − (px+q) ln(γ + x·m)."""
     p, q, g = np.exp(theta)
-    px = p * x
-    log_gxm = np.log(g + x * m)
-    ll = (gammaln(px + q) - gammaln(px) - gammaln(q) + q * np.log(g) + (px - 1) * np.log(m) + px * np.log(x)
-          - (px + q) * log_gxm)
-    psi_pxq = digamma(px + q)
-    d_p = x * (psi_pxq - digamma(px) + np.log(m) + np.log(x) - log_gxm)
-    d_q = psi_pxq - digamma(q) + np.log(g) - log_gxm
-    d_g = q / g - (px + q) / (g + x * m)
-    value = -np.dot(w, ll) / wsum
-    grad = -np.array([p * np.dot(w, d_p), q * np.dot(w, d_q), g * np.dot(w, d_g)]) / wsum
+    d = data
+    pux = p * d.ux
+    log_gxm = np.log(g + d.xm)
+    px = p * d.x
+    head = gammaln(pux + q) - gammaln(pux) - gammaln(q) + q * math.log(g)
+    value = -(np.dot(d.wx, head) + p * d.w_xlogxm - d.w_logm - np.dot(d.w * (px + q), log_gxm)) / d.wsum
+    psi_pxq = digamma(pux + q)
+    w_log_gxm = d.w * log_gxm
+    g_p = np.dot(d.wxx, psi_pxq - digamma(pux)) + d.w_xlogxm - np.dot(w_log_gxm, d.x)
+    g_q = np.dot(d.wx, psi_pxq - digamma(q) + math.log(g)) - w_log_gxm.sum()
+    g_g = d.wsum * q / g - np.dot(d.w * (px + q), 1.0 / (g + d.xm))
+    grad = -np.array([p * g_p, q * g_q, g * g_g]) / d.wsum
     return value, grad
 
 
@@ -264,7 +329,7 @@ def fit_gamma_gamma(x, m, weights=None, *, initial: GammaGammaParams | None = No
     ms = m * scale
     theta0 = np.zeros(3) if initial is None else np.log([initial.p, initial.q, initial.gamma * scale])
     wsum = float(w.sum())
-    res = optimize.minimize(_gg_objective, theta0, args=(x, ms, w, wsum), jac=True, method="L-BFGS-B",
+    res = optimize.minimize(_gg_objective, theta0, args=(_GGData(x, ms, w),), jac=True, method="L-BFGS-B",
                             bounds=[(-12.0, 12.0)] * 3,
                             options={"maxiter": max_iter, "ftol": tol, "gtol": 1e-9, "maxcor": 20})
     p, q, g = np.exp(res.x)

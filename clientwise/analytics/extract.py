@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import shutil
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -71,6 +73,7 @@ TABLES: tuple[TableSpec, ...] = (
         Column("id"), _str("kind"), Column("organization_id"), _str("status"), Column("created_at", "epoch"),
         Column("birth_day", "dayno", pa.int32(), "birth_date"), _str("gender"), _str("province"), _str("city"),
         _str("urban_rural"), _str("income_band"), Column("owner_id"), Column("team_id"),
+        Column("total_demand", "demand", pa.float64(), "custom"),
     ), where="{archived_at} IS NULL", day_from="created_at", day_column="created_day"),
     TableSpec("orders", "commerce.Order", (
         Column("id"), Column("customer_id"), Column("ordered_at", "epoch"), Column("channel_id"),
@@ -97,8 +100,22 @@ TABLES: tuple[TableSpec, ...] = (
 )
 
 
+def demand_attribute() -> str:
+    """The custom attribute holding a customer's total yearly demand for what we sell (key accounts record it;
+    share of wallet = our revenue over the last 12 months / this). settings.ANALYTICS_DEMAND_ATTRIBUTE."""
+    key = str(getattr(settings, "ANALYTICS_DEMAND_ATTRIBUTE", "annual_demand"))
+    if not re.fullmatch(r"[a-z][a-z0-9_]{0,49}", key):
+        raise ValueError("ANALYTICS_DEMAND_ATTRIBUTE must be a custom attribute key (a-z, 0-9, _)")
+    return key
+
+
 def _expression(col: Column, qn: Callable[[str], str]) -> str:
     c = qn(col.src)
+    if col.kind == "demand":  # a number stored in the custom-attributes JSON; anything else reads as null
+        key = demand_attribute()
+        if connection.vendor == "postgresql":
+            return f"CASE WHEN jsonb_typeof({c} -> '{key}') = 'number' THEN CAST({c} ->> '{key}' AS DOUBLE PRECISION) END"
+        return f"CASE WHEN json_type({c}, '$.{key}') IN ('integer', 'real') THEN json_extract({c}, '$.{key}') END"
     if connection.vendor == "postgresql":
         return {
             "plain": c, "bool": c,
@@ -146,19 +163,43 @@ def local_day(ts: pa.Array, tz: str) -> pa.Array:
     return local.cast(pa.date32()).cast(pa.int32())
 
 
+NUMERIC_KINDS = {"plain", "epoch", "float", "dayno"}
+
+
+def _numeric(spec: TableSpec) -> bool:
+    return all(c.kind in NUMERIC_KINDS and (pa.types.is_integer(c.type) or pa.types.is_floating(c.type))
+               for c in spec.columns)
+
+
 def _batch(spec: TableSpec, schema: pa.Schema, rows: list[tuple], tz: str) -> pa.RecordBatch:
-    columns = list(zip(*rows, strict=True))
+    if _numeric(spec):
+        # One C-level conversion of the whole chunk (None → NaN) instead of a Python pass per column: ids,
+        # epochs and day numbers are far below 2^53, so float64 holds them exactly.
+        matrix = np.array(rows, dtype=np.float64)
+        columns = []
+        for i, col in enumerate(spec.columns):
+            values = matrix[:, i]
+            missing = np.isnan(values)
+            mask = missing if missing.any() else None
+            if pa.types.is_floating(col.type):
+                columns.append(pa.array(values, type=col.type, mask=mask))
+            else:
+                as_int = np.where(missing, 0, values).astype(np.int64)
+                columns.append(pa.array(as_int, type=pa.int64() if col.kind == "epoch" else col.type, mask=mask))
+    else:
+        transposed = list(zip(*rows, strict=True))
+        columns = []
+        for i, col in enumerate(spec.columns):
+            if col.kind == "bool":
+                columns.append(pa.array([None if v is None else bool(v) for v in transposed[i]], type=pa.bool_()))
+            else:
+                columns.append(pa.array(transposed[i], type=pa.int64() if col.kind == "epoch" else col.type))
     arrays = []
     epochs: dict[str, pa.Array] = {}
-    for i, col in enumerate(spec.columns):
+    for col, arr in zip(spec.columns, columns, strict=True):
         if col.kind == "epoch":
-            raw = pa.array(columns[i], type=pa.int64())
-            arr = raw.cast(pa.timestamp("s", tz="UTC"))
+            arr = arr.cast(pa.timestamp("s", tz="UTC"))
             epochs[col.name] = arr
-        elif col.kind == "bool":
-            arr = pa.array([None if v is None else bool(v) for v in columns[i]], type=pa.bool_())
-        else:
-            arr = pa.array(columns[i], type=col.type)
         arrays.append(arr)
     if spec.day_from:
         arrays.append(local_day(epochs[spec.day_from], tz))

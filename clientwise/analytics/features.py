@@ -61,6 +61,7 @@ FEATURE_COLUMNS: dict[str, str] = {
     "share_store": "share of orders in a store (likewise share_web, share_app, share_phone, share_partner)",
     "web_share": "share of orders through the web or the app",
     "acquisition_channel": "channel code of the first order",
+    "total_demand": "the customer's recorded yearly demand (custom attribute ANALYTICS_DEMAND_ATTRIBUTE), if any",
 }
 CATEGORY_COLUMNS: dict[str, str] = {
     "customer_id": "customer id",
@@ -186,7 +187,8 @@ SELECT
     COALESCE(ret.returns_amount, 0.0) AS returns_amount,
     {channel_shares},
     CASE WHEN s.orders > 0 THEN (s.n_web + s.n_app) / s.orders ELSE 0.0 END AS web_share,
-    COALESCE(firsto.acquisition_channel, '') AS acquisition_channel
+    COALESCE(firsto.acquisition_channel, '') AS acquisition_channel,
+    c.total_demand
 FROM customers c
 LEFT JOIN btyd b ON b.customer_id = c.id
 LEFT JOIN s ON s.customer_id = c.id
@@ -216,15 +218,70 @@ ORDER BY l.customer_id, p.category_id
 
 
 def activity_sql(start: dt.date, end: dt.date) -> str:
-    """Per customer with a purchase in (start, end]: purchase days, orders and amount in that window."""
+    """Per customer with a purchase in (start, end]: purchase days, orders, amount and the first and last
+    purchase day in that window."""
     s, e = day_number(start), day_number(end)
     return f"""
 SELECT customer_id, CAST(COUNT(DISTINCT day) AS BIGINT) AS purchase_days, CAST(COUNT(*) AS BIGINT) AS orders,
-       SUM(amount) AS amount
+       SUM(amount) AS amount, MIN(day) AS first_day, MAX(day) AS last_day
 FROM orders
 WHERE day > {s} AND day <= {e}
 GROUP BY customer_id
 ORDER BY customer_id
+"""
+
+
+def category_activity_sql(start: dt.date, end: dt.date, *, replenishable_only: bool = True) -> str:
+    """Per (customer, category code) bought in (start, end]: purchase days and the first such day."""
+    s, e = day_number(start), day_number(end)
+    only = "AND cat.replenishable" if replenishable_only else ""
+    return f"""
+SELECT l.customer_id, cat.code AS category, CAST(COUNT(DISTINCT o.day) AS BIGINT) AS purchase_days,
+       MIN(o.day) AS first_day
+FROM lines l
+JOIN orders o ON o.id = l.order_id
+JOIN products p ON p.id = l.product_id
+JOIN categories cat ON cat.id = p.category_id
+WHERE o.day > {s} AND o.day <= {e} {only}
+GROUP BY l.customer_id, cat.code
+ORDER BY l.customer_id, cat.code
+"""
+
+
+def orders_sql(as_of: dt.date) -> str:
+    """Completed orders up to `as_of` (the next-purchase model's input): order_id, customer_id, ordered_at
+    (UTC), day, amount."""
+    return f"""
+SELECT id AS order_id, customer_id, ordered_at, day, amount
+FROM orders
+WHERE day <= {day_number(as_of)}
+ORDER BY customer_id, ordered_at, id
+"""
+
+
+def lines_sql(as_of: dt.date, *, replenishable_only: bool = False) -> str:
+    """Order lines of completed orders up to `as_of` with their order time, product category and margin (the
+    next-purchase and recommendation models' input)."""
+    only = "AND cat.replenishable" if replenishable_only else ""
+    return f"""
+SELECT l.order_id, l.customer_id, o.ordered_at, o.day, l.product_id, cat.code AS category, cat.replenishable,
+       l.quantity, l.amount, l.amount - l.cost AS margin
+FROM lines l
+JOIN orders o ON o.id = l.order_id
+JOIN products p ON p.id = l.product_id
+JOIN categories cat ON cat.id = p.category_id
+WHERE o.day <= {day_number(as_of)} {only}
+ORDER BY l.customer_id, o.ordered_at, l.order_id
+"""
+
+
+def catalog_sql() -> str:
+    """Products with their category (names for reasons, replenishable flags, catalog cycles)."""
+    return """
+SELECT p.id AS product_id, p.sku, p.name, cat.code AS category, cat.name AS category_name, cat.replenishable,
+       cat.cycle_days
+FROM products p JOIN categories cat ON cat.id = p.category_id
+ORDER BY p.id
 """
 
 

@@ -51,6 +51,9 @@ class ScoringConfig:
     churn_horizon_days: int = 90
     engine: str = "duckdb"
     seed: int = 0
+    time_zone: str = "UTC"  # the zone of the snapshot's calendar days (settings.TIME_ZONE)
+    churn_reasons_limit: int = 50_000  # customers whose churn risk is explained (highest value at risk first)
+    recommendations: int = 3  # products recommended per customer
 
     @property
     def calibration_as_of(self) -> dt.date:
@@ -152,15 +155,20 @@ def _binned(labels: np.ndarray, order: list[str], predicted: np.ndarray, actual:
 
 def _activity_counts(table, customer_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Purchase days and amount in a window, aligned with customer_ids (0 where nothing was bought)."""
-    act = table.to_pandas()
-    pos = np.searchsorted(customer_ids, act["customer_id"].to_numpy())
-    inside = (pos < customer_ids.size)
-    inside[inside] &= customer_ids[pos[inside]] == act["customer_id"].to_numpy()[inside]
-    days = np.zeros(customer_ids.size)
-    amount = np.zeros(customer_ids.size)
-    days[pos[inside]] = act["purchase_days"].to_numpy()[inside]
-    amount[pos[inside]] = act["amount"].to_numpy()[inside]
-    return days, amount
+    cols = _aligned(table, customer_ids, {"purchase_days": 0.0, "amount": 0.0})
+    return cols["purchase_days"], cols["amount"]
+
+
+def _aligned(table, customer_ids: np.ndarray, columns: dict[str, float]) -> dict[str, np.ndarray]:
+    """Columns of a per-customer result aligned with the sorted `customer_ids` (missing rows get the default)."""
+    frame = table.to_pandas() if hasattr(table, "to_pandas") else table
+    pos, found = _align(customer_ids, frame["customer_id"].to_numpy(dtype=np.int64))
+    out = {}
+    for name, default in columns.items():
+        col = np.full(customer_ids.size, default, dtype=np.float64)
+        col[pos[found]] = frame[name].to_numpy(dtype=np.float64, na_value=np.nan)[found]
+        out[name] = col
+    return out
 
 
 def _btyd_inputs(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -228,6 +236,7 @@ class BTYDScores:
     expected_purchases: np.ndarray
     expected_spend: np.ndarray
     clv: np.ndarray
+    calibration_value: np.ndarray  # revenue predicted for the holdout window as of the calibration cut-off (cal rows)
 
 
 def _fit_bgnbd_frame(frame: pd.DataFrame) -> tuple[btyd.BGNBDParams, btyd.FitInfo, tuple]:
@@ -343,7 +352,10 @@ def btyd_models(now: pd.DataFrame, cal: pd.DataFrame, holdout_days: np.ndarray, 
     cl.rows_out = int(buyer.sum())
     cl.seconds = time.perf_counter() - started
     outcomes.append(cl)
-    return BTYDScores(p_alive=p_alive, expected_purchases=expected, expected_spend=spend, clv=clv), outcomes
+    calibration_value = np.full(len(cal), np.nan)
+    calibration_value[cal_buyer] = cal_value
+    return BTYDScores(p_alive=p_alive, expected_purchases=expected, expected_spend=spend, clv=clv,
+                      calibration_value=calibration_value), outcomes
 
 
 def _deciles(values: np.ndarray) -> np.ndarray:
@@ -365,40 +377,296 @@ def _top_share_captured(score: np.ndarray, actual: np.ndarray, share: float) -> 
     return float(actual[top].sum() / total)
 
 
-def churn_model(engine: Engine, frames: dict[str, pd.DataFrame], config: ScoringConfig,
-                labels: dict[str, np.ndarray]):
-    """Fit on the train window, validate on the next, refit on the valid window and score as of `as_of`."""
+def churn_model(frames: dict[str, pd.DataFrame], config: ScoringConfig, labels: dict[str, np.ndarray],
+                value_at_risk: np.ndarray):
+    """Fit on the train window and validate on the next one (the stored metrics), then refit the same way on
+    the valid window and score as of `as_of` (churn.py's procedure). Reasons (SHAP contributions) are
+    computed for the `churn_reasons_limit` customers with the most value at risk (churn probability × CLV);
+    explaining a million customers would take many minutes."""
     from clientwise.analytics import churn
 
     out = ModelOutcome("churn")
     started = time.perf_counter()
     train, valid, now = frames["churn_train"], frames["churn_valid"], frames["now"]
     tb, vb = _buyers(train), _buyers(valid)
-    model = churn.fit_churn(train[tb], labels["churn_train"][tb], valid[vb], labels["churn_valid"][vb],
-                            seed=config.seed)
-    metrics = dict(model.validation or {})
+    validated = churn.fit_churn(train[tb], labels["churn_train"][tb], valid[vb], labels["churn_valid"][vb],
+                                seed=config.seed)
     scoring = churn.fit_churn(valid[vb], labels["churn_valid"][vb], seed=config.seed)
     buyer = _buyers(now)
     prob = np.full(len(now), np.nan)
-    p, reasons = churn.score_churn(scoring, now[buyer])
+    p, _ = churn.score_churn(scoring, now[buyer], reasons=False)
     prob[buyer] = p
+    risk = np.nan_to_num(p * np.where(np.isnan(value_at_risk[buyer]), 0.0, value_at_risk[buyer]))
+    explain = np.zeros(p.size, dtype=bool)
+    limit = min(config.churn_reasons_limit, p.size)
+    if limit:
+        # Highest value at risk first; ties (e.g. no CLV) broken by probability.
+        order = np.lexsort((-p, -risk))[:limit]
+        explain[order] = True
+    _, reasons = churn.score_churn(scoring, now[buyer], reasons=True, reasons_for=explain)
     reason_lists: list = [[] for _ in range(len(now))]
-    for i, row in zip(np.flatnonzero(buyer).tolist(), reasons.to_lists() if reasons is not None else [],
-                      strict=False):
+    rows = np.flatnonzero(explain)
+    for i, row in zip(np.flatnonzero(buyer)[rows].tolist(), reasons.to_lists(rows), strict=True):
         reason_lists[i] = row
     out.parameters = {
-        "horizon_days": config.churn_horizon_days, "features": list(scoring.feature_cols),
-        "calibration": scoring.calibration, "trees": scoring.best_iteration, "train_rows": scoring.n_train,
-        "calibration_rows": scoring.n_calibration, "base_rate": scoring.train_base_rate,
-        "validated_model": {"trees": model.best_iteration, "train_rows": model.n_train,
-                            "holdout_auc": model.holdout_auc, "base_rate": model.train_base_rate},
+        **scoring.parameters(), "horizon_days": config.churn_horizon_days,
         "windows": {k: v.isoformat() for k, v in _churn_cutoffs(config).items()},
+        "validated_model": {"trees": validated.best_iteration, "n_train": validated.n_train,
+                            "holdout_auc": validated.holdout_auc, "train_base_rate": validated.train_base_rate},
+        "reasons": {"explained": int(explain.sum()), "limit": config.churn_reasons_limit,
+                    "order": "churn probability × CLV, highest first"},
     }
-    out.metrics = metrics
+    out.metrics = dict(validated.validation or {})
     out.rows_in = int(vb.sum())
     out.rows_out = int(buyer.sum())
     out.seconds = time.perf_counter() - started
     return prob, reason_lists, out
+
+
+def next_purchase_model(engine: Engine, config: ScoringConfig, ids: np.ndarray, all_lines: pd.DataFrame,
+                        catalog: pd.DataFrame):
+    """Expected next purchase date overall and per replenishable category (nextbuy.py), validated as of the
+    calibration cut-off against the first purchase the customer actually made in the holdout window."""
+    from clientwise.analytics import nextbuy
+
+    out = ModelOutcome("next_purchase")
+    started = time.perf_counter()
+    orders = engine.arrow(features.orders_sql(config.as_of)).to_pandas()
+    lines = all_lines[all_lines["replenishable"].astype(bool).to_numpy()]
+    cycles = {row.category: float(row.cycle_days) for row in catalog.itertuples()
+              if row.replenishable and row.cycle_days == row.cycle_days and row.cycle_days}
+    day = dt.timedelta(days=1)
+    est = nextbuy.next_purchase(orders, lines, config.as_of + day, tz=config.time_zone, category_cycles=cycles)
+    overall = est[est["category"].isna()]
+    next_on = np.full(ids.size, None, dtype=object)
+    due_days = np.full(ids.size, np.nan)
+    pos, found = _align(ids, overall["customer_id"].to_numpy(dtype=np.int64))
+    dates = pd.to_datetime(overall["expected_date"]).dt.date.to_numpy()
+    next_on[pos[found]] = dates[found]
+    due_days[pos[found]] = overall["days_until"].to_numpy(dtype=float)[found]
+    per_cat = est[est["category"].notna()]
+    categories: list = [[] for _ in range(ids.size)]
+    if len(per_cat):
+        cpos, cfound = _align(ids, per_cat["customer_id"].to_numpy(dtype=np.int64))
+        cols = zip(cpos.tolist(), cfound.tolist(), per_cat["category"].tolist(),
+                   pd.to_datetime(per_cat["expected_date"]).dt.date.tolist(),
+                   pd.to_datetime(per_cat["window_start"]).dt.date.tolist(),
+                   pd.to_datetime(per_cat["window_end"]).dt.date.tolist(),
+                   per_cat["overdue"].astype(bool).tolist(), per_cat["interval_days"].tolist(), strict=True)
+        for p, ok, cat, when, lo, hi, overdue, interval in cols:
+            if ok:
+                categories[p].append({"category": cat, "date": when.isoformat(), "window": [lo.isoformat(),
+                                      hi.isoformat()], "overdue": overdue, "interval_days": round(interval, 1)})
+
+    # Validation: estimates as of the calibration cut-off against the first purchase day after it.
+    cal = config.calibration_as_of
+    est_cal = nextbuy.next_purchase(orders, lines, cal + day, tz=config.time_zone, category_cycles=cycles)
+    cal_ids = np.unique(est_cal["customer_id"].to_numpy(dtype=np.int64))
+    first_after = _aligned(engine.arrow(features.activity_sql(cal, config.as_of)), cal_ids, {"first_day": np.nan})
+    metrics = _next_purchase_validation(est_cal[est_cal["category"].isna()], cal_ids, first_after["first_day"],
+                                        config)
+    cat_first = engine.arrow(features.category_activity_sql(cal, config.as_of)).to_pandas()
+    metrics["categories"] = _category_validation(est_cal[est_cal["category"].notna()], cat_first)
+    out.parameters = {"method": "Bühlmann–Straub credibility of each customer's mean gap towards the population's",
+                      "category_cycles": cycles, "time_zone": config.time_zone}
+    out.metrics = metrics
+    out.rows_in = int(len(orders))
+    out.rows_out = int(found.sum())
+    out.seconds = time.perf_counter() - started
+    return next_on, due_days, categories, out
+
+
+def _days(values) -> np.ndarray:
+    return (pd.to_datetime(values).to_numpy(dtype="datetime64[D]").astype(np.int64)).astype(float)
+
+
+def _next_purchase_validation(est: pd.DataFrame, cal_ids: np.ndarray, first_day: np.ndarray,
+                              config: ScoringConfig) -> dict:
+    pos, found = _align(cal_ids, est["customer_id"].to_numpy(dtype=np.int64))
+    actual = np.full(len(est), np.nan)
+    actual[found] = first_day[pos[found]]
+    expected = _days(est["expected_date"])
+    last = _days(est["last_purchase"])
+    own = last + est["own_interval_days"].to_numpy(dtype=float)
+    lo, hi = _days(est["window_start"]), _days(est["window_end"])
+    came = ~np.isnan(actual)
+    err = expected[came] - actual[came]
+    base_err = own[came] - actual[came]
+    purchases = est["purchases"].to_numpy(dtype=float)
+    labels = np.where(purchases >= 10, "10+", np.where(purchases >= 5, "5-9", np.where(purchases >= 3, "3-4", "2")))
+    bins = _binned(labels[came], ["2", "3-4", "5-9", "10+"], expected[came] - last[came], actual[came] - last[came],
+                   "purchases")
+    return {
+        "calibration_as_of": config.calibration_as_of.isoformat(), "holdout_days": config.holdout_days,
+        "customers": int(len(est)), "returned": int(came.sum()),
+        "mae": float(np.mean(np.abs(err))) if came.any() else None,
+        "median_abs_error": float(np.median(np.abs(err))) if came.any() else None,
+        "bias": float(np.mean(err)) if came.any() else None,
+        "baseline_mae": float(np.mean(np.abs(base_err))) if came.any() else None,
+        "baseline": "last purchase + the customer's own mean gap (no credibility)",
+        "within_window": float(np.mean((actual[came] >= lo[came]) & (actual[came] <= hi[came]))) if came.any()
+        else None,
+        "note": "gaps of customers who bought again within the holdout window (shorter gaps are over-represented)",
+        "holdout": {"bins": bins},
+    }
+
+
+def _category_validation(est: pd.DataFrame, cat_first: pd.DataFrame) -> list[dict]:
+    if est.empty:
+        return []
+    merged = est.merge(cat_first[["customer_id", "category", "first_day"]], on=["customer_id", "category"],
+                       how="left")
+    rows = []
+    for category, part in merged.groupby("category", sort=True):
+        came = part["first_day"].notna().to_numpy()
+        if not came.any():
+            continue
+        actual = part["first_day"].to_numpy(dtype=float)[came]
+        err = _days(part["expected_date"])[came] - actual
+        own = (_days(part["last_purchase"]) + part["own_interval_days"].to_numpy(dtype=float))[came] - actual
+        rows.append({"category": category, "customers": int(len(part)), "returned": int(came.sum()),
+                     "mae": float(np.mean(np.abs(err))), "baseline_mae": float(np.mean(np.abs(own)))})
+    return rows
+
+
+def value_model(now: pd.DataFrame, cal: pd.DataFrame, scores: BTYDScores, cal_holdout_amount: np.ndarray,
+                config: ScoringConfig):
+    """Value tiers A-D from immediate value (margin over the last 12 months) and potential value (CLV over the
+    horizon in margin terms: CLV × the customer's margin rate), and share of wallet where demand is recorded
+    (value.py). Validation: tiers as of the calibration cut-off against the revenue each tier brought in the
+    holdout window."""
+    from clientwise.analytics import value
+
+    out = ModelOutcome("value")
+    started = time.perf_counter()
+    immediate = now["margin_365d"].to_numpy(dtype=float)
+    potential = scores.clv * _margin_rate(now)
+    tiers = value.value_tiers(immediate, potential)
+    sow = value.share_of_wallet(now["revenue_365d"].to_numpy(dtype=float),
+                                now["total_demand"].to_numpy(dtype=float, na_value=np.nan))
+    cal_immediate = cal["margin_365d"].to_numpy(dtype=float)
+    cal_potential = scores.calibration_value * _margin_rate(cal)
+    cal_tiers = value.value_tiers(cal_immediate, cal_potential)
+    combined = value.combined_value(cal_immediate, cal_potential)
+    total = float(cal_holdout_amount.sum())
+    bins = []
+    for tier in value.TIERS:
+        sel = cal_tiers == tier
+        if sel.any():
+            bins.append({"tier": tier, "customers": int(sel.sum()), "predicted": float(combined[sel].mean()),
+                         "actual": float(cal_holdout_amount[sel].mean()),
+                         "customer_share": float(sel.mean()),
+                         "revenue_share": float(cal_holdout_amount[sel].sum() / total) if total else None})
+    known = sow["share"].notna().to_numpy()
+    out.parameters = {"immediate_value": "margin over the 365 days up to as_of, net of returns",
+                      "potential_value": "CLV over the horizon × the customer's margin rate",
+                      "tiers": "top 10% of customers by combined value A, next 20% B, next 30% C, rest D",
+                      "cuts": list(value.CUSTOMER_CUTS), "share_of_wallet_low": value.LOW_SHARE}
+    out.metrics = {
+        "calibration_as_of": config.calibration_as_of.isoformat(), "holdout_days": config.holdout_days,
+        "tiers": value.tier_summary(tiers, immediate, potential),
+        "concentration": value.value_concentration(now["revenue_365d"].to_numpy(dtype=float)),
+        "holdout": {"bins": bins},
+        "share_of_wallet": {"known": int(known.sum()), "low": int(sow["low"].sum()),
+                            "mean_share": float(sow["share"][known].mean()) if known.any() else None,
+                            "headroom": float(sow["headroom"][known].sum()) if known.any() else 0.0},
+    }
+    out.rows_in = int(len(now))
+    out.rows_out = int(len(now))
+    out.seconds = time.perf_counter() - started
+    return tiers, immediate, potential, sow["share"].to_numpy(dtype=float), out
+
+
+def _margin_rate(frame: pd.DataFrame) -> np.ndarray:
+    """Each customer's margin / revenue (0-1); the population's rate where the customer's own is unknown."""
+    revenue = frame["revenue_total"].to_numpy(dtype=float)
+    margin = frame["margin_total"].to_numpy(dtype=float)
+    overall = float(margin.sum() / revenue.sum()) if revenue.sum() > 0 else 0.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rate = np.where(revenue > 0, margin / np.where(revenue > 0, revenue, 1.0), overall)
+    return np.clip(rate, 0.0, 1.0)
+
+
+def recommend_model(config: ScoringConfig, ids: np.ndarray, lines: pd.DataFrame, catalog: pd.DataFrame, k: int):
+    """Top-k next products per customer (recommend.py: co-purchase rules + item similarity), validated as of
+    the calibration cut-off: the share of customers who bought one of their recommended products in the
+    holdout window, beside recommending everyone the k most popular products."""
+    from clientwise.analytics import recommend
+
+    out = ModelOutcome("recommend")
+    started = time.perf_counter()
+    names = dict(zip(catalog["product_id"].tolist(), catalog["name"].tolist(), strict=True))
+    replenishable = dict(zip(catalog["product_id"].tolist(), catalog["replenishable"].astype(bool).tolist(),
+                             strict=True))
+    day = dt.timedelta(days=1)
+    cut = config.calibration_as_of
+    cut_day = features.day_number(cut)
+    line_day = lines["day"].to_numpy()
+    before = lines[line_day <= cut_day]
+    rules_c = recommend.build_rules(before)
+    recs_c = recommend.recommend(before, rules_c, recommend.item_similarity(before),
+                                 as_of=_local_midnight(cut + day, config), k=k, replenishable=replenishable,
+                                 with_reasons=False)
+    after = lines.loc[line_day > cut_day, ["customer_id", "product_id"]].drop_duplicates()
+    metrics = _recommend_validation(recs_c, after, before, cut_day, k)
+    rules = recommend.build_rules(lines)
+    similarity = recommend.item_similarity(lines)
+    recs = recommend.recommend(lines, rules, similarity, as_of=_local_midnight(config.as_of + day, config), k=k,
+                               names=names, replenishable=replenishable)
+    lists: list = [[] for _ in range(ids.size)]
+    category = dict(zip(catalog["product_id"].tolist(), catalog["category"].tolist(), strict=True))
+    pos, found = _align(ids, recs["customer_id"].to_numpy(dtype=np.int64))
+    for p, ok, pid, score, because, reason in zip(
+            pos.tolist(), found.tolist(), recs["product_id"].tolist(), recs["score"].tolist(),
+            recs["because_product_id"].tolist(), recs["reason"].tolist(), strict=True):
+        if ok:
+            lists[p].append({"product_id": int(pid), "category": category.get(pid, ""),
+                             "score": round(float(score), 4), "because_product_id": int(because), "reason": reason})
+    out.parameters = {"k": k, "rules": int(len(rules)), "similar_pairs": int(len(similarity)),
+                      "method": "max over the customer's last-year products of 0.5·confidence + 0.5·cosine "
+                                "similarity; recent non-replenishable purchases skipped",
+                      "top_rules": _json_rules(rules.sort_values("lift", ascending=False).head(20), names)}
+    out.metrics = metrics
+    out.rows_in = int(len(lines))
+    out.rows_out = int(found.sum() and len(np.unique(pos[found])))
+    out.seconds = time.perf_counter() - started
+    return lists, out
+
+
+def _local_midnight(day: dt.date, config: ScoringConfig) -> pd.Timestamp:
+    return pd.Timestamp(day).tz_localize(config.time_zone)
+
+
+def _json_rules(rules: pd.DataFrame, names: dict) -> list[dict]:
+    return [{"antecedent": names.get(a, str(a)), "consequent": names.get(c, str(c)), "support": float(s),
+             "confidence": float(conf), "lift": float(lift)}
+            for a, c, s, conf, lift in rules[["antecedent", "consequent", "support", "confidence", "lift"]]
+            .itertuples(index=False, name=None)]
+
+
+def _recommend_validation(recs: pd.DataFrame, after: pd.DataFrame, before: pd.DataFrame, cut_day: int,
+                          k: int) -> dict:
+    customers = recs["customer_id"].unique()
+    hits = recs.merge(after, on=["customer_id", "product_id"], how="inner")
+    hit_customers = hits["customer_id"].nunique()
+    # Baseline: the k products most customers bought in the year before the cut-off, for the same customers.
+    year = before[before["day"].to_numpy() > cut_day - 365]
+    popular = (year[["customer_id", "product_id"]].drop_duplicates()["product_id"].value_counts().head(k)
+               .index.to_numpy())
+    base = after[after["customer_id"].isin(customers) & after["product_id"].isin(popular)]
+    n = len(customers)
+    return {
+        "customers": int(n), "k": k,
+        "hit_rate": float(hit_customers / n) if n else None,
+        "precision_at_k": float(len(hits) / (n * k)) if n else None,
+        "baseline_hit_rate": float(base["customer_id"].nunique() / n) if n else None,
+        "baseline_precision_at_k": float(len(base) / (n * k)) if n else None,
+        "baseline": f"the {k} products most customers bought in the year before the cut-off",
+        "holdout": {"bins": [
+            {"label": "recommended", "actual": float(hit_customers / n) if n else None, "customers": int(n)},
+            {"label": "popular", "actual": float(base["customer_id"].nunique() / n) if n else None,
+             "customers": int(n)}]},
+    }
 
 
 def _buyers(frame: pd.DataFrame) -> np.ndarray:
@@ -510,7 +778,7 @@ def compute_scores(engine: Engine, config: ScoringConfig, *, progress: Progress 
     stages.done("btyd", time.perf_counter() - t0, {o.model: o.rows_in for o in btyd_outcomes})
 
     t0 = time.perf_counter()
-    churn_result, failed = _guard("churn", churn_model, engine, frames, config, labels)
+    churn_result, failed = _guard("churn", churn_model, frames, config, labels, scores.clv)
     if failed is None:
         churn_prob, churn_reasons, churn_out = churn_result
     else:
@@ -518,8 +786,39 @@ def compute_scores(engine: Engine, config: ScoringConfig, *, progress: Progress 
     outcomes.append(churn_out)
     stages.done("churn", time.perf_counter() - t0, {"scored": churn_out.rows_out})
 
+    t0 = time.perf_counter()
+    lines = engine.arrow(features.lines_sql(config.as_of)).to_pandas()
+    catalog = engine.arrow(features.catalog_sql()).to_pandas()
+    stages.done("lines", time.perf_counter() - t0, {"lines": len(lines)})
+
+    t0 = time.perf_counter()
+    np_result, failed = _guard("next_purchase", next_purchase_model, engine, config, ids, lines, catalog)
+    if failed is None:
+        next_on, due_days, next_categories, np_out = np_result
+    else:
+        next_on, due_days, next_categories, np_out = (np.full(len(now), None, dtype=object), np.full(len(now), np.nan),
+                                                       [[] for _ in range(len(now))], failed)
+    outcomes.append(np_out)
+    stages.done("next_purchase", time.perf_counter() - t0, {"scored": np_out.rows_out})
+
+    t0 = time.perf_counter()
+    rec_result, failed = _guard("recommend", recommend_model, config, ids, lines, catalog, config.recommendations)
+    recs, rec_out = rec_result if failed is None else ([[] for _ in range(len(now))], failed)
+    outcomes.append(rec_out)
+    del lines
+    stages.done("recommend", time.perf_counter() - t0, {"scored": rec_out.rows_out})
+
+    t0 = time.perf_counter()
+    value_result, failed = _guard("value", value_model, now, cal, scores, hold_amount, config)
+    if failed is None:
+        tier, immediate, potential, wallet, value_out = value_result
+    else:
+        nan = np.full(len(now), np.nan)
+        tier, immediate, potential, wallet, value_out = np.full(len(now), "", dtype=object), nan, nan, nan, failed
+    outcomes.append(value_out)
+    stages.done("value", time.perf_counter() - t0, {"scored": value_out.rows_out})
+
     buyer = now["T_days"].notna().to_numpy()
-    tier = np.full(len(now), "", dtype=object)
     columns: dict[str, Any] = {
         "rfm_r": _nullable_int(rfm_scores.r), "rfm_f": _nullable_int(rfm_scores.f),
         "rfm_m": _nullable_int(rfm_scores.m), "rfm_segment": rfm_scores.segment,
@@ -531,11 +830,14 @@ def compute_scores(engine: Engine, config: ScoringConfig, *, progress: Progress 
         "p_alive": scores.p_alive, "expected_purchases": scores.expected_purchases,
         "expected_spend": scores.expected_spend, "clv": scores.clv,
         "churn_probability": churn_prob, "churn_reasons": churn_reasons,
+        "next_purchase_on": next_on, "next_purchase_categories": next_categories,
+        "recommendations": recs, "value_tier": tier, "immediate_value": immediate, "potential_value": potential,
+        "share_of_wallet": wallet,
         "acquisition_channel": now["acquisition_channel"].fillna("").to_numpy(dtype=object),
     }
     columns["next_action"] = next_actions(
         buyer=buyer, churn_probability=churn_prob, p_alive=scores.p_alive, tier=tier,
-        next_due_days=np.full(len(now), np.nan), has_recommendations=np.zeros(len(now), dtype=bool))
+        next_due_days=due_days, has_recommendations=np.fromiter((bool(r) for r in recs), bool, len(now)))
     return ScoringResult(customer_ids=ids, columns=columns, models=outcomes, stages=stages.info)
 
 

@@ -109,7 +109,9 @@ def run_scoring(*, actor=None, as_of: dt.date | None = None, engine: str = "duck
     if ScoringBatch.objects.filter(status=RunStatus.RUNNING).exists():
         raise DomainError(ErrorCode.CONFLICT, "A scoring run is already in progress.", status=409)
     config = pipeline.ScoringConfig(as_of=as_of, horizon_days=horizon_days, discount_rate=discount_rate,
-                                    holdout_days=holdout_days, churn_horizon_days=churn_horizon_days, engine=engine)
+                                    holdout_days=holdout_days, churn_horizon_days=churn_horizon_days, engine=engine,
+                                    time_zone=settings.TIME_ZONE,
+                                    churn_reasons_limit=int(_setting("ANALYTICS_CHURN_REASONS_LIMIT", 50_000)))
     batch = ScoringBatch.objects.create(actor=actor if getattr(actor, "pk", None) else None, as_of=as_of,
                                         engine=engine, horizon_days=horizon_days, discount_rate=discount_rate)
     started = time.perf_counter()
@@ -207,8 +209,12 @@ def _texts(values) -> list:
     return ["" if v is None else str(v) for v in (values.tolist() if isinstance(values, np.ndarray) else values)]
 
 
+_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))  # one encoder: json.dumps(**options) builds one per call
+
+
 def _jsons(values) -> list:
-    return ["[]" if not v else json.dumps(v, ensure_ascii=False, separators=(",", ":")) for v in values]
+    encode = _JSON.encode
+    return ["[]" if not v else encode(v) for v in values]
 
 
 def _dates(values) -> list:

@@ -64,14 +64,18 @@ def test_gradient_matches_finite_differences():
     x, t_x, T, _ = simulate_bgnbd(2_000, r=0.5, alpha=3.0, a=1.2, b=3.0, seed=3)
     w = np.ones_like(x)
     theta = np.log([0.4, 0.3, 0.9, 2.0])
-    value, grad = btyd._bgnbd_objective(theta, x, t_x / 8, T / 8, w, w.sum())
-    numeric = approx_fprime(theta, lambda th: btyd._bgnbd_objective(th, x, t_x / 8, T / 8, w, w.sum())[0], 1e-7)
+    data = btyd._BGNBDData(x, t_x / 8, T / 8, w)
+    value, grad = btyd._bgnbd_objective(theta, data)
+    assert value == pytest.approx(-btyd.bgnbd_log_likelihood(btyd.BGNBDParams(*np.exp(theta)), x, t_x / 8,
+                                                               T / 8).mean())
+    numeric = approx_fprime(theta, lambda th: btyd._bgnbd_objective(th, data)[0], 1e-7)
     np.testing.assert_allclose(grad, numeric, rtol=1e-4, atol=1e-7)
     xg = np.maximum(x, 1)
     m = np.random.default_rng(1).gamma(4.0, 10.0, x.size)
     theta = np.log([3.0, 2.0, 5.0])
-    _, grad = btyd._gg_objective(theta, xg, m / 40, w, w.sum())
-    numeric = approx_fprime(theta, lambda th: btyd._gg_objective(th, xg, m / 40, w, w.sum())[0], 1e-7)
+    gg = btyd._GGData(xg, m / 40, w)
+    _, grad = btyd._gg_objective(theta, gg)
+    numeric = approx_fprime(theta, lambda th: btyd._gg_objective(th, gg)[0], 1e-7)
     np.testing.assert_allclose(grad, numeric, rtol=1e-4, atol=1e-7)
 
 

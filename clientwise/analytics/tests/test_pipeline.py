@@ -24,7 +24,7 @@ from clientwise.core.errors import DomainError, PermissionDenied
 NOW = dt.datetime(2026, 6, 30, 16, 0, tzinfo=dt.UTC)  # midnight 2026-07-01 in Shanghai
 AS_OF = dt.date(2026, 6, 30)  # the last day with orders; the demo's held-out future starts the next day
 FUTURE_DAYS = 180
-CORE_MODELS = {"rfm", "bgnbd", "gamma_gamma", "clv", "churn"}
+MODELS = {"rfm", "bgnbd", "gamma_gamma", "clv", "churn", "next_purchase", "recommend", "value"}
 
 pytestmark = pytest.mark.django_db
 
@@ -69,7 +69,7 @@ def test_score_command_writes_one_score_per_customer_and_a_run_per_model(demo, u
     out = io.StringIO()
     call_command("score", as_of=AS_OF, horizon_days=FUTURE_DAYS, stdout=out)
     text = out.getvalue()
-    for stage in ("extract", "features", "rfm", "btyd", "churn", "write"):
+    for stage in ("extract", "features", "rfm", "btyd", "churn", "next_purchase", "recommend", "value", "write"):
         assert f"  {stage} " in text, text
     assert "Scored 1,999 customers" in text and "customers 1,999" in text
 
@@ -85,7 +85,7 @@ def test_score_command_writes_one_score_per_customer_and_a_run_per_model(demo, u
     assert (analytics_dir / batch.snapshot.rsplit("/", 1)[-1] / "orders.parquet").exists()
 
     runs = {run.model: run for run in ModelRun.objects.filter(batch=batch)}
-    assert set(runs) >= CORE_MODELS
+    assert set(runs) >= MODELS
     assert all(run.status == RunStatus.DONE for run in runs.values()), {m: r.error for m, r in runs.items()}
     bg = runs["bgnbd"]
     assert set(bg.parameters) >= {"r", "alpha", "a", "b", "time_unit"} and bg.parameters["time_unit"] == "day"
@@ -100,11 +100,28 @@ def test_score_command_writes_one_score_per_customer_and_a_run_per_model(demo, u
     churn = runs["churn"].metrics
     assert churn["auc"] > churn["baseline_auc"], churn
     assert {b["segment"] for b in runs["rfm"].metrics["holdout"]["bins"]} >= {"champions", "lost"}
+    rec = runs["recommend"].metrics
+    assert rec["hit_rate"] > rec["baseline_hit_rate"], rec
+    nxt = runs["next_purchase"].metrics
+    assert nxt["returned"] > 0 and nxt["mae"] < nxt["baseline_mae"], nxt
+    tiers = {b["tier"]: b for b in runs["value"].metrics["holdout"]["bins"]}
+    assert tiers["A"]["revenue_share"] > 2 * tiers["A"]["customer_share"]
+    assert tiers["A"]["actual"] > tiers["B"]["actual"] > tiers["C"]["actual"] > tiers["D"]["actual"]
+    assert set(scores.values_list("value_tier", flat=True)) == {"A", "B", "C", "D"}
+    assert scores.filter(value_tier="A").count() == pytest.approx(0.1 * 1999, abs=5)
 
     buyer = scores.filter(frequency__isnull=False).order_by("-clv").first()
     assert isinstance(buyer.clv, Decimal) and buyer.clv > 0 and 0 < buyer.p_alive <= 1
     assert 1 <= buyer.rfm_r <= 5 and buyer.rfm_segment and buyer.next_action
     assert buyer.churn_probability is not None and isinstance(buyer.churn_reasons, list)
+    assert isinstance(buyer.immediate_value, Decimal) and buyer.value_tier in "ABCD"
+    assert scores.exclude(churn_reasons=[]).count() == scores.filter(churn_probability__isnull=False).count()
+    recommended = scores.exclude(recommendations=[]).first()
+    assert set(recommended.recommendations[0]) >= {"product_id", "category", "score", "reason"}
+    assert len(recommended.recommendations) <= 3
+    assert scores.filter(next_purchase_on__isnull=False).exists()
+    assert scores.exclude(next_purchase_categories=[]).exists()
+    assert not scores.filter(share_of_wallet__isnull=False).exists()  # no demand recorded in the demo
     prospect = scores.filter(frequency__isnull=True).first()
     assert prospect.rfm_r is None and prospect.clv is None and prospect.rfm_segment == "" and prospect.next_action == ""
 
@@ -142,7 +159,7 @@ def test_rerun_replaces_the_current_batch_and_keeps_one_previous(demo, settings)
     first.refresh_from_db()
     assert third.is_current and first.scores == 0 and not CustomerScore.objects.filter(batch=first).exists()
     assert CustomerScore.objects.filter(batch=second).exists()
-    assert ModelRun.objects.filter(batch=first).count() >= len(CORE_MODELS)  # runs are kept
+    assert ModelRun.objects.filter(batch=first).count() >= len(MODELS)  # runs are kept
 
 
 def test_a_failure_while_writing_leaves_the_previous_scores_current(demo, monkeypatch):
@@ -256,3 +273,28 @@ def test_nightly_run_is_queued_once_for_the_next_night(db, settings):
     assert row.task_path == tasks.NIGHTLY_TASK and row.args_kwargs["kwargs"]["nightly"] is True
     assert timezone.localtime(row.run_after).strftime("%Y-%m-%d %H:%M") == "2026-07-02 02:30"
     assert tasks.next_nightly_time(dt.datetime(2026, 7, 1, 18, 0, tzinfo=dt.UTC)).day == 2  # 02:00 local → 02:30
+
+
+def test_share_of_wallet_where_an_organization_records_its_demand(demo, users, settings):
+    from clientwise.customers.models import Customer
+    from clientwise.customers.services import define_attribute, update_customer
+
+    settings.ANALYTICS_DEMAND_ATTRIBUTE = "annual_demand"
+    define_attribute(actor=users["admin"], key="annual_demand", label="Annual demand", type="number")
+    org = Customer.objects.filter(kind="organization", order_count__gt=0).order_by("id").first()
+    update_customer(actor=users["admin"], customer_id=org.pk, data={"custom": {"annual_demand": 1_000_000}})
+    batch = score(churn_horizon_days=60)
+    row = CustomerScore.objects.get(batch=batch, customer_id=org.pk)
+    value = ModelRun.objects.get(batch=batch, model="value")
+    frame = features.customer_features(_engine_for(batch), AS_OF).to_pandas().set_index("customer_id")
+    revenue_365d = frame.loc[org.pk, "revenue_365d"]
+    assert row.share_of_wallet == pytest.approx(min(revenue_365d / 1_000_000, 1.0))
+    assert value.metrics["share_of_wallet"]["known"] == 1
+    assert value.metrics["share_of_wallet"]["low"] == (1 if revenue_365d < 300_000 else 0)
+    assert CustomerScore.objects.filter(batch=batch, share_of_wallet__isnull=False).count() == 1
+
+
+def _engine_for(batch):
+    engine = engines.DuckDBEngine()
+    engine.register(extract.Snapshot.open(batch.snapshot))
+    return engine

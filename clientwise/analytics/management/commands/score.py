@@ -58,7 +58,7 @@ class Command(BaseCommand):
         from clientwise.analytics.services import run_scoring
 
         def progress(stage: str, seconds: float, rows: dict) -> None:
-            self.stdout.write(f"  {stage:<10} {seconds:8.2f} s   {_rows(rows)}")
+            self.stdout.write(f"  {stage:<14} {seconds:8.2f} s   {_rows(rows)}")
             self.stdout.flush()
 
         self.stdout.write(f"Scoring with {engine} (as of {as_of or 'today'}, horizon {horizon_days} days)…")
@@ -87,6 +87,17 @@ def _headline(run) -> str:
     if run.model == "clv" and m.get("ratio") is not None:
         return (f"holdout revenue ratio {m['ratio']:.3f}, r {m['correlation'] or 0:.3f}, top-20% capture "
                 f"{m['top20_capture'] or 0:.3f} (past revenue {m['baseline_top20_capture'] or 0:.3f})")
+    if run.model == "recommend" and m.get("hit_rate") is not None:
+        return (f"holdout hit rate {m['hit_rate']:.3f} vs most popular {m['baseline_hit_rate']:.3f} "
+                f"({m['customers']:,} customers, top {m['k']})")
+    if run.model == "next_purchase" and m.get("mae") is not None:
+        return (f"next purchase day MAE {m['mae']:.1f} days vs own mean gap {m['baseline_mae']:.1f} "
+                f"({m['returned']:,} returned in the holdout)")
+    if run.model == "value" and m.get("holdout"):
+        top = next((b for b in m["holdout"]["bins"] if b["tier"] == "A"), None)
+        if top and top.get("revenue_share") is not None:
+            return (f"tier A ({top['customer_share']:.0%} of customers) brought {top['revenue_share']:.0%} of "
+                    f"holdout revenue")
     if m.get("auc") is not None:
         return f"AUC {m['auc']:.3f} (recency only {m.get('baseline_auc') or 0:.3f})"
     if m.get("mae") is not None:

@@ -125,52 +125,72 @@ def bgnbd_log_likelihood(params: BGNBDParams, x, t_x, T) -> np.ndarray:
 
 
 class _BGNBDData:
-    """Fit inputs arranged for fast likelihood evaluations: every term that depends on x only (the gamma and
-    digamma functions) is computed once per distinct x, every log(α + T) and log(α + t_x) once per distinct T
-    and t_x, and gathered per row — a row then costs one logaddexp and a few multiplications."""
+    """Fit inputs arranged for fast likelihood evaluations.
+
+    Every term that depends on x only (the gamma and digamma functions) is computed once per distinct x; every
+    log(α + T) and log(α + t_x) once per distinct T and t_x; the "alive at T" branch, −(r + x)·log(α + T), is
+    summed per distinct T with weights prepared here. What is left per row concerns customers with a repeat
+    purchase only: d = log P(dropped after t_x) − log P(alive at T), through softplus(d) for the likelihood
+    and its logistic σ(d) (the posterior weight of the "dropped" branch) for the gradient.
+    """
 
     def __init__(self, x, t_x, T, w):
-        self.x, self.w = x, w
         self.wsum = float(w.sum())
-        self.ux, self.ix = np.unique(x, return_inverse=True)
-        self.uT, self.iT = np.unique(T, return_inverse=True)
-        self.utx, self.itx = np.unique(t_x, return_inverse=True)
-        self.wx = np.bincount(self.ix, weights=w, minlength=self.ux.size)
+        self.ux, ix = np.unique(x, return_inverse=True)
+        self.uT, iT = np.unique(T, return_inverse=True)
+        self.utx, itx = np.unique(t_x, return_inverse=True)
+        nx, nT = self.ux.size, self.uT.size
+        self.wx = np.bincount(ix, weights=w, minlength=nx)
+        self.w_T = np.bincount(iT, weights=w, minlength=nT)  # Σ w per T
+        self.wxx_T = np.bincount(iT, weights=w * x, minlength=nT)  # Σ w·x per T
+        rep = x > 0
+        self.x, self.w = x[rep], w[rep]
+        self.ix, self.iT, self.itx = ix[rep], iT[rep], itx[rep]
+        self.wxr = self.w * self.x
         self.repeat_u = self.ux > 0
 
 
 def _bgnbd_objective(theta, data: _BGNBDData):
-    """Negative weighted mean log-likelihood and its gradient with respect to the log-parameters."""
+    """Negative weighted mean log-likelihood and its gradient with respect to the log-parameters.
+
+    ll = A(x) − (r+x)·log(α+T) + δ(x>0)·softplus(d),  d = log(a/(b+x−1)) + (r+x)·(log(α+T) − log(α+t_x)),
+    with A(x) = log Γ(r+x)α^r/Γ(r) + log B(a, b+x)/B(a, b) (FHL 2005 eq. 6 rearranged).
+    """
     r, alpha, a, b = np.exp(theta)
     d = data
-    ux, w = d.ux, d.w
-    # Per distinct x: log Γ(r+x)α^r/Γ(r) + log B(a, b+x)/B(a, b), and the "dropped" branch's log a/(b+x-1).
+    ux = d.ux
+    nx, nT, ntx = ux.size, d.uT.size, d.utx.size
     head = (gammaln(r + ux) - gammaln(r) + r * math.log(alpha)
             + gammaln(a + b) + gammaln(b + ux) - gammaln(b) - gammaln(a + b + ux))
-    drop = np.full(ux.size, -np.inf)
+    drop = np.zeros(nx)
     drop[d.repeat_u] = math.log(a) - np.log(b + ux[d.repeat_u] - 1)
     log_aT = np.log(alpha + d.uT)
     log_atx = np.log(alpha + d.utx)
+    alive_T = r * d.w_T + d.wxx_T  # Σ w·(r+x) per T
     rx = r + d.x
-    a3 = -rx * log_aT[d.iT]
-    a4 = drop[d.ix] - rx * log_atx[d.itx]
-    tail = np.logaddexp(a3, a4)
-    s4 = np.exp(a4 - tail)  # share of the "dropped after the last purchase" branch; 0 when x = 0
-    s3 = 1.0 - s4
-    ws3, ws4 = w * s3, w * s4
-    value = -(np.dot(d.wx, head) + np.dot(w, tail)) / d.wsum
-    ws4_x = np.bincount(d.ix, weights=ws4, minlength=ux.size)
-    inv_b = np.zeros(ux.size)
+    gap = drop[d.ix] + rx * (log_aT[d.iT] - log_atx[d.itx])  # d per repeat customer
+    softplus = np.logaddexp(0.0, gap)
+    s4 = expit(gap)  # posterior weight of "dropped after the last purchase"
+    ws4 = d.w * s4
+    ws4x = ws4 * d.x
+    value = -(np.dot(d.wx, head) - np.dot(alive_T, log_aT) + np.dot(d.w, softplus)) / d.wsum
+    s4_T = np.bincount(d.iT, weights=ws4, minlength=nT)
+    s4x_T = np.bincount(d.iT, weights=ws4x, minlength=nT)
+    s4_tx = np.bincount(d.itx, weights=ws4, minlength=ntx)
+    s4x_tx = np.bincount(d.itx, weights=ws4x, minlength=ntx)
+    s4_x = np.bincount(d.ix, weights=ws4, minlength=nx)
+    # Per T: Σ w·s3 and Σ w·s3·(r+x) where s3 = 1 − s4 (alive at T); per t_x the same with s4.
+    s3_T = d.w_T - s4_T
+    s3rx_T = alive_T - (r * s4_T + s4x_T)
+    s4rx_tx = r * s4_tx + s4x_tx
+    inv_b = np.zeros(nx)
     inv_b[d.repeat_u] = 1.0 / (b + ux[d.repeat_u] - 1)
     psi_ab, psi_abx = digamma(a + b), digamma(a + b + ux)
     g_r = (np.dot(d.wx, digamma(r + ux) - digamma(r) + math.log(alpha))
-           - np.dot(np.bincount(d.iT, weights=ws3, minlength=d.uT.size), log_aT)
-           - np.dot(np.bincount(d.itx, weights=ws4, minlength=d.utx.size), log_atx))
-    g_alpha = (d.wsum * r / alpha
-               - np.dot(np.bincount(d.iT, weights=ws3 * rx, minlength=d.uT.size), 1.0 / (alpha + d.uT))
-               - np.dot(np.bincount(d.itx, weights=ws4 * rx, minlength=d.utx.size), 1.0 / (alpha + d.utx)))
+           - np.dot(s3_T, log_aT) - np.dot(s4_tx, log_atx))
+    g_alpha = d.wsum * r / alpha - np.dot(s3rx_T, 1.0 / (alpha + d.uT)) - np.dot(s4rx_tx, 1.0 / (alpha + d.utx))
     g_a = np.dot(d.wx, psi_ab - psi_abx) + ws4.sum() / a
-    g_b = np.dot(d.wx, psi_ab + digamma(b + ux) - digamma(b) - psi_abx) - np.dot(ws4_x, inv_b)
+    g_b = np.dot(d.wx, psi_ab + digamma(b + ux) - digamma(b) - psi_abx) - np.dot(s4_x, inv_b)
     grad = -np.array([r * g_r, alpha * g_alpha, a * g_a, b * g_b]) / d.wsum
     return value, grad
 

@@ -62,8 +62,9 @@ from sklearn.model_selection import train_test_split
 
 DEFAULT_FEATURES: tuple[str, ...] = (
     "frequency", "recency_days", "T_days", "monetary", "orders_total", "revenue_total", "margin_total",
-    "orders_90d", "orders_365d", "revenue_365d", "margin_365d", "days_since_last", "tenure_days", "mean_gap_days",
-    "gap_ratio", "n_categories", "returns_365d", "web_share", "is_organization", "is_urban", "age",
+    "orders_90d", "orders_365d", "revenue_365d", "margin_365d", "days_since_last", "tenure_days",
+    "mean_gap_days", "gap_ratio", "n_categories", "returns_365d", "web_share", "is_organization", "is_urban",
+    "age",
 )
 REASON_COUNT = 3
 MAX_EXPLAINED = 50_000  # SHAP reasons for at most this many customers by default (the riskiest)
@@ -114,7 +115,7 @@ def churn_windows(today: dt.datetime | dt.date | pd.Timestamp, horizon_days: int
 
 
 def _cutoff_like(cutoff: Any, times: pd.Series) -> pd.Timestamp:
-    """The cut-off as a Timestamp comparable with `times`: a naive cut-off is read in the column's time zone."""
+    """The cut-off as a Timestamp comparable with `times` (a naive cut-off is read in the column's zone)."""
     c = pd.Timestamp(cutoff)
     tz = getattr(times.dt, "tz", None)
     if tz is not None and c.tzinfo is None:
@@ -128,8 +129,8 @@ def make_churn_labels(orders: pd.DataFrame, cutoff: Any, horizon_days: int, *,
                       active_within_days: int | None = None) -> pd.Series:
     """Churn labels for the customers who bought before `cutoff`.
 
-    orders: customer_id, ordered_at (datetime64). Returns an int8 Series indexed by customer_id (sorted), named
-    "churned": 1 when the customer has no order in [cutoff, cutoff + horizon_days), else 0. With
+    orders: customer_id, ordered_at (datetime64). Returns an int8 Series indexed by customer_id (sorted),
+    named "churned": 1 when the customer has no order in [cutoff, cutoff + horizon_days), else 0. With
     `active_within_days`, only customers whose last order before the cut-off is at most that many days old
     are included (e.g. to leave out customers who have been gone for years, which every model gets right).
     """
@@ -143,7 +144,8 @@ def make_churn_labels(orders: pd.DataFrame, cutoff: Any, horizon_days: int, *,
         last_before = last_before[last_before >= c - pd.Timedelta(days=active_within_days)]
     inside = ((times >= c) & (times < end)).to_numpy()
     bought = np.isin(last_before.index.to_numpy(), np.unique(cust[inside]))
-    labels = pd.Series((~bought).astype(np.int8), index=last_before.index.rename("customer_id"), name="churned")
+    labels = pd.Series((~bought).astype(np.int8), index=last_before.index.rename("customer_id"),
+                       name="churned")
     return labels.sort_index()
 
 
@@ -152,7 +154,8 @@ def make_churn_labels(orders: pd.DataFrame, cutoff: Any, horizon_days: int, *,
 
 
 def feature_matrix(X: pd.DataFrame, feature_cols: Sequence[str]) -> np.ndarray:
-    """The float64 matrix of `feature_cols` from a feature frame, deriving gap_ratio/is_organization/is_urban."""
+    """The float64 matrix of `feature_cols` from a feature frame (derives gap_ratio, is_organization,
+    is_urban)."""
     n = len(X)
     out = np.empty((n, len(feature_cols)), dtype=np.float64)
     for j, name in enumerate(feature_cols):
@@ -247,7 +250,8 @@ class ChurnModel:
         gain = self.booster.feature_importance("gain", iteration=self.best_iteration)
         total = float(gain.sum()) or 1.0
         return {
-            "features": list(self.feature_cols), "trees": int(self.best_iteration), "calibration": self.calibration,
+            "features": list(self.feature_cols), "trees": int(self.best_iteration),
+            "calibration": self.calibration,
             "n_train": self.n_train, "n_calibration": self.n_calibration,
             "train_base_rate": self.train_base_rate, "holdout_auc": self.holdout_auc,
             "lightgbm": {k: v for k, v in self.params.items() if k not in ("verbose",)},
@@ -336,7 +340,7 @@ def fit_churn(X_train: pd.DataFrame, y_train: Sequence[int] | np.ndarray, X_vali
 
 
 def format_reason(feature: str, value: float) -> str:
-    """English text for one reason, e.g. format_reason("days_since_last", 214) == "no purchase for 214 days"."""
+    """English text for one reason: format_reason("days_since_last", 214) == "no purchase for 214 days"."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return f"{feature.replace('_', ' ')} unknown"
     if feature == "is_organization":
@@ -362,7 +366,8 @@ class ChurnReasons:
     """The top features pushing each customer's risk up, as arrays (cheap for a million rows).
 
     index[i, j] is the position in `features` of customer i's j-th strongest reason (-1: fewer than
-    REASON_COUNT features raise the risk); contribution is its SHAP value in log-odds; value the feature value.
+    REASON_COUNT features raise the risk); contribution is its SHAP value in log-odds; value the feature
+    value.
     `to_lists()` renders JSON-ready lists of {"feature", "label", "value", "contribution"} dicts.
     """
 
@@ -393,7 +398,8 @@ class ChurnReasons:
                 label = labels.get(key)
                 if label is None:
                     label = labels[key] = format_reason(names[j], v)
-                row.append({"feature": names[j], "label": label, "value": v_json, "contribution": round(c, 4)})
+                row.append({"feature": names[j], "label": label, "value": v_json,
+                            "contribution": round(c, 4)})
         return out
 
 
@@ -425,10 +431,12 @@ def churn_reasons(model: ChurnModel, m: np.ndarray, k: int = REASON_COUNT, *, ro
         index[part] = np.where(keep, top, -1)
         contribution[part] = np.where(keep, c, 0.0)
         value[part] = np.where(keep, m[part][r, top], np.nan)
-    return ChurnReasons(features=list(model.feature_cols), index=index, contribution=contribution, value=value)
+    return ChurnReasons(features=list(model.feature_cols), index=index, contribution=contribution,
+                        value=value)
 
 
-def score_churn(model: ChurnModel, X: pd.DataFrame, *, reasons: bool = True, reasons_for: np.ndarray | None = None,
+def score_churn(model: ChurnModel, X: pd.DataFrame, *, reasons: bool = True,
+                reasons_for: np.ndarray | None = None,
                 max_explained: int | None = MAX_EXPLAINED) -> tuple[np.ndarray, ChurnReasons | None]:
     """Calibrated churn probability per row of X, and the top 3 reasons pushing each risk up.
 
@@ -509,8 +517,9 @@ def validate_churn(model: ChurnModel, X_valid: pd.DataFrame, y_valid: Sequence[i
     baseline_score: higher = more likely to churn; default X_valid.days_since_last. Returns n, positives,
     base_rate, auc, baseline_auc, lift_top_decile (churn rate in the top 10% / base rate) and its baseline,
     gains (per decile: captured share of churners, lift, cumulative lift — model and baseline), calibration
-    (10 equal-width bins: mean predicted vs observed), brier, brier_reference (always predicting the base rate),
-    brier_skill, log_loss, calibration_error (count-weighted mean |predicted − observed| over the bins).
+    (10 equal-width bins: mean predicted vs observed), brier, brier_reference (always predicting the base
+    rate), brier_skill, log_loss, calibration_error (count-weighted mean |predicted − observed| over the
+    bins).
     """
     y = np.asarray(y_valid, dtype=float)
     if len(y) != len(X_valid):

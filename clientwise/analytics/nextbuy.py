@@ -20,10 +20,11 @@ Bühlmann–Straub credibility (an empirical Bayes estimate):
     interval_i = Z_i · mean_gap_i + (1 − Z_i) · population_mean,   Z_i = n_i / (n_i + k)
 
 where n_i is the customer's number of gaps and k = E[within-customer gap variance] / Var(customer means), both
-estimated from the data (`prior_strength` overrides k). A customer with one gap of 100 days among customers who
-mostly come back monthly gets an interval well under 100; one with twenty regular gaps keeps their own rhythm.
-expected_date = last purchase day + interval. spread_days is the expected standard deviation of the next gap
-(the customer's coefficient of variation, shrunk the same way towards the population's). A customer whose
+estimated from the data (`prior_strength` overrides k). A customer with one gap of 100 days among customers
+who mostly come back monthly is pulled towards the month (the more, the more customers' gaps vary); one with
+twenty regular gaps keeps their own rhythm. expected_date = last purchase day + interval. spread_days is the
+expected standard deviation of the next gap (the customer's coefficient of variation, shrunk the same way
+towards the population's). A customer whose
 expected date lies more than one spread in the past is `overdue`; the expected date is not moved — "overdue
 by 40 days" is the signal (a win-back, or a lost customer the churn model will also see).
 
@@ -42,9 +43,11 @@ import pandas as pd
 
 DEFAULT_PRIOR_STRENGTH = 3.0  # k when it cannot be estimated (pseudo-gaps at the population mean)
 MIN_CUSTOMERS_FOR_K = 20  # customers with >= 2 gaps needed to estimate k and the population spread
-RESULT_COLUMNS = ["customer_id", "category", "purchases", "last_purchase", "own_interval_days", "interval_days",
-                  "credibility", "spread_days", "expected_date", "window_start", "window_end", "days_until",
-                  "overdue"]
+RESULT_COLUMNS = [
+    "customer_id", "category", "purchases", "last_purchase", "own_interval_days", "interval_days",
+    "credibility", "spread_days", "expected_date", "window_start", "window_end", "days_until", "overdue",
+    "spread_days", "expected_date", "window_start", "window_end", "days_until", "overdue",
+]
 
 
 def _day_numbers(times: pd.Series, tz: str | None) -> np.ndarray:
@@ -97,8 +100,9 @@ def _gap_stats(keys: pd.DataFrame, day: np.ndarray, key_cols: list[str]) -> pd.D
 def credibility_k(n: np.ndarray, mean: np.ndarray, var: np.ndarray) -> tuple[float, float, float]:
     """Bühlmann–Straub estimates from per-customer gap counts, means and within variances.
 
-    Returns (population mean, k = EPV / VHM, population median CV² of gaps). k is NaN when it cannot be estimated (fewer
-    than MIN_CUSTOMERS_FOR_K customers with two gaps, or no spread between customers beyond the noise).
+    Returns (population mean, k = EPV / VHM, population median CV² of gaps). k is NaN when it cannot be
+    estimated (fewer than MIN_CUSTOMERS_FOR_K customers with two gaps, or no spread between customers
+    beyond the noise).
     """
     ok = n >= 1
     n, mean, var = n[ok], mean[ok], var[ok]
@@ -181,7 +185,8 @@ def next_purchase(orders: pd.DataFrame, lines: pd.DataFrame | None, as_of: Any, 
     k = _choose_k(k, prior_strength)
     cv2 = 1.0 if np.isnan(cv2) else cv2  # a Poisson buyer's gaps have CV 1
     if not np.isnan(pop_mean):
-        est = _estimate(overall, prior_mean=pop_mean, k=k, pop_cv2=cv2, as_of_day=as_of_day, min_orders=min_orders)
+        est = _estimate(overall, prior_mean=pop_mean, k=k, pop_cv2=cv2, as_of_day=as_of_day,
+                        min_orders=min_orders)
         est["category"] = None
         parts.append(est)
     if lines is not None and len(lines):

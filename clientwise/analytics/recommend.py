@@ -1,4 +1,4 @@
-"""Recommendations: co-purchase association rules, item-to-item similarity, and the next products per customer.
+"""Recommendations: co-purchase association rules, item-to-item similarity, the next products per customer.
 
 Pure Python over pandas/NumPy/SciPy/DuckDB (no Django), so it can be checked on outside data.
 
@@ -39,8 +39,8 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-RULE_COLUMNS = ["antecedent", "consequent", "count", "antecedent_count", "consequent_count", "baskets", "support",
-                "confidence", "lift"]
+RULE_COLUMNS = ["antecedent", "consequent", "count", "antecedent_count", "consequent_count", "baskets",
+                "support", "confidence", "lift"]
 SIMILARITY_COLUMNS = ["item", "other", "similarity", "common"]
 RECOMMENDATION_COLUMNS = ["customer_id", "rank", "product_id", "score", "because_product_id", "confidence",
                           "lift", "similarity", "reason"]
@@ -134,7 +134,8 @@ def _links(rules: pd.DataFrame | None, similarity: pd.DataFrame | None, rule_wei
     if similarity is not None and len(similarity):
         parts.append(pd.DataFrame({"antecedent": similarity["item"].to_numpy(),
                                    "consequent": similarity["other"].to_numpy(), "confidence": np.nan,
-                                   "lift": np.nan, "similarity": similarity["similarity"].to_numpy(dtype=float)}))
+                                   "lift": np.nan,
+                                   "similarity": similarity["similarity"].to_numpy(dtype=float)}))
     if not parts:
         return pd.DataFrame(columns=["antecedent", "consequent", "confidence", "lift", "similarity", "score",
                                      "pref"])
@@ -143,7 +144,8 @@ def _links(rules: pd.DataFrame | None, similarity: pd.DataFrame | None, rule_wei
         confidence=("confidence", "max"), lift=("lift", "max"), similarity=("similarity", "max"))
     links["score"] = (rule_weight * links["confidence"].fillna(0.0)
                       + (1 - rule_weight) * links["similarity"].fillna(0.0))
-    links = links.sort_values(["antecedent", "score", "consequent"], ascending=[True, False, True], kind="stable")
+    links = links.sort_values(["antecedent", "score", "consequent"], ascending=[True, False, True],
+                              kind="stable")
     links = links[links.groupby("antecedent", sort=False).cumcount() < max_links]
     # A global preference order (higher score first, then the smaller antecedent) for picking the reason.
     links = links.sort_values(["score", "antecedent"], ascending=[False, True], kind="stable")
@@ -157,7 +159,8 @@ def reason_text(because: str, product: str, *, confidence: float | None, lift: f
     if lift is not None and not np.isnan(lift):
         return (f"bought {because}; customers who buy {because} also buy {product}, lift {lift:.1f} "
                 f"(confidence {confidence:.0%})")
-    return f"bought {because}; customers who bought {because} also bought {product} (similarity {similarity:.2f})"
+    return (f"bought {because}; customers who bought {because} also bought {product} "
+            f"(similarity {similarity:.2f})")
 
 
 def recommend(lines: pd.DataFrame, rules: pd.DataFrame | None, similarity: pd.DataFrame | None, *, as_of: Any,
@@ -199,8 +202,8 @@ def recommend(lines: pd.DataFrame, rules: pd.DataFrame | None, similarity: pd.Da
         top = con.execute("""
             WITH candidates AS (
                 -- the best link wins; `pref` orders links by score, then antecedent, so ties are stable
-                SELECT h.customer_id, l.consequent AS product_id, max(l.score) AS score, sum(l.score) AS support,
-                       min(l.pref) AS pref
+                SELECT h.customer_id, l.consequent AS product_id, max(l.score) AS score,
+                       sum(l.score) AS support, min(l.pref) AS pref
                 FROM history h JOIN links l ON l.antecedent = h.product_id
                 GROUP BY h.customer_id, l.consequent
             ),
@@ -229,7 +232,7 @@ def recommend(lines: pd.DataFrame, rules: pd.DataFrame | None, similarity: pd.Da
 
 
 def _reasons(top: pd.DataFrame, names: Mapping[Any, str] | None) -> list[str]:
-    """Reason text per row; the text of a (because, product) pair is built once however many customers share it."""
+    """Reason text per row; a (because, product) pair's text is built once however many customers share it."""
     def name(pid: Any) -> str:
         if names is not None and pid in names:
             return str(names[pid])

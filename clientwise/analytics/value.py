@@ -9,7 +9,8 @@ returned):
     potential_value   predicted value beyond that (e.g. CLV over the horizon minus what is already banked);
                       NaN (no prediction, e.g. a prospect) counts as 0
     our_revenue       what the customer bought from us over the period the demand refers to
-    total_demand      the customer's total purchases of what we sell, where recorded (key accounts); NaN unknown
+    total_demand      the customer's total purchases of what we sell, where recorded (key accounts);
+                      NaN unknown
 
 The tier rule
 -------------
@@ -140,7 +141,8 @@ def value_concentration(revenue: Any, *, top_share: float = 0.2, points: int = 2
     grid = np.linspace(0.0, 1.0, points)
     if n == 0 or total <= 0:
         return {"n": int(n), "total": total, "top_share": top_share, "top_revenue_share": None, "gini": None,
-                "customers_for_80_percent": None, "lorenz": [{"customers": float(p), "revenue": None} for p in grid]}
+                "customers_for_80_percent": None,
+                "lorenz": [{"customers": float(p), "revenue": None} for p in grid]}
     x = np.sort(r)
     cum = np.concatenate([[0.0], np.cumsum(x)]) / total
     steps = np.arange(n + 1) / n
@@ -152,4 +154,5 @@ def value_concentration(revenue: Any, *, top_share: float = 0.2, points: int = 2
     for_80 = float(np.interp(0.8, desc, steps))
     return {"n": int(n), "total": total, "top_share": top_share, "top_revenue_share": top, "gini": gini,
             "customers_for_80_percent": for_80,
-            "lorenz": [{"customers": float(p), "revenue": float(v)} for p, v in zip(grid, lorenz, strict=True)]}
+            "lorenz": [{"customers": float(p), "revenue": float(v)}
+                       for p, v in zip(grid, lorenz, strict=True)]}

@@ -53,7 +53,8 @@ def test_labels_are_for_customers_who_bought_before_the_cutoff_and_windows_are_h
 
 def test_labels_accept_a_naive_cutoff_and_can_leave_out_long_gone_customers():
     orders = pd.DataFrame({"customer_id": [1, 2, 2], "order_id": [1, 2, 3],
-                           "ordered_at": [ts("2024-01-01"), ts("2026-02-01"), ts("2026-03-15")], "amount": 1.0})
+                           "ordered_at": [ts("2024-01-01"), ts("2026-02-01"), ts("2026-03-15")],
+                           "amount": 1.0})
     assert make_churn_labels(orders, dt.datetime(2026, 3, 1), 30).to_dict() == {1: 1, 2: 0}
     assert make_churn_labels(orders, "2026-03-01", 30, active_within_days=365).to_dict() == {2: 0}
     naive = orders.assign(ordered_at=orders["ordered_at"].dt.tz_localize(None))
@@ -92,9 +93,10 @@ def synthetic(n: int, seed: int) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
         "orders_90d": rng.poisson(0.5, n), "orders_365d": rng.poisson(1.5, n),
         "revenue_365d": monetary * rng.poisson(1.5, n), "margin_365d": monetary * 0.2,
         "days_since_last": since, "tenure_days": T + 10, "mean_gap_days": np.where(freq > 0, gap, np.nan),
-        "n_categories": rng.integers(1, 5, n), "returns_365d": rng.poisson(0.1, n), "web_share": rng.random(n),
-        "kind": np.where(rng.random(n) < 0.05, "organization", "person"),
-        "urban_rural": rng.choice(["urban", "rural", ""], n), "age": np.where(rng.random(n) < 0.2, np.nan, 40.0),
+        "n_categories": rng.integers(1, 5, n), "returns_365d": rng.poisson(0.1, n),
+        "web_share": rng.random(n), "kind": np.where(rng.random(n) < 0.05, "organization", "person"),
+        "urban_rural": rng.choice(["urban", "rural", ""], n),
+        "age": np.where(rng.random(n) < 0.2, np.nan, 40.0),
         "an_extra_column": "ignored",
     })
     return X, y, prob
@@ -233,7 +235,8 @@ def test_reasons_for_only_the_selected_rows(fitted):
     assert reasons.to_lists(rows=np.flatnonzero(mask)[:5]) == [lists[i] for i in np.flatnonzero(mask)[:5]]
     _, all_reasons = score_churn(model, Xv)
     full = all_reasons.to_lists()
-    assert all(full)  # 4000 rows: below MAX_EXPLAINED every row is explained (each has a risk-raising feature)
+    # 4000 rows, below MAX_EXPLAINED: every row is explained (here each has some risk-raising feature).
+    assert all(full)
     assert [lists[i] for i in np.flatnonzero(mask)] == [full[i] for i in np.flatnonzero(mask)]
     # Above max_explained only the riskiest are explained.
     _, capped = score_churn(model, Xv, max_explained=100)
@@ -316,7 +319,7 @@ def demo_frames():
 
 
 def demo_features(orders, lines, returns, customers, cutoff: pd.Timestamp) -> pd.DataFrame:
-    """The per-customer feature frame of the contract, as of `cutoff`, in pandas (the pipeline does it in SQL).
+    """The contract's per-customer feature frame as of `cutoff`, in pandas (the pipeline does it in SQL).
 
     Days are local calendar days; windows (90/365 days) end at the cut-off; only rows before it count."""
     o = orders[orders["ordered_at"] < cutoff]
@@ -346,7 +349,8 @@ def demo_features(orders, lines, returns, customers, cutoff: pd.Timestamp) -> pd
         "web_share": o["channel_kind"].isin(["web", "app"]).groupby(cid).mean(),
     })
     f["n_categories"] = lines[lines["ordered_at"] < cutoff].groupby("customer_id")["category"].nunique()
-    recent = returns[(returns["returned_at"] < cutoff) & (returns["returned_at"] >= cutoff - pd.Timedelta(days=365))]
+    returned = returns["returned_at"]
+    recent = returns[(returned < cutoff) & (returned >= cutoff - pd.Timedelta(days=365))]
     f["returns_365d"] = recent.groupby("customer_id").size()
     f["returns_365d"] = f["returns_365d"].fillna(0)
     f = f.join(customers.set_index("customer_id"))

@@ -56,7 +56,7 @@ def row(result: pd.DataFrame, customer: int, category: str | None = None) -> pd.
 def test_customers_on_known_cycles_get_the_next_date_within_a_few_days():
     rows = population()
     rows += cycle(1, START, 30, 11)  # exactly monthly
-    rows += cycle(2, START + pd.Timedelta(days=200), [14, 16, 13, 15, 14, 15, 13, 16], 9)  # fortnightly, jitter
+    rows += cycle(2, START + pd.Timedelta(days=200), [14, 16, 13, 15, 14, 15, 13, 16], 9)  # ~fortnightly
     last1 = START + pd.Timedelta(days=300)
     orders, lines = make(rows)
     result = next_purchase(orders, lines, AS_OF)
@@ -159,7 +159,8 @@ def test_a_configured_cycle_is_the_prior_for_categories_with_few_repeaters():
     rows += population()
     orders, lines = make(rows)
     plain = row(next_purchase(orders, lines, AS_OF, prior_strength=2), 10, "INK")
-    configured = row(next_purchase(orders, lines, AS_OF, prior_strength=2, category_cycles={"INK": 80}), 10, "INK")
+    configured = row(next_purchase(orders, lines, AS_OF, prior_strength=2, category_cycles={"INK": 80}),
+                     10, "INK")
     assert plain["interval_days"] == pytest.approx(20.0)  # the population of two buyers is their own mean
     assert configured["interval_days"] == pytest.approx((1 * 20 + 2 * 80) / 3)
 
@@ -208,8 +209,8 @@ def test_on_demo_data_habit_buyers_get_their_simulated_cycle():
     lines = pd.DataFrame(list(OrderLine.objects.values_list(
         "order_id", "customer_id", "order__ordered_at", "product_id", "product__category__code",
         "product__category__replenishable", "quantity", "amount")),
-        columns=["order_id", "customer_id", "ordered_at", "product_id", "category", "replenishable", "quantity",
-                 "amount"])
+        columns=["order_id", "customer_id", "ordered_at", "product_id", "category", "replenishable",
+                 "quantity", "amount"])
     for frame in (orders, lines):
         frame["ordered_at"] = pd.to_datetime(frame["ordered_at"], utc=True)
     result = next_purchase(orders, lines, DEMO_NOW, tz="Asia/Shanghai")

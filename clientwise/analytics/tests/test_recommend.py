@@ -1,4 +1,4 @@
-"""Recommendations: rules and similarity against hand-computed and brute-force values; what gets recommended."""
+"""Recommendations: rules and similarity against hand-computed and brute-force counts; what is recommended."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ CATEGORY = {A: "PHONE", B: "CASE", C: "INK", D: "TOYS"}
 
 
 def lines_of(baskets: list[tuple[int, int, list[int]]], days_ago: list[float] | None = None) -> pd.DataFrame:
-    """Order lines from (order, customer, products) baskets, each order `days_ago` before AS_OF (default 30)."""
+    """Order lines from (order, customer, products) baskets, each `days_ago` before AS_OF (default 30)."""
     rows = []
     for k, (order, customer, products) in enumerate(baskets):
         when = AS_OF - pd.Timedelta(days=(days_ago[k] if days_ago else 30))
@@ -82,7 +82,8 @@ def test_rules_at_category_level_and_over_customers():
     # Customer baskets: 100 {A,B,C}, 101 {A,C}, 102 {B}, 103 {D}.
     by_customer = build_rules(TINY, min_support=0, min_confidence=0, min_count=1, basket="customer")
     bc = rule(by_customer, B, C)
-    assert (bc["baskets"], bc["count"], bc["confidence"], bc["lift"]) == pytest.approx((4, 1, 1 / 2, (1 / 2) / (2 / 4)))
+    assert (bc["baskets"], bc["count"], bc["confidence"], bc["lift"]) == pytest.approx(
+        (4, 1, 1 / 2, (1 / 2) / (2 / 4)))
 
 
 def test_planted_associations_match_a_brute_force_count():
@@ -183,7 +184,8 @@ def test_similarity_and_blended_scores():
     history = lines_of([(40, 40, [B])], days_ago=[10])
     only_sim = recommend(history, None, sim, as_of=AS_OF, rule_weight=0.0, names=NAMES)
     assert recs_of(only_sim, 40) == [(A, 0.5, B), (C, 0.5, B)]
-    assert only_sim["reason"].iloc[0] == "bought Beta; customers who bought Beta also bought Alpha (similarity 0.50)"
+    assert only_sim["reason"].iloc[0] == (
+        "bought Beta; customers who bought Beta also bought Alpha (similarity 0.50)")
     blended = recommend(history, RULES, sim, as_of=AS_OF, rule_weight=0.5)
     # B → A: confidence 2/3, similarity 1/2; B → C: confidence 1/3, similarity 1/2.
     assert recs_of(blended, 40) == [(A, round(0.5 * 2 / 3 + 0.25, 6), B), (C, round(0.5 / 3 + 0.25, 6), B)]
@@ -194,7 +196,8 @@ def test_similarity_and_blended_scores():
 
 def test_ties_are_broken_the_same_way_every_time():
     # Two antecedents give C the same score: the smaller product id is named as the reason.
-    rules = pd.DataFrame({"antecedent": [A, B], "consequent": [C, C], "confidence": [0.5, 0.5], "lift": [2.0, 3.0]})
+    rules = pd.DataFrame({"antecedent": [A, B], "consequent": [C, C], "confidence": [0.5, 0.5],
+                          "lift": [2.0, 3.0]})
     history = lines_of([(50, 50, [B, A])], days_ago=[10])
     for _ in range(3):
         result = recommend(history, rules, None, as_of=AS_OF, rule_weight=1.0)

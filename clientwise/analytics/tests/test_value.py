@@ -35,7 +35,8 @@ def test_potential_value_counts_and_ties_share_a_tier():
     combined = combined_value(immediate, potential)
     np.testing.assert_array_equal(combined, [100, 120, 50, 50, 10, 0])
     tiers = value_tiers(immediate, potential, cuts=(0.2, 0.5, 0.8))
-    # 120 → A (nobody above); 100 → B (1/6 above < 0.2? yes: A); the two 50s tie at 2/6 above → B; 10 → C.
+    # Shares of customers strictly above: 120 → 0 and 100 → 1/6 (A, below 0.2); the two 50s tie at 2/6 (B);
+    # 10 → 4/6 (C); no value → D.
     assert tiers.tolist() == ["A", "A", "B", "B", "C", "D"]
     # Weights move the balance: potential alone makes customer 2 the only one with value.
     assert value_tiers(immediate, potential, weights=(0.0, 1.0)).tolist() == ["D", "A", "D", "D", "D", "D"]

@@ -46,7 +46,6 @@ MIN_CUSTOMERS_FOR_K = 20  # customers with >= 2 gaps needed to estimate k and th
 RESULT_COLUMNS = [
     "customer_id", "category", "purchases", "last_purchase", "own_interval_days", "interval_days",
     "credibility", "spread_days", "expected_date", "window_start", "window_end", "days_until", "overdue",
-    "spread_days", "expected_date", "window_start", "window_end", "days_until", "overdue",
 ]
 
 

@@ -34,6 +34,7 @@ import _setup  # noqa: E402
 def raw_scan_seconds(snapshot_path: Path) -> tuple[float, int]:
     """Read every column of every Parquet file once with DuckDB (count + sum/count of each column)."""
     import duckdb
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     con = duckdb.connect()
@@ -44,7 +45,8 @@ def raw_scan_seconds(snapshot_path: Path) -> tuple[float, int]:
         parts = ["count(*)"]
         for field in schema:
             name = f'"{field.name}"'
-            parts.append(f"count({name})" if str(field.type) in ("string", "bool") else f"sum({name})")
+            numeric = pa.types.is_integer(field.type) or pa.types.is_floating(field.type)
+            parts.append(f"sum({name})" if numeric else f"count({name})")
         result = con.execute(f"SELECT {', '.join(parts)} FROM read_parquet('{file}')").fetchone()
         rows += int(result[0])
     con.close()

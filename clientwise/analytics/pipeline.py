@@ -52,7 +52,7 @@ class ScoringConfig:
     engine: str = "duckdb"
     seed: int = 0
     time_zone: str = "UTC"  # the zone of the snapshot's calendar days (settings.TIME_ZONE)
-    churn_reasons_limit: int = 50_000  # customers whose churn risk is explained (highest value at risk first)
+    churn_reasons_limit: int = 10_000  # customers whose churn risk is explained (highest value at risk first)
     recommendations: int = 3  # products recommended per customer
 
     @property

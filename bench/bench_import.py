@@ -165,19 +165,21 @@ def raw_load(ranges: dict[str, tuple[int, int]]) -> tuple[int, float]:
                         "ORDER BY ordinal_position", [table])
             cols = ", ".join(f'"{r[0]}"' for r in cur.fetchall())
         conn.commit()
-        with conn.cursor() as cur:
-            cur.execute(f'SELECT {cols} FROM "{table}" WHERE id > %s AND id <= %s ORDER BY id', [low, high])
-            data = cur.fetchall()
+        # One transaction per table: a server-side cursor reads RAW_BATCH rows at a time (not timed), each batch
+        # goes in with one COPY (timed), and the commit at the end is timed too.
+        with conn.cursor(name=f"read_{table}") as read:
+            read.itersize = RAW_BATCH
+            read.execute(f'SELECT {cols} FROM "{table}" WHERE id > %s AND id <= %s ORDER BY id', [low, high])
+            while batch := read.fetchmany(RAW_BATCH):
+                started = time.perf_counter()
+                with conn.cursor() as cur, cur.copy(f'COPY "{raw}" ({cols}) FROM STDIN') as copy:
+                    for row in batch:
+                        copy.write_row(row)
+                seconds += time.perf_counter() - started
+                rows += len(batch)
+        started = time.perf_counter()
         conn.commit()
-        for i in range(0, len(data), RAW_BATCH):
-            batch = data[i:i + RAW_BATCH]
-            started = time.perf_counter()
-            with conn.cursor() as cur, cur.copy(f'COPY "{raw}" ({cols}) FROM STDIN') as copy:
-                for row in batch:
-                    copy.write_row(row)
-            conn.commit()
-            seconds += time.perf_counter() - started
-            rows += len(batch)
+        seconds += time.perf_counter() - started
     return rows, seconds
 
 

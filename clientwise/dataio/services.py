@@ -45,6 +45,7 @@ from clientwise.dataio.models import ImportJob, ImportKind, MappingTemplate, Qua
 from clientwise.dataio.queries import get_job_for
 
 BATCH_SIZE = 5000
+AUDIT_IDS = 5000  # ids listed per import.batch audit row: every id of a default-size batch
 PREVIEW_ROWS = 200
 MAX_UPLOAD_BYTES = 2 * 1024 ** 3
 SOURCE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-.]{0,39}$")
@@ -356,8 +357,8 @@ def _execute(job: ImportJob, *, dry_run: bool = False, limit: int | None = None,
                             last_row=batch[-1].number, **{k: F(k) + n for k, n in counts.items() if n})
                         audit(actor=actor, action="import.batch", obj=job, detail={
                             "kind": job.kind, "rows": [batch[0].number, batch[-1].number], **counts,
-                            "created_ids": handler.summary.get("created_ids", [])[:1000],
-                            "updated_ids": handler.summary.get("updated_ids", [])[:1000]})
+                            "created_ids": handler.summary.get("created_ids", [])[:AUDIT_IDS],
+                            "updated_ids": handler.summary.get("updated_ids", [])[:AUDIT_IDS]})
                 if keep_rows:
                     result.rows.extend(batch)
                 done += 1
@@ -560,8 +561,8 @@ def _replay_batch(job: ImportJob, handler, pending: list[tuple[int, dict]], resu
         result.still_failing += len(failing)
         audit(actor=actor, action="import.batch", obj=job, detail={
             "kind": job.kind, "replay": True, "rows": [rows[0].number, rows[-1].number], **counts,
-            "rejected": len(failing), "created_ids": handler.summary.get("created_ids", [])[:1000],
-            "updated_ids": handler.summary.get("updated_ids", [])[:1000]})
+            "rejected": len(failing), "created_ids": handler.summary.get("created_ids", [])[:AUDIT_IDS],
+            "updated_ids": handler.summary.get("updated_ids", [])[:AUDIT_IDS]})
 
 
 # --- entry grids --------------------------------------------------------------------------------------------

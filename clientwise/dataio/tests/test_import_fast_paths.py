@@ -165,3 +165,14 @@ def test_imported_order_reads_back_like_an_orm_order(org, catalog):
                   {"sku": "P-2", "name": "Case", "quantity": 1, "amount": "25.50"}]}
     cust.refresh_from_db()
     assert (cust.order_count, cust.revenue, cust.first_order_at, cust.last_order_at) == (1, Decimal("225.50"), at, at)
+
+
+@pytest.mark.django_db
+def test_a_default_batch_lists_every_created_id_in_its_audit_row(org):
+    from clientwise.core.models import AuditLog
+
+    rows = [["客户编号", "姓名", "会员号"], *([f"C{i}", "张伟", f"M{i:05d}"] for i in range(1200))]
+    job = run(org.admin, "customers", "c.csv", csv_text(rows))
+    assert job.created == 1200
+    batch = AuditLog.objects.get(action="import.batch", object_id=str(job.pk))
+    assert sorted(batch.detail["created_ids"]) == sorted(Customer.objects.values_list("id", flat=True))

@@ -695,7 +695,7 @@ class CustomerRefs:
                 name, found = "customer_member_number", by_mn.get(row.clean["customer_member_number"])
             else:
                 name = "customer_mobile"
-                hits = by_mobile.get(row.clean["customer_mobile"], set()) & set(info)
+                hits = {c for c in by_mobile.get(row.clean["customer_mobile"], ()) if c in info}
                 if len(hits) > 1:
                     row.reject(DomainError(ImportErrorCode.AMBIGUOUS, _(
                         "%(n)s customers have this mobile.") % {"n": len(hits)}, name))

@@ -176,3 +176,24 @@ def test_a_default_batch_lists_every_created_id_in_its_audit_row(org):
     assert job.created == 1200
     batch = AuditLog.objects.get(action="import.batch", object_id=str(job.pk))
     assert sorted(batch.detail["created_ids"]) == sorted(Customer.objects.values_list("id", flat=True))
+
+
+@pytest.mark.django_db
+def test_orders_find_customers_by_mobile_and_refuse_an_ambiguous_one(org, catalog):
+    from clientwise.customers.services import create_customer
+
+    one = create_customer(actor=org.admin, data={"name": "张伟"}, mobile="13812345678")
+    create_customer(actor=org.admin, data={"name": "李娜"}, mobile="13900001111")
+    create_customer(actor=org.admin, data={"name": "李娜二"}, mobile="13900001111")
+    data = csv_text([["订单号", "手机", "下单时间", "商品编码", "数量"],
+                     ["SO-1", "138 1234 5678", "2025-03-01 10:30", "P-1", "1"],
+                     ["SO-2", "13900001111", "2025-03-01 10:30", "P-1", "1"],
+                     ["SO-3", "13700000000", "2025-03-01 10:30", "P-1", "1"]])
+    job = run(org.admin, "orders", "o.csv", data, mapping={
+        "number": "订单号", "customer_mobile": "手机", "ordered_at": "下单时间", "sku": "商品编码", "quantity": "数量"})
+    assert (job.created, job.rejected) == (1, 2)
+    assert Order.objects.get(number="SO-1").customer_id == one.pk
+    from clientwise.dataio.models import QuarantinedRow
+
+    assert list(QuarantinedRow.objects.filter(job=job).order_by("row_number").values_list("row_number", "code")) == [
+        (3, "ambiguous_reference"), (4, "unknown_reference")]

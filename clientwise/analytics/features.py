@@ -1,7 +1,7 @@
 """Feature SQL over a snapshot, parameterised by a cut-off date (`as_of`), run by DuckDB or Spark.
 
 Written once in DuckDB's dialect with portable constructs only (integer day arithmetic, CASE, GROUP BY, window
-ROW_NUMBER/MIN); `engines.SparkEngine` prints it for Spark with sqlglot. Days are local calendar days as integers
+ARG_MIN, which Spark calls MIN_BY); `engines.SparkEngine` prints it for Spark with sqlglot. Days are local calendar days as integers
 (days since 1970-01-01, see extract.py); `as_of` is the last day observed, inclusive. Customers registered after
 `as_of` do not exist yet at that date and are left out, so features "as of" a past date are what one would
 have seen that day.
@@ -105,12 +105,12 @@ def customer_features_sql(as_of: dt.date) -> str:
     return f"""
 WITH {_orders_cte(a)},
 pd AS (
-    SELECT customer_id, day, SUM(amount) AS amount, MIN(day) OVER (PARTITION BY customer_id) AS pd_first
-    FROM o GROUP BY customer_id, day
+    SELECT customer_id, day, SUM(amount) AS amount FROM o GROUP BY customer_id, day
 ),
 btyd AS (
+    -- ARG_MIN (Spark: MIN_BY) over purchase days: the first day's spend, left out of the repeat spend
     SELECT customer_id, CAST(COUNT(*) - 1 AS BIGINT) AS frequency, MIN(day) AS first_day, MAX(day) AS last_day,
-           SUM(CASE WHEN day > pd_first THEN amount ELSE 0.0 END) AS repeat_amount
+           SUM(amount) - ARG_MIN(amount, day) AS repeat_amount
     FROM pd GROUP BY customer_id
 ),
 s AS (
@@ -124,14 +124,10 @@ s AS (
         CAST(SUM(CASE WHEN day > {d365} THEN 1 ELSE 0 END) AS BIGINT) AS orders_365,
         SUM(CASE WHEN day > {d365} THEN amount ELSE 0.0 END) AS revenue_365,
         SUM(CASE WHEN day > {d365} THEN amount - cost ELSE 0.0 END) AS margin_365,
-        {channel_counts}
+        {channel_counts},
+        -- the first order's channel (earliest day, then lowest id; ids stay below 10^11)
+        ARG_MIN(channel_code, CAST(day AS BIGINT) * 100000000000 + id) AS acquisition_channel
     FROM o GROUP BY customer_id
-),
-firsto AS (
-    SELECT customer_id, channel_code AS acquisition_channel FROM (
-        SELECT customer_id, channel_code, ROW_NUMBER() OVER (PARTITION BY customer_id ORDER BY day, id) AS rn
-        FROM o
-    ) ranked WHERE rn = 1
 ),
 ret AS (
     SELECT r.customer_id,
@@ -187,12 +183,11 @@ SELECT
     COALESCE(ret.returns_amount, 0.0) AS returns_amount,
     {channel_shares},
     CASE WHEN s.orders > 0 THEN (s.n_web + s.n_app) / s.orders ELSE 0.0 END AS web_share,
-    COALESCE(firsto.acquisition_channel, '') AS acquisition_channel,
+    COALESCE(s.acquisition_channel, '') AS acquisition_channel,
     c.total_demand
 FROM customers c
 LEFT JOIN btyd b ON b.customer_id = c.id
 LEFT JOIN s ON s.customer_id = c.id
-LEFT JOIN firsto ON firsto.customer_id = c.id
 LEFT JOIN ret ON ret.customer_id = c.id
 LEFT JOIN cats ON cats.customer_id = c.id
 WHERE c.created_day <= {a}

@@ -190,19 +190,29 @@ def _write_batch(batch: ScoringBatch, result: pipeline.ScoringResult, config: pi
     return written
 
 
+def _nullable(arr: np.ndarray, values: np.ndarray) -> list:
+    """Python values with None where `arr` is NaN or infinite, converted in C (object arrays), not per item."""
+    out = values.astype(object)
+    out[~np.isfinite(arr)] = None
+    return out.tolist()
+
+
 def _money(values) -> list:
     arr = np.asarray(values, dtype=np.float64)
     rounded = np.round(arr, 2)
-    return [None if not math.isfinite(v) else Decimal(repr(v)) for v in rounded.tolist()] \
-        if connection.vendor != "sqlite" else [None if not math.isfinite(v) else v for v in rounded.tolist()]
+    if connection.vendor == "sqlite":  # stored with numeric affinity: the rounded float is the value
+        return _nullable(arr, rounded)
+    return [None if v is None else Decimal(repr(v)) for v in _nullable(arr, rounded)]
 
 
 def _floats(values) -> list:
-    return [None if not math.isfinite(v) else v for v in np.asarray(values, dtype=np.float64).tolist()]
+    arr = np.asarray(values, dtype=np.float64)
+    return _nullable(arr, arr)
 
 
 def _ints(values) -> list:
-    return [None if not math.isfinite(v) else int(v) for v in np.asarray(values, dtype=np.float64).tolist()]
+    arr = np.asarray(values, dtype=np.float64)
+    return _nullable(arr, np.where(np.isfinite(arr), arr, 0).astype(np.int64))
 
 
 def _texts(values) -> list:

@@ -425,6 +425,11 @@ def run_import(*, job_id: int, crash_after_batches: int | None = None) -> Import
         raise
     ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.DONE, finished_at=timezone.now())
     job.refresh_from_db()
+    if job.kind == "customers":
+        # New customers may be existing ones under another key: queue a duplicate search (docs/dedup.md).
+        from clientwise.dataio.identity.services import dedup_after_import
+
+        dedup_after_import(created=job.created)
     return job
 
 

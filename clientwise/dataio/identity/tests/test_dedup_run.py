@@ -87,3 +87,15 @@ def test_an_import_that_created_customers_queues_a_dedup_run(org, settings, djan
         assert services.dedup_after_import(created=1) is True
     run = DedupRun.objects.get()
     assert run.status == DedupRun.Status.DONE and DuplicateCandidate.objects.filter(status="pending").count() == 1
+
+
+def test_run_import_queues_the_search_when_it_created_customers(org, settings, django_capture_on_commit_callbacks,
+                                                               monkeypatch):
+    from clientwise.dataio.tests.helpers import csv_text, run
+
+    calls = []
+    monkeypatch.setattr(services, "dedup_after_import", lambda *, created: calls.append(created) or True)
+    data = csv_text([["客户编号", "姓名", "手机"], ["C1", "张伟", "13812345678"], ["C2", "李娜", "13912345678"]])
+    run(org.admin, "customers", "a.csv", data)
+    run(org.admin, "customers", "a.csv", data)  # the re-import creates nothing; the hook decides
+    assert calls == [2, 0]

@@ -394,18 +394,15 @@ def churn_model(frames: dict[str, pd.DataFrame], config: ScoringConfig, labels: 
     scoring = churn.fit_churn(valid[vb], labels["churn_valid"][vb], seed=config.seed)
     buyer = _buyers(now)
     prob = np.full(len(now), np.nan)
-    p, _ = churn.score_churn(scoring, now[buyer], reasons=False)
+    matrix = churn.feature_matrix(now[buyer], scoring.feature_cols)
+    p = scoring.predict(matrix)
     prob[buyer] = p
     risk = np.nan_to_num(p * np.where(np.isnan(value_at_risk[buyer]), 0.0, value_at_risk[buyer]))
-    explain = np.zeros(p.size, dtype=bool)
     limit = min(config.churn_reasons_limit, p.size)
-    if limit:
-        # Highest value at risk first; ties (e.g. no CLV) broken by probability.
-        order = np.lexsort((-p, -risk))[:limit]
-        explain[order] = True
-    _, reasons = churn.score_churn(scoring, now[buyer], reasons=True, reasons_for=explain)
+    # Highest value at risk first; ties (e.g. no CLV) broken by probability.
+    rows = np.sort(np.lexsort((-p, -risk))[:limit])
+    reasons = churn.churn_reasons(scoring, matrix, rows=rows)
     reason_lists: list = [[] for _ in range(len(now))]
-    rows = np.flatnonzero(explain)
     for i, row in zip(np.flatnonzero(buyer)[rows].tolist(), reasons.to_lists(rows), strict=True):
         reason_lists[i] = row
     out.parameters = {
@@ -413,7 +410,7 @@ def churn_model(frames: dict[str, pd.DataFrame], config: ScoringConfig, labels: 
         "windows": {k: v.isoformat() for k, v in _churn_cutoffs(config).items()},
         "validated_model": {"trees": validated.best_iteration, "n_train": validated.n_train,
                             "holdout_auc": validated.holdout_auc, "train_base_rate": validated.train_base_rate},
-        "reasons": {"explained": int(explain.sum()), "limit": config.churn_reasons_limit,
+        "reasons": {"explained": int(rows.size), "limit": config.churn_reasons_limit,
                     "order": "churn probability × CLV, highest first"},
     }
     out.metrics = dict(validated.validation or {})

@@ -96,8 +96,8 @@ def main(argv: list[str] | None = None) -> None:
     from clientwise.analytics.extract import TABLES
     from clientwise.analytics.services import run_scoring
 
-    print(f"database: {connection.vendor} {url.split('@')[-1]}; cores: {os.cpu_count()}; engine: {args.engine}",
-          flush=True)
+    print(f"database: {connection.vendor} {url.split('@')[-1]}; cores: {os.cpu_count()}; engine: {args.engine}; "
+          f"load average {os.getloadavg()[0]:.2f} (the machine is shared)", flush=True)
 
     def progress(stage: str, seconds: float, rows: dict) -> None:
         shown = ", ".join(f"{k} {v:,}" for k, v in rows.items() if isinstance(v, int))
@@ -112,7 +112,8 @@ def main(argv: list[str] | None = None) -> None:
     print(f"end to end   {total:8.1f} s   {batch.scores / total:10,.0f} customers/s   "
           f"{lines / total:10,.0f} order lines/s   ({batch.scores:,} customers, {lines:,} order lines, "
           f"{extracted.get('orders', 0):,} orders)")
-    print(f"peak memory  {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:8.0f} MB (max RSS)")
+    print(f"peak memory  {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:8.0f} MB (max RSS); "
+          f"process CPU {time.process_time():.0f} s; load average now {os.getloadavg()[0]:.2f}")
     for run in batch.model_runs.order_by("id"):
         m = run.metrics
         extra = ""

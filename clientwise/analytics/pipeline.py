@@ -11,6 +11,9 @@ customers did afterwards, up to `as_of` (the data the operational database alrea
   revenue in the holdout window against the actual ones, per customer and per frequency bin.
 - RFM: the segments as of the calibration cut-off against the share of each segment that bought again.
 - Churn: see churn.py (train at as_of − 2H, validate at as_of − H, score at as_of, H = churn horizon).
+- Next purchase: expected dates as of the calibration cut-off against the first purchase day after it.
+- Recommendations: hit rate in the holdout window against recommending the most popular products.
+- Value tiers: each calibration tier's share of the holdout revenue.
 """
 
 from __future__ import annotations
@@ -100,12 +103,6 @@ class _Stages:
     def __init__(self, progress: Progress | None):
         self.progress = progress
         self.info: dict[str, dict] = {}
-
-    def run(self, name: str, fn, *args, **kwargs):
-        started = time.perf_counter()
-        result = fn(*args, **kwargs)
-        self.done(name, time.perf_counter() - started, getattr(result, "rows_info", None) or {})
-        return result
 
     def done(self, name: str, seconds: float, rows: dict) -> None:
         self.info[name] = {"seconds": round(seconds, 3), "rows": rows}
@@ -757,8 +754,8 @@ def compute_scores(engine: Engine, config: ScoringConfig, *, progress: Progress 
     """Features as of the needed cut-offs, every model, and the CustomerScore columns.
 
     RFM, BG/NBD, Gamma-Gamma and CLV are the core: if one of them fails, the exception propagates (the batch
-    fails and the previous scores stay current). The churn model failing is recorded as a failed ModelRun
-    and leaves its columns empty.
+    fails and the previous scores stay current). A failure of churn, next purchase, recommendations or value is
+    recorded as a failed ModelRun with the error and leaves that model's columns empty.
     """
     stages = _Stages(progress)
     started = time.perf_counter()

@@ -32,6 +32,7 @@ from django.utils import timezone
 
 from clientwise.commerce.models import (
     Branch,
+    Channel,
     Order,
     OrderLine,
     Product,
@@ -51,6 +52,7 @@ from clientwise.customers.models import (
     CustomerShare,
     CustomerTag,
     Interaction,
+    Tag,
 )
 from clientwise.demo import catalog as C
 from clientwise.demo.loader import BulkLoader, restore_indexes
@@ -175,6 +177,9 @@ def delete_demo_data(using: str = "default") -> None:
                     params)
         for model in (ProductCategory, Store, Branch, Region):
             cur.execute(f"DELETE FROM {table(model)} WHERE {qn('source')} = %s", params)
+        # Channels and tags carry no source: the demo's own codes and names go when nothing uses them any more.
+        Channel.objects.using(using).filter(code__in=[c for c, _n, _k in C.CHANNELS], orders__isnull=True).delete()
+        Tag.objects.using(using).filter(name__in=[n for n, _c in C.TAGS], customertag__isnull=True).delete()
         DemoRun.objects.using(using).all().delete()
         User.objects.using(using).filter(pk__in=user_ids).delete()
         remaining = set(Team.objects.using(using).filter(pk__in=team_ids).values_list("pk", flat=True))

@@ -145,9 +145,12 @@ class _BGNBDData:
         self.wxx_T = np.bincount(iT, weights=w * x, minlength=nT)  # Σ w·x per T
         rep = x > 0
         self.x, self.w = x[rep], w[rep]
-        self.ix, self.iT, self.itx = ix[rep], iT[rep], itx[rep]
-        self.wxr = self.w * self.x
+        self.iT = iT[rep]
         self.repeat_u = self.ux > 0
+        # Repeat buyers' distinct (x, t_x) pairs: everything in d that does not depend on T is computed per pair.
+        pairs, self.ipair = np.unique(ix[rep] * self.utx.size + itx[rep], return_inverse=True)
+        self.pair_ix, self.pair_itx = pairs // self.utx.size, pairs % self.utx.size
+        self.pair_x = self.ux[self.pair_ix]
 
 
 def _bgnbd_objective(theta, data: _BGNBDData):
@@ -167,21 +170,32 @@ def _bgnbd_objective(theta, data: _BGNBDData):
     log_aT = np.log(alpha + d.uT)
     log_atx = np.log(alpha + d.utx)
     alive_T = r * d.w_T + d.wxx_T  # Σ w·(r+x) per T
-    rx = r + d.x
-    gap = drop[d.ix] + rx * (log_aT[d.iT] - log_atx[d.itx])  # d per repeat customer
+    pair_rx = r + d.pair_x
+    pair_part = drop[d.pair_ix] - pair_rx * log_atx[d.pair_itx]  # log a/(b+x−1) − (r+x)·log(α+t_x)
+    # d per repeat customer, built in place: fresh multi-megabyte temporaries cost more than the arithmetic.
+    gap = pair_part[d.ipair]
+    term = d.x + r
+    term *= log_aT[d.iT]
+    gap += term
     # softplus(d) = log(1 + e^d) and σ(d) from one exponential of −|d| (np.logaddexp and expit are several
     # times slower on large arrays and this is most of an evaluation).
-    small = np.exp(-np.abs(gap))
-    softplus = np.maximum(gap, 0.0) + np.log1p(small)
-    s4 = np.where(gap >= 0.0, 1.0, small) / (1.0 + small)  # posterior weight of "dropped after the last purchase"
-    ws4 = d.w * s4
-    ws4x = ws4 * d.x
+    small = np.abs(gap)
+    np.negative(small, out=small)
+    np.exp(small, out=small)  # e^−|d| ∈ (0, 1]
+    softplus = np.maximum(gap, 0.0)
+    softplus += np.log1p(small)
+    ws4 = np.where(gap >= 0.0, 1.0, small)
+    small += 1.0
+    ws4 /= small  # σ(d): posterior weight of "dropped after the last purchase"
+    ws4 *= d.w
+    ws4x = np.multiply(ws4, d.x, out=term)
     value = -(np.dot(d.wx, head) - np.dot(alive_T, log_aT) + np.dot(d.w, softplus)) / d.wsum
     s4_T = np.bincount(d.iT, weights=ws4, minlength=nT)
     s4x_T = np.bincount(d.iT, weights=ws4x, minlength=nT)
-    s4_tx = np.bincount(d.itx, weights=ws4, minlength=ntx)
-    s4x_tx = np.bincount(d.itx, weights=ws4x, minlength=ntx)
-    s4_x = np.bincount(d.ix, weights=ws4, minlength=nx)
+    s4_pair = np.bincount(d.ipair, weights=ws4, minlength=d.pair_x.size)
+    s4_tx = np.bincount(d.pair_itx, weights=s4_pair, minlength=ntx)
+    s4x_tx = np.bincount(d.pair_itx, weights=s4_pair * d.pair_x, minlength=ntx)
+    s4_x = np.bincount(d.pair_ix, weights=s4_pair, minlength=nx)
     # Per T: Σ w·s3 and Σ w·s3·(r+x) where s3 = 1 − s4 (alive at T); per t_x the same with s4.
     s3_T = d.w_T - s4_T
     s3rx_T = alive_T - (r * s4_T + s4x_T)

@@ -111,7 +111,8 @@ def run_scoring(*, actor=None, as_of: dt.date | None = None, engine: str = "duck
     config = pipeline.ScoringConfig(as_of=as_of, horizon_days=horizon_days, discount_rate=discount_rate,
                                     holdout_days=holdout_days, churn_horizon_days=churn_horizon_days, engine=engine,
                                     time_zone=settings.TIME_ZONE,
-                                    churn_reasons_limit=int(_setting("ANALYTICS_CHURN_REASONS_LIMIT", 10_000)))
+                                    churn_reasons_limit=int(_setting("ANALYTICS_CHURN_REASONS_LIMIT", 10_000)),
+                                    model_threads=int(_setting("ANALYTICS_MODEL_THREADS", 1)))
     batch = ScoringBatch.objects.create(actor=actor if getattr(actor, "pk", None) else None, as_of=as_of,
                                         engine=engine, horizon_days=horizon_days, discount_rate=discount_rate)
     started = time.perf_counter()

@@ -157,17 +157,25 @@ def delete_demo_data(using: str = "default") -> None:
         cur.execute(f"DELETE FROM {table(OrderLine)} WHERE {qn('order_id')} IN ({orders})", params)
         cur.execute(f"DELETE FROM {table(Order)} WHERE {qn('customer_id')} IN ({cust})", params)
         # Everything else that points at a customer (timeline, contacts, consent, tags, other apps' rows).
-        for rel in Customer._meta.related_objects:
+        # include_hidden: relations declared with related_name="+" (e.g. data-quality rows) point at customers too.
+        for rel in Customer._meta.get_fields(include_hidden=True):
+            if not (rel.auto_created and not rel.concrete and (rel.one_to_many or rel.one_to_one)):
+                continue
             model = rel.related_model
             if model is Customer or model in (Order, Return) or not getattr(rel, "field", None):
-                continue
-            if rel.many_to_many:
                 continue
             column = rel.field.column
             if rel.on_delete.__name__ == "SET_NULL":
                 cur.execute(f"UPDATE {table(model)} SET {qn(column)} = NULL WHERE {qn(column)} IN ({cust})", params)
             else:
                 cur.execute(f"DELETE FROM {table(model)} WHERE {qn(column)} IN ({cust})", params)
+        # Rows that name customers by id without a foreign key: duplicate pairs and merge history.
+        from clientwise.dataio.identity.models import DuplicateCandidate, MergedCustomer, MergeRecord
+
+        for model, columns in ((DuplicateCandidate, ("customer_a_id", "customer_b_id")),
+                               (MergedCustomer, ("customer_id", "survivor_id")), (MergeRecord, ("survivor_id",))):
+            where = " OR ".join(f"{qn(c)} IN ({cust})" for c in columns)
+            cur.execute(f"DELETE FROM {table(model)} WHERE {where}", params * len(columns))
         cur.execute(f"UPDATE {table(Customer)} SET {qn('organization_id')} = NULL WHERE {qn('source')} = %s", params)
         cur.execute(f"DELETE FROM {table(Customer)} WHERE {qn('source')} = %s", params)
         cur.execute(f"DELETE FROM {table(CustomerTruth)}")

@@ -167,18 +167,24 @@ def raw_load(ranges: dict[str, tuple[int, int]]) -> tuple[int, float]:
         conn.commit()
         # One transaction per table: a server-side cursor reads RAW_BATCH rows at a time (not timed), each batch
         # goes in with one COPY (timed), and the commit at the end is timed too.
-        with conn.cursor(name=f"read_{table}") as read:
-            read.itersize = RAW_BATCH
-            read.execute(f'SELECT {cols} FROM "{table}" WHERE id > %s AND id <= %s ORDER BY id', [low, high])
-            while batch := read.fetchmany(RAW_BATCH):
-                started = time.perf_counter()
-                with conn.cursor() as cur, cur.copy(f'COPY "{raw}" ({cols}) FROM STDIN') as copy:
-                    for row in batch:
-                        copy.write_row(row)
-                seconds += time.perf_counter() - started
-                rows += len(batch)
+        tx = conn.transaction()
+        tx.__enter__()
+        try:
+            with conn.cursor(name=f"read_{table}") as read:
+                read.itersize = RAW_BATCH
+                read.execute(f'SELECT {cols} FROM "{table}" WHERE id > %s AND id <= %s ORDER BY id', [low, high])
+                while batch := read.fetchmany(RAW_BATCH):
+                    started = time.perf_counter()
+                    with conn.cursor() as cur, cur.copy(f'COPY "{raw}" ({cols}) FROM STDIN') as copy:
+                        for row in batch:
+                            copy.write_row(row)
+                    seconds += time.perf_counter() - started
+                    rows += len(batch)
+        except BaseException as exc:
+            tx.__exit__(type(exc), exc, exc.__traceback__)
+            raise
         started = time.perf_counter()
-        conn.commit()
+        tx.__exit__(None, None, None)
         seconds += time.perf_counter() - started
     return rows, seconds
 

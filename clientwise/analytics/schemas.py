@@ -9,10 +9,11 @@ from typing import Any
 
 from django.http import QueryDict
 from ninja import Field, Schema
-from pydantic import ValidationError, field_validator
+from pydantic import field_validator
 
 from clientwise.analytics.dashboards import ScoreFilters
 from clientwise.analytics.models import CustomerScore
+from clientwise.core.params import validate_dropping_bad
 
 ValueTier = enum.StrEnum("ValueTier", {v: v for v in CustomerScore.Tier.values})
 
@@ -51,16 +52,7 @@ class ScoreListParams(Schema):
     def from_query(cls, query: QueryDict) -> ScoreListParams:
         """Lenient parsing for pages: a bad value in the address bar drops that filter instead of failing."""
         data = {k: query.get(k) for k in cls.model_fields if query.get(k) is not None}
-        for _attempt in range(len(data) + 1):
-            try:
-                return cls.model_validate(data)
-            except ValidationError as exc:
-                bad = {str(err["loc"][0]) for err in exc.errors() if err.get("loc")}
-                if not bad & set(data):
-                    break
-                for key in bad:
-                    data.pop(key, None)
-        return cls()
+        return validate_dropping_bad(cls, data)
 
 
 class ChurnReasonOut(Schema):

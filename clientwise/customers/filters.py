@@ -7,8 +7,9 @@ from typing import Literal
 
 from django.http import QueryDict
 from ninja import Field, Schema
-from pydantic import ValidationError, field_validator
+from pydantic import field_validator
 
+from clientwise.core.params import validate_dropping_bad
 from clientwise.customers.models import Customer, Interaction
 from clientwise.customers.queries import CustomerFilters
 
@@ -60,13 +61,4 @@ class CustomerListParams(Schema):
         data = {k: query.get(k) for k in cls.model_fields if query.get(k) not in (None,)}
         if "archived" in data:
             data["archived"] = data["archived"] in ("1", "true", "on", "yes")
-        for _attempt in range(len(data) + 1):
-            try:
-                return cls.model_validate(data)
-            except ValidationError as exc:
-                bad = {str(err["loc"][0]) for err in exc.errors() if err.get("loc")}
-                if not bad & set(data):
-                    break
-                for key in bad:
-                    data.pop(key, None)
-        return cls()
+        return validate_dropping_bad(cls, data)

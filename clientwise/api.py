@@ -111,6 +111,9 @@ def _mount_routers() -> None:
     from clientwise.dataio.api import router as dataio_router
     from clientwise.dataio.identity.api import router as identity_router
     from clientwise.dataio.quality.api import router as quality_router
+    from clientwise.reports.api import router as reports_router
+    from clientwise.sales.api import router as sales_router
+    from clientwise.service.api import router as service_router
 
     api.add_router("/", accounts_router)
     api.add_router("/", customers_router)
@@ -119,6 +122,9 @@ def _mount_routers() -> None:
     api.add_router("/", identity_router)
     api.add_router("/", quality_router)
     api.add_router("/", analytics_router)
+    api.add_router("/", reports_router)
+    api.add_router("/", sales_router)
+    api.add_router("/", service_router)
 
 
 _mount_routers()

@@ -69,6 +69,9 @@ INSTALLED_APPS = [
     "clientwise.dataio.identity",
     "clientwise.dataio.quality",
     "clientwise.analytics",
+    "clientwise.reports",
+    "clientwise.sales",
+    "clientwise.service",
     "clientwise.demo",
 ]
 

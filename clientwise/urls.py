@@ -13,5 +13,8 @@ urlpatterns = [
     path("data/duplicates/", include("clientwise.dataio.identity.urls")),
     path("data/quality/", include("clientwise.dataio.quality.urls")),
     path("analytics/", include("clientwise.analytics.urls")),
+    path("reports/", include("clientwise.reports.urls")),
+    path("sales/", include("clientwise.sales.urls")),
+    path("service/", include("clientwise.service.urls")),
     path("", include("clientwise.core.urls")),
 ]

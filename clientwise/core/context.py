@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from clientwise.core import extensions
 from clientwise.core import permissions as perms
 
 
@@ -24,6 +25,9 @@ def navigation(request) -> dict:
         ]
     if perms.has_perm(user, perms.VIEW_ANALYTICS):
         items.append(("analytics", _("Analytics"), reverse("analytics:index"), "graph-up-arrow"))
+    for entry in extensions.NAV:  # sales, service, reports… (registered in their AppConfig.ready)
+        if entry.perm is None or perms.has_perm(user, entry.perm):
+            items.append((entry.key, entry.label, reverse(entry.url_name), entry.icon))
     if perms.has_perm(user, perms.MERGE):
         items.append(("duplicates", _("Duplicates"), reverse("identity:queue"), "intersect"))
     if perms.has_perm(user, perms.VIEW_CUSTOMERS):

@@ -92,6 +92,15 @@ for _role in (Role.MANAGER, Role.MARKETER, Role.ANALYST):
 ROLE_PERMISSIONS[Role.ANALYST].add(RUN_ANALYTICS)
 
 
+def grant(perm: str, roles) -> str:
+    """Declare an app's permission: administrators always have it, plus the given roles. Apps call this at import
+    time of their own `permissions`-like module (e.g. `sales/perms.py`) and use the returned name."""
+    _ALL.add(perm)
+    for role in roles:
+        ROLE_PERMISSIONS[Role(role)].add(perm)
+    return perm
+
+
 def user_role(user) -> Role | None:
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return None

@@ -270,6 +270,12 @@ class Interaction(SourcedModel):
         CAMPAIGN = "campaign", _("Campaign message")
         POINTS = "points", _("Points")
         MERGE = "merge", _("Merge")
+        LEAD = "lead", _("Lead")
+        OPPORTUNITY = "opp", _("Opportunity")
+        TASK = "task", _("Task")
+        ACCOUNT = "account", _("Key account")
+        SURVEY = "survey", _("Survey")
+        WORK_ORDER = "workorder", _("Work order")
 
     class Direction(models.TextChoices):
         INBOUND = "in", _("Inbound")

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from clientwise.accounts.models import Team
 from clientwise.analytics.dashboards import customer_score
 from clientwise.commerce.queries import customer_orders
+from clientwise.core import extensions
 from clientwise.core import permissions as perms
 from clientwise.core.errors import DomainError, NotFound, PermissionDenied
 from clientwise.core.masking import mask_id_number
@@ -186,6 +187,7 @@ def customer_detail(request, pk: int):
         "can_audit": perms.has_perm(user, perms.VIEW_AUDIT),
         "quality": customer_quality(customer.pk),
         "analytics_scores": customer_score(customer.pk),
+        "panels": extensions.customer_panels(user, customer),
         "merged_into": merged_into(customer.pk) if customer.archived_at else None,
         "duplicate_pair": None if customer.archived_at else pending_pair_of(user, customer.pk),
     }

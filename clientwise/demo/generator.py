@@ -149,6 +149,11 @@ def delete_demo_data(using: str = "default") -> None:
     for run in DemoRun.objects.using(using).all():
         user_ids += run.user_ids or []
         team_ids += run.team_ids or []
+    from clientwise.core.extensions import demo_modules
+
+    for module in reversed(list(demo_modules())):  # other apps' demo rows first (sales, service…)
+        if hasattr(module, "delete"):
+            module.delete(using)
     with transaction.atomic(using=using), conn.cursor() as cur:
         returns = f"SELECT {qn('id')} FROM {table(Return)} WHERE {qn('customer_id')} IN ({cust})"
         orders = f"SELECT {qn('id')} FROM {table(Order)} WHERE {qn('customer_id')} IN ({cust})"

@@ -57,6 +57,7 @@ class Command(BaseCommand):
         out.write(f"  timeline rows  {result.interactions:>12,}")
         rate = result.load_rows / result.load_seconds if result.load_seconds else 0
         out.write(f"  rows loaded    {result.load_rows:>12,}  in {result.load_seconds:.1f} s ({rate:,.0f} rows/s)")
+        self._apps(out, result, opts)
         if not opts["data_only"]:
             self._derived(out)
         out.write("")
@@ -66,6 +67,19 @@ class Command(BaseCommand):
         for s in staff:
             note = "" if s.created else "  (existing user: password unchanged)"
             out.write(f"  {s.username:<14} {s.role:<14} {s.team:<12} {s.display_name}{note}")
+
+    def _apps(self, out, result, opts) -> None:
+        """Each app's own demo rows (leads and opportunities, tickets and surveys…) on top of the business."""
+        from clientwise.core.extensions import DemoContext, demo_modules
+        from clientwise.demo import catalog as demo_catalog
+
+        ctx = DemoContext(seed=result.seed, now=result.now, source=demo_catalog.SOURCE, quiet=opts["quiet"],
+                          staff=list(result.staff))
+        for module in demo_modules():
+            if not hasattr(module, "generate"):
+                continue
+            for label, count in (module.generate(ctx) or {}).items():
+                out.write(f"  {label:<14} {count:>12,}")
 
     def _derived(self, out) -> None:
         """Run what a real installation runs nightly, so the data pages show the demo's own problems."""

@@ -1,0 +1,92 @@
+"""Extension points other apps register into from their AppConfig.ready(): navigation entries, cards on the
+customer 360 page, and demo-data hooks. Core and customers read these registries; they never import the apps.
+
+    # clientwise/sales/apps.py
+    def ready(self):
+        from clientwise.core import extensions
+        extensions.register_nav("sales", _("Sales"), "sales:index", "briefcase", perm=SALES_VIEW, order=30)
+        extensions.register_customer_panel("sales/_customer_panel.html", customer_panel_context, order=20)
+
+Demo hooks are not registered: `demo_modules()` finds an optional `<app>.demo_data` module with
+`generate(ctx: DemoContext) -> dict[str, int]` (row counts to print) and `delete(using: str) -> None` (remove what
+`generate` wrote, called before the demo customers and users are deleted).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+import importlib.util
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any
+
+from django.apps import apps
+
+
+@dataclass(frozen=True)
+class NavEntry:
+    key: str
+    label: Any  # a lazy translation
+    url_name: str
+    icon: str  # Bootstrap Icons name without the "bi-" prefix
+    perm: str | None = None  # shown only to roles with this permission (core.permissions)
+    order: int = 50  # position among the registered entries (the built-in ones come first)
+
+
+@dataclass(frozen=True)
+class CustomerPanel:
+    template: str  # rendered with the 360 page's context plus `panel` (what context() returned)
+    context: Callable[[Any, Any], dict | None]  # (user, customer) -> dict, or None to hide the card
+    order: int = 50
+
+
+NAV: list[NavEntry] = []
+CUSTOMER_PANELS: list[CustomerPanel] = []
+
+
+def register_nav(key: str, label, url_name: str, icon: str, *, perm: str | None = None, order: int = 50) -> None:
+    if any(e.key == key for e in NAV):
+        return  # ready() may run twice in tests
+    NAV.append(NavEntry(key, label, url_name, icon, perm, order))
+    NAV.sort(key=lambda e: e.order)
+
+
+def register_customer_panel(template: str, context: Callable[[Any, Any], dict | None], *, order: int = 50) -> None:
+    if any(p.template == template for p in CUSTOMER_PANELS):
+        return
+    CUSTOMER_PANELS.append(CustomerPanel(template, context, order))
+    CUSTOMER_PANELS.sort(key=lambda p: p.order)
+
+
+def customer_panels(user, customer) -> list[dict]:
+    """The registered cards for one customer, in order, each as {"template", "panel"}; a card whose context
+    function returns None (nothing to show, or no right to see it) is left out."""
+    out = []
+    for p in CUSTOMER_PANELS:
+        ctx = p.context(user, customer)
+        if ctx is not None:
+            out.append({"template": p.template, "panel": ctx})
+    return out
+
+
+@dataclass
+class DemoContext:
+    """What an app's demo_data.generate needs to fit its rows into the generated business."""
+
+    seed: int
+    now: dt.datetime
+    source: str  # the `source` value demo rows carry ("demo")
+    quiet: bool = True
+    staff: list[Any] = field(default_factory=list)  # demo users created or reused: .username, .role, .team
+
+
+def demo_modules() -> Iterator[ModuleType]:
+    """Each installed Clientwise app's `demo_data` module, in INSTALLED_APPS order."""
+    for config in apps.get_app_configs():
+        if not config.name.startswith("clientwise."):
+            continue
+        name = f"{config.name}.demo_data"
+        if importlib.util.find_spec(name) is not None:
+            yield importlib.import_module(name)

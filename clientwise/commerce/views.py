@@ -15,7 +15,6 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
-from pydantic import ValidationError
 
 from clientwise.commerce import queries, services
 from clientwise.commerce.forms import ProductForm
@@ -23,6 +22,7 @@ from clientwise.commerce.models import Order
 from clientwise.commerce.schemas import OrderFilterIn
 from clientwise.core import permissions as perms
 from clientwise.core.errors import DomainError, NotFound, ValidationFailed
+from clientwise.core.params import validate_dropping_bad
 
 PAGE_SIZE = 25
 
@@ -56,19 +56,8 @@ def _page(request, qs, sort: str):
 def parse_order_filters(params) -> tuple[queries.OrderFilters, OrderFilterIn, list[str]]:
     """The API's OrderFilterIn applied to a query string; invalid fields are dropped and named."""
     data = {k: params.get(k) for k in OrderFilterIn.model_fields if params.get(k, "").strip()}
-    bad: list[str] = []
-    while True:
-        try:
-            f = OrderFilterIn.model_validate(data)
-            break
-        except ValidationError as exc:
-            names = {str(err["loc"][0]) for err in exc.errors() if err.get("loc")}
-            if not names or not names & set(data):
-                f = OrderFilterIn()
-                break
-            bad += sorted(names & set(data))
-            for name in names:
-                data.pop(name, None)
+    f = validate_dropping_bad(OrderFilterIn, data)
+    bad = sorted(set(data) - f.model_fields_set)
     filters = queries.OrderFilters(q=f.q, date_from=f.date_from, date_to=f.date_to, store=f.store_id,
                                    channel=f.channel_id, status=f.status, customer=f.customer_id,
                                    amount_min=f.amount_min, amount_max=f.amount_max)

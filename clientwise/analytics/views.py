@@ -36,7 +36,7 @@ def _ranked_context(request, params: ScoreListParams, *, ranking: str, size: int
         page = dashboards.ranked_page(user, f, ranking=ranking, size=size)
     query = params.query(sort=ranking) if base_url.endswith("/customers/") else params.query()
     return {"page": page, "params": params, "ranking": ranking, "target": target, "base_url": base_url,
-            "query": query, "can_costs": perms.has_perm(user, perms.VIEW_COSTS)}
+            "query": query, "pager_base": f"{base_url}?{query}", "can_costs": perms.has_perm(user, perms.VIEW_COSTS)}
 
 
 def _f(value) -> float | None:

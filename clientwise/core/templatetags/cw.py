@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from urllib.parse import urlencode
 
 from django import template
 from django.conf import settings
@@ -48,6 +49,16 @@ def querystring_with(context, **changes) -> str:
             params[key] = value
     encoded = params.urlencode()
     return f"?{encoded}" if encoded else "?"
+
+
+@register.simple_tag(takes_context=True)
+def page_url(context, cursor: str, base: str = "") -> str:
+    """The link to another page of a keyset-paged list: `base` (a URL, maybe with a query string) with the cursor
+    added, or without a base the current query string with its cursor replaced."""
+    if not base:
+        return querystring_with(context, cursor=cursor)
+    sep = "" if base.endswith(("?", "&")) else ("&" if "?" in base else "?")
+    return f"{base}{sep}{urlencode({'cursor': cursor})}"
 
 
 @register.filter

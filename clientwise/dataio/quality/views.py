@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
@@ -30,6 +32,9 @@ def index(request):
         "problem": queries.PROBLEM_BY_KEY.get(f.problem),
         "band_range": queries.band_range(f.band) if f.band is not None else None,
         "page": page,
+        "pager_base": "?" + urlencode({k: v for k, v in (("problem", f.problem), ("score", f.score if f.band is not None
+                                                                                    else None),
+                                                           ("band", f.band)) if v not in (None, "")}),
         "can_change": perms.has_perm(user, perms.CHANGE_CUSTOMERS),
         "problem_labels": {p.key: p.label for p in queries.PROBLEMS},
     }

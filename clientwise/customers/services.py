@@ -1010,3 +1010,47 @@ def unmerge_customers(*, actor, snapshot: dict[str, Any]) -> list[int]:
                          subject=_("Merge undone") if cid == survivor_id else _("Restored from merge into %(id)s")
                          % {"id": survivor_id}, payload={"survivor_id": survivor_id, "restored_ids": dup_ids})
     return dup_ids
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Handing over a leaving colleague's customers
+
+
+def reassign_customers(*, actor, from_user, to_users, reason: str = "") -> dict[int, int]:
+    """Give every customer `from_user` owns (archived ones too) to `to_users`, in turn by customer id, each with
+    the new owner's team. Returns {customer_id: new owner id}. Precondition: the actor may change customers and
+    sees every one of them; otherwise nothing moves (a half-done hand-over would leave customers behind)."""
+    perms.require(actor, perms.CHANGE_CUSTOMERS)
+    targets = [u for u in to_users if u.pk != from_user.pk]
+    if not targets:
+        raise ValidationFailed([DomainError(ErrorCode.REQUIRED, _("Choose at least one colleague to take over."),
+                                            "to_user_ids")])
+    with transaction.atomic():
+        ids = list(Customer.objects.select_for_update().filter(owner_id=from_user.pk).order_by("pk")
+                   .values_list("pk", flat=True))
+        if not ids:
+            return {}
+        if visible_customers(actor).filter(pk__in=ids).count() != len(ids):
+            raise DomainError(ErrorCode.PERMISSION_DENIED, _("Some of these customers are outside what you may "
+                                                             "see; ask an administrator to hand them over."),
+                              "from_user_id", status=403)
+        mapping = {cid: targets[i % len(targets)].pk for i, cid in enumerate(ids)}
+        now = timezone.now()
+        for user in targets:
+            mine = [cid for cid, uid in mapping.items() if uid == user.pk]
+            Customer.objects.filter(pk__in=mine).update(owner_id=user.pk, team_id=user.team_id or None,
+                                                        updated_at=now)
+        from clientwise.core.models import AuditLog
+
+        AuditLog.objects.bulk_create([
+            AuditLog(actor=actor, action="customer.reassign", object_type="customers.customer", object_id=str(cid),
+                     customer_id=cid, before={"owner_id": from_user.pk}, after={"owner_id": uid},
+                     detail={"reason": reason} if reason else {})
+            for cid, uid in mapping.items()])
+        names = {u.pk: str(u) for u in targets}
+        record_events_bulk(events=[
+            {"customer_id": cid, "kind": Interaction.Kind.PROFILE,
+             "subject": _("Owner changed from %(old)s to %(new)s") % {"old": str(from_user), "new": names[uid]},
+             "payload": {"before": {"owner_id": from_user.pk}, "after": {"owner_id": uid}, "reason": reason}}
+            for cid, uid in mapping.items()], actor=actor)
+    return mapping

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class SalesConfig(AppConfig):
@@ -7,3 +8,13 @@ class SalesConfig(AppConfig):
     name = "clientwise.sales"
     label = "sales"
     verbose_name = "Sales"
+
+    def ready(self):
+        from clientwise.core import extensions
+        from clientwise.customers.services import register_merge_participant
+        from clientwise.sales import queries, services
+        from clientwise.sales.perms import VIEW_SALES
+
+        extensions.register_nav("sales", _("Sales"), "sales:index", "briefcase", perm=VIEW_SALES, order=30)
+        extensions.register_customer_panel("sales/_customer_panel.html", queries.customer_panel, order=20)
+        register_merge_participant("sales", move=services.merge_move, restore=services.merge_restore)

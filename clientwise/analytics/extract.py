@@ -78,7 +78,7 @@ TABLES: tuple[TableSpec, ...] = (
     TableSpec("orders", "commerce.Order", (
         Column("id"), Column("customer_id"), Column("ordered_at", "epoch"), Column("channel_id"),
         Column("store_id"), Column("amount", "float", pa.float64()), Column("cost", "float", pa.float64()),
-        Column("line_count"),
+        Column("line_count"), Column("sales_rep_id"), Column("promoter_id"),  # reports: by rep / promoter
     ), where="{status} = %s", params=("completed",), day_from="ordered_at"),
     TableSpec("lines", "commerce.OrderLine", (
         Column("order_id"), Column("customer_id"), Column("product_id"), Column("quantity"),

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class ReportsConfig(AppConfig):
@@ -8,3 +9,17 @@ class ReportsConfig(AppConfig):
     name = "clientwise.reports"
     label = "reports"
     verbose_name = "Reports"
+
+    def ready(self):
+        from clientwise.analytics import measures as analytics_measures
+        from clientwise.commerce import measures as commerce_measures
+        from clientwise.core import extensions
+        from clientwise.customers import measures as customer_measures
+        from clientwise.reports import perms
+
+        # Order matters: sales and customers define the facts that the score tables join.
+        commerce_measures.register()
+        customer_measures.register()
+        analytics_measures.register()
+        extensions.register_nav("reports", _("Reports"), "reports:index", "bar-chart-line", perm=perms.USE_REPORTS,
+                                order=40)

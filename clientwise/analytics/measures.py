@@ -1,0 +1,72 @@
+"""Score measures and dimensions (value tier, RFM segment, churn risk, lifetime value) for the pivot engine
+(clientwise.reports.semantic), defined once here. They read the current scoring batch's CustomerScore rows.
+Registered by the reports app at start-up (reports/apps.py calls `register()`); see docs/reports.md.
+"""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+
+from clientwise.core import permissions as perms
+
+
+def current_batch_id() -> int | None:
+    from clientwise.analytics.models import ScoringBatch
+
+    return ScoringBatch.objects.filter(is_current=True).values_list("pk", flat=True).first()
+
+
+def load_scores():
+    """The current batch's scores as Arrow (one row per customer), read in chunks of the scores table."""
+    import pyarrow as pa
+
+    from clientwise.analytics.models import CustomerScore
+
+    names = ["customer_id", "value_tier", "rfm_segment", "churn_probability", "clv", "p_alive"]
+    batch = current_batch_id()
+    cols: list[list] = [[] for _n in names]
+    if batch is not None:
+        qs = CustomerScore.objects.filter(batch_id=batch).values_list(
+            "customer_id", "value_tier", "rfm_segment", "churn_probability", "clv", "p_alive")
+        for row in qs.iterator(chunk_size=20_000):
+            for i, v in enumerate(row):
+                cols[i].append(float(v) if i == 4 and v is not None else v)
+    types = [pa.int64(), pa.string(), pa.string(), pa.float64(), pa.float64(), pa.float64()]
+    return pa.table({n: pa.array(c, type=t) for n, c, t in zip(names, cols, types, strict=True)})
+
+
+def _scores_filter() -> str:
+    return f"scores.batch_id = {int(current_batch_id() or 0)}"
+
+
+def register() -> None:
+    from clientwise.analytics.models import CustomerScore
+    from clientwise.analytics.rfm import SEGMENT_LABELS
+    from clientwise.reports.semantic import Dimension, Join, Measure, Table, add_joins, register_dimension, \
+        register_measure, register_table
+
+    register_table(Table("scores", "analytics.CustomerScore", "scores", db_filter=_scores_filter,
+                         loader=load_scores, loader_version=lambda: str(current_batch_id() or 0)))
+    add_joins("customers", Join("scores", "scores.customer_id = customers.id"))
+    add_joins("sales", Join("scores", "scores.customer_id = lines.customer_id"))
+
+    scored = _("Scores")
+    both = ("sales", "customers")
+    register_dimension(Dimension("value_tier", _("Value tier"), "scores.value_tier", both, tables=("scores",),
+                                 group=scored, choices=dict(CustomerScore.Tier.choices)))
+    register_dimension(Dimension("rfm_segment", _("RFM segment"), "scores.rfm_segment", both, tables=("scores",),
+                                 group=scored, choices=dict(SEGMENT_LABELS)))
+
+    view = perms.VIEW_ANALYTICS
+    for m in (
+        Measure("churn_risk", "customers", _("Average churn probability"), "AVG(scores.churn_probability)",
+                tables=("scores",), format="pct", perm=view, additive=False),
+        Measure("at_risk", "customers", _("Customers at risk"),
+                "SUM(CASE WHEN scores.churn_probability >= 0.5 THEN 1 ELSE 0 END)", tables=("scores",),
+                format="int", perm=view, description=_("Customers whose churn probability is 50% or more.")),
+        Measure("clv", "customers", _("Lifetime value"), "SUM(scores.clv)", tables=("scores",), format="money",
+                perm=view),
+        Measure("avg_clv", "customers", _("Average lifetime value"), "AVG(scores.clv)", tables=("scores",),
+                format="money", perm=view, additive=False),
+    ):
+        register_measure(m)

@@ -1,0 +1,435 @@
+"""Compile a PivotSpec into one SQL statement (a sqlglot AST printed for DuckDB, SQLite or PostgreSQL).
+
+The compiler, not its callers, applies what the user may see:
+- record-level visibility: the user's scope (core.permissions) as a predicate on the fact's customer column,
+  the same rule as customers.queries.visibility_q (tests compare the two customer sets for every role);
+  an unrestricted query must be asked for by name (`UNSCOPED_compile_pivot`), which only benchmarks do;
+- PII masking: a dimension marked `pii` prints its `masked` SQL for users without view_pii, so unmasked values
+  never leave the database;
+- rights on fields: a measure or dimension with `perm` (margin needs orders.view_costs) is refused otherwise.
+
+Subtotals and totals are GROUPING SETS on DuckDB and PostgreSQL, and a UNION ALL of one GROUP BY per set on
+SQLite; the `_g` column tells which set a row belongs to (bit i set = dimension i rolled up, as GROUPING()).
+Top-N with "Others" ranks the dimension's keys in a CTE and folds the rest into one member.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlglot
+from django.conf import settings
+from django.utils.translation import gettext as _
+from sqlglot import exp
+
+from clientwise.core import permissions as perms
+from clientwise.core.errors import DomainError, ErrorCode, PermissionDenied
+from clientwise.reports import semantic
+from clientwise.reports.spec import Filter, PivotSpec
+
+EPOCH = dt.date(1970, 1, 1)
+OTHERS = "__others__"
+
+
+@dataclass(frozen=True)
+class Visibility:
+    """Which customers a query may read: scope ALL (no predicate), TEAM (team ids + own) or OWN (own + shares)."""
+
+    scope: str  # "all", "team", "own"
+    user_id: int | None = None
+    team_ids: tuple[int, ...] = ()
+    share_team_id: int | None = None
+    shared_customer_ids: tuple[int, ...] | None = None  # DuckDB: the snapshot has no shares table
+
+    @property
+    def cache_key(self) -> str:
+        return "all" if self.scope == "all" else f"{self.scope}:{self.user_id}"
+
+
+@dataclass
+class Context:
+    engine: str  # "duckdb", "sqlite", "postgresql"
+    user: Any
+    visibility: Visibility
+    pii: bool
+
+
+@dataclass
+class Compiled:
+    sql: str
+    engine: str
+    fact: str
+    dims: list[str]
+    keyed: list[bool]  # whether dimension i has a key column k{i} besides its label l{i}
+    others: list[bool]  # whether dimension i has an "Others" flag column o{i}
+    measures: list[str]
+    sets: list[tuple[int, ...]]  # grouping sets as indexes into dims
+    columns: list[str] = field(default_factory=list)
+
+
+def visibility_for(user, engine: str) -> Visibility:
+    """The user's customer scope as data the compiler turns into SQL; PermissionDenied without one."""
+    from clientwise.accounts.services import team_subtree_ids
+
+    scope = perms.scope_of(user)
+    if scope is None or not perms.has_perm(user, perms.VIEW_CUSTOMERS):
+        raise PermissionDenied()
+    if scope is perms.Scope.ALL:
+        return Visibility("all")
+    if scope is perms.Scope.TEAM:
+        return Visibility("team", user.pk, tuple(sorted(team_subtree_ids(user.team_id))) if user.team_id else ())
+    shared = None
+    if engine == "duckdb" and user.team_id:
+        from clientwise.customers.models import CustomerShare
+
+        shared = tuple(CustomerShare.objects.filter(team_id=user.team_id).values_list("customer_id", flat=True))
+    return Visibility("own", user.pk, (), user.team_id, shared)
+
+
+@lru_cache(maxsize=4096)
+def _parse(sql: str, dialect: str) -> exp.Expression:
+    return sqlglot.parse_one(sql, read=dialect)
+
+
+def expr(sql: semantic.Sql, engine: str) -> exp.Expression:
+    text = semantic.sql_for(sql, engine)
+    if text is None:
+        raise DomainError(ErrorCode.INVALID, _("This field is not available on the %(engine)s engine.")
+                          % {"engine": engine}, "engine")
+    return _parse(text, semantic.dialect_of(sql, engine)).copy()
+
+
+def _db_table(label: str) -> str:
+    from django.apps import apps
+
+    return apps.get_model(label)._meta.db_table
+
+
+def _source(table: semantic.Table, engine: str) -> exp.Expression:
+    if table.source is not None:
+        text = table.source(engine) if callable(table.source) else table.source[engine]
+        return _parse(text, semantic.DIALECTS[engine]).copy().subquery(table.name)
+    name = table.snapshot if engine == "duckdb" else _db_table(table.db_model)
+    return exp.alias_(exp.to_table(name), table.name, table=True)
+
+
+def _table_filter(table: semantic.Table, engine: str) -> exp.Expression | None:
+    sql = table.snapshot_filter if engine == "duckdb" else table.db_filter
+    if sql is None:
+        return None
+    if callable(sql):
+        sql = sql()
+    return expr(sql, engine)
+
+
+def _and(conds: list[exp.Expression]) -> exp.Expression | None:
+    conds = [c for c in conds if c is not None]
+    return exp.and_(*conds) if conds else None
+
+
+def _lit(value) -> exp.Expression:
+    return exp.Null() if value is None else exp.convert(value)
+
+
+def _local_midnight_utc(day: dt.date) -> str:
+    local = dt.datetime.combine(day, dt.time(), tzinfo=ZoneInfo(settings.TIME_ZONE))
+    return local.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def date_range_condition(fact: semantic.Fact, engine: str, start: dt.date | None, end: dt.date | None
+                         ) -> exp.Expression | None:
+    """Rows whose local date is in [start, end] (both inclusive, either open): day numbers on the snapshot,
+    UTC timestamps on the operational tables (index-friendly)."""
+    conds = []
+    if engine == "duckdb":
+        col = expr(fact.date_column["duckdb"], engine)
+        if start:
+            conds.append(exp.GTE(this=col.copy(), expression=exp.convert((start - EPOCH).days)))
+        if end:
+            conds.append(exp.LTE(this=col.copy(), expression=exp.convert((end - EPOCH).days)))
+    else:
+        col = expr(fact.date_column["db"], engine)
+        suffix = "+00:00" if engine == "postgresql" else ""
+        if start:
+            conds.append(exp.GTE(this=col.copy(), expression=exp.convert(_local_midnight_utc(start) + suffix)))
+        if end:
+            stop = _local_midnight_utc(end + dt.timedelta(days=1)) + suffix
+            conds.append(exp.LT(this=col.copy(), expression=exp.convert(stop)))
+    return _and(conds)
+
+
+def period_end(start: dt.date, grain: str) -> dt.date:
+    """The last day of the period of `grain` that starts on `start`."""
+    if grain == "day":
+        return start
+    if grain == "week":
+        return start + dt.timedelta(days=6)
+    months = {"month": 1, "quarter": 3, "year": 12}[grain]
+    y, m = divmod(start.month - 1 + months, 12)
+    return dt.date(start.year + y, m + 1, 1) - dt.timedelta(days=1)
+
+
+class Compiler:
+    def __init__(self, spec: PivotSpec, ctx: Context, *, scoped: bool = True):
+        self.spec = spec
+        self.ctx = ctx
+        self.engine = ctx.engine
+        self.scoped = scoped
+        self.fact = semantic.fact(spec.fact)
+        if self.fact.perm and not perms.has_perm(ctx.user, self.fact.perm):
+            raise PermissionDenied()
+        self.measures = [self._measure(m) for m in spec.measures]
+        self.dims = [self._dimension(d) for d in spec.dimension_ids()]
+        self.filter_dims = [self._dimension(f.dimension) for f in spec.filters]
+
+    # ----- resolving fields ---------------------------------------------------------------------------------
+
+    def _measure(self, mid: str) -> semantic.Measure:
+        m = semantic.measure(mid)
+        if m.fact != self.fact.name:
+            raise DomainError(ErrorCode.INVALID, _("“%(m)s” is not a measure of %(f)s.")
+                              % {"m": m.label, "f": self.fact.label}, "measures")
+        if m.perm and not perms.has_perm(self.ctx.user, m.perm):
+            raise PermissionDenied(_("You may not see “%(m)s”.") % {"m": m.label}, "measures")
+        return m
+
+    def _dimension(self, did: str) -> semantic.Dimension:
+        d = semantic.dimension(did)
+        if self.fact.name not in d.facts or not all(semantic.reachable(self.fact, t) for t in d.tables):
+            raise DomainError(ErrorCode.INVALID, _("“%(d)s” does not apply to %(f)s.")
+                              % {"d": d.label, "f": self.fact.label}, "dimensions")
+        if d.perm and not perms.has_perm(self.ctx.user, d.perm):
+            raise PermissionDenied(_("You may not use “%(d)s”.") % {"d": d.label}, "dimensions")
+        return d
+
+    def label_expr(self, d: semantic.Dimension) -> exp.Expression:
+        if d.pii and not self.ctx.pii:
+            return expr(d.masked, self.engine)
+        return expr(d.sql, self.engine)
+
+    def key_expr(self, d: semantic.Dimension) -> exp.Expression:
+        return expr(d.key, self.engine) if d.key is not None else self.label_expr(d)
+
+    # ----- FROM, joins and WHERE ----------------------------------------------------------------------------
+
+    def _tables(self, extra: tuple[str, ...] = ()) -> list[semantic.Join]:
+        wanted = set(self.fact.always) | set(extra)
+        for field_obj in [*self.measures, *self.dims, *self.filter_dims]:
+            wanted |= set(field_obj.tables)
+        joins = {j.table: j for j in self.fact.joins}
+        closure: set[str] = set()
+        stack = [t for t in wanted if t != self.fact.base]
+        while stack:
+            t = stack.pop()
+            if t in closure:
+                continue
+            if t not in joins:
+                raise DomainError(ErrorCode.INVALID, f"{self.fact.name} cannot reach table {t}", "dimensions")
+            closure.add(t)
+            stack.extend(r for r in joins[t].requires if r != self.fact.base)
+        return [j for j in self.fact.joins if j.table in closure]
+
+    def base_select(self, extra_tables: tuple[str, ...] = ()) -> tuple[exp.Select, list[exp.Expression]]:
+        """SELECT (nothing yet) FROM base + joins, and the WHERE conditions (filters, dates, visibility)."""
+        base = semantic.TABLES[self.fact.base]
+        sel = exp.select().from_(_source(base, self.engine))
+        conds = [_table_filter(base, self.engine)]
+        for j in self._tables(extra_tables):
+            table = semantic.TABLES[j.table]
+            on = _and([expr(j.on, self.engine), _table_filter(table, self.engine)])
+            sel = sel.join(_source(table, self.engine), on=on, join_type=j.kind.lower())
+        conds.append(date_range_condition(self.fact, self.engine, self.spec.date_from, self.spec.date_to))
+        for f, d in zip(self.spec.filters, self.filter_dims, strict=True):
+            conds.append(self.filter_condition(d, f))
+        if self.scoped:
+            conds.append(self.visibility_condition())
+        return sel, [c for c in conds if c is not None]
+
+    def filter_condition(self, d: semantic.Dimension, f: Filter) -> exp.Expression:
+        if d.grain:  # a date member is a period: a range on the date column, not a comparison of printed dates
+            ranges = []
+            for v in f.values:
+                try:
+                    start = dt.date.fromisoformat(str(v))
+                except ValueError:
+                    raise DomainError(ErrorCode.INVALID_DATE, _("Not a date: %(v)s") % {"v": v},
+                                      "filters") from None
+                ranges.append(date_range_condition(self.fact, self.engine, start, period_end(start, d.grain)))
+            cond = exp.or_(*ranges) if len(ranges) > 1 else ranges[0]
+            return exp.Not(this=exp.Paren(this=cond)) if f.op == "not_in" else exp.Paren(this=cond)
+        key = self.key_expr(d)
+        values = [v for v in f.values if v is not None]
+        parts = []
+        if values:
+            parts.append(key.copy().isin(*[_lit(v) for v in values]))
+        if len(values) != len(f.values):
+            parts.append(exp.Is(this=key.copy(), expression=exp.Null()))
+        cond = exp.or_(*parts) if len(parts) > 1 else parts[0]
+        if f.op == "not_in":
+            # NOT IN drops NULL keys in SQL; people expect "not Shanghai" to keep rows without a store.
+            keep_null = [] if len(values) != len(f.values) else [exp.Is(this=key.copy(), expression=exp.Null())]
+            return exp.Paren(this=exp.or_(exp.Not(this=exp.Paren(this=cond)), *keep_null))
+        return exp.Paren(this=cond)
+
+    def visibility_condition(self) -> exp.Expression | None:
+        v = self.ctx.visibility
+        if v.scope == "all":
+            return None
+        col = expr(self.fact.customer_column, self.engine)
+        customers = semantic.TABLES["customers"]
+        table = customers.snapshot if self.engine == "duckdb" else _db_table(customers.db_model)
+        if v.scope == "team":
+            pred = exp.column("owner_id").eq(exp.convert(v.user_id))
+            if v.team_ids:
+                pred = exp.or_(exp.column("team_id").isin(*[exp.convert(t) for t in v.team_ids]), pred)
+            sub = exp.select("id").from_(table).where(pred)
+            return col.isin(query=sub)
+        own = exp.select("id").from_(table).where(exp.column("owner_id").eq(exp.convert(v.user_id)))
+        parts = [col.copy().isin(query=own)]
+        if v.share_team_id:
+            if self.engine == "duckdb":
+                if v.shared_customer_ids:
+                    parts.append(col.copy().isin(*[exp.convert(i) for i in v.shared_customer_ids]))
+            else:
+                shares = exp.select("customer_id").from_(_db_table("customers.CustomerShare")).where(
+                    exp.column("team_id").eq(exp.convert(v.share_team_id)))
+                parts.append(col.copy().isin(query=shares))
+        return exp.Paren(this=exp.or_(*parts)) if len(parts) > 1 else parts[0]
+
+    # ----- the pivot query ----------------------------------------------------------------------------------
+
+    def grouping_sets(self) -> list[tuple[int, ...]]:
+        spec = self.spec
+        nr, nc = len(spec.rows), len(spec.columns)
+        row_depths = {nr} | (set(range(nr)) if spec.subtotals else set()) | ({0} if spec.totals else set())
+        col_depths = {nc} | (set(range(nc)) if spec.subtotals else set()) | ({0} if spec.totals else set())
+        pairs = {(r, c) for r in row_depths for c in col_depths}
+        if spec.sort and spec.sort.by != "label":
+            pairs |= {(k, 0) for k in range(1, nr + 1)}
+        if spec.percent_of == "grand":
+            pairs.add((0, 0))
+        elif spec.percent_of == "row":
+            pairs |= {(r, 0) for r in row_depths}
+        elif spec.percent_of == "column":
+            pairs |= {(0, c) for c in col_depths}
+        sets = [tuple(range(r)) + tuple(nr + i for i in range(c)) for r, c in sorted(pairs, reverse=True)]
+        return sets
+
+    def _top_cte(self, index: int) -> exp.Select:
+        top = self.spec.top_n
+        d = self.dims[index]
+        m = next(x for x in self.measures if x.id == top.by)
+        sel, conds = self.base_select()
+        key = self.key_expr(d)
+        sel = sel.select(exp.alias_(key.copy(), "k"))
+        if conds:
+            sel = sel.where(_and(conds))
+        order = [exp.Ordered(this=expr(m.sql, self.engine), desc=True, nulls_first=False),
+                 exp.Ordered(this=key.copy(), desc=False, nulls_first=False)]
+        return sel.group_by(key.copy()).order_by(*order).limit(top.n)
+
+    def compile(self) -> Compiled:
+        spec = self.spec
+        n = len(self.dims)
+        top_index = spec.dimension_ids().index(spec.top_n.dimension) if spec.top_n else None
+        in_top = None
+        if top_index is not None:
+            key = self.key_expr(self.dims[top_index])
+            in_top = key.isin(query=exp.select("k").from_("topn"))
+
+        sel_exprs: list[exp.Expression] = []  # select list for dims
+        group_exprs: list[list[exp.Expression]] = []  # per dim, what it groups by
+        keyed, others = [], []
+        for i, d in enumerate(self.dims):
+            label = self.label_expr(d)
+            key = expr(d.key, self.engine) if d.key is not None else None
+            has_key = key is not None
+            if i == top_index and spec.top_n.others:
+                label = exp.Case(ifs=[exp.If(this=in_top.copy(), true=label)])
+                if key is not None:
+                    key = exp.Case(ifs=[exp.If(this=in_top.copy(), true=key)])
+                flag = exp.Case(ifs=[exp.If(this=in_top.copy(), true=exp.convert(0))], default=exp.convert(1))
+            else:
+                flag = None
+            items = ([(key, f"k{i}")] if key is not None else []) + [(label, f"l{i}")]
+            if flag is not None:
+                items.append((flag, f"o{i}"))
+            for e, alias in items:
+                sel_exprs.append(exp.alias_(e.copy(), alias))
+            group_exprs.append([e for e, _a in items])
+            keyed.append(has_key)
+            others.append(flag is not None)
+        measure_exprs = [exp.alias_(expr(m.sql, self.engine), f"m{j}") for j, m in enumerate(self.measures)]
+
+        sets = self.grouping_sets() if n else [()]
+        sel, conds = self.base_select()
+        where = list(conds)
+        if top_index is not None and not spec.top_n.others:
+            where.append(in_top.copy())
+        where_expr = _and(where)
+
+        def one(set_: tuple[int, ...], with_g: bool) -> exp.Select:
+            q = sel.copy()
+            cols = []
+            for i in range(n):
+                names = [f"k{i}"] * keyed[i] + [f"l{i}"] + [f"o{i}"] * others[i]
+                for e, name in zip(group_exprs[i], names, strict=True):
+                    cols.append(exp.alias_(e.copy(), name) if i in set_ else exp.alias_(exp.Null(), name))
+            g = sum(1 << (n - 1 - i) for i in range(n) if i not in set_)
+            if with_g:
+                cols.append(exp.alias_(exp.convert(g), "_g"))
+            q = q.select(*cols, *[m.copy() for m in measure_exprs])
+            if where_expr is not None:
+                q = q.where(where_expr.copy())
+            gb = [e.copy() for i in set_ for e in group_exprs[i]]
+            return q.group_by(*gb) if gb else q
+
+        if len(sets) == 1:
+            query: exp.Expression = one(sets[0], with_g=True)
+        elif self.engine in ("duckdb", "postgresql"):
+            q = sel.copy().select(*sel_exprs)
+            q = q.select(exp.alias_(exp.func("GROUPING", *[group_exprs[i][0].copy() for i in range(n)]), "_g"))
+            q = q.select(*[m.copy() for m in measure_exprs])
+            if where_expr is not None:
+                q = q.where(where_expr.copy())
+            tuples = [exp.Tuple(expressions=[e.copy() for i in s for e in group_exprs[i]]) for s in sets]
+            q.set("group", exp.Group(grouping_sets=[exp.GroupingSets(expressions=tuples)]))
+            query = q
+        else:
+            parts = [one(s, with_g=True) for s in sets]
+            query = parts[0]
+            for p in parts[1:]:
+                query = exp.union(query, p, distinct=False)
+        if top_index is not None:
+            cte = self._top_cte(top_index)
+            query = exp.select("*").from_(query.subquery("pivot")).with_("topn", as_=cte) \
+                if isinstance(query, exp.Union) else query.with_("topn", as_=cte)
+        sql = query.sql(dialect=semantic.DIALECTS[self.engine])
+        return Compiled(sql=sql, engine=self.engine, fact=self.fact.name, dims=[d.id for d in self.dims],
+                        keyed=keyed, others=others, measures=[m.id for m in self.measures], sets=sets)
+
+    def compile_drill(self, conditions: list[exp.Expression], *, limit: int) -> str:
+        """The ids of the fact's rows' orders (sales) or customers behind a cell, newest first."""
+        ident = "lines.order_id" if self.fact.name == "sales" else self.fact.customer_column
+        sel, conds = self.base_select()
+        col = expr(ident, self.engine)
+        sel = sel.select(exp.alias_(col.copy(), "id")).distinct()
+        where = _and(conds + conditions)
+        if where is not None:
+            sel = sel.where(where)
+        sel = sel.order_by(exp.Ordered(this=exp.column("id"), desc=True)).limit(limit)
+        return sel.sql(dialect=semantic.DIALECTS[self.engine])
+
+
+def compile_pivot(spec: PivotSpec, ctx: Context) -> Compiled:
+    """The spec's pivot query for ctx.engine, scoped to what ctx.user may see."""
+    return Compiler(spec, ctx).compile()
+
+
+def UNSCOPED_compile_pivot(spec: PivotSpec, ctx: Context) -> Compiled:  # noqa: N802 - the name is the warning
+    """The same query without the visibility predicate: for benchmarks and tests only, never for a user."""
+    return Compiler(spec, ctx, scoped=False).compile()

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class ServiceConfig(AppConfig):
@@ -7,3 +8,14 @@ class ServiceConfig(AppConfig):
     name = "clientwise.service"
     label = "service"
     verbose_name = "Service"
+
+    def ready(self):
+        from clientwise.core import extensions
+        from clientwise.customers.services import register_merge_participant
+        from clientwise.service import queries, services
+        from clientwise.service.perms import SERVICE_VIEW
+
+        extensions.register_nav("service", _("Service"), "service:index", "headset", perm=SERVICE_VIEW, order=40)
+        extensions.register_customer_panel("service/_customer_panel.html", queries.customer_panel, order=30)
+        for name, (move, restore) in services.MERGE_PARTICIPANTS.items():
+            register_merge_participant(name, move=move, restore=restore)

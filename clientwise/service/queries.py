@@ -1,0 +1,229 @@
+"""Reads shared by the service pages, the API and the customer 360 card. Visibility follows the customer:
+a ticket, survey or work order is visible when its customer is (customers.queries.visible_customers) and the
+user has service.view; anything else is the same 404 as a missing record."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from clientwise.core import permissions as perms
+from clientwise.core.errors import NotFound
+from clientwise.core.normalize import phone_search_key
+from clientwise.core.pagination import Page, keyset_page
+from clientwise.customers.queries import find_customers_by_contact, visibility_q, visible_customers
+from clientwise.service.models import (
+    CannedReply,
+    KnowledgeArticle,
+    SLAEvent,
+    Survey,
+    SurveyAttribute,
+    Ticket,
+    WorkOrder,
+)
+from clientwise.service.perms import SERVICE_VIEW, SERVICE_WORK
+
+
+def _scoped(qs: QuerySet, user) -> QuerySet:
+    if not perms.has_perm(user, SERVICE_VIEW):
+        return qs.none()
+    q = visibility_q(user)
+    if q is None:
+        return qs
+    return qs.filter(customer_id__in=visible_customers(user).values("pk"))
+
+
+def visible_tickets(user) -> QuerySet[Ticket]:
+    return _scoped(Ticket.objects.all(), user)
+
+
+def visible_surveys(user) -> QuerySet[Survey]:
+    return _scoped(Survey.objects.all(), user)
+
+
+def visible_work_orders(user) -> QuerySet[WorkOrder]:
+    return _scoped(WorkOrder.objects.all(), user)
+
+
+def _get(qs: QuerySet, pk):
+    try:
+        pk = int(pk)
+    except (TypeError, ValueError):
+        raise NotFound() from None
+    obj = qs.filter(pk=pk).first()
+    if obj is None:
+        raise NotFound()
+    return obj
+
+
+def get_ticket_for(user, pk) -> Ticket:
+    return _get(visible_tickets(user).select_related(
+        "customer", "queue", "assignee", "category", "root_cause", "order", "product", "store", "sla_policy",
+        "escalated_to", "routed_by"), pk)
+
+
+def get_survey_for(user, pk) -> Survey:
+    return _get(visible_surveys(user).select_related("customer", "ticket", "agent", "product", "store"), pk)
+
+
+def get_work_order_for(user, pk) -> WorkOrder:
+    return _get(visible_work_orders(user).select_related("customer", "ticket", "technician", "product", "region"),
+                pk)
+
+
+# --- Lists ------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TicketFilters:
+    status: str = ""  # a status, or "active" (new/open/pending)
+    type: str = ""
+    priority: str = ""
+    queue: int | None = None
+    assignee: int | None = None  # a user id; 0 = unassigned
+    customer: int | None = None
+    sla: str = ""  # "warning" or "breached"
+    q: str = ""  # ticket number
+
+
+TICKET_SORTS = {"-opened": "-opened_at", "opened": "opened_at", "due": "resolution_due", "-id": "-id"}
+
+
+def filter_tickets(qs: QuerySet[Ticket], f: TicketFilters) -> QuerySet[Ticket]:
+    if f.status == "active":
+        qs = qs.filter(status__in=Ticket.OPEN_STATUSES)
+    elif f.status:
+        qs = qs.filter(status=f.status)
+    if f.type:
+        qs = qs.filter(type=f.type)
+    if f.priority:
+        qs = qs.filter(priority=f.priority)
+    if f.queue:
+        qs = qs.filter(queue_id=f.queue)
+    if f.assignee == 0:
+        qs = qs.filter(assignee__isnull=True)
+    elif f.assignee:
+        qs = qs.filter(assignee_id=f.assignee)
+    if f.customer:
+        qs = qs.filter(customer_id=f.customer)
+    if f.sla:
+        qs = qs.filter(sla_state=f.sla)
+    if f.q:
+        qs = qs.filter(number=f.q.strip().upper())
+    return qs
+
+
+def ticket_page(user, f: TicketFilters, *, sort: str = "-opened", cursor: str | None = None, size: int = 25) -> Page:
+    field = TICKET_SORTS.get(sort, "-opened_at")
+    qs = filter_tickets(visible_tickets(user), f).select_related("customer", "assignee", "queue", "category")
+    if field == "resolution_due":
+        qs = qs.filter(resolution_due__isnull=False)
+    return keyset_page(qs, sort=field, cursor=cursor, size=size)
+
+
+def survey_page(user, *, answered: bool | None = None, customer: int | None = None, cursor: str | None = None,
+                size: int = 25) -> Page:
+    qs = visible_surveys(user).select_related("customer", "agent", "ticket")
+    if answered is True:
+        qs = qs.filter(answered_at__isnull=False)
+    elif answered is False:
+        qs = qs.filter(answered_at__isnull=True)
+    if customer:
+        qs = qs.filter(customer_id=customer)
+    return keyset_page(qs, sort="-sent_at", cursor=cursor, size=size)
+
+
+def work_order_page(user, *, status: str = "", technician: int | None = None, customer: int | None = None,
+                    cursor: str | None = None, size: int = 25) -> Page:
+    qs = visible_work_orders(user).select_related("customer", "technician", "region")
+    if status == "active":
+        qs = qs.filter(status__in=WorkOrder.OPEN_STATUSES)
+    elif status:
+        qs = qs.filter(status=status)
+    if technician:
+        qs = qs.filter(technician_id=technician)
+    if customer:
+        qs = qs.filter(customer_id=customer)
+    return keyset_page(qs, sort="-window_start", cursor=cursor, size=size)
+
+
+# --- Agent workspace --------------------------------------------------------------------------------------------
+
+
+def phone_lookup(user, phone: str, *, limit: int = 20) -> list:
+    """Customers the user may see with this phone number (mobile or landline, any format people type),
+    archived ones last. Indexed: contact_value on the normalized number, then the customers by primary key."""
+    key = phone_search_key(phone or "")
+    if not key:
+        return []
+    ids = find_customers_by_contact(kind="mobile", value=key, limit=limit)
+    ids += [i for i in find_customers_by_contact(kind="landline", value=key, limit=limit) if i not in ids]
+    if not ids:
+        return []
+    rows = list(visible_customers(user).filter(pk__in=ids).only("id", "name", "mobile", "city", "archived_at",
+                                                                 "status", "kind"))
+    rows.sort(key=lambda c: (c.archived_at is not None, c.pk))
+    return rows
+
+
+def my_tickets(user, *, limit: int = 15) -> list[Ticket]:
+    return list(visible_tickets(user).filter(assignee_id=user.pk, status__in=Ticket.OPEN_STATUSES)
+                .select_related("customer", "category").order_by("resolution_due", "id")[:limit])
+
+
+def unassigned_tickets(user, *, limit: int = 15) -> list[Ticket]:
+    return list(visible_tickets(user).filter(assignee__isnull=True, status__in=Ticket.OPEN_STATUSES)
+                .select_related("customer", "queue").order_by("opened_at", "id")[:limit])
+
+
+def my_alerts(user, *, days: int = 7, limit: int = 20) -> list[SLAEvent]:
+    """SLA warnings and breaches addressed to the user in the last days (the notifications of the SLA check)."""
+    since = timezone.now() - dt.timedelta(days=days)
+    return list(SLAEvent.objects.filter(notified_id=user.pk, at__gte=since, ticket__in=visible_tickets(user))
+                .select_related("ticket").order_by("-at", "-id")[:limit])
+
+
+def search_articles(q: str, *, category_id: int | None = None, limit: int = 10) -> list[KnowledgeArticle]:
+    """Published articles whose title, keywords or text contain every word of `q` (a small table)."""
+    qs = KnowledgeArticle.objects.filter(published=True)
+    words = [w for w in (q or "").split() if w][:6]
+    for word in words:
+        qs = qs.filter(Q(title__icontains=word) | Q(keywords__icontains=word) | Q(body__icontains=word))
+    if category_id and not words:
+        qs = qs.filter(category_id=category_id)
+    return list(qs.select_related("category").order_by("title")[:limit])
+
+
+def canned_replies(category_id: int | None = None) -> list[CannedReply]:
+    qs = CannedReply.objects.filter(active=True)
+    if category_id:
+        qs = qs.filter(Q(category_id=category_id) | Q(category__isnull=True))
+    return list(qs.order_by("title"))
+
+
+def active_attributes() -> list[SurveyAttribute]:
+    return list(SurveyAttribute.objects.filter(active=True).order_by("position", "code"))
+
+
+# --- The customer 360 card ----------------------------------------------------------------------------------------
+
+
+def customer_panel(user, customer) -> dict | None:
+    """Open tickets, open work orders and the latest answered survey of one customer (the caller has checked
+    the customer is visible). Three small indexed queries: (customer, status) on tickets and work orders,
+    (customer, sent_at) on surveys."""
+    if not perms.has_perm(user, SERVICE_VIEW):
+        return None
+    tickets = list(Ticket.objects.filter(customer_id=customer.pk, status__in=Ticket.OPEN_STATUSES)
+                   .only("id", "number", "subject", "status", "priority", "type", "resolution_due", "sla_state",
+                         "opened_at").order_by("-opened_at", "-id")[:5])
+    work_orders = list(WorkOrder.objects.filter(customer_id=customer.pk, status__in=WorkOrder.OPEN_STATUSES)
+                       .only("id", "number", "kind", "status", "window_start").order_by("window_start")[:3])
+    survey = (Survey.objects.filter(customer_id=customer.pk, answered_at__isnull=False)
+              .only("id", "csat", "nps", "weighted_index", "simple_index", "answered_at")
+              .order_by("-sent_at", "-id").first())
+    return {"tickets": tickets, "work_orders": work_orders, "survey": survey,
+            "can_work": perms.has_perm(user, SERVICE_WORK), "now": timezone.now()}

@@ -1,0 +1,137 @@
+"""The column-wise order handler answers every line exactly as the per-row handler did (tests/reference_orders.py):
+same outcome, same errors (field, code, message, in the same order) and the same stored orders, lines, totals and
+timeline rows, on a file full of the cases that go wrong, split into small batches, through the file path
+(rows as read) and the Row path (previews, replays, grids)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from unittest import mock
+
+import pytest
+
+from clientwise.commerce.models import Order, OrderLine
+from clientwise.customers.models import ContactPoint, Customer, Interaction
+from clientwise.dataio import handlers, services
+from clientwise.dataio.models import QuarantinedRow
+from clientwise.dataio.tests.helpers import csv_text, run
+from clientwise.dataio.tests.reference_orders import ReferenceOrderHandler
+
+HEAD = ["订单号", "外部编号", "会员号", "手机", "门店编码", "下单时间", "商品编码", "数量", "单价", "折扣", "金额", "币种"]
+MAPPING = {"number": "订单号", "external_id": "外部编号", "customer_member_number": "会员号",
+           "customer_mobile": "手机", "store": "门店编码", "ordered_at": "下单时间", "sku": "商品编码",
+           "quantity": "数量", "unit_price": "单价", "discount": "折扣", "amount": "金额", "currency": "币种"}
+
+
+@pytest.fixture
+def people(org):
+    from clientwise.customers.services import create_customer
+
+    a = create_customer(actor=org.admin, data={"name": "甲", "member_number": "M1"}, mobile="13800000001")
+    b = create_customer(actor=org.admin, data={"name": "乙", "member_number": "M2"}, mobile="13800000002")
+    c = create_customer(actor=org.admin, data={"name": "丙", "member_number": "M3"}, mobile="13800000003")
+    # Two customers share a mobile (ambiguous); one is archived.
+    ContactPoint.objects.create(customer=c, kind="mobile", value="+8613800000002", value_normalized="+8613800000002")
+    Customer.objects.filter(pk=c.pk).update(archived_at=dt.datetime(2025, 1, 1, tzinfo=dt.UTC))
+    return a, b, c
+
+
+def lines(seed: int, orders: int = 160) -> list[list[str]]:
+    rng = random.Random(seed)
+
+    def pick(good: list, bad: list, share: float = 0.05):
+        return rng.choice(bad if rng.random() < share else good)
+
+    out = []
+    for o in range(orders):
+        number = pick([f"SO-{o}"] * 4 + [f"SO-{rng.randrange(o + 1)}"], ["", "bad number!", "X" * 41])
+        ext = pick(["", "", f"E-{o}"], ["E" * 101])
+        who = pick([("M1", ""), ("M2", ""), ("", "13800000001"), ("M2", "13800000001")],
+                   [("", "138 0000 0002"), ("M3", ""), ("M404", ""), ("", ""), ("", "12345")], 0.12)
+        when = pick(["2025-03-01 10:30", "2025/3/2 9:05", "2025-03-03", "2025年3月4日", "2025-03-05T08:00:00+00:00"],
+                    ["2099-01-01", "1980-01-01", "2025/13/02", ""])
+        store = pick(["S001", "", ""], ["S999"])
+        currency = pick(["", "", "usd"], ["XXX"])
+        for _ln in range(rng.choice([1, 1, 2, 3, 4])):
+            sku = pick(["P-1", "P-2", "P-2"], ["P-OLD", "P-404", "", "P" * 41], 0.03)
+            qty = pick(["1", "2", "3", "1,000"], ["0", "x", "", "2000000"], 0.03)
+            price = pick(["", "", "10", "25.5", "¥1,234.50"], ["abc", "-5"], 0.03)
+            discount = pick(["", "", "", "5"], ["500"], 0.03)
+            amount = pick(["", "", "", "", "20"], ["200.00", "11"], 0.03)
+            row_who = who if rng.random() > 0.03 else ("M1", "")
+            out.append([number, ext, *row_who, store, when, sku, qty, price, discount, amount, currency])
+    return out
+
+
+def snapshot(job) -> dict:
+    job.refresh_from_db()
+    return {
+        "counts": (job.created, job.updated, job.unchanged, job.rejected),
+        "quarantine": list(QuarantinedRow.objects.filter(job=job).order_by("row_number").values_list(
+            "row_number", "field", "code", "message", "errors")),
+        "orders": sorted(Order.objects.values_list("number", "customer__member_number", "store__code", "ordered_at",
+                                                   "currency", "subtotal", "discount", "amount", "cost", "line_count",
+                                                   "source", "external_id")),
+        "lines": sorted(OrderLine.objects.values_list("order__number", "customer_id", "product__sku",
+                                                      "quantity", "unit_price", "discount", "amount", "cost")),
+        "totals": sorted(Customer.objects.values_list("member_number", "order_count", "revenue", "first_order_at",
+                                                      "last_order_at")),
+        "timeline": sorted(Interaction.objects.filter(kind="purchase").values_list(
+            "customer__member_number", "subject", "occurred_at", "payload")),
+    }
+
+
+def reset() -> None:
+    Interaction.objects.filter(kind="purchase").delete()
+    OrderLine.objects.all().delete()
+    Order.objects.all().delete()
+    Customer.objects.update(order_count=0, revenue=0, first_order_at=None, last_order_at=None)
+
+
+def _strip_job(snap: dict) -> dict:
+    snap = dict(snap)
+    snap["timeline"] = [(*t[:3], {k: v for k, v in t[3].items() if k != "import_job"}) for t in snap["timeline"]]
+    return snap
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_column_wise_orders_answer_like_the_per_row_handler(org, catalog, people, seed):
+    data = csv_text([HEAD, *lines(seed)])
+    with mock.patch("django.utils.timezone.now", return_value=dt.datetime(2025, 6, 1, tzinfo=dt.UTC)):
+        fast = run(org.admin, "orders", "o.csv", data, mapping=MAPPING, options={"batch_size": 7})
+        fast_state = _strip_job(snapshot(fast))
+        again = snapshot(run(org.admin, "orders", "o.csv", data, mapping=MAPPING, options={"batch_size": 7}))
+        reset()
+        with mock.patch.dict(handlers.HANDLERS, {"orders": ReferenceOrderHandler}):
+            slow = run(org.admin, "orders", "o.csv", data, mapping=MAPPING, options={"batch_size": 7})
+            slow_state = _strip_job(snapshot(slow))
+            slow_again = snapshot(run(org.admin, "orders", "o.csv", data, mapping=MAPPING, options={"batch_size": 7}))
+    assert fast_state["counts"][0] > 60 and fast_state["counts"][3] > 60  # both kinds of outcome are exercised
+    assert len({q[2] for q in fast_state["quarantine"]}) >= 12
+    assert fast_state == slow_state
+    assert (again["counts"], again["quarantine"]) == (slow_again["counts"], slow_again["quarantine"])
+    assert again["counts"][0] == 0  # a re-import creates nothing
+
+
+@pytest.mark.django_db
+def test_row_path_answers_like_the_per_row_handler(org, catalog, people):
+    """Previews, replays and grids hand Row objects to process(): same answers there."""
+    data = csv_text([HEAD, *lines(7, orders=60)])
+    answers = []
+    with mock.patch("django.utils.timezone.now", return_value=dt.datetime(2025, 6, 1, tzinfo=dt.UTC)):
+        for handler in (handlers.OrderHandler, ReferenceOrderHandler):
+            with mock.patch.dict(handlers.HANDLERS, {"orders": handler}):
+                job = services.create_job(actor=org.admin, kind="orders", upload=_upload(data), source="pos",
+                                          mapping=MAPPING, options={"batch_size": 9})
+                result = services.dry_run(actor=org.admin, job_id=job.pk)
+                answers.append([(r.number, r.outcome, handlers.error_dicts(r)) for r in result.rows])
+    assert answers[0] == answers[1]
+    assert {a[1] for a in answers[0]} == {"created", "rejected"}
+
+
+def _upload(data: str):
+    from clientwise.dataio.tests.helpers import upload
+
+    return upload("o.csv", data)

@@ -271,15 +271,15 @@ class StageVisit(models.Model):
         ordering = ["entered_at", "id"]
         indexes = [models.Index(fields=["stage", "left_at"], name="stagevisit_stage")]
 
+    def __str__(self) -> str:
+        return f"{self.opportunity_id}: {self.stage_id} from {self.entered_at:%Y-%m-%d}"
+
     @property
     def seconds(self) -> float | None:
         return (self.left_at - self.entered_at).total_seconds() if self.left_at else None
 
 
 # --- Activities and notes ------------------------------------------------------------------------------------------
-
-    def __str__(self) -> str:
-        return f"{self.opportunity_id}: {self.stage_id} from {self.entered_at:%Y-%m-%d}"
 
 
 class Activity(TimeStampedModel):
@@ -475,12 +475,12 @@ class WalletShare(SourcedModel):
         constraints = [models.UniqueConstraint(fields=["account", "period"], name="wallet_unique_period"),
                        unique_source_key("wallet_unique_source_key")]
 
+    def __str__(self) -> str:
+        return f"{self.account_id} {self.period:%Y-%m}"
+
     @property
     def share(self) -> float | None:
         return float(self.our_volume / self.total_demand) if self.total_demand else None
-
-    def __str__(self) -> str:
-        return f"{self.account_id} {self.period:%Y-%m}"
 
 
 class CostToServe(models.Model):

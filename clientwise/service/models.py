@@ -358,6 +358,9 @@ class TicketMessage(models.Model):
         ordering = ["created_at", "id"]
         indexes = [models.Index(fields=["ticket", "created_at"], name="service_message_ticket")]
 
+    def __str__(self) -> str:
+        return f"{self.kind} on ticket {self.ticket_id}"
+
 
 class TicketAttachment(models.Model):
     """A file on a ticket (photo of a broken part, invoice…); downloaded only through the permission-checked
@@ -374,6 +377,9 @@ class TicketAttachment(models.Model):
 
     class Meta:
         ordering = ["uploaded_at", "id"]
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class SLAEvent(models.Model):
@@ -397,6 +403,9 @@ class SLAEvent(models.Model):
         ordering = ["at", "id"]
         constraints = [models.UniqueConstraint(fields=["ticket", "kind"], name="service_sla_event_unique")]
         indexes = [models.Index(fields=["notified", "at"], name="service_sla_event_notified")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} on ticket {self.ticket_id}"
 
 
 class CannedReply(TimeStampedModel):
@@ -533,6 +542,9 @@ class WorkOrderPart(models.Model):
     class Meta:
         ordering = ["id"]
 
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.description}"
+
 
 # --- Surveys ---------------------------------------------------------------------------------------------------
 
@@ -614,3 +626,6 @@ class SurveyAnswer(models.Model):
         constraints = [models.UniqueConstraint(fields=["survey", "attribute"], name="service_answer_unique"),
                        models.CheckConstraint(condition=Q(score__gte=1, score__lte=5),
                                               name="service_answer_score_range")]
+
+    def __str__(self) -> str:
+        return f"{self.attribute_id}: {self.score}"

@@ -46,10 +46,8 @@ def rule_matches(rule: RoutingRule, inp: RoutingInput) -> bool:
     tiers = {t for t in rule.value_tiers.upper() if t in "ABCD"}
     if tiers and inp.value_tier not in tiers:
         return False
-    if rule.min_churn_probability is not None and (
-            inp.churn_probability is None or inp.churn_probability < rule.min_churn_probability):
-        return False
-    return True
+    return rule.min_churn_probability is None or (
+        inp.churn_probability is not None and inp.churn_probability >= rule.min_churn_probability)
 
 
 def match_rule(inp: RoutingInput) -> RoutingRule | None:

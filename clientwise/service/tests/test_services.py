@@ -116,9 +116,9 @@ def test_reply_note_and_lifecycle(org, desk, customer):
 
 def test_attachments_limits(org, desk, customer, settings, tmp_path):
     settings.VAR_DIR = tmp_path
-    from clientwise.service.models import attachment_storage
-
     from django.utils.functional import empty
+
+    from clientwise.service.models import attachment_storage
 
     attachment_storage._wrapped = empty  # the lazy storage picks up the new VAR_DIR
     t = new_ticket(org, customer)

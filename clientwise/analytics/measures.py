@@ -42,8 +42,16 @@ def _scores_filter() -> str:
 def register() -> None:
     from clientwise.analytics.models import CustomerScore
     from clientwise.analytics.rfm import SEGMENT_LABELS
-    from clientwise.reports.semantic import Dimension, Join, Measure, Table, add_joins, register_dimension, \
-        register_measure, register_table
+    from clientwise.reports.semantic import (
+        Dimension,
+        Join,
+        Measure,
+        Table,
+        add_joins,
+        register_dimension,
+        register_measure,
+        register_table,
+    )
 
     register_table(Table("scores", "analytics.CustomerScore", "scores", db_filter=_scores_filter,
                          loader=load_scores, loader_version=lambda: str(current_batch_id() or 0)))

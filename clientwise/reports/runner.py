@@ -466,7 +466,7 @@ def run_pivot(*, actor, spec: PivotSpec | dict, use_cache: bool = True, scoped: 
     """Run a report for `actor`: only the customers they may see, PII masked unless they have view_pii.
 
     `scoped=False` is for benchmarks (the compiler's UNSCOPED path); no view or API passes it."""
-    spec = parse_spec(spec)
+    spec = parse_spec(spec).resolved()
     fact = semantic.fact(spec.fact)
     if fact.perm:
         perms.require(actor, fact.perm)

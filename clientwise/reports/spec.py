@@ -68,6 +68,7 @@ class PivotSpec(BaseModel):
     filters: list[Filter] = Field(default_factory=list, max_length=20)
     date_from: dt.date | None = None
     date_to: dt.date | None = None
+    last_days: int | None = Field(default=None, ge=1, le=3660)  # a rolling range ending today (dashboards)
     subtotals: bool = False
     totals: bool = True
     sort: Sort | None = None
@@ -89,7 +90,9 @@ class PivotSpec(BaseModel):
             raise ValueError("a dimension cannot be on rows and columns at once")
         if self.date_from and self.date_to and self.date_from > self.date_to:
             raise ValueError("date_from is after date_to")
-        if self.compare and not (self.date_from and self.date_to):
+        if self.last_days and (self.date_from or self.date_to):
+            raise ValueError("give either last_days or date_from/date_to")
+        if self.compare and not (self.date_from and self.date_to) and not self.last_days:
             raise ValueError("a comparison needs date_from and date_to")
         if self.top_n and self.top_n.dimension not in self.rows + self.columns:
             raise ValueError("top_n applies to a dimension on rows or columns")
@@ -98,6 +101,16 @@ class PivotSpec(BaseModel):
         if self.sort and self.sort.by != "label" and self.sort.by not in self.measures:
             raise ValueError("sort by 'label' or one of the report's measures")
         return self
+
+    def resolved(self, today: dt.date | None = None) -> PivotSpec:
+        """The spec with `last_days` turned into dates (today in the local time zone)."""
+        if not self.last_days:
+            return self
+        from django.utils import timezone
+
+        today = today or timezone.localdate()
+        return self.model_copy(update={"date_from": today - dt.timedelta(days=self.last_days - 1),
+                                       "date_to": today, "last_days": None})
 
     def dimension_ids(self) -> list[str]:
         return [*self.rows, *self.columns]

@@ -227,3 +227,20 @@ def test_phone_lookup(org, desk, customer, other_customer):
     assert [c.pk for c in queries.phone_lookup(org.agent, "+86 13812345678")] == [customer.pk]
     assert queries.phone_lookup(org.rep_b, "13812345678") == []  # not visible
     assert queries.phone_lookup(org.agent, "12") == []
+
+
+def test_sla_check_command_and_task(org, desk, customer, settings):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    t = new_ticket(org, customer, opened_at=timezone.now() - dt.timedelta(days=30))
+    out = StringIO()
+    call_command("sla_check", stdout=out)
+    assert "2 breaches" in out.getvalue() and "1 escalations" in out.getvalue()
+    t.refresh_from_db()
+    assert t.escalated_at is not None
+    from clientwise.service.tasks import sla_check
+
+    result = sla_check.enqueue()  # the immediate backend in tests
+    assert result.return_value == {"warnings": 0, "breaches": 0, "escalations": 0}

@@ -733,8 +733,15 @@ class OrderColumns:
                    {i for i, r in enumerate(rows) if r.errors})
 
     @classmethod
-    def from_raw(cls, raws: list[dict], mapping: dict[str, str]) -> OrderColumns:
+    def from_raw(cls, raws: list, mapping: dict[str, str], headers: list[str] | None = None) -> OrderColumns:
+        """Columns of rows as read: dicts, or lists of cells in the order of `headers` (CSV)."""
         values = {}
+        if headers is not None:
+            for name, header in mapping.items():
+                if header:
+                    j = headers.index(header)
+                    values[name] = [cells[j].strip() for cells in raws]
+            return cls(len(raws), values, set())
         for name, header in mapping.items():
             if header:
                 values[name] = [(raw.get(header) or "").strip() for raw in raws]
@@ -778,15 +785,18 @@ class OrderHandler(Handler):
     def can_split(self, previous: Row, following: Row) -> bool:
         return previous.values.get("number") != following.values.get("number")
 
-    def split_value(self, raw: dict) -> str | None:
-        """What can_split compares, read from a raw row (None for an unreadable row, as Row.values has none)."""
+    def split_value(self, raw, headers: list[str] | None = None) -> str | None:
+        """What can_split compares, read from a row as read (None for an unreadable row, as Row.values has none)."""
+        if headers is not None:
+            return raw[headers.index(self.mapping["number"])].strip()
         if PARSE_ERROR in raw:
             return None
         return (raw.get(self.mapping["number"]) or "").strip()
 
-    def process_raw(self, raws: list[dict]) -> tuple[list[str], list[list[DomainError] | None]]:
-        """process() for rows as read (no Row objects): (outcome per row, errors per rejected row)."""
-        cols = OrderColumns.from_raw(raws, self.mapping)
+    def process_raw(self, raws: list, headers: list[str] | None = None) -> tuple[list[str], list]:
+        """process() for rows as read, without Row objects: dicts, or lists of cells in the order of `headers`.
+        Returns (outcome per row, errors per row: None or empty for a stored row)."""
+        cols = OrderColumns.from_raw(raws, self.mapping, headers)
         outcomes, errors = self.process_columns(cols)
         for i in cols.blocked:
             errors[i] = [DomainError(ImportErrorCode.PARSE, raws[i][PARSE_ERROR], None)]

@@ -14,6 +14,7 @@ import datetime as dt
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from django.utils.translation import gettext as _
 
@@ -154,7 +155,7 @@ class _DecodeLines:
             raise _undecodable(self.encoding, self.line) from None
 
 
-def read_csv(path: Path, encoding: str) -> tuple[list[str], Iterator[tuple[int, dict]]]:
+def read_csv(path: Path, encoding: str, *, cells: bool = False) -> tuple[list[str], Iterator[tuple[int, Any]]]:
     delimiter = _csv_dialect(path, encoding)
     if encoding.startswith("utf-16"):
         fh = open(path, encoding=encoding, errors="strict", newline="")  # noqa: SIM115 - closed by rows()
@@ -178,13 +179,14 @@ def read_csv(path: Path, encoding: str) -> tuple[list[str], Iterator[tuple[int, 
         fh.close()
         raise file_error(FileErrorCode.EMPTY_FILE, _("The file is empty."))
     headers = _headers(first)
+    as_cells, width = cells, len(headers)
 
     def rows():
         number = 1
         try:
             while True:
                 try:
-                    cells = next(reader)
+                    row = next(reader)
                 except StopIteration:
                     return
                 except UnicodeDecodeError:
@@ -193,13 +195,32 @@ def read_csv(path: Path, encoding: str) -> tuple[list[str], Iterator[tuple[int, 
                     raise file_error(FileErrorCode.BAD_FILE, _("Row %(row)s: %(error)s") % {
                         "row": number + 1, "error": exc}) from None
                 number += 1
-                row = _as_dict(headers, cells, text=True)
+                if as_cells:
+                    if any(map(str.strip, row)):
+                        if len(row) < width:
+                            row += [""] * (width - len(row))
+                        yield number, row
+                    continue
+                row = _as_dict(headers, row, text=True)
                 if row is not None:
                     yield number, row
         finally:
             fh.close()
 
     return headers, rows()
+
+
+def read_csv_cells(path: Path, encoding: str) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
+    """read_csv without a dict per row: (row number, cells as read, at least as many as headers). The same rows
+    (blank ones skipped), the same numbers and the same errors as read_csv; `row_dict(headers, cells)` is the
+    dict read_csv yields for the row."""
+    headers, rows = read_csv(path, encoding, cells=True)
+    return headers, rows
+
+
+def row_dict(headers: list[str], cells: list[str]) -> dict[str, str]:
+    """The row read_csv yields for these cells (stripped text, extra cells as __extra_N)."""
+    return _as_dict(headers, cells, text=True) or dict.fromkeys(headers, "")
 
 
 def _undecodable(encoding: str, row: int) -> DomainError:

@@ -44,8 +44,8 @@ from clientwise.dataio.mapping import NATURAL_KEYS, TARGETS, missing_required, p
 from clientwise.dataio.models import ImportJob, ImportKind, MappingTemplate, QuarantinedRow
 from clientwise.dataio.queries import get_job_for
 
-BATCH_SIZE = 5000
-AUDIT_IDS = 5000  # ids listed per import.batch audit row: every id of a default-size batch
+BATCH_SIZE = 50_000  # rows per batch, one transaction each (fewer, larger commits; a batch is ~50 MB in memory)
+AUDIT_IDS = BATCH_SIZE  # ids listed per import.batch audit row: every id of a default-size batch
 PREVIEW_ROWS = 200
 MAX_UPLOAD_BYTES = 2 * 1024 ** 3
 SOURCE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-.]{0,39}$")
@@ -286,16 +286,16 @@ def _batches(job: ImportJob, rows: Iterator[tuple[int, dict]], handler, *, start
         yield batch
 
 
-def _raw_batches(job: ImportJob, rows: Iterator[tuple[int, dict]], handler, *, start_after: int,
-                 size: int) -> Iterator[list[tuple[int, dict]]]:
-    """_batches for handlers that take rows as read (`process_raw`): lists of (row number, raw row), split where
-    can_split would split them."""
+def _raw_batches(rows: Iterator[tuple[int, Any]], handler, *, start_after: int, size: int,
+                 headers: list[str] | None) -> Iterator[list[tuple[int, Any]]]:
+    """_batches for handlers that take rows as read (`process_raw`): lists of (row number, row as read: a dict,
+    or CSV cells in the order of `headers`), split where can_split would split them."""
     batch: list[tuple[int, dict]] = []
     split_value = handler.split_value
     for item in rows:
         if item[0] <= start_after:
             continue
-        if len(batch) >= size and split_value(batch[-1][1]) != split_value(item[1]):
+        if len(batch) >= size and split_value(batch[-1][1], headers) != split_value(item[1], headers):
             yield batch
             batch = []
         batch.append(item)
@@ -345,12 +345,15 @@ def _quarantine_objects(job: ImportJob, rows: list[Row]) -> list[QuarantinedRow]
     return out
 
 
-def _quarantine_raw(job: ImportJob, items: list[tuple[int, dict]], errors: list) -> list[QuarantinedRow]:
+def _quarantine_raw(job: ImportJob, items: list[tuple[int, Any]], errors: list,
+                    headers: list[str] | None) -> list[QuarantinedRow]:
     out = []
     for (number, raw), errs in zip(items, errors, strict=True):
         if not errs:
             continue
         first = errs[0]
+        if headers is not None:
+            raw = readers.row_dict(headers, raw)
         out.append(QuarantinedRow(job=job, row_number=number, raw=readers_raw(raw), field=(first.field or "")[:60],
                                   code=first.code[:40], message=first.message[:500],
                                   errors=[{"field": e.field or "", "code": e.code, "message": e.message}
@@ -380,24 +383,29 @@ def _execute(job: ImportJob, *, dry_run: bool = False, limit: int | None = None,
     actor = job.actor
     handler_cls = HANDLERS[job.kind]
     handler_cls.check_permission(actor)
-    _headers, rows = readers.open_rows(job.file, job.format, job.encoding)
     size = int(job.options.get("batch_size") or BATCH_SIZE)
     handler = handler_cls(job=job, actor=actor)
     result = RunResult()
     done = 0
     if hasattr(handler, "process_raw") and not dry_run and not keep_rows and limit is None:
-        # Rows as read, without a Row object each (orders: checks run column by column).
+        # Rows as read, without a Row object each (orders: checks run column by column); CSV rows stay lists of
+        # cells, and only a quarantined row becomes the dict the other readers give.
+        if job.format == ImportJob.Format.CSV:
+            headers, rows = readers.read_csv_cells(Path(job.file), job.encoding or readers.detect_encoding(job.file))
+        else:
+            headers, rows = None, readers.open_rows(job.file, job.format, job.encoding)[1]
         try:
             with _long_lived_objects_frozen():
-                for items in _raw_batches(job, rows, handler, start_after=job.last_row, size=size):
+                for items in _raw_batches(rows, handler, start_after=job.last_row, size=size, headers=headers):
                     with transaction.atomic():
-                        outcomes, errors = handler.process_raw([raw for _n, raw in items])
+                        outcomes, errors = handler.process_raw([raw for _n, raw in items], headers)
                         counts = settle_raw(items, outcomes, errors)
                         if crash_after_batches is not None and done >= crash_after_batches:
                             raise SimulatedCrash(f"simulated crash in batch {done + 1}")
                         for key, n in counts.items():
                             setattr(result, key, getattr(result, key) + n)
-                        QuarantinedRow.objects.bulk_create(_quarantine_raw(job, items, errors), batch_size=1000)
+                        QuarantinedRow.objects.bulk_create(_quarantine_raw(job, items, errors, headers),
+                                                           batch_size=1000)
                         ImportJob.objects.filter(pk=job.pk).update(
                             last_row=items[-1][0], **{k: F(k) + n for k, n in counts.items() if n})
                         audit(actor=actor, action="import.batch", obj=job, detail={
@@ -408,6 +416,7 @@ def _execute(job: ImportJob, *, dry_run: bool = False, limit: int | None = None,
         finally:
             rows.close()
         return result
+    _headers, rows = readers.open_rows(job.file, job.format, job.encoding)
     try:
         with _long_lived_objects_frozen():
             for batch in _batches(job, rows, handler, start_after=0 if dry_run else job.last_row, size=size,

@@ -135,3 +135,24 @@ def _upload(data: str):
     from clientwise.dataio.tests.helpers import upload
 
     return upload("o.csv", data)
+
+
+@pytest.mark.django_db
+def test_jsonl_orders_with_unreadable_lines_answer_like_the_per_row_handler(org, catalog, people):
+    """Rows as read from JSONL are dicts, and a line that is not JSON is a row that failed before the checks."""
+    import json
+
+    text = "\n".join(json.dumps(dict(zip(HEAD, r, strict=True)), ensure_ascii=False) for r in lines(11, orders=50))
+    parts = text.split("\n")
+    parts.insert(7, "{not json")
+    parts.insert(30, "[1, 2]")
+    data = "\n".join(parts) + "\n"
+    states = []
+    with mock.patch("django.utils.timezone.now", return_value=dt.datetime(2025, 6, 1, tzinfo=dt.UTC)):
+        for handler in (handlers.OrderHandler, ReferenceOrderHandler):
+            with mock.patch.dict(handlers.HANDLERS, {"orders": handler}):
+                states.append(_strip_job(snapshot(run(org.admin, "orders", "o.jsonl", data, mapping=MAPPING,
+                                                      options={"batch_size": 5}))))
+            reset()
+    assert states[0] == states[1]
+    assert {"unreadable_row"} <= {q[2] for q in states[0]["quarantine"]}

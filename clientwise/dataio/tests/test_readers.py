@@ -122,3 +122,29 @@ def test_suggested_mapping_from_chinese_and_english_headers():
     assert suggest_mapping("orders", ["订单号", "会员号", "门店编码", "下单时间", "商品编码", "数量", "单价", "金额"]) == {
         "number": "订单号", "customer_member_number": "会员号", "store": "门店编码", "ordered_at": "下单时间",
         "sku": "商品编码", "quantity": "数量", "unit_price": "单价", "amount": "金额"}
+
+
+def test_csv_cells_are_the_rows_read_csv_gives(tmp_path):
+    """The column-wise import path reads CSV rows as lists of cells; turned into dicts they are read_csv's rows,
+    with the same numbers (blank and whitespace-only rows skipped, quoted line breaks, short and long rows)."""
+    path = tmp_path / "c.csv"
+    path.write_text('a;b;c\n1; x ;3\n\n  ; ;\n"multi\nline";2\n4;5;6;7;\n;;9\n', encoding="utf-8")
+    headers, rows = readers.open_rows(path, "csv", "utf-8")
+    cell_headers, cells = readers.read_csv_cells(path, "utf-8")
+    expected = list(rows)
+    got = [(n, readers.row_dict(cell_headers, c)) for n, c in cells]
+    assert cell_headers == headers and got == expected
+    assert [n for n, _r in expected] == [2, 5, 6, 7]  # a record with a quoted line break is one row
+    assert expected[2] == (6, {"a": "4", "b": "5", "c": "6", "__extra_4": "7"})
+
+
+def test_csv_cells_fail_like_read_csv(tmp_path):
+    path = tmp_path / "mixed.csv"
+    path.write_bytes("姓名,手机\n".encode() + "张伟,1\n".encode() * 3 + "王芳,2\n".encode("gbk"))
+    _headers, cells = readers.read_csv_cells(path, "utf-8")
+    with pytest.raises(DomainError) as exc:
+        list(cells)
+    _headers, rows = readers.open_rows(path, "csv", "utf-8")
+    with pytest.raises(DomainError) as again:
+        list(rows)
+    assert exc.value.message == again.value.message and "Row 5" in exc.value.message

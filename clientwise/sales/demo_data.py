@@ -55,8 +55,11 @@ SURNAMES = "王李张刘陈杨黄赵周吴徐孙马朱胡郭何林罗高"
 GIVEN = ["伟", "芳", "娜", "敏", "静", "强", "磊", "军", "洋", "勇", "艳", "杰", "涛", "明", "超", "霞", "平", "刚"]
 COMPANIES = ["宏达", "鑫源", "华信", "恒通", "金鹏", "瑞丰", "天成", "博远", "嘉禾", "永盛", "新纪元", "东方"]
 TRADES = ["商贸有限公司", "电子科技有限公司", "物流有限公司", "酒店管理有限公司", "教育集团", "医疗器械有限公司"]
-SCORING = [("has_company", "", 20), ("has_email", "", 10), ("channel", "web_form", 15), ("min_amount", "100000", 25),
-           ("product_line", "services", 15)]
+SCORING = [("has_company", "", 20), ("has_mobile", "", 10), ("has_email", "", 10), ("channel", "web_form", 20),
+           ("min_amount", "100000", 25), ("product_line", "services", 15)]
+# Opportunity names are data: written in Chinese like the rest of the demo business.
+LINE_NAMES = {"handsets": "手机", "appliances": "家电", "computers": "电脑", "accessories": "配件",
+              "services": "维保服务"}
 OUTCOMES = ["reached", "reached", "no_answer", "voicemail", "call_back", "not_interested"]
 CALL_SUBJECTS = ["介绍新品", "确认需求", "报价跟进", "约见面", "回访满意度"]
 TASK_SUBJECTS = ["发送报价单", "准备方案演示", "安排现场考察", "确认合同条款", "跟进付款", "回访交付情况"]
@@ -153,7 +156,7 @@ def _opportunities(rng, rep, mine, stages, pipeline, now, today, events) -> list
         else:
             expected = today + dt.timedelta(days=rng.randint(-7, 100))
         opp = Opportunity(
-            name=f"{c['name']} · {ProductLine(lines[0]).label}", customer_id=c["pk"], pipeline=pipeline, stage=last,
+            name=f"{c['name']} · {LINE_NAMES[lines[0]]}", customer_id=c["pk"], pipeline=pipeline, stage=last,
             status={"open": "open", "won": "won", "lost": "lost"}[last.kind], owner=rep, team_id=rep.team_id,
             amount=amount, product_lines=lines, expected_close=expected, probability=last.probability,
             next_step=rng.choice(TASK_SUBJECTS) if last.kind == Stage.Kind.OPEN else "",
@@ -215,7 +218,7 @@ def _leads(rng, rep, mine, form, opps, now, today) -> int:
 def _activities(rng, rep, mine, opps, now, events) -> int:
     local = timezone.localtime(now)
     rows = []
-    for i in range(5):  # calls logged over the last weeks
+    for _call in range(5):  # calls logged over the last weeks
         c = rng.choice(mine)
         at = now - dt.timedelta(days=rng.randint(1, 30), hours=rng.randint(0, 8))
         outcome = rng.choice(OUTCOMES)

@@ -590,7 +590,11 @@ def default_pipeline() -> Pipeline:
     pipeline = Pipeline.objects.filter(is_default=True).first()
     if pipeline is not None:
         return pipeline
-    with transaction.atomic():
+    from django.conf import settings
+    from django.utils import translation
+
+    # Stage names are data: written once, in the installation's language, whoever happens to ask first.
+    with transaction.atomic(), translation.override(settings.LANGUAGE_CODE):
         pipeline, created = Pipeline.objects.get_or_create(is_default=True, defaults={"name": str(_("Sales"))})
         if created:
             Stage.objects.bulk_create([Stage(pipeline=pipeline, name=str(name), position=i, probability=p, kind=k)

@@ -15,6 +15,7 @@ from decimal import Decimal
 
 from django.db.models import Avg, Count, Exists, F, OuterRef, Q, Subquery
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from clientwise.service.models import Survey, SurveyAnswer, Ticket
 from clientwise.service.queries import visible_surveys, visible_tickets
@@ -197,8 +198,10 @@ def tickets_by(user, field: str, *, since: dt.date | None = None) -> list[dict]:
         labels = None
     out = []
     for r in rows:
-        label = (str(labels(r[key]).label) if labels is not None and r[key] in labels.values
-                 else (r.get(name) if name else r[key]) or "—")
+        if labels is not None and r[key] in labels.values:
+            label = str(labels(r[key]).label)
+        else:
+            label = (r.get(name) if name else r[key]) or gettext("Not recorded")
         out.append({"key": r[key], "label": label, "tickets": r["n"], "open": r["open"]})
     return out
 

@@ -22,6 +22,12 @@ class Desk:
 
 @pytest.fixture
 def desk(org):
+    return make_desk(org)
+
+
+def make_desk(org) -> Desk:
+    """Queues General (default, least loaded, escalations to manager_a) and VIP (round robin), agent (general) and
+    manager_a (senior, both queues), an office calendar 9-18 Monday to Friday, SLA policies per priority."""
     from clientwise.service.models import AgentProfile, BusinessCalendar, Queue, SLAPolicy
 
     general = Queue.objects.create(code="general", name="General", is_default=True,

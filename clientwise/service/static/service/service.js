@@ -17,9 +17,9 @@
     const chart = window.echarts.init(el);
     chart.setOption({
       tooltip: { trigger: "axis" },
-      legend: { data: [data.labels.rate, data.labels.surveys] },
-      grid: { left: 48, right: 48, top: 36, bottom: 36 },
-      xAxis: { type: "category", name: data.labels.score, data: data.scores },
+      legend: { top: 0, data: [data.labels.rate, data.labels.surveys] },
+      grid: { left: 48, right: 56, top: 56, bottom: 44 },
+      xAxis: { type: "category", name: data.labels.score, nameLocation: "middle", nameGap: 28, data: data.scores },
       yAxis: [{ type: "value", name: "%", max: 100 }, { type: "value", name: data.labels.surveys }],
       series: [
         { name: data.labels.rate, type: "bar", data: data.rates, itemStyle: { color: "#198754" } },

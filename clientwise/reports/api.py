@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-from ninja import Router
+from ninja import Router, Status
 
 from clientwise.core import masking
 from clientwise.core import permissions as perms
@@ -95,13 +95,13 @@ def schedules(request):
 def create_schedule(request, data: ScheduleIn):
     s = services.create_schedule(actor=_user(request), report_id=data.report_id, recipients=data.recipients,
                                  frequency=data.frequency, fmt=data.format, hour=data.hour)
-    return 201, s
+    return Status(201, s)
 
 
 @router.delete("/reports/schedules/{int:schedule_id}", response={204: None}, summary="Stop a schedule")
 def delete_schedule(request, schedule_id: int):
     services.delete_schedule(actor=_user(request), schedule_id=schedule_id)
-    return 204, None
+    return Status(204, None)
 
 
 @router.get("/reports", response=ReportPage, summary="Saved reports you may open")
@@ -114,7 +114,7 @@ def list_reports(request, cursor: str | None = None, size: int = 50):
 def save(request, data: ReportIn):
     r = services.save_report(actor=_user(request), name=data.name, description=data.description, spec=data.spec,
                              chart=data.chart, shared_roles=data.shared_roles)
-    return 201, _report_out(r)
+    return Status(201, _report_out(r))
 
 
 @router.get("/reports/{int:report_id}", response=ReportOut, summary="One saved report")
@@ -133,7 +133,7 @@ def patch_report(request, report_id: int, data: ReportPatch):
 @router.delete("/reports/{int:report_id}", response={204: None}, summary="Delete a saved report")
 def delete_report(request, report_id: int):
     services.delete_report(actor=_user(request), report_id=report_id)
-    return 204, None
+    return Status(204, None)
 
 
 @router.post("/reports/{int:report_id}/run", response=PivotResultOut, summary="Run a saved report")

@@ -326,8 +326,9 @@ class Compiler:
         sel, conds = self.base_select()
         key = self.key_expr(d)
         sel = sel.select(exp.alias_(key.copy(), "k"))
-        if conds:
-            sel = sel.where(_and(conds))
+        # Blank members never match `IN (top)`, so they are not ranked: they fall into Others.
+        conds = [*conds, exp.Not(this=exp.Is(this=key.copy(), expression=exp.Null()))]
+        sel = sel.where(_and(conds))
         order = [exp.Ordered(this=expr(m.sql, self.engine), desc=True, nulls_first=False),
                  exp.Ordered(this=key.copy(), desc=False, nulls_first=False)]
         return sel.group_by(key.copy()).order_by(*order).limit(top.n)

@@ -397,9 +397,11 @@ def _purchase_surveys(rng: random.Random, ctx, customers, now) -> list[Survey]:
     buyers = [c for c in customers if c[5] is not None]
     picked = sorted(rng.sample(buyers, min(len(buyers), max(1, len(customers) // 50)))) if buyers else []
     orders: dict[int, list] = {}
-    for row in (Order.objects.filter(customer_id__in=[c[0] for c in picked]).exclude(status="cancelled")
-                .values_list("customer_id", "id", "ordered_at", "store_id").order_by("customer_id", "ordered_at")):
-        orders.setdefault(row[0], []).append(row)
+    ids = [c[0] for c in picked]
+    for i in range(0, len(ids), 5000):  # bounded IN lists
+        for row in (Order.objects.filter(customer_id__in=ids[i:i + 5000]).exclude(status="cancelled")
+                    .values_list("customer_id", "id", "ordered_at", "store_id").order_by("customer_id", "ordered_at")):
+            orders.setdefault(row[0], []).append(row)
     out = []
     for c in picked:
         rows = orders.get(c[0])

@@ -1,0 +1,178 @@
+"""Agent lookup benchmark: a call comes in → phone lookup → the rendered customer 360, through the real pages.
+
+    .venv/bin/python bench/bench_load.py --customers 1000000 --db bench/out/bench_lookup.sqlite3 --no-baseline
+    .venv/bin/python bench/bench_lookup.py --db bench/out/bench_lookup.sqlite3
+
+For each of ~300 phone numbers drawn from real customers it times, as a signed-in service agent (sees every
+customer, no PII right, so phones are masked), with Django's test client in this process:
+
+  lookup   GET /service/lookup/?phone=<11 digits>  → 302 to the customer (service.views.lookup)
+  360      GET /customers/<id>/?call=1             → 200, the whole customer page rendered (profile, value and
+                                                     churn card, next best action, service card with open
+                                                     tickets and the last survey, timeline, recent orders …)
+  total    both, i.e. what the agent waits for after pressing Enter
+
+and prints p50/p95 in ms with the number of SQL queries per request. The baseline is the bare indexed SQL an
+agent's lookup needs at minimum: the contact point by normalized number (contact_value index) joined to its
+customer row, through the raw DB-API connection. ratio = p95(total) / p95(baseline).
+
+Before measuring, the service tables are migrated if needed and, when the database has no tickets yet, the
+service demo rows (tickets, surveys, work orders for ~8 % of the customers; clientwise/service/demo_data.py)
+are generated so the service card has real rows to show (--no-service-data skips that).
+Target (issue 7): p95(total) < 100 ms at 1M customers / ~10M order lines.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _setup  # noqa: E402
+
+
+def percentile(values: list[float], q: float) -> float:
+    return float(np.percentile(np.array(values), q))
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--db", type=Path, default=_setup.DEFAULT_DB)
+    parser.add_argument("--phones", type=int, default=300)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--agent", default="agent_1", help="the service agent to look up as")
+    parser.add_argument("--no-service-data", action="store_true")
+    args = parser.parse_args(argv)
+    _setup.configure(args.db)
+
+    from django.conf import settings
+    from django.core.management import call_command
+    from django.db import connection, reset_queries
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    call_command("migrate", verbosity=0)
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
+
+    from clientwise.accounts.models import User
+    from clientwise.customers.models import ContactPoint, Customer
+    from clientwise.service.models import Ticket
+
+    agent = User.objects.get(username=args.agent)
+    total = Customer.objects.count()
+    if not args.no_service_data and not Ticket.objects.exists():
+        started = time.perf_counter()
+        counts = _service_demo(agent)
+        print(f"service demo rows generated in {time.perf_counter() - started:.1f} s: {counts}")
+    lines = _count("commerce_orderline")
+    print(f"database: {connection.vendor}, {total:,} customers, {lines:,} order lines, "
+          f"{Ticket.objects.count():,} tickets; {args.phones} phones as {agent.username} ({agent.role})")
+
+    rng = np.random.default_rng(args.seed)
+    hi = ContactPoint.objects.order_by("-id").values_list("id", flat=True).first()
+    pick = sorted(set(rng.integers(1, hi + 1, args.phones * 4).tolist()))
+    phones = list(ContactPoint.objects.filter(pk__in=pick, kind="mobile", customer__archived_at__isnull=True)
+                  .values_list("value_normalized", flat=True))[: args.phones]
+    # Phones several live customers share land on a choice list, not the 360: keep the one-customer numbers.
+    phones = [p for p in phones if Customer.objects.filter(
+        contact_points__value_normalized=p, contact_points__kind="mobile", archived_at__isnull=True).count() == 1]
+    with_tickets = set(Ticket.objects.filter(customer__contact_points__value_normalized__in=phones)
+                       .values_list("customer__contact_points__value_normalized", flat=True))
+
+    client = Client()
+    client.force_login(agent, backend="django.contrib.auth.backends.ModelBackend")
+    typed = [p.removeprefix("+86") for p in phones]  # as the agent types them
+
+    def lookup_and_render(text: str) -> tuple[float, float, int, int]:
+        with CaptureQueriesContext(connection) as q1:
+            t0 = time.perf_counter()
+            r1 = client.get("/service/lookup/", {"phone": text})
+            t1 = time.perf_counter()
+        assert r1.status_code == 302, (text, r1.status_code)
+        with CaptureQueriesContext(connection) as q2:
+            t2 = time.perf_counter()
+            r2 = client.get(r1["Location"])
+            body = r2.content
+            t3 = time.perf_counter()
+        assert r2.status_code == 200 and b'id="service-panel"' in body, (text, r2.status_code)
+        return (t1 - t0) * 1000, (t3 - t2) * 1000, len(q1), len(q2)
+
+    for text in typed[:5]:  # warm up caches and the code path
+        lookup_and_render(text)
+    raw = RawBaseline(connection)
+    lookups, renders, totals, base, nq1, nq2 = [], [], [], [], [], []
+    reset_queries()
+    for text, e164 in zip(typed, phones, strict=True):
+        a, b, n1, n2 = lookup_and_render(text)
+        lookups.append(a)
+        renders.append(b)
+        totals.append(a + b)
+        nq1.append(n1)
+        nq2.append(n2)
+        started = time.perf_counter()
+        assert raw.query(e164), e164
+        base.append((time.perf_counter() - started) * 1000)
+
+    print(f"{'step':<28} {'n':>4} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'queries':>8}")
+    for label, values, queries in (("lookup (302)", lookups, nq1), ("customer 360 (200)", renders, nq2),
+                                   ("total: lookup → 360", totals, [x + y for x, y in zip(nq1, nq2, strict=True)]),
+                                   ("baseline: raw indexed SQL", base, [1] * len(base))):
+        print(f"{label:<28} {len(values):>4} {statistics.median(values):>8.2f} {percentile(values, 95):>8.2f} "
+              f"{max(values):>8.2f} {statistics.median(queries):>8.0f}")
+    ratio = percentile(totals, 95) / percentile(base, 95)
+    print(f"ratio p95(total) / p95(baseline): {ratio:,.0f}")
+    print(f"customers in the sample with tickets: {len(with_tickets)} of {len(phones)}")
+    p95 = percentile(totals, 95)
+    print(f"target p95 < 100 ms: {'met' if p95 < 100 else 'MISSED'} ({p95:.1f} ms)")
+
+
+def _count(table: str) -> int:
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        cur.execute(f"SELECT COUNT(*) FROM {connection.ops.quote_name(table)}")
+        return cur.fetchone()[0]
+
+
+def _service_demo(agent) -> dict:
+    """The service demo rows on top of the bench's demo business (same seed and `now` as its DemoRun)."""
+    from clientwise.accounts.models import User
+    from clientwise.core.extensions import DemoContext
+    from clientwise.demo import catalog as C
+    from clientwise.demo.models import DemoRun
+    from clientwise.demo.world import StaffUser
+    from clientwise.service import demo_data
+
+    run = DemoRun.objects.order_by("-id").first()
+    staff = [StaffUser(u.username, u.role, "", str(u), False) for u in User.objects.filter(is_active=True)]
+    ctx = DemoContext(seed=run.seed if run else 42, now=run.now if run else None, source=C.SOURCE, staff=staff)
+    return demo_data.generate(ctx)
+
+
+class RawBaseline:
+    """The least an agent's lookup must read: the contact point by normalized number (contact_value index) and
+    its customer's row by primary key, as one join on the raw connection."""
+
+    def __init__(self, connection):
+        self.connection = connection
+        self.mark = "?" if connection.vendor == "sqlite" else "%s"
+
+    def query(self, e164: str) -> list:
+        m = self.mark
+        sql = ("SELECT c.id, c.name, c.mobile, c.city, c.status, c.revenue, c.order_count, c.last_order_at "
+               "FROM customers_contactpoint p JOIN customers_customer c ON c.id = p.customer_id "
+               f"WHERE p.value_normalized = {m} AND p.kind = 'mobile' AND c.archived_at IS NULL LIMIT 2")
+        cur = self.connection.connection.cursor()
+        cur.execute(sql, [e164])
+        rows = cur.fetchall()
+        cur.close()
+        return rows
+
+
+if __name__ == "__main__":
+    main()

@@ -75,7 +75,15 @@
     box.querySelector("select").required = lost;
   });
 
+  // The board is redrawn after a move: keep it scrolled where the user was (a drop on a right-hand column
+  // must not jump back to the first one).
+  let boardScroll = 0;
+  document.addEventListener("htmx:beforeSwap", () => {
+    boardScroll = document.getElementById("sales-board")?.scrollLeft || 0;
+  });
   document.addEventListener("htmx:afterSwap", () => {
+    const board = document.getElementById("sales-board");
+    if (board) board.scrollLeft = boardScroll;
     const moved = document.querySelector("[data-moved] .sl-stage-select");
     if (moved && document.activeElement === document.body) moved.focus();
   });

@@ -120,7 +120,7 @@ class SLAPolicy(models.Model):
                                      default="")
     first_response_minutes = models.PositiveIntegerField(_("first response within (business minutes)"))
     resolution_minutes = models.PositiveIntegerField(_("resolution within (business minutes)"))
-    warn_percent = models.PositiveSmallIntegerField(_("warn at (% of target)"), default=80)
+    warn_percent = models.PositiveSmallIntegerField(_("warn at (percent of target)"), default=80)
     calendar = models.ForeignKey(BusinessCalendar, null=True, blank=True, on_delete=models.PROTECT,
                                  related_name="+", verbose_name=_("business hours"),
                                  help_text=_("Empty: the clock runs around the clock."))

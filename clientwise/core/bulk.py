@@ -159,9 +159,13 @@ class BulkInsert:
         if any(len(row) != width for row in values):
             raise ValueError(f"{self.model.__name__}: rows must have {width} values")
         columns = list(zip(*values, strict=True))
+        converted = False
         for i, (convert, unchanged) in enumerate(self.converters):
             if not unchanged or not set(map(type, columns[i])) <= unchanged:
                 columns[i] = list(map(convert, columns[i]))
+                converted = True
+        if not converted:  # every value is written as given: the rows themselves
+            return [tuple(row) + tail for row in values] if tail else [tuple(row) for row in values]
         if tail:
             return [row + tail for row in zip(*columns, strict=True)]
         return list(zip(*columns, strict=True))

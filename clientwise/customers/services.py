@@ -622,12 +622,13 @@ def apply_purchase_totals(*, customer_id: int, orders: int, revenue: decimal.Dec
 def apply_purchase_totals_bulk(*, deltas: dict[int, tuple[int, decimal.Decimal, dt.datetime, dt.datetime]]) -> None:
     """Set-based `apply_purchase_totals` for many customers at once (imports): {customer_id: (orders, revenue,
     first ordered_at, last ordered_at)}. Same rules: counters move with F(), first/last purchase only widen.
-    Call inside the caller's transaction. One UPDATE per customer, no reads.
+    Call inside the caller's transaction. No reads: on SQLite one UPDATE per customer, on PostgreSQL one UPDATE
+    for all of them.
 
     The UPDATE is the one `Customer.objects.filter(pk=…).update(…)` compiles to; it is compiled once per kind of
-    values and run for every customer with executemany, with each customer's values adapted as Django adapts
-    them (checked against Django's own parameters for the first customer; any difference falls back to one
-    ORM update per customer)."""
+    values and run for every customer with executemany (PostgreSQL: the same expressions once, over unnest() of
+    the customers' values), with each customer's values adapted as Django adapts them (checked against Django's
+    own parameters for the first customer; any difference falls back to one ORM update per customer)."""
     from django.db import connections
     from django.db.models import DateTimeField, DecimalField, F, IntegerField
     from django.db.models.functions import Coalesce, Greatest, Least
@@ -661,10 +662,27 @@ def apply_purchase_totals_bulk(*, deltas: dict[int, tuple[int, decimal.Decimal, 
         mine = params(customer_id, *delta)
         if mine == tuple(expected) and [type(x) for x in mine] == [type(x) for x in expected]:
             with connection.cursor() as cur:
-                cur.executemany(sql, [params(cid, *d) for cid, d in items])
+                if connection.vendor == "postgresql" and len(items) > 1:
+                    # One statement for the batch: the same expressions, each customer's values from arrays.
+                    rows = [params(cid, *d) for cid, d in items]
+                    cur.execute(_TOTALS_FROM_ARRAYS, [[r[6] for r in rows], [r[0] for r in rows], [r[1] for r in rows],
+                                                      [r[2] for r in rows], [r[4] for r in rows]])
+                else:
+                    cur.executemany(sql, [params(cid, *d) for cid, d in items])
             continue
         for cid, (orders, revenue, first, last) in items:  # values of other kinds: as the ORM writes them
             Customer.objects.filter(pk=cid).update(**update_values(orders, revenue, first, last))
+
+
+# apply_purchase_totals_bulk on PostgreSQL: the UPDATE Django compiles for one customer (see above), for every
+# customer of a batch at once, joined to unnest() of their values.
+_TOTALS_FROM_ARRAYS = (
+    'UPDATE "customers_customer" SET "order_count" = ("customers_customer"."order_count" + v.orders), '
+    '"revenue" = ("customers_customer"."revenue" + v.revenue), '
+    '"first_order_at" = LEAST(COALESCE("customers_customer"."first_order_at", v.first), v.first), '
+    '"last_order_at" = GREATEST(COALESCE("customers_customer"."last_order_at", v.last), v.last) '
+    'FROM unnest(%s::bigint[], %s::integer[], %s::numeric[], %s::timestamptz[], %s::timestamptz[]) '
+    'AS v(id, orders, revenue, first, last) WHERE "customers_customer"."id" = v.id')
 
 
 def record_events_bulk(*, events: list[dict[str, Any]], actor=None) -> int:

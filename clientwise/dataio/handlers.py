@@ -893,13 +893,17 @@ class OrderHandler(Handler):
         ok = [i for i in range(n) if errs[i] is None]
         ref_cols = [(f, values[f], clean.get(f)) for f in self.refs.FIELDS if f in values]
         wanted: dict[str, set] = {f: set() for f, *_x in ref_cols}
-        choice = [None] * n  # (field, text) each ok line names its customer by
-        for i in ok:
-            for f, column, _good in ref_cols:
-                if column[i]:
-                    choice[i] = (f, column[i])
-                    wanted[f].add(column[i])
-                    break
+        if len(ref_cols) == 1:  # one reference column: a line's key is its text
+            only, choice = ref_cols[0][0], ref_cols[0][1]
+            wanted[only] = {choice[i] for i in ok}
+        else:  # (field, text): the first reference the line gives
+            only, choice = None, [None] * n
+            for i in ok:
+                for f, column, _good in ref_cols:
+                    if column[i]:
+                        choice[i] = (f, column[i])
+                        wanted[f].add(column[i])
+                        break
         mobile_of = clean.get("customer_mobile") or {}
         by_ext = dict(_pairs(Customer.objects.filter(source=self.source), "external_id",
                              wanted.get("customer_external_id", ()), "pk"))
@@ -914,8 +918,8 @@ class OrderHandler(Handler):
             for pk, archived in visible_customers(self.actor).filter(pk__in=chunk).values_list("pk", "archived_at"):
                 info[pk] = archived
         answers: dict[tuple[str, str], Any] = {}
-        for key in set(choice[i] for i in ok):
-            name, text = key
+        for key in {choice[i] for i in ok}:
+            name, text = (only, key) if only else key
             if name == "customer_external_id":
                 found = by_ext.get(text)
             elif name == "customer_member_number":
@@ -1021,7 +1025,7 @@ class OrderHandler(Handler):
         starts.append(n)
         groups = [(starts[k], starts[k + 1]) for k in range(len(starts) - 1)] if n else []
         ext_col = values.get("external_id", empty)
-        complete = [(a, b) for a, b in groups if all(errs[i] is None for i in range(a, b))]
+        complete = [(a, b) for a, b in groups if errs[a:b].count(None) == b - a]
         order_numbers = {numbers[a] for a, _b in complete}
         ext_ids = {ext_col[a] or numbers[a] for a, _b in complete}
         by_number = {o.number: o for o in _in(Order.objects.all(), "number", order_numbers)}
@@ -1031,9 +1035,10 @@ class OrderHandler(Handler):
         pending: dict[str, tuple[int, Decimal, int]] = {}
         to_create: list[tuple[int, int, dict[str, Any]]] = []  # (first line, end, the new order's values)
         ordered_of = clean["ordered_at"]
+        failed = [e is not None for e in errs]
         for a, b in groups:
             head = a
-            if any(errs[i] is not None for i in range(a, b)):
+            if True in failed[a:b]:
                 incomplete = None
                 for i in range(a, b):
                     if errs[i] is None:
@@ -1043,7 +1048,7 @@ class OrderHandler(Handler):
                         errs[i] = [incomplete]
                 continue
             cid = customer[head]
-            if any(customer[i] != cid for i in range(a + 1, b)):
+            if b - a > 1 and customer[a:b].count(cid) != b - a:
                 conflict = DomainError(ErrorCode.CONFLICT, _(
                     "This line names another customer than the first line of the order."), "customer_external_id")
                 incomplete = DomainError(ImportErrorCode.ORDER_INCOMPLETE, _(
@@ -1059,7 +1064,7 @@ class OrderHandler(Handler):
             number = numbers[head]
             ext = ext_col[head] or number
             lines = line[a:b]
-            amount = sum((x[5] for x in lines), ZERO)
+            amount = sum([x[5] for x in lines], ZERO)
             shape = (b - a, amount, cid)
             known = by_ext_order.get(ext)
             if known is None and number in by_number:
@@ -1088,8 +1093,8 @@ class OrderHandler(Handler):
             to_create.append((a, b, {
                 "number": number, "customer_id": cid, "store": store, "channel": channel,
                 "ordered_at": ordered_of[values["ordered_at"][head]], "currency": currency_of[currencies[head]],
-                "subtotal": sum((x[4] for x in lines), ZERO), "discount": sum((x[3] for x in lines), ZERO),
-                "amount": amount, "cost": sum((x[6] for x in lines), ZERO), "line_count": b - a,
+                "subtotal": sum([x[4] for x in lines], ZERO), "discount": sum([x[3] for x in lines], ZERO),
+                "amount": amount, "cost": sum([x[6] for x in lines], ZERO), "line_count": b - a,
                 "external_id": ext,
             }))
             outcome[a:b] = ["created"] * (b - a)

@@ -259,19 +259,24 @@ def _key_accounts(rng, customers, now, today, events) -> int:
                            "occurred_at": dt.datetime.combine(day, dt.time(10), tzinfo=now.tzinfo),
                            "subject": f"关系阶段：{KeyAccount.RelationshipStage(stage).label}"})
             prev = stage
-        share = rng.uniform(0.12, 0.3)
+        # Our volume is what the account really bought (its orders and its people's); the account's total
+        # demand is "entered" as if from the account review, so the share starts between 12 % and 35 %.
+        monthly = _monthly_revenue(org["pk"], _add_months(today.replace(day=1), -12), now)
+        share = rng.uniform(0.12, 0.35)
         drift = rng.choice([0.02, 0.015, -0.01, 0.025])
         for m in range(12, 0, -1):
             period = _add_months(today.replace(day=1), -m)
-            total = Decimal(rng.randrange(300, 900) * 1000)
+            ours = monthly.get(period, Decimal("0"))
             share = min(0.85, max(0.05, share + drift + rng.uniform(-0.02, 0.02)))
-            WalletShare.objects.create(account=account, period=period, total_demand=total,
-                                       our_volume=(total * Decimal(str(round(share, 3)))).quantize(Decimal("1")),
+            total = max(Decimal(rng.randrange(5, 20) * 1000), (ours / Decimal(str(round(share, 3)))).quantize(Decimal("1")))
+            WalletShare.objects.create(account=account, period=period, total_demand=total, our_volume=ours,
                                        source=DEMO_SOURCE, external_id=f"demo-wallet-{org['pk']}-{m}")
             if m % 3 == 0:
-                for cat in ("sales", "logistics", "support"):
+                quarter = sum((monthly.get(_add_months(period, k), Decimal("0")) for k in range(3)), Decimal("0"))
+                for cat, low, high in (("sales", 0.02, 0.05), ("logistics", 0.01, 0.03), ("support", 0.005, 0.02)):
+                    cost = (quarter * Decimal(str(round(rng.uniform(low, high), 3)))).quantize(Decimal("1"))
                     CostToServe.objects.create(account=account, period=period, category=cat,
-                                               amount=Decimal(rng.randrange(2, 25) * 500))
+                                               amount=cost + Decimal(rng.randrange(1, 6) * 100))
         AccountGoal.objects.create(account=account, title="份额提升到 40%", target=None,
                                    due=_add_months(today.replace(day=1), 6),
                                    plan_note="进入其全部门店的补货目录；季度业务回顾。")
@@ -284,6 +289,21 @@ def _key_accounts(rng, customers, now, today, events) -> int:
             if role == "decision_maker":
                 parent = contact
     return len(orgs)
+
+
+def _monthly_revenue(customer_id: int, since: dt.date, now: dt.datetime) -> dict[dt.date, Decimal]:
+    """Completed order amounts per local month of an organization and its people, since a month start."""
+    from clientwise.commerce.models import Order
+
+    members = list(visible_customers_or_all(None).filter(organization_id=customer_id).values_list("pk", flat=True))
+    start = dt.datetime.combine(since, dt.time.min, tzinfo=timezone.get_current_timezone())
+    out: dict[dt.date, Decimal] = {}
+    for ordered_at, amount in Order.objects.filter(
+            customer_id__in=[customer_id, *members], status="completed", ordered_at__gte=start,
+            ordered_at__lt=now).values_list("ordered_at", "amount"):
+        month = timezone.localtime(ordered_at).date().replace(day=1)
+        out[month] = out.get(month, Decimal("0")) + amount
+    return out
 
 
 def delete(using: str) -> None:

@@ -495,7 +495,7 @@ class CostToServe(models.Model):
 
     account = models.ForeignKey(KeyAccount, on_delete=models.CASCADE, related_name="costs")
     period = models.DateField(_("period start"))
-    category = models.CharField(_("category"), max_length=10, choices=Category.choices)
+    category = models.CharField(pgettext_lazy("cost", "category"), max_length=10, choices=Category.choices)
     amount = money(_("amount"))
 
     class Meta:

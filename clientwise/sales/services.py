@@ -20,7 +20,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import pgettext, pgettext_lazy
 
 from clientwise.core import permissions as perms
 from clientwise.core.audit import audit, diff, snapshot
@@ -75,13 +75,13 @@ class SalesErrorCode:
 
 # Default stages of the sales process (case study: call → meeting → inspection → signing → delivery).
 DEFAULT_STAGES = (
-    (gettext_lazy("First call"), 10, Stage.Kind.OPEN),
-    (gettext_lazy("Meeting"), 20, Stage.Kind.OPEN),
-    (gettext_lazy("Demo or site inspection"), 40, Stage.Kind.OPEN),
-    (gettext_lazy("Proposal / quote"), 60, Stage.Kind.OPEN),
-    (gettext_lazy("Signed"), 90, Stage.Kind.OPEN),
-    (gettext_lazy("Delivered (won)"), 100, Stage.Kind.WON),
-    (gettext_lazy("Lost"), 0, Stage.Kind.LOST),
+    (pgettext_lazy("pipeline stage", "First call"), 10, Stage.Kind.OPEN),
+    (pgettext_lazy("pipeline stage", "Meeting"), 20, Stage.Kind.OPEN),
+    (pgettext_lazy("pipeline stage", "Demo or site inspection"), 40, Stage.Kind.OPEN),
+    (pgettext_lazy("pipeline stage", "Proposal / quote"), 60, Stage.Kind.OPEN),
+    (pgettext_lazy("pipeline stage", "Signed"), 90, Stage.Kind.OPEN),
+    (pgettext_lazy("pipeline stage", "Delivered (won)"), 100, Stage.Kind.WON),
+    (pgettext_lazy("pipeline stage", "Lost"), 0, Stage.Kind.LOST),
 )
 # Analytics bonus when a lead matches an existing customer with a value tier.
 TIER_POINTS = {"A": 30, "B": 20, "C": 10, "D": 0}
@@ -481,7 +481,7 @@ def create_web_form(*, actor, name: str, product_line: str = "", thank_you: str 
     perms.require(actor, MANAGE_SALES)
     errors: list = []
     data = {"name": name, "product_line": product_line, "thank_you": thank_you}
-    name = _text(data, "name", errors, max_length=100, required=True, label=_("Name"))
+    name = _text(data, "name", errors, max_length=100, required=True, label=pgettext("object", "Name"))
     product_line = _choice(data, "product_line", ProductLine, errors)
     thank_you = _text(data, "thank_you", errors, max_length=300)
     if errors:
@@ -524,7 +524,7 @@ def submit_web_form(*, token: str, data: dict[str, Any], client: str) -> Lead | 
 def save_assignment_rule(*, actor, data: dict[str, Any], rule_id: int | None = None) -> AssignmentRule:
     perms.require(actor, MANAGE_SALES)
     errors: list = []
-    name = _text(data, "name", errors, max_length=100, required=True, label=_("Name"))
+    name = _text(data, "name", errors, max_length=100, required=True, label=pgettext("object", "Name"))
     condition = _choice(data, "condition", AssignmentRule.Condition, errors, default=AssignmentRule.Condition.ANY)
     value = _text(data, "value", errors, max_length=60)
     if condition != AssignmentRule.Condition.ANY and not value:
@@ -606,7 +606,7 @@ def create_pipeline(*, actor, name: str, stages: list[dict[str, Any]]) -> Pipeli
     """A pipeline with its stages in order; one won and one lost stage are required, open stages in between."""
     perms.require(actor, MANAGE_SALES)
     errors: list = []
-    name = _text({"name": name}, "name", errors, max_length=100, required=True, label=_("Name"))
+    name = _text({"name": name}, "name", errors, max_length=100, required=True, label=pgettext("object", "Name"))
     clean = []
     for i, s in enumerate(stages or []):
         stage_name = _text(s, "name", errors, max_length=60, required=True, label=_("Stage"))
@@ -647,7 +647,7 @@ def _clean_opportunity(data: dict, *, instance: Opportunity | None, errors: list
     clean: dict[str, Any] = {}
     new = instance is None
     if new or "name" in data:
-        clean["name"] = _text(data, "name", errors, max_length=200, required=True, label=_("Name"))
+        clean["name"] = _text(data, "name", errors, max_length=200, required=True, label=pgettext("object", "Name"))
     if new or "amount" in data:
         clean["amount"] = _amount(data, "amount", errors, required=True)
     if new or "expected_close" in data:
@@ -1180,7 +1180,7 @@ def add_account_contact(*, actor, account_id: int, data: dict[str, Any]) -> Acco
     """A person in the account's org chart: role in the buying decision, influence, and whom they report to."""
     perms.require(actor, CHANGE_SALES)
     errors: list = []
-    name = _text(data, "name", errors, max_length=100, required=True, label=_("Name"))
+    name = _text(data, "name", errors, max_length=100, required=True, label=pgettext("object", "Name"))
     title = _text(data, "title", errors, max_length=100)
     role = _choice(data, "role", AccountContact.Role, errors, required=True)
     influence = _choice(data, "influence", AccountContact.Influence, errors, default=AccountContact.Influence.MEDIUM)

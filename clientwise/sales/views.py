@@ -414,7 +414,11 @@ def forecast(request):
         pipeline = queries.get_pipeline(_int_or_none(request.GET.get("pipeline")))
     except NotFound:
         raise Http404 from None
-    fc = queries.forecast(user, months=months, owner=owner, team=team)
+    # Two months back: this quarter's wins and quota attainment next to the months still ahead.
+    this_month = timezone.localdate().replace(day=1)
+    start = (this_month - dt.timedelta(days=1)).replace(day=1)
+    start = (start - dt.timedelta(days=1)).replace(day=1)
+    fc = queries.forecast(user, start=start, months=months, owner=owner, team=team)
     fn = queries.funnel(user, pipeline, owner=owner)
     charts = {
         "months": [r["label"] for r in fc["by_month"]],

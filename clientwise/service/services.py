@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import mimetypes
 import os
+import uuid
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
@@ -76,6 +77,11 @@ TIMELINE_WORKORDER = "workorder"
 
 def _invalid(field: str, message: str, code: str = ErrorCode.INVALID) -> DomainError:
     return DomainError(code, message, field)
+
+
+def _temp_number() -> str:
+    """A unique placeholder until the row has its id (the number is made from the id in the same transaction)."""
+    return "~" + uuid.uuid4().hex[:18]
 
 
 def _user_ref(user) -> Any:
@@ -228,7 +234,7 @@ def create_ticket(*, actor, customer_id, type: str, channel: str, subject: str, 
             priority = decision.priority
         now = timezone.now()
         ticket = Ticket(
-            number=f"TMP-{now.timestamp():.6f}-{os.getpid()}", customer_id=customer.pk, type=type, channel=channel,
+            number=_temp_number(), customer_id=customer.pk, type=type, channel=channel,
             category=category, priority=priority, subject=subject, description=(description or "").strip(),
             queue=decision.queue, assignee_id=decision.assignee_id, routed_by=decision.rule,
             routing_note=decision.note[:300], order_id=order_id or None, product_id=product_id or None,
@@ -792,7 +798,7 @@ def create_work_order(*, actor, customer_id, kind: str, address: str, window_sta
         if not product_id and ticket is not None:
             product_id = ticket.product_id
         wo = WorkOrder.objects.create(
-            number=f"TMP-{timezone.now().timestamp():.6f}-{os.getpid()}", customer_id=customer.pk, ticket=ticket,
+            number=_temp_number(), customer_id=customer.pk, ticket=ticket,
             kind=kind, product_id=product_id or None, address=address[:300], city=(city or customer.city)[:60],
             region_id=region_id, rural=bool(rural), window_start=window_start, window_end=window_end,
             skill=(skill or "").strip()[:50], notes=(notes or "").strip(), created_by=_user_ref(actor))

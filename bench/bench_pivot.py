@@ -74,7 +74,9 @@ def main(argv: list[str] | None = None) -> None:
     from clientwise.commerce.models import OrderLine
     from clientwise.demo.generator import generate
 
+    generated = False
     if args.generate or (args.customers and not OrderLine.objects.exists()):
+        generated = True
         t = time.perf_counter()
         result = generate(customers=args.customers or 20000, seed=args.seed, reset=True)
         print(f"generated {result.customers:,} customers, {result.order_lines:,} order lines in "
@@ -85,7 +87,7 @@ def main(argv: list[str] | None = None) -> None:
     from clientwise.reports import runner
 
     snap = runner.latest_snapshot()
-    if snap is None or args.extract:
+    if snap is None or args.extract or generated:
         t = time.perf_counter()
         s = extract_snapshot()
         print(f"extracted snapshot {s.path.name} in {time.perf_counter() - t:.1f} s: "

@@ -109,7 +109,11 @@ def register() -> None:
         register_table,
     )
 
-    register_table(Table("lines", "commerce.OrderLine", "lines"))
+    # On the snapshot, lines of completed orders carry their order's columns (one native DuckDB table, built once
+    # per snapshot): the order columns are then read from the line itself instead of a 5M × 9M join per query.
+    register_table(Table("lines", "commerce.OrderLine", "sales_lines", materialize=(
+        "SELECT l.order_id, l.customer_id, l.product_id, l.quantity, l.amount, l.cost, o.id, o.ordered_at, o.day, "
+        "o.store_id, o.channel_id, o.sales_rep_id, o.promoter_id FROM lines l JOIN orders o ON o.id = l.order_id")))
     register_table(Table("orders", "commerce.Order", "orders", db_filter="orders.status = 'completed'"))
     register_table(Table("products", "commerce.Product", "products", loader=load_products))
     register_table(Table("categories", "commerce.ProductCategory", "categories"))
@@ -123,7 +127,7 @@ def register() -> None:
 
     register_fact(Fact(
         name="sales", label=_("Sales (order lines)"), base="lines", customer_column="lines.customer_id",
-        perm=perms.VIEW_ORDERS, always=("orders",),
+        perm=perms.VIEW_ORDERS, always=("orders",), merged_on_snapshot=("orders",),
         date_column={"duckdb": "orders.day", "db": "orders.ordered_at"},
         joins=(
             Join("orders", "orders.id = lines.order_id", kind="INNER"),

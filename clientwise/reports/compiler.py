@@ -231,7 +231,22 @@ class Compiler:
                 raise DomainError(ErrorCode.INVALID, f"{self.fact.name} cannot reach table {t}", "dimensions")
             closure.add(t)
             stack.extend(r for r in joins[t].requires if r != self.fact.base)
-        return [j for j in self.fact.joins if j.table in closure]
+        merged = set(self.fact.merged_on_snapshot) if self.engine == "duckdb" else set()
+        return [j for j in self.fact.joins if j.table in closure and j.table not in merged]
+
+    def _unmerge(self, query: exp.Expression) -> exp.Expression:
+        """On the snapshot, `orders.day` of a merged table is the base row's own column (`lines.day`)."""
+        merged = set(self.fact.merged_on_snapshot) if self.engine == "duckdb" else set()
+        if not merged:
+            return query
+        base = self.fact.base
+
+        def swap(node):
+            if isinstance(node, exp.Column) and node.table in merged:
+                return exp.column(node.name, table=base)
+            return node
+
+        return query.transform(swap)
 
     def base_select(self, extra_tables: tuple[str, ...] = ()) -> tuple[exp.Select, list[exp.Expression]]:
         """SELECT (nothing yet) FROM base + joins, and the WHERE conditions (filters, dates, visibility)."""
@@ -409,7 +424,7 @@ class Compiler:
             cte = self._top_cte(top_index)
             query = exp.select("*").from_(query.subquery("pivot")).with_("topn", as_=cte) \
                 if isinstance(query, exp.Union) else query.with_("topn", as_=cte)
-        sql = query.sql(dialect=semantic.DIALECTS[self.engine])
+        sql = self._unmerge(query).sql(dialect=semantic.DIALECTS[self.engine])
         return Compiled(sql=sql, engine=self.engine, fact=self.fact.name, dims=[d.id for d in self.dims],
                         keyed=keyed, others=others, measures=[m.id for m in self.measures], sets=sets)
 

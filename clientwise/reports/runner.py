@@ -93,16 +93,21 @@ class SnapshotConnection:
             self.con.execute(f"SET threads = {int(threads)}")
         self.lock = threading.Lock()
         self.loaded: dict[str, str] = {}
-        for table in semantic.TABLES.values():
-            if table.snapshot and table.loader is None and table.source is None:
-                path = snap.path / f"{table.snapshot}.parquet"
-                if path.exists():
-                    quoted = str(path).replace("'", "''")
-                    self.con.execute(f"CREATE OR REPLACE VIEW {table.snapshot} AS SELECT * FROM read_parquet('{quoted}')")
+        for path in sorted(snap.path.glob("*.parquet")):
+            if path.stem.isidentifier():
+                quoted = str(path).replace("'", "''")
+                self.con.execute(f"CREATE OR REPLACE VIEW {path.stem} AS SELECT * FROM read_parquet('{quoted}')")
 
     def ensure(self, tables: list[str]) -> None:
         for name in tables:
             table = semantic.TABLES[name]
+            if table.materialize is not None:
+                if table.snapshot not in self.loaded:
+                    with self.lock:
+                        if table.snapshot not in self.loaded:
+                            self.con.execute(f"CREATE OR REPLACE TABLE {table.snapshot} AS {table.materialize}")
+                            self.loaded[table.snapshot] = "1"
+                continue
             if table.loader is None:
                 continue
             version = table.loader_version() if table.loader_version else "1"
@@ -112,6 +117,7 @@ class SnapshotConnection:
                 if self.loaded.get(table.snapshot) == version:
                     continue
                 data = table.loader()  # noqa: F841 - read by DuckDB's replacement scan below
+                self.con.execute(f"DROP VIEW IF EXISTS {table.snapshot}")  # the snapshot's own, narrower file
                 self.con.execute(f"CREATE OR REPLACE TABLE {table.snapshot} AS SELECT * FROM data")
                 self.loaded[table.snapshot] = version
 

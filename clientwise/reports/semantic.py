@@ -47,6 +47,9 @@ class Table:
     snapshot: str | None = None
     db_filter: Sql | Callable[[], Sql] | None = None
     snapshot_filter: Sql | None = None
+    # DuckDB SQL whose result is stored once per snapshot as table `snapshot` (a fact pre-joined with its
+    # always-needed parent, so warm queries scan one native table instead of joining millions of rows).
+    materialize: str | None = None
     # A subquery per engine (in that engine's dialect) used instead of a plain table, e.g. first purchase days.
     source: dict[str, str] | Callable[[str], str] | None = None
     # Small tables the snapshot does not hold (stores, users, ...) are read from the operational database into
@@ -83,6 +86,9 @@ class Fact:
     always: tuple[str, ...] = ()
     date_column: dict[str, str] = field(default_factory=dict)  # engine -> how the date range filters rows
     perm: str | None = None
+    # Tables whose columns the base table already carries on the snapshot (materialized): not joined there, and
+    # `table.column` is read as `base.column`.
+    merged_on_snapshot: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

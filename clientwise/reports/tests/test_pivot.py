@@ -134,7 +134,7 @@ def test_top_n_with_others_and_percent_of_total(users, snapshot, engine):
 def test_percent_of_row_and_column(users, snapshot):
     result = _run(users["admin"], "database", measures=["revenue"], rows=["region"], columns=["order_quarter"],
                   percent_of="row", totals=True)
-    for i, row in enumerate(result.rows):
+    for i in range(len(result.rows)):
         total = result.cells[i][-1]["revenue"]
         for j, cell in enumerate(result.cells[i]):
             if cell:

@@ -114,7 +114,7 @@ def generate(ctx) -> dict[str, int]:
             for offset in range(-3, 4):
                 month = _add_months(today.replace(day=1), offset)
                 Quota.objects.update_or_create(user=rep, month=month, defaults={
-                    "amount": Decimal(rng.randrange(20, 60) * 10000)})
+                    "amount": Decimal(rng.randrange(8, 25) * 10000)})
         counts["key accounts"] = _key_accounts(rng, customers, now, today, events)
         record_events_bulk(events=events)
     return counts

@@ -139,3 +139,16 @@ def test_settings_actions(org, web_client):
     assert "RR" in page and "/sales/form/" in page
     lead = services.create_lead(actor=org.manager_a, data={"name": "x", "email": "x@example.com"})
     assert lead.owner == org.rep_a and lead.score == 15
+
+
+def test_board_query_count_does_not_grow_with_cards(org, make_customer, make_opp, web_client,
+                                                   django_assert_max_num_queries):
+    client = web_client(org.manager_a)
+    customer = make_customer()
+    make_opp(customer=customer)
+    with django_assert_max_num_queries(20) as small:
+        client.get(reverse("sales:board"))
+    for i in range(15):
+        make_opp(customer=customer, name=f"More {i}")
+    with django_assert_max_num_queries(len(small.captured_queries)):
+        client.get(reverse("sales:board"))

@@ -71,7 +71,7 @@ def register() -> None:
                 tables=("scores",), format="pct", perm=view, additive=False),
         Measure("at_risk", "customers", _("Customers at risk"),
                 "SUM(CASE WHEN scores.churn_probability >= 0.5 THEN 1 ELSE 0 END)", tables=("scores",),
-                format="int", perm=view, description=_("Customers whose churn probability is 50% or more.")),
+                format="int", perm=view, description=_("Customers whose churn probability is 0.5 or more.")),
         Measure("clv", "customers", _("Lifetime value"), "SUM(scores.clv)", tables=("scores",), format="money",
                 perm=view),
         Measure("avg_clv", "customers", _("Average lifetime value"), "AVG(scores.clv)", tables=("scores",),

@@ -19,3 +19,9 @@ class ServiceConfig(AppConfig):
         extensions.register_customer_panel("service/_customer_panel.html", queries.customer_panel, order=30)
         for name, (move, restore) in services.MERGE_PARTICIPANTS.items():
             register_merge_participant(name, move=move, restore=restore)
+        from django.apps import apps
+
+        if apps.is_installed("clientwise.reports"):  # tickets, SLA, CSAT and NPS in the pivot engine
+            from clientwise.service import measures
+
+            measures.register()

@@ -184,3 +184,25 @@ def test_work_order_flow(org, desk, customer):
     from clientwise.customers.models import Interaction
 
     assert Interaction.objects.filter(customer_id=customer.pk, kind="workorder").count() >= 5
+
+
+@pytest.mark.django_db
+def test_pivot_measures(org, desk, customer, other_customer, attributes):
+    """The service measures run through the reports pivot engine, scoped like everything else."""
+    from clientwise.reports.runner import run_pivot
+
+    for c in (customer, other_customer):
+        t = resolved_ticket(org, c)
+        services.answer_survey(token=services.survey_token(Survey.objects.get(ticket=t)), csat=5 if c == customer
+                               else 3, nps=10, scores={"quality": 4})
+    services.create_ticket(actor=org.agent, customer_id=customer.pk, type="inquiry", channel="web", subject="?")
+    result = run_pivot(actor=org.admin, spec={"fact": "tickets", "measures": ["tickets", "open_tickets"],
+                                              "rows": ["ticket_type"], "engine": "database"}, use_cache=False)
+    assert result.engine in ("sqlite", "postgresql")  # not in the analytics snapshot
+    assert [r["keys"] for r in result.rows] == [["complaint"], ["inquiry"], []]
+    assert result.cells == [[{"tickets": 2, "open_tickets": 0}], [{"tickets": 1, "open_tickets": 1}],
+                            [{"tickets": 3, "open_tickets": 1}]]
+    surveys = run_pivot(actor=org.manager_a, spec={"fact": "surveys", "measures": ["surveys_answered", "avg_csat"],
+                                                   "engine": "database"}, use_cache=False)
+    # manager_a sees team A's customer only: one answer, CSAT 5.
+    assert surveys.cells == [[{"surveys_answered": 1, "avg_csat": 5.0}]]

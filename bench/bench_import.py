@@ -237,10 +237,12 @@ def main(argv: list[str] | None = None) -> None:
     from django.core.management import call_command
     from django.db import connection
 
+    from clientwise.dataio.handlers import OrderHandler
     from clientwise.dataio.services import BATCH_SIZE
 
     call_command("migrate", verbosity=0)
-    print(f"database: {connection.vendor} {url.split('@')[-1]}; batch {args.batch or BATCH_SIZE:,} rows; "
+    print(f"database: {connection.vendor} {url.split('@')[-1]}; batch {args.batch or BATCH_SIZE:,} rows "
+          f"(orders {args.batch or OrderHandler.batch_size:,} lines); "
           f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     if connection.vendor == "postgresql":
         # Start from empty business tables so the raw copy compares like with like.

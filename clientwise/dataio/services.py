@@ -44,8 +44,8 @@ from clientwise.dataio.mapping import NATURAL_KEYS, TARGETS, missing_required, p
 from clientwise.dataio.models import ImportJob, ImportKind, MappingTemplate, QuarantinedRow
 from clientwise.dataio.queries import get_job_for
 
-BATCH_SIZE = 50_000  # rows per batch, one transaction each (fewer, larger commits; a batch is ~50 MB in memory)
-AUDIT_IDS = BATCH_SIZE  # ids listed per import.batch audit row: every id of a default-size batch
+BATCH_SIZE = 5000  # rows per batch (one transaction) unless the handler has its own (orders: 50,000)
+AUDIT_IDS = 50_000  # ids listed per import.batch audit row: every id of a default-size batch
 PREVIEW_ROWS = 200
 MAX_UPLOAD_BYTES = 2 * 1024 ** 3
 SOURCE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-.]{0,39}$")
@@ -383,7 +383,7 @@ def _execute(job: ImportJob, *, dry_run: bool = False, limit: int | None = None,
     actor = job.actor
     handler_cls = HANDLERS[job.kind]
     handler_cls.check_permission(actor)
-    size = int(job.options.get("batch_size") or BATCH_SIZE)
+    size = int(job.options.get("batch_size") or getattr(handler_cls, "batch_size", None) or BATCH_SIZE)
     handler = handler_cls(job=job, actor=actor)
     result = RunResult()
     done = 0

@@ -121,9 +121,11 @@ def import_file(admin, kind: str, path: Path, batch: int | None):
     return job, time.perf_counter() - started
 
 
-def raw_load(ranges: dict[str, tuple[int, int]]) -> tuple[int, float]:
+def raw_load(ranges: dict[str, tuple[int, int]], *, fks: bool = False) -> tuple[int, float]:
     """Insert the rows with ids in (low, high] of each table into raw_<table> (same columns and indexes): sqlite3
-    executemany or psycopg COPY, RAW_BATCH rows per transaction; reading is not timed. Returns (rows, seconds)."""
+    executemany or psycopg COPY, RAW_BATCH rows per transaction; reading is not timed. Returns (rows, seconds).
+    fks: the copies also check the tables' foreign keys, as the application's tables do (informational, --raw-fks;
+    the baseline is without)."""
     from django.db import connection
 
     connection.ensure_connection()
@@ -138,6 +140,8 @@ def raw_load(ranges: dict[str, tuple[int, int]]) -> tuple[int, float]:
         con.execute("PRAGMA journal_mode=WAL")
         con.execute("PRAGMA synchronous=NORMAL")  # what the app's connections use
         con.execute("PRAGMA cache_size=-200000")
+        if fks:  # the copied DDL keeps the REFERENCES clauses (to the original tables); enforce them
+            con.execute("PRAGMA foreign_keys=ON")
         for table, (low, high) in ranges.items():
             raw = f"raw_{table}"
             if not con.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (raw,)).fetchone():
@@ -164,6 +168,11 @@ def raw_load(ranges: dict[str, tuple[int, int]]) -> tuple[int, float]:
         raw = f"raw_{table}"
         with conn.cursor() as cur:
             cur.execute(f'CREATE TABLE IF NOT EXISTS "{raw}" (LIKE "{table}" INCLUDING ALL)')
+            if fks:
+                cur.execute("SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint WHERE contype = 'f' "
+                            "AND conrelid = %s::regclass", [table])
+                for name, definition in cur.fetchall():
+                    cur.execute(f'ALTER TABLE "{raw}" ADD CONSTRAINT "raw_{name}" {definition}')
             cur.execute("SELECT column_name FROM information_schema.columns WHERE table_name = %s "
                         "ORDER BY ordinal_position", [table])
             cols = ", ".join(f'"{r[0]}"' for r in cur.fetchall())
@@ -224,6 +233,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--pg-db", default="clientwise_bench_import", help="PostgreSQL database to use")
     parser.add_argument("--no-orders", action="store_true")
     parser.add_argument("--no-reimport", action="store_true")
+    parser.add_argument("--raw-fks", action="store_true",
+                        help="also time the raw load into copies that check the same foreign keys (informational)")
     args = parser.parse_args(argv)
     orders = args.customers if args.orders is None else args.orders
 
@@ -306,6 +317,15 @@ def main(argv: list[str] | None = None) -> None:
     print(f"{'both':10} {n:12,} {seconds:9.1f} {cpu:7.1f} {n / seconds:9,.0f} {raw_seconds:7.1f} "
           f"{n / raw_seconds:11,.0f} {raw_seconds / seconds:6.2f}   ({raw_rows:,} table rows)")
     print(f"target ratio >= 0.5; load average now {os.getloadavg()[0]:.1f}")
+    if args.raw_fks:
+        print("\nraw load into copies with the same foreign keys (checked as in the application's tables):")
+        try:
+            for kind, n, seconds, _cpu, ranges in results:
+                raw_rows, raw_seconds = raw_load(ranges, fks=True)
+                print(f"{kind:10} {n:12,} raw+fk {raw_seconds:7.1f} s = {n / raw_seconds:11,.0f} rows/s; "
+                      f"import/raw+fk ratio {raw_seconds / seconds:.2f}")
+        finally:
+            drop_raw(sorted({t for *_x, ranges in results for t in ranges}))
 
 
 if __name__ == "__main__":

@@ -163,6 +163,7 @@ def _opportunities(rng, rep, mine, stages, pipeline, now, today, events) -> list
             next_step_date=today + dt.timedelta(days=rng.randint(0, 10)) if last.kind == Stage.Kind.OPEN else None,
             lost_reason=rng.choice(Opportunity.LostReason.values[:-1]) if last.kind == Stage.Kind.LOST else "",
             stage_entered_at=times[-1], closed_at=closed, source=DEMO_SOURCE,
+            furthest_position=max(s.position for s in path if s.kind != Stage.Kind.LOST),
             external_id=f"demo-opp-{rep.username}-{i}")
         rows.append(opp)
         walks.append((path, times, started))
@@ -171,9 +172,11 @@ def _opportunities(rng, rep, mine, stages, pipeline, now, today, events) -> list
     for opp, (path, times, started) in zip(rows, walks, strict=True):
         Opportunity.objects.filter(pk=opp.pk).update(created_at=started)
         for k, (s, t) in enumerate(zip(path, times, strict=True)):
+            left = times[k + 1] if k + 1 < len(times) else None
             visits.append(StageVisit(opportunity=opp, customer_id=opp.customer_id, stage=s,
-                                     from_stage=path[k - 1] if k else None, entered_at=t,
-                                     left_at=times[k + 1] if k + 1 < len(times) else None, actor=opp.owner))
+                                     from_stage=path[k - 1] if k else None, entered_at=t, left_at=left,
+                                     seconds_in_stage=int((left - t).total_seconds()) if left else None,
+                                     actor=opp.owner))
         events.append({"customer_id": opp.customer_id, "kind": "opp", "occurred_at": started,
                        "subject": f"商机创建：{opp.name}", "ref_type": "sales.opportunity", "ref_id": opp.pk,
                        "payload": {"amount": opp.amount, "stage": path[0].name}})

@@ -238,6 +238,9 @@ class Opportunity(SourcedModel):
                                    default="")
     lost_note = models.CharField(_("lost note"), max_length=300, blank=True, default="")
     stage_entered_at = models.DateTimeField()
+    # The furthest open/won stage position it ever reached (kept by the move service): the funnel counts
+    # "reached stage i" as furthest_position >= i with one indexed GROUP BY instead of walking stage visits.
+    furthest_position = models.PositiveSmallIntegerField(default=0)
     closed_at = models.DateTimeField(null=True, blank=True)
     lead = models.ForeignKey(Lead, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
@@ -246,7 +249,8 @@ class Opportunity(SourcedModel):
         indexes = [models.Index(fields=["customer", "status"], name="opp_customer"),
                    models.Index(fields=["owner", "status"], name="opp_owner"),
                    models.Index(fields=["status", "expected_close"], name="opp_status_close"),
-                   models.Index(fields=["stage", "status"], name="opp_stage")]
+                   models.Index(fields=["stage", "status"], name="opp_stage"),
+                   models.Index(fields=["pipeline", "furthest_position"], name="opp_funnel")]
 
     def __str__(self) -> str:
         return self.name
@@ -265,6 +269,8 @@ class StageVisit(models.Model):
     from_stage = models.ForeignKey(Stage, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     entered_at = models.DateTimeField()
     left_at = models.DateTimeField(null=True, blank=True)
+    # left_at − entered_at in seconds, written when the stay ends, so averages need no date arithmetic in SQL.
+    seconds_in_stage = models.BigIntegerField(null=True, blank=True)
     actor = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
     class Meta:

@@ -17,10 +17,7 @@ from django.db.models import (
     Avg,
     Count,
     DecimalField,
-    DurationField,
-    ExpressionWrapper,
     F,
-    Max,
     Q,
     QuerySet,
     Sum,
@@ -236,11 +233,9 @@ def board(user, pipeline: Pipeline, f: OpportunityFilters) -> list[dict]:
     totals = {row["stage_id"]: row for row in qs.values("stage_id").annotate(
         n=Count("id"), total=Sum("amount"),
         weighted=Sum(F("amount") * F("probability"), output_field=DecimalField(max_digits=20, decimal_places=2)))}
-    cards: dict[int, list] = {s.pk: [] for s in stages}
-    for opp in qs.select_related("customer", "owner").order_by("expected_close", "id"):
-        bucket = cards.get(opp.stage_id)
-        if bucket is not None and len(bucket) < BOARD_COLUMN_LIMIT:
-            bucket.append(opp)
+    # One small query per stage (a stage's first cards by close date), never all open opportunities at once.
+    cards = {s.pk: list(qs.filter(stage=s).select_related("customer", "owner")
+                        .order_by("expected_close", "id")[:BOARD_COLUMN_LIMIT]) for s in stages}
     out = []
     for s in stages:
         t = totals.get(s.pk, {})
@@ -380,23 +375,17 @@ def funnel(user, pipeline: Pipeline, *, since: dt.date | None = None, owner: int
         qs = qs.filter(created_at__gte=_local_bounds(since, since)[0])
     if owner:
         qs = qs.filter(owner_id=owner)
+    reached_at = dict(qs.values_list("furthest_position").annotate(n=Count("id")))
     ids = qs.values("pk")
-    reached_max = (StageVisit.objects.filter(opportunity_id__in=ids).exclude(stage__kind=Stage.Kind.LOST)
-                   .values("opportunity_id").annotate(top=Max("stage__position")))
-    tops = [r["top"] for r in reached_max]
-    duration = ExpressionWrapper(F("left_at") - F("entered_at"), output_field=DurationField())
     avg = {r["stage_id"]: r for r in StageVisit.objects.filter(opportunity_id__in=ids, left_at__isnull=False)
-           .values("stage_id").annotate(avg=Avg(duration), n=Count("id"))}
+           .values("stage_id").annotate(avg=Avg("seconds_in_stage"), n=Count("id"))}
     status = {r["status"]: r["n"] for r in qs.values("status").annotate(n=Count("id"))}
     flow = [s for s in stages if s.kind != Stage.Kind.LOST]
     rows = []
     for s in flow:
-        reached = sum(1 for t in tops if t >= s.position)
+        reached = sum(n for top, n in reached_at.items() if top >= s.position)
         a = avg.get(s.pk)
-        days = None
-        if a and a["avg"] is not None:
-            seconds = a["avg"].total_seconds() if hasattr(a["avg"], "total_seconds") else float(a["avg"]) / 1e6
-            days = round(seconds / 86400, 1)
+        days = round(float(a["avg"]) / 86400, 1) if a and a["avg"] is not None else None
         rows.append({"stage": s, "reached": reached, "avg_days": days, "finished_stays": a["n"] if a else 0,
                      "conversion": None})
     for i in range(len(rows) - 1):

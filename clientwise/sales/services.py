@@ -701,7 +701,7 @@ def create_opportunity_record(*, actor, data: dict[str, Any], lead: Lead | None 
         now = timezone.now()
         clean.setdefault("probability", stage.probability)
         opp = Opportunity(**clean, customer_id=customer.pk, pipeline=pipeline, stage=stage, owner=owner,
-                          team_id=owner.team_id, stage_entered_at=now, lead=lead,
+                          team_id=owner.team_id, stage_entered_at=now, furthest_position=stage.position, lead=lead,
                           source=str(data.get("source") or "")[:40],
                           external_id=(str(data["external_id"])[:100] if data.get("external_id") else None))
         try:
@@ -769,11 +769,16 @@ def move_opportunity(*, actor, opportunity_id: int, stage_id: int, lost_reason: 
                                          "lost_reason")])
         now = timezone.now()
         old_stage = opp.stage
-        StageVisit.objects.filter(opportunity=opp, left_at__isnull=True).update(left_at=now)
+        for visit in StageVisit.objects.filter(opportunity=opp, left_at__isnull=True):
+            visit.left_at = now
+            visit.seconds_in_stage = int((now - visit.entered_at).total_seconds())
+            visit.save(update_fields=["left_at", "seconds_in_stage"])
         StageVisit.objects.create(opportunity=opp, customer_id=opp.customer_id, stage=stage, from_stage=old_stage,
                                   entered_at=now, actor=actor)
         before = snapshot(opp)
         opp.stage, opp.stage_entered_at, opp.probability = stage, now, stage.probability
+        if stage.kind != Stage.Kind.LOST:
+            opp.furthest_position = max(opp.furthest_position, stage.position)
         opp.status = {Stage.Kind.OPEN: Opportunity.Status.OPEN, Stage.Kind.WON: Opportunity.Status.WON,
                       Stage.Kind.LOST: Opportunity.Status.LOST}[stage.kind]
         opp.closed_at = now if stage.kind != Stage.Kind.OPEN else None

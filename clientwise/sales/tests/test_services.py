@@ -54,8 +54,10 @@ def test_moves_close_the_previous_stay_and_record_time_in_stage(org, make_opp, m
     assert [v.stage.position for v in visits] == [0, 1, 3, 1]
     assert [v.from_stage.position if v.from_stage else None for v in visits] == [None, 0, 1, 3]
     assert [round(v.seconds / 86400) if v.left_at else None for v in visits] == [2, 3, 1, None]
+    assert [v.seconds_in_stage for v in visits[1:]] == [3 * 86400, 86400, None]
     opp.refresh_from_db()
     assert opp.stage.position == 1 and opp.probability == 20 and opp.status == "open"
+    assert opp.furthest_position == 3  # moving back does not undo having reached the proposal
     history = queries.stage_history(opp)
     assert [h["stage"].position for h in history] == [0, 1, 3, 1]
 

@@ -229,6 +229,10 @@ class CustomerHandler(Handler):
         self.key = key_for(job.kind, job.mapping, job.options)
         # The per-field checks of the mapped fields only, in CUSTOMER_FIELDS order (the order errors are listed).
         self.plan = plan_for(self.mapping, CUSTOMER_FIELDS)
+        # Birth dates are checked against today's date, read once per batch (process() sets it).
+        self.today: dict[str, Any] = {}
+        self.plan = [(name, fn, self.today if fn is v.birth_date else kwargs, max_length)
+                     for name, fn, kwargs, max_length in self.plan]
         from clientwise.customers.models import Customer
 
         # Profile fields a new customer takes from its row, else the model's default (as Customer(...) would).
@@ -272,6 +276,7 @@ class CustomerHandler(Handler):
         from clientwise.customers.queries import visible_customers
         from clientwise.customers.services import clean_custom_attributes, record_events_bulk
 
+        self.today["today"] = timezone.localdate()
         for row in rows:
             if row.ok:
                 self.clean_row(row)

@@ -121,9 +121,11 @@ def _amount(value: str) -> Decimal | None:
     return result if result >= 0 else None
 
 
-def birth_date(value: str, field: str) -> dt.date:
+def birth_date(value: str, field: str, today: dt.date | None = None) -> dt.date:
+    """A birth date, not in the future nor before 1900. `today`: the local date when the caller already has it
+    (an import batch reads it once)."""
     day = parse_date(value, field=field)
-    if day > timezone.localdate() or day.year < 1900:
+    if day > (today or timezone.localdate()) or day.year < 1900:
         raise error(ErrorCode.INVALID_DATE, _("Birth date is out of range."), field)
     return day
 

@@ -455,3 +455,15 @@ def test_grid_rows_go_through_the_import_path(org):
     job = services.import_grid_rows(actor=org.admin, kind="customers", rows=rows)
     assert (job.source, job.options, counts(job)) == ("grid", {"key": "mobile"}, (1, 0, 0, 1))
     assert quarantine(job) == [(3, "mobile", "invalid_phone")]
+
+
+def test_birth_dates_in_the_future_or_before_1900_are_quarantined(org):
+    from unittest import mock
+
+    rows = [["甲", "13800000011", "", "B1", "2025-06-01", "", ""], ["乙", "13800000012", "", "B2", "2025-06-02", "", ""],
+            ["丙", "13800000013", "", "B3", "1899-12-31", "", ""]]
+    today = __import__("datetime").date(2025, 6, 1)
+    with mock.patch("django.utils.timezone.localdate", return_value=today):
+        job = run(org.admin, "customers", "b.csv", customers_file(rows))
+    assert counts(job) == (1, 0, 0, 2)
+    assert quarantine(job) == [(3, "birth_date", "invalid_date"), (4, "birth_date", "invalid_date")]

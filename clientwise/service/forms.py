@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from clientwise.service.models import (
     AgentProfile,
@@ -61,7 +62,7 @@ class TicketForm(BootstrapMixin, forms.Form):
 
 class MessageForm(BootstrapMixin, forms.Form):
     kind = forms.ChoiceField(label=_("Kind"), choices=TicketMessage.Kind.choices, initial=TicketMessage.Kind.REPLY)
-    body = forms.CharField(label=_("Message"), widget=forms.Textarea(attrs={"rows": 4}))
+    body = forms.CharField(label=pgettext_lazy("ticket message", "Message"), widget=forms.Textarea(attrs={"rows": 4}))
 
 
 class StatusForm(BootstrapMixin, forms.Form):

@@ -75,7 +75,7 @@ class BusinessCalendar(models.Model):
     """Business hours: the same opening hours on every working day. Working days are `workdays` (ISO weekdays,
     "12345" = Monday to Friday) minus the calendar's holidays, plus its make-up working days (调休)."""
 
-    name = models.CharField(_("name"), max_length=100, unique=True)
+    name = models.CharField(pgettext_lazy("service", "name"), max_length=100, unique=True)
     opens = models.TimeField(_("opens"))
     closes = models.TimeField(_("closes"))
     workdays = models.CharField(_("working weekdays"), max_length=7, default="12345",
@@ -99,7 +99,7 @@ class CalendarDay(models.Model):
                                  verbose_name=_("calendar"))
     date = models.DateField(_("date"))
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
-    name = models.CharField(_("name"), max_length=100, blank=True, default="")
+    name = models.CharField(pgettext_lazy("service", "name"), max_length=100, blank=True, default="")
 
     class Meta:
         ordering = ["date"]
@@ -114,7 +114,7 @@ class SLAPolicy(models.Model):
     The most specific active policy wins: exact tier before "any tier". `warn_percent` of the target elapsed
     raises a warning; past the target the ticket is breached and escalated."""
 
-    name = models.CharField(_("name"), max_length=100)
+    name = models.CharField(pgettext_lazy("service", "name"), max_length=100)
     priority = models.CharField(_("priority"), max_length=10, choices=Priority.choices)
     customer_tier = models.CharField(_("customer value tier"), max_length=1, choices=Tier.choices, blank=True,
                                      default="")
@@ -146,7 +146,7 @@ class Queue(models.Model):
         LEAST_LOADED = "least_loaded", _("Least loaded")
 
     code = models.SlugField(_("code"), max_length=30, unique=True)
-    name = models.CharField(_("name"), max_length=100)
+    name = models.CharField(pgettext_lazy("service", "name"), max_length=100)
     strategy = models.CharField(_("assignment"), max_length=15, choices=Strategy.choices,
                                 default=Strategy.LEAST_LOADED)
     escalation_manager = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
@@ -192,7 +192,7 @@ class Category(models.Model):
     """What a ticket is about (delivery, product quality, billing…)."""
 
     code = models.SlugField(_("code"), max_length=30, unique=True)
-    name = models.CharField(_("name"), max_length=100)
+    name = models.CharField(pgettext_lazy("service", "name"), max_length=100)
     skill = models.CharField(_("skill needed"), max_length=50, blank=True, default="")
 
     class Meta:
@@ -209,7 +209,7 @@ class RootCause(models.Model):
     category = models.ForeignKey(Category, null=True, blank=True, on_delete=models.CASCADE,
                                  related_name="root_causes", verbose_name=_("category"))
     code = models.SlugField(_("code"), max_length=30, unique=True)
-    name = models.CharField(_("name"), max_length=100)
+    name = models.CharField(pgettext_lazy("service", "name"), max_length=100)
 
     class Meta:
         ordering = ["name"]
@@ -223,7 +223,7 @@ class RoutingRule(models.Model):
     Empty conditions match anything. `senior_only` hands it to a senior agent of that queue; `skill` requires
     the agent to have that skill."""
 
-    name = models.CharField(_("name"), max_length=100)
+    name = models.CharField(pgettext_lazy("service", "name"), max_length=100)
     position = models.PositiveIntegerField(_("order"), default=100)
     ticket_type = models.CharField(_("ticket type"), max_length=12, choices=TicketType.choices, blank=True,
                                    default="")
@@ -261,11 +261,11 @@ class Ticket(SourcedModel):
     """
 
     class Status(models.TextChoices):
-        NEW = "new", _("New")
-        OPEN = "open", _("Open")
+        NEW = "new", pgettext_lazy("ticket status", "New")
+        OPEN = "open", pgettext_lazy("ticket status", "Open")
         PENDING = "pending", _("Waiting for customer")
         RESOLVED = "resolved", _("Resolved")
-        CLOSED = "closed", _("Closed")
+        CLOSED = "closed", pgettext_lazy("ticket status", "Closed")
 
     OPEN_STATUSES = ("new", "open", "pending")
 
@@ -351,7 +351,7 @@ class TicketMessage(models.Model):
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
     author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                related_name="+")
-    body = models.TextField(_("message"))
+    body = models.TextField(pgettext_lazy("ticket message", "message"))
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -447,7 +447,7 @@ class KnowledgeArticle(TimeStampedModel):
 class Technician(models.Model):
     """A field technician: the regions served and skills held. A technician may or may not sign in."""
 
-    name = models.CharField(_("name"), max_length=100)
+    name = models.CharField(pgettext_lazy("service", "name"), max_length=100)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                              related_name="+", verbose_name=_("user"))
     phone = models.CharField(_("phone"), max_length=20, blank=True, default="")
@@ -554,7 +554,7 @@ class SurveyAttribute(models.Model):
     the weighted satisfaction index; weights are normalised over the attributes a survey answered."""
 
     code = models.SlugField(_("code"), max_length=30, unique=True)
-    name = models.CharField(_("name"), max_length=100)
+    name = models.CharField(pgettext_lazy("service", "name"), max_length=100)
     weight = models.DecimalField(_("weight"), max_digits=6, decimal_places=3, default=1)
     position = models.PositiveIntegerField(_("order"), default=0)
     active = models.BooleanField(_("active"), default=True)

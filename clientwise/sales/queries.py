@@ -376,9 +376,18 @@ def funnel(user, pipeline: Pipeline, *, since: dt.date | None = None, owner: int
     if owner:
         qs = qs.filter(owner_id=owner)
     reached_at = dict(qs.values_list("furthest_position").annotate(n=Count("id")))
-    ids = qs.values("pk")
-    avg = {r["stage_id"]: r for r in StageVisit.objects.filter(opportunity_id__in=ids, left_at__isnull=False)
-           .values("stage_id").annotate(avg=Avg("seconds_in_stage"), n=Count("id"))}
+    # Stays carry their customer id and stage: scope them directly (the stage index serves the pipeline), and go
+    # through the opportunities only when the filter needs an opportunity column.
+    visits = StageVisit.objects.filter(stage__pipeline=pipeline, left_at__isnull=False)
+    if since or owner:
+        visits = visits.filter(opportunity_id__in=qs.values("pk"))
+    elif can_view(user):
+        ids = _customer_ids(user)
+        if ids is not None:
+            visits = visits.filter(customer_id__in=ids)
+    else:
+        visits = visits.none()
+    avg = {r["stage_id"]: r for r in visits.values("stage_id").annotate(avg=Avg("seconds_in_stage"), n=Count("id"))}
     status = {r["status"]: r["n"] for r in qs.values("status").annotate(n=Count("id"))}
     flow = [s for s in stages if s.kind != Stage.Kind.LOST]
     rows = []

@@ -43,7 +43,8 @@ def _builder_context(request, *, report: Report | None, spec: dict) -> dict:
     return {
         "report": report, "report_name": dashboards.display_name(report) if report else "",
         "spec": spec, "catalog": services.semantic_catalog(user),
-        "saved": list(queries.visible_reports(user).order_by("name", "id")[:200]),
+        "saved": [{"pk": r.pk, "name": dashboards.display_name(r)}
+                  for r in queries.visible_reports(user).order_by("name", "id")[:200]],
         "can_share": perms.has_perm(user, SHARE_REPORTS), "can_export": perms.has_perm(user, perms.EXPORT),
         "roles": perms.ROLE_CHOICES, "charts": Report.Chart.choices,
         "can_edit": report is None or report.owner_id == user.pk or perms.user_role(user) is perms.Role.ADMIN,

@@ -307,3 +307,43 @@ def test_results_are_cached_per_scope(users, snapshot):
     assert not first.cached and second.cached and second.cells == first.cells
     rep = run_pivot(actor=users["rep_sh_1"], spec=spec)
     assert not rep.cached and rep.cells != first.cells
+
+
+@pytest.mark.parametrize("dims", [["sales_rep"], ["promoter"], ["channel", "store_city"], ["brand", "model"],
+                                  ["network"], ["customer_city", "customer_urban_rural"], ["customer_owner"],
+                                  ["branch", "customer_team"], ["product"]])
+def test_both_engines_give_the_same_figures_for_every_dimension(users, snapshot, dims):
+    spec = {"measures": ["revenue", "buyers", "orders", "quantity"], "rows": dims, "totals": True}
+    live = _run(users["admin"], "database", **spec)
+    snap = _run(users["admin"], "snapshot", **spec)
+    assert live.engine != "duckdb" and snap.engine == "duckdb"
+    assert [r["labels"] for r in live.rows] == [r["labels"] for r in snap.rows]
+    for a, b in zip(live.cells, snap.cells, strict=True):
+        _close(a[0]["revenue"], b[0]["revenue"])
+        assert (a[0]["buyers"], a[0]["orders"], a[0]["quantity"]) == (b[0]["buyers"], b[0]["orders"], b[0]["quantity"])
+
+
+def test_network_type_comes_from_product_attributes(users, snapshot):
+    from clientwise.commerce.models import OrderLine
+
+    result = _run(users["admin"], "database", measures=["quantity"], rows=["network"], totals=False)
+    expected: dict = {}
+    for attrs, qty in OrderLine.objects.filter(order__status="completed").values_list("product__attributes",
+                                                                                     "quantity"):
+        key = (attrs or {}).get("network") or BLANK
+        expected[key] = expected.get(key, 0) + qty
+    assert {r["labels"][0]: c[0]["quantity"] for r, c in zip(result.rows, result.cells, strict=True)} == expected
+    assert {"4G", "5G"} <= set(expected)
+
+
+def test_custom_attribute_dimensions(users, snapshot):
+    from clientwise.customers.models import Customer
+    from clientwise.customers.services import define_attribute
+
+    define_attribute(actor=users["admin"], key="club", label="Club", type="text")
+    buyers = list(Customer.objects.filter(order_count__gt=0).order_by("id").values_list("pk", flat=True)[:5])
+    Customer.objects.filter(pk__in=buyers).update(custom={"club": "gold"})
+    result = run_pivot(actor=users["admin"], spec={"measures": ["buyers"], "rows": ["custom.club"]}, use_cache=False)
+    assert result.engine != "duckdb"  # custom attributes are read live
+    got = {r["labels"][0]: c[0]["buyers"] for r, c in zip(result.rows, result.cells, strict=True) if not r["total"]}
+    assert got["gold"] == 5

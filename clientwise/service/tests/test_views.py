@@ -30,6 +30,7 @@ def test_pages_render(org, desk, customer, ticket, web_client):
                        ("service:kb", [])):
         response = c.get(reverse(name, args=args))
         assert response.status_code == 200, name
+    assert "left" in c.get(reverse("service:ticket", args=[ticket.pk])).content.decode().split('id="sla-timer"')[1][:80]
     assert "Warranty terms" in c.get(reverse("service:kb"), {"kb": "warranty"}).content.decode()
     partial = c.get(reverse("service:kb"), {"kb": "warranty"}, headers={"HX-Request": "true"})
     assert b"<html" not in partial.content and b"Warranty terms" in partial.content

@@ -1,4 +1,4 @@
-"""One demo business for the reports tests (a few hundred customers, fixed `now`), generated once per session.
+"""One demo business for the reports tests (a few hundred customers, fixed `now`), generated once per package.
 
 Every test runs in its own transaction on top of it. `expected` helpers compute figures independently: plain SQL
 over the operational tables returns one row per order line, and Python buckets and sums them.
@@ -17,8 +17,9 @@ from django.db import connection
 NOW = dt.datetime(2026, 6, 30, 16, 0, tzinfo=dt.UTC)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def demo(django_db_setup, django_db_blocker):
+    """Generated once for this package and removed after its last test, so other apps' tests start clean."""
     from clientwise.demo.generator import delete_demo_data, generate
 
     with django_db_blocker.unblock():

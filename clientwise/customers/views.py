@@ -139,9 +139,24 @@ def _contacts_context(request, customer, *, add_form=None, edit_form=None, editi
     }
 
 
+def _consent_cell(purpose: str, consent, status_labels) -> dict:
+    """One cell of the consent grid, worked out once here rather than in the template (it has 30-odd cells)."""
+    status = consent.status if consent else ""
+    if consent:
+        shown = str(status_labels.get(status, status))
+        title = f"{shown} · {consent.decided_at:%Y-%m-%d}" + (f" · {consent.source}" if consent.source else "")
+    else:
+        shown, title = str(_("Not asked")), ""
+    return {"purpose": purpose, "status": status, "shown": shown, "title": title,
+            "next": "withdrawn" if status == "granted" else "granted",
+            "icon": {"granted": "check-lg", "withdrawn": "x-lg"}.get(status, "dash")}
+
+
 def _consents_context(request, customer, *, error=None):
     decided = {(c.channel, c.purpose): c for c in Consent.objects.filter(customer_id=customer.pk)}
-    rows = [(value, label, [(p, decided.get((value, p))) for p, _label in Consent.Purpose.choices])
+    status_labels = dict(Consent.Status.choices)
+    rows = [(value, label, [_consent_cell(p, decided.get((value, p)), status_labels)
+                            for p, _label in Consent.Purpose.choices])
             for value, label in Consent.Channel.choices]
     return {
         "customer": customer,

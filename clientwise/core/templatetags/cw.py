@@ -61,6 +61,24 @@ def page_url(context, cursor: str, base: str = "") -> str:
     return f"{base}{sep}{urlencode({'cursor': cursor})}"
 
 
+_CHOICE_LABELS: dict[tuple, dict] = {}
+
+
+@register.filter
+def choice_label(obj, field_name: str):
+    """`obj.get_<field>_display()` for lists: Django's version hashes every lazy choice label on each call (a gettext
+    per choice per row); this builds the value → label table once per field and language."""
+    from django.utils.translation import get_language
+
+    field = obj._meta.get_field(field_name)
+    key = (obj._meta.label, field_name, get_language())
+    labels = _CHOICE_LABELS.get(key)
+    if labels is None:
+        labels = _CHOICE_LABELS[key] = {k: str(v) for k, v in field.flatchoices}
+    value = getattr(obj, field.attname)
+    return labels.get(value, value)
+
+
 @register.filter
 def minutes(value) -> int:
     """A timedelta (or seconds) as whole minutes, rounded up: for “try again in N minutes”."""

@@ -18,3 +18,9 @@ class SalesConfig(AppConfig):
         extensions.register_nav("sales", _("Sales"), "sales:index", "briefcase", perm=VIEW_SALES, order=30)
         extensions.register_customer_panel("sales/_customer_panel.html", queries.customer_panel, order=20)
         register_merge_participant("sales", move=services.merge_move, restore=services.merge_restore)
+        from django.apps import apps
+
+        if apps.is_installed("clientwise.reports"):  # pipeline, weighted pipeline, won deals in the pivot engine
+            from clientwise.sales import measures
+
+            measures.register()

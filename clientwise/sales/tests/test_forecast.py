@@ -101,3 +101,39 @@ def test_board_columns_count_and_weight(org, make_opp):
     assert (cols[0]["count"], cols[0]["total"], cols[0]["weighted"]) == (1, Decimal("100.00"), Decimal("10.00"))
     assert (cols[3]["count"], cols[3]["weighted"]) == (1, Decimal("180.00"))
     assert Opportunity.objects.count() == 2
+
+
+def test_pivot_measures_match_the_forecast_and_follow_visibility(org, make_opp, make_customer, month):
+    """The opportunities fact in the reports pivot engine: same weighted pipeline as the forecast, by owner and
+    close month, scoped to what the user may see."""
+    from clientwise.reports.runner import run_pivot
+
+    a1 = make_opp(actor=org.rep_a, amount="1000.00", expected_close=month + dt.timedelta(days=5))
+    services.move_opportunity(actor=org.rep_a, opportunity_id=a1.pk, stage_id=stage(3).pk)  # 60 %
+    b1 = make_opp(actor=org.rep_b, customer=make_customer(owner=org.rep_b), amount="2000.00", expected_close=month)
+    services.move_opportunity(actor=org.rep_b, opportunity_id=b1.pk, stage_id=stage(4).pk)  # 90 %
+    won = make_opp(actor=org.rep_a, amount="500.00", expected_close=month)
+    services.move_opportunity(actor=org.rep_a, opportunity_id=won.pk, stage_id=stage(5).pk)
+    lost = make_opp(actor=org.rep_a, amount="9999.00", expected_close=month)
+    services.move_opportunity(actor=org.rep_a, opportunity_id=lost.pk, stage_id=stage(6).pk, lost_reason="price")
+
+    measures = ["weighted_pipeline", "pipeline_amount", "won_amount", "won_deals", "lost_deals", "win_rate"]
+    result = run_pivot(actor=org.admin, spec={"fact": "opportunities", "measures": measures,
+                                              "rows": ["opp_owner", "opp_close_month"], "engine": "database"},
+                       use_cache=False)
+    assert result.engine in ("sqlite", "postgresql")
+    total = result.cells[-1][0]
+    assert float(total["weighted_pipeline"]) == pytest.approx(600 + 1800)
+    assert float(total["pipeline_amount"]) == pytest.approx(3000)
+    assert float(total["won_amount"]) == pytest.approx(500)
+    assert (total["won_deals"], total["lost_deals"], total["win_rate"]) == (1, 1, 0.5)
+    fc = queries.forecast(org.admin, start=month, months=1)
+    assert float(fc["total"]["weighted"]) == pytest.approx(float(total["weighted_pipeline"]))
+    months = {r["keys"][1] for r in result.rows if len(r["keys"]) == 2}
+    assert months == {month.isoformat()}
+
+    mine = run_pivot(actor=org.rep_a, spec={"fact": "opportunities", "measures": ["weighted_pipeline",
+                                                                                 "opportunities"],
+                                            "engine": "database"}, use_cache=False)
+    assert float(mine.cells[0][0]["weighted_pipeline"]) == pytest.approx(600)  # rep_b's deal is not visible
+    assert mine.cells[0][0]["opportunities"] == 3

@@ -233,6 +233,25 @@ def customer_timeline(request, pk: int):
 
 
 @customer_view
+@require_http_methods(["GET"])
+def interaction_form(request, pk: int):
+    """The empty "log interaction" form, fetched when the user opens it (the 360 page does not render it)."""
+    perms.require(request.user, perms.CHANGE_CUSTOMERS)
+    customer = queries.get_customer_for(request.user, pk)
+    return render(request, "customers/_interaction_form.html", {"customer": customer,
+                                                               "interaction_form": InteractionForm()})
+
+
+@customer_view
+@require_http_methods(["GET"])
+def contact_form(request, pk: int):
+    """The empty "add contact point" form, fetched when the user opens it."""
+    perms.require(request.user, perms.CHANGE_CUSTOMERS)
+    customer = queries.get_customer_for(request.user, pk)
+    return render(request, "customers/_contact_form.html", {"customer": customer, "contact_form": ContactPointForm()})
+
+
+@customer_view
 @require_POST
 def interaction_add(request, pk: int):
     user = request.user

@@ -304,3 +304,22 @@ def test_detail_points_to_a_pending_duplicate_pair_for_mergers_only(web_client, 
     html = web_client(org.admin).get(url).content.decode()
     assert 'id="possible-duplicate"' in html and reverse("identity:pair", args=[pair.pk]) in html
     assert 'id="possible-duplicate"' not in web_client(org.rep_a).get(url).content.decode()  # may not merge
+
+
+def test_forms_on_the_360_page_are_fetched_when_opened(web_client, org, cust):
+    """The 360 page does not render the "log interaction" and "add contact" forms (they cost more than the rest of
+    the cards); the buttons fetch them, and a form with errors comes back open."""
+    w = web_client(org.rep_a)
+    page = w.get(reverse("customers:detail", args=[cust.pk])).content.decode()
+    assert 'name="subject"' not in page and 'name="postal_code"' not in page
+    assert f'hx-get="{reverse("customers:interaction_form", args=[cust.pk])}"' in page
+    assert f'hx-get="{reverse("customers:contact_form", args=[cust.pk])}"' in page
+    form = w.get(reverse("customers:interaction_form", args=[cust.pk]), **HX).content.decode()
+    assert 'name="subject"' in form and reverse("customers:interaction_add", args=[cust.pk]) in form
+    form = w.get(reverse("customers:contact_form", args=[cust.pk]), **HX).content.decode()
+    assert 'name="value"' in form and reverse("customers:contact_add", args=[cust.pk]) in form
+    bad = w.post(reverse("customers:interaction_add", args=[cust.pk]), {"kind": "note"}, **HX).content.decode()
+    assert 'name="subject"' in bad and "collapse show" in bad
+    # Reading the forms needs the change right and the customer's visibility.
+    assert web_client(org.marketer).get(reverse("customers:interaction_form", args=[cust.pk])).status_code == 403
+    assert web_client(org.rep_b).get(reverse("customers:contact_form", args=[cust.pk])).status_code == 404

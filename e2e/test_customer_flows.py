@@ -46,6 +46,19 @@ def test_admin_searches_opens_edits_and_sees_timeline_and_audit(live_server, pag
     expect(timeline).to_contain_text("Profile updated")
     expect(timeline).to_contain_text("occupation")
 
+    # The log form is fetched when opened; a logged call lands on the timeline.
+    timeline.get_by_role("button", name="Log interaction").click()
+    page.locator("#log-interaction input[name=subject]").fill("回访：满意")
+    page.locator("#log-interaction").get_by_role("button", name="Save to timeline").click()
+    expect(page.locator("#timeline-list")).to_contain_text("回访：满意")
+    # So is the add-contact form.
+    page.locator("#contacts-card").get_by_role("button", name="Add").click()
+    page.locator("#contact-add select[name=kind]").select_option("email")
+    page.locator("#contact-add input[name=value]").fill("zhang.wei@example.com")
+    page.locator("#contact-add").get_by_role("button", name="Add contact point").click()
+    expect(page.locator("#contact-add input[name=value]")).to_have_count(0)  # saved: the form closed
+    expect(page.locator("#contacts-card")).to_contain_text("zhang.wei@example.com")
+
     page.goto(f"{live_server.url}/audit/?customer={customer.pk}")
     rows = page.locator("table tbody tr")
     expect(rows.filter(has_text="customer.update").first).to_be_visible()

@@ -337,8 +337,12 @@ def generate(ctx) -> dict[str, int]:
                  for w in WorkOrder.objects.filter(source=ctx.source, status="signed_off")]
         WorkOrderPart.objects.bulk_create(parts, batch_size=2000)
         Interaction.objects.bulk_create(events, batch_size=5000)
+    # What the periodic SLA check would have done by now: warnings, breaches and escalations of the open tickets.
+    from clientwise.service.services import run_sla_check
+
+    checked = run_sla_check(now=ctx.now)
     return {"tickets": len(tickets), "surveys": len(surveys), "answered": len(updates),
-            "work orders": len(work_orders)}
+            "work orders": len(work_orders), "SLA breaches": checked.breaches}
 
 
 def delete(using: str = "default") -> None:

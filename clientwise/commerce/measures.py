@@ -109,11 +109,16 @@ def register() -> None:
         register_table,
     )
 
-    # On the snapshot, lines of completed orders carry their order's columns (one native DuckDB table, built once
-    # per snapshot): the order columns are then read from the line itself instead of a 5M × 9M join per query.
-    register_table(Table("lines", "commerce.OrderLine", "sales_lines", materialize=(
+    # On the snapshot, lines of completed orders carry their order's columns and the keys of the hierarchies that
+    # dimensions group by (category, branch, region), in one native DuckDB table built once per snapshot and sorted
+    # by day: common pivots then scan that one table, join nothing per line, and join labels (region names, ...)
+    # only onto the aggregated rows (docs/reports.md, "Performance").
+    register_table(Table("lines", "commerce.OrderLine", "sales_lines", depends=("products", "stores", "branches"),
+                         materialize=(
         "SELECT l.order_id, l.customer_id, l.product_id, l.quantity, l.amount, l.cost, o.id, o.ordered_at, o.day, "
-        "o.store_id, o.channel_id, o.sales_rep_id, o.promoter_id FROM lines l JOIN orders o ON o.id = l.order_id")))
+        "o.store_id, o.channel_id, o.sales_rep_id, o.promoter_id, p.category_id, s.branch_id, b.region_id "
+        "FROM lines l JOIN orders o ON o.id = l.order_id LEFT JOIN products p ON p.id = l.product_id "
+        "LEFT JOIN stores s ON s.id = o.store_id LEFT JOIN branches b ON b.id = s.branch_id ORDER BY o.day")))
     register_table(Table("orders", "commerce.Order", "orders", db_filter="orders.status = 'completed'"))
     register_table(Table("products", "commerce.Product", "products", loader=load_products))
     register_table(Table("categories", "commerce.ProductCategory", "categories"))
@@ -129,16 +134,21 @@ def register() -> None:
         name="sales", label=_("Sales (order lines)"), base="lines", customer_column="lines.customer_id",
         perm=perms.VIEW_ORDERS, always=("orders",), merged_on_snapshot=("orders",),
         date_column={"duckdb": "orders.day", "db": "orders.ordered_at"},
+        snapshot_columns={"products.category_id": "lines.category_id", "stores.branch_id": "lines.branch_id",
+                          "branches.region_id": "lines.region_id"},
         joins=(
             Join("orders", "orders.id = lines.order_id", kind="INNER"),
-            Join("products", "products.id = lines.product_id"),
-            Join("categories", "categories.id = products.category_id", ("products",)),
-            Join("stores", "stores.id = orders.store_id", ("orders",)),
-            Join("branches", "branches.id = stores.branch_id", ("stores",)),
-            Join("regions", "regions.id = branches.region_id", ("branches",)),
-            Join("channels", "channels.id = orders.channel_id", ("orders",)),
-            Join("reps", "reps.id = orders.sales_rep_id", ("orders",)),
-            Join("promoters", "promoters.id = orders.promoter_id", ("orders",)),
+            Join("products", "products.id = lines.product_id", late=True),
+            Join("categories", "categories.id = products.category_id", ("products",),
+                 snapshot_on="categories.id = lines.category_id", late=True),
+            Join("stores", "stores.id = orders.store_id", ("orders",), late=True),
+            Join("branches", "branches.id = stores.branch_id", ("stores",),
+                 snapshot_on="branches.id = lines.branch_id", late=True),
+            Join("regions", "regions.id = branches.region_id", ("branches",),
+                 snapshot_on="regions.id = lines.region_id", late=True),
+            Join("channels", "channels.id = orders.channel_id", ("orders",), late=True),
+            Join("reps", "reps.id = orders.sales_rep_id", ("orders",), late=True),
+            Join("promoters", "promoters.id = orders.promoter_id", ("orders",), late=True),
             Join("first_purchase", "first_purchase.customer_id = lines.customer_id"),
         ),
     ))

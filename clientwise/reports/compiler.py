@@ -216,10 +216,54 @@ class Compiler:
 
     # ----- FROM, joins and WHERE ----------------------------------------------------------------------------
 
+    def _rw(self, e: exp.Expression) -> exp.Expression:
+        """On the snapshot, read merged tables' columns (`orders.day`) and carried keys (`branches.region_id`)
+        from the materialized base row (`lines.day`, `lines.region_id`)."""
+        if self.engine != "duckdb":
+            return e
+        merged = set(self.fact.merged_on_snapshot)
+        carried = self.fact.snapshot_columns
+        base = self.fact.base
+        if not merged and not carried:
+            return e
+
+        def swap(node):
+            if isinstance(node, exp.Column) and node.table:
+                target = carried.get(f"{node.table}.{node.name}")
+                if target is not None:
+                    return _parse(target, "duckdb").copy()
+                if node.table in merged:
+                    return exp.column(node.name, table=base)
+            return node
+
+        return e.transform(swap)
+
+    def _join_on(self, j: semantic.Join) -> tuple[semantic.Sql, tuple[str, ...]]:
+        if self.engine == "duckdb" and j.snapshot_on is not None:
+            return j.snapshot_on, j.snapshot_requires
+        return j.on, j.requires
+
+    def _field_exprs(self) -> tuple[list[exp.Expression], list[exp.Expression]]:
+        """(label expressions of keyed dimensions, every other expression the query evaluates per row)."""
+        labels, other = [], [expr(m.sql, self.engine) for m in self.measures]
+        for d in self.dims:
+            (labels if d.key is not None else other).append(self.label_expr(d))
+            if d.key is not None:
+                other.append(self.key_expr(d))
+        for d in self.filter_dims:
+            other.extend([self.key_expr(d)] if not d.grain else [])
+        return [self._rw(e) for e in labels], [self._rw(e) for e in other]
+
     def _tables(self, extra: tuple[str, ...] = ()) -> list[semantic.Join]:
         wanted = set(self.fact.always) | set(extra)
-        for field_obj in [*self.measures, *self.dims, *self.filter_dims]:
-            wanted |= set(field_obj.tables)
+        if self.engine == "duckdb" and self.fact.snapshot_columns:
+            # The tables the (rewritten) expressions read: a carried key needs no join.
+            labels, other = self._field_exprs()
+            wanted |= {c.table for e in labels + other for c in e.find_all(exp.Column) if c.table}
+            wanted &= {j.table for j in self.fact.joins} | set(self.fact.always)
+        else:
+            for field_obj in [*self.measures, *self.dims, *self.filter_dims]:
+                wanted |= set(field_obj.tables)
         joins = {j.table: j for j in self.fact.joins}
         closure: set[str] = set()
         stack = [t for t in wanted if t != self.fact.base]
@@ -230,32 +274,54 @@ class Compiler:
             if t not in joins:
                 raise DomainError(ErrorCode.INVALID, f"{self.fact.name} cannot reach table {t}", "dimensions")
             closure.add(t)
-            stack.extend(r for r in joins[t].requires if r != self.fact.base)
+            stack.extend(r for r in self._join_on(joins[t])[1] if r != self.fact.base)
         merged = set(self.fact.merged_on_snapshot) if self.engine == "duckdb" else set()
         return [j for j in self.fact.joins if j.table in closure and j.table not in merged]
 
-    def _unmerge(self, query: exp.Expression) -> exp.Expression:
-        """On the snapshot, `orders.day` of a merged table is the base row's own column (`lines.day`)."""
-        merged = set(self.fact.merged_on_snapshot) if self.engine == "duckdb" else set()
-        if not merged:
-            return query
+    def late_joins(self, keys: list[exp.Expression | None]) -> dict[str, tuple[semantic.Join, exp.Expression]]:
+        """Joins (DuckDB) that only labels of keyed dimensions read and whose condition ties the table to such a
+        key: joined after the aggregation on the result rows. {table: (join, condition over p.k<i>)}."""
+        if self.engine != "duckdb" or not self.fact.snapshot_columns:
+            return {}
+        labels, other = self._field_exprs()
+        busy = {c.table for e in other for c in e.find_all(exp.Column)}
+        joins = self._tables()
+        for j in joins:  # a table another join needs stays in place
+            busy |= {r for r in self._join_on(j)[1]}
         base = self.fact.base
+        key_sql = {self._rw(k).sql("duckdb"): i for i, k in enumerate(keys) if k is not None}
+        out = {}
+        for j in joins:
+            if not j.late or j.table in busy:
+                continue
+            on = self._rw(expr(self._join_on(j)[0], self.engine))
+            refs = list(on.find_all(exp.Column))
+            base_cols = [c for c in refs if c.table == base]
+            if any(c.table not in (base, j.table) for c in refs) or not base_cols:
+                continue
+            if any(c.sql("duckdb") not in key_sql for c in base_cols):
+                continue
+            on = on.transform(lambda n: exp.column(f"k{key_sql[n.sql('duckdb')]}", table="p")
+                              if isinstance(n, exp.Column) and n.table == base else n)
+            out[j.table] = (j, on)
+        return out
 
-        def swap(node):
-            if isinstance(node, exp.Column) and node.table in merged:
-                return exp.column(node.name, table=base)
-            return node
+    def _unmerge(self, query: exp.Expression) -> exp.Expression:
+        """On the snapshot, `orders.day` of a merged table is the base row's own column (`lines.day`), and so are
+        the keys the base row carries (`branches.region_id` → `lines.region_id`)."""
+        return self._rw(query)
 
-        return query.transform(swap)
-
-    def base_select(self, extra_tables: tuple[str, ...] = ()) -> tuple[exp.Select, list[exp.Expression]]:
+    def base_select(self, extra_tables: tuple[str, ...] = (), skip: tuple[str, ...] = ()
+                    ) -> tuple[exp.Select, list[exp.Expression]]:
         """SELECT (nothing yet) FROM base + joins, and the WHERE conditions (filters, dates, visibility)."""
         base = semantic.TABLES[self.fact.base]
         sel = exp.select().from_(_source(base, self.engine))
         conds = [_table_filter(base, self.engine)]
         for j in self._tables(extra_tables):
+            if j.table in skip:
+                continue
             table = semantic.TABLES[j.table]
-            on = _and([expr(j.on, self.engine), _table_filter(table, self.engine)])
+            on = _and([expr(self._join_on(j)[0], self.engine), _table_filter(table, self.engine)])
             sel = sel.join(_source(table, self.engine), on=on, join_type=j.kind.lower())
         conds.append(date_range_condition(self.fact, self.engine, self.spec.date_from, self.spec.date_to))
         for f, d in zip(self.spec.filters, self.filter_dims, strict=True):
@@ -334,11 +400,11 @@ class Compiler:
         sets = [tuple(range(r)) + tuple(nr + i for i in range(c)) for r, c in sorted(pairs, reverse=True)]
         return sets
 
-    def _top_cte(self, index: int) -> exp.Select:
+    def _top_cte(self, index: int, skip: tuple[str, ...] = ()) -> exp.Select:
         top = self.spec.top_n
         d = self.dims[index]
         m = next(x for x in self.measures if x.id == top.by)
-        sel, conds = self.base_select()
+        sel, conds = self.base_select(skip=skip)
         key = self.key_expr(d)
         sel = sel.select(exp.alias_(key.copy(), "k"))
         # Blank members never match `IN (top)`, so they are not ranked: they fall into Others.
@@ -357,8 +423,24 @@ class Compiler:
             key = self.key_expr(self.dims[top_index])
             in_top = key.isin(query=exp.select("k").from_("topn"))
 
+        # DuckDB: labels that only need a small table joined by the dimension's key are looked up after the
+        # aggregation, on the result rows (the fact rows carry the keys), instead of on every fact row.
+        late = self.late_joins([expr(d.key, self.engine) if d.key is not None else None for d in self.dims])
+        late_dims: set[int] = set()
+        if late:
+            label_tables = {i: {c.table for c in self._rw(self.label_expr(d)).find_all(exp.Column)}
+                            for i, d in enumerate(self.dims) if d.key is not None}
+            late_dims = {i for i, t in label_tables.items() if t and t <= set(late)}
+            for i, t in label_tables.items():
+                if i not in late_dims:
+                    late = {k: v for k, v in late.items() if k not in t}
+            late_dims = {i for i in late_dims if label_tables[i] <= set(late)}
+            late = {k: v for k, v in late.items() if any(k in label_tables[i] for i in late_dims)}
+
         sel_exprs: list[exp.Expression] = []  # select list for dims
         group_exprs: list[list[exp.Expression]] = []  # per dim, what it groups by
+        group_names: list[list[str]] = []  # per dim, the output names of group_exprs
+        late_labels: list[tuple[int, exp.Expression]] = []
         keyed, others = [], []
         for i, d in enumerate(self.dims):
             label = self.label_expr(d)
@@ -371,18 +453,23 @@ class Compiler:
                 flag = exp.Case(ifs=[exp.If(this=in_top.copy(), true=exp.convert(0))], default=exp.convert(1))
             else:
                 flag = None
-            items = ([(key, f"k{i}")] if key is not None else []) + [(label, f"l{i}")]
+            items = ([(key, f"k{i}")] if key is not None else [])
+            if i in late_dims:
+                late_labels.append((i, self.label_expr(d)))
+            else:
+                items.append((label, f"l{i}"))
             if flag is not None:
                 items.append((flag, f"o{i}"))
             for e, alias in items:
                 sel_exprs.append(exp.alias_(e.copy(), alias))
             group_exprs.append([e for e, _a in items])
+            group_names.append([a for _e, a in items])
             keyed.append(has_key)
             others.append(flag is not None)
         measure_exprs = [exp.alias_(expr(m.sql, self.engine), f"m{j}") for j, m in enumerate(self.measures)]
 
         sets = self.grouping_sets() if n else [()]
-        sel, conds = self.base_select()
+        sel, conds = self.base_select(skip=tuple(late))
         where = list(conds)
         if top_index is not None and not spec.top_n.others:
             where.append(in_top.copy())
@@ -392,8 +479,7 @@ class Compiler:
             q = sel.copy()
             cols = []
             for i in range(n):
-                names = [f"k{i}"] * keyed[i] + [f"l{i}"] + [f"o{i}"] * others[i]
-                for e, name in zip(group_exprs[i], names, strict=True):
+                for e, name in zip(group_exprs[i], group_names[i], strict=True):
                     cols.append(exp.alias_(e.copy(), name) if i in set_ else exp.alias_(exp.Null(), name))
             g = sum(1 << (n - 1 - i) for i in range(n) if i not in set_)
             if with_g:
@@ -421,10 +507,19 @@ class Compiler:
             for p in parts[1:]:
                 query = exp.union(query, p, distinct=False)
         if top_index is not None:
-            cte = self._top_cte(top_index)
+            cte = self._top_cte(top_index, skip=tuple(late))
             query = exp.select("*").from_(query.subquery("pivot")).with_("topn", as_=cte) \
                 if isinstance(query, exp.Union) else query.with_("topn", as_=cte)
-        sql = self._unmerge(query).sql(dialect=semantic.DIALECTS[self.engine])
+        query = self._unmerge(query)
+        if late_labels:
+            outer = exp.select("p.*", *[exp.alias_(label, f"l{i}") for i, label in late_labels]) \
+                .from_(query.subquery("p"))
+            for j in self.fact.joins:
+                if j.table in late:
+                    outer = outer.join(_source(semantic.TABLES[j.table], self.engine), on=late[j.table][1],
+                                       join_type="left")
+            query = outer
+        sql = query.sql(dialect=semantic.DIALECTS[self.engine])
         return Compiled(sql=sql, engine=self.engine, fact=self.fact.name, dims=[d.id for d in self.dims],
                         keyed=keyed, others=others, measures=[m.id for m in self.measures], sets=sets)
 

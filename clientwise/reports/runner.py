@@ -93,6 +93,7 @@ class SnapshotConnection:
             self.con.execute(f"SET threads = {int(threads)}")
         self.lock = threading.Lock()
         self.loaded: dict[str, str] = {}
+        self.build_seconds: dict[str, float] = {}  # materialized tables: how long each took to build
         for path in sorted(snap.path.glob("*.parquet")):
             if path.stem.isidentifier():
                 quoted = str(path).replace("'", "''")
@@ -103,10 +104,13 @@ class SnapshotConnection:
             table = semantic.TABLES[name]
             if table.materialize is not None:
                 if table.snapshot not in self.loaded:
+                    self.ensure(list(table.depends))
                     with self.lock:
                         if table.snapshot not in self.loaded:
+                            started = time.perf_counter()
                             self.con.execute(f"CREATE OR REPLACE TABLE {table.snapshot} AS {table.materialize}")
                             self.loaded[table.snapshot] = "1"
+                            self.build_seconds[table.snapshot] = time.perf_counter() - started
                 continue
             if table.loader is None:
                 continue

@@ -50,6 +50,8 @@ class Table:
     # DuckDB SQL whose result is stored once per snapshot as table `snapshot` (a fact pre-joined with its
     # always-needed parent, so warm queries scan one native table instead of joining millions of rows).
     materialize: str | None = None
+    # Tables the materialize SQL reads besides the snapshot's own files (loaded first: stores, branches, ...).
+    depends: tuple[str, ...] = ()
     # A subquery per engine (in that engine's dialect) used instead of a plain table, e.g. first purchase days.
     source: dict[str, str] | Callable[[str], str] | None = None
     # Small tables the snapshot does not hold (stores, users, ...) are read from the operational database into
@@ -67,6 +69,12 @@ class Join:
     on: Sql
     requires: tuple[str, ...] = ()
     kind: str = "LEFT"
+    # On the snapshot, where the materialized base table carries the key itself (`regions.id = lines.region_id`):
+    # the join used there instead of `on`/`requires`. A table joined only for labels (`late`) is joined after
+    # the aggregation, on the few result rows, instead of on every fact row.
+    snapshot_on: Sql | None = None
+    snapshot_requires: tuple[str, ...] = ()
+    late: bool = False
 
 
 @dataclass(frozen=True)
@@ -89,6 +97,9 @@ class Fact:
     # Tables whose columns the base table already carries on the snapshot (materialized): not joined there, and
     # `table.column` is read as `base.column`.
     merged_on_snapshot: tuple[str, ...] = ()
+    # Columns of joined tables that the materialized base table carries on the snapshot ("branches.region_id" ->
+    # "lines.region_id"): read from the base row, so grouping or filtering by them joins nothing.
+    snapshot_columns: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

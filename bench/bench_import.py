@@ -167,8 +167,10 @@ def raw_load(ranges: dict[str, tuple[int, int]], *, fks: bool = False) -> tuple[
     for table, (low, high) in ranges.items():
         raw = f"raw_{table}"
         with conn.cursor() as cur:
+            cur.execute("SELECT to_regclass(%s)", [f'"{raw}"'])
+            new = cur.fetchone()[0] is None  # customers_interaction is loaded by both files into one copy
             cur.execute(f'CREATE TABLE IF NOT EXISTS "{raw}" (LIKE "{table}" INCLUDING ALL)')
-            if fks:
+            if fks and new:
                 cur.execute("SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint WHERE contype = 'f' "
                             "AND conrelid = %s::regclass", [table])
                 for name, definition in cur.fetchall():

@@ -116,7 +116,8 @@ def register() -> None:
     register_table(Table("lines", "commerce.OrderLine", "sales_lines", depends=("products", "stores", "branches"),
                          materialize=(
         "SELECT l.order_id, l.customer_id, l.product_id, l.quantity, l.amount, l.cost, o.id, o.ordered_at, o.day, "
-        "o.store_id, o.channel_id, o.sales_rep_id, o.promoter_id, p.category_id, s.branch_id, b.region_id "
+        "o.store_id, o.channel_id, o.sales_rep_id, o.promoter_id, p.category_id, s.branch_id, b.region_id, "
+        "CAST(date_trunc('month', DATE '1970-01-01' + o.day) AS DATE) AS month_start "
         "FROM lines l JOIN orders o ON o.id = l.order_id LEFT JOIN products p ON p.id = l.product_id "
         "LEFT JOIN stores s ON s.id = o.store_id LEFT JOIN branches b ON b.id = s.branch_id ORDER BY o.day")))
     register_table(Table("orders", "commerce.Order", "orders", db_filter="orders.status = 'completed'"))
@@ -213,4 +214,5 @@ def register() -> None:
     ):
         register_dimension(d)
     register_date_dimensions("order", _("Order date"), facts=sales, tables=("orders",), duckdb_day="orders.day",
+                             duckdb_columns={"month": "orders.month_start"},
                              db_column="orders.ordered_at", group=_("Time"))

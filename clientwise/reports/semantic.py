@@ -179,10 +179,13 @@ DATE_GRAINS = ("day", "week", "month", "quarter", "year")
 
 
 def register_date_dimensions(prefix: str, label: Any, *, facts: tuple[str, ...], tables: tuple[str, ...],
-                             duckdb_day: str, db_column: str, group: Any = "") -> None:
+                             duckdb_day: str, db_column: str, group: Any = "",
+                             duckdb_columns: dict[str, str] | None = None) -> None:
     """One dimension per grain (`<prefix>_day` ... `<prefix>_year`), each the first day of its period in the
     local time zone (settings.TIME_ZONE). `duckdb_day` is the snapshot's local day number column (days since
-    1970-01-01), `db_column` the operational timestamp column (stored in UTC)."""
+    1970-01-01), `db_column` the operational timestamp column (stored in UTC). `duckdb_columns` names snapshot
+    columns that already hold a grain's period start ({"month": "orders.month_start"}), computed once per snapshot
+    instead of per row and query."""
     from django.conf import settings
     from django.utils.translation import gettext_lazy as _
 
@@ -192,7 +195,8 @@ def register_date_dimensions(prefix: str, label: Any, *, facts: tuple[str, ...],
     for grain in DATE_GRAINS:
         day = f"(DATE '1970-01-01' + {duckdb_day})"
         sql = {
-            "duckdb": day if grain == "day" else f"CAST(date_trunc('{grain}', {day}) AS DATE)",
+            "duckdb": (duckdb_columns or {}).get(grain)
+            or (day if grain == "day" else f"CAST(date_trunc('{grain}', {day}) AS DATE)"),
             "sqlite": f"django_date_trunc('{grain}', {db_column}, '{tz}', 'UTC')",
             "postgresql": f"CAST(date_trunc('{grain}', {db_column} AT TIME ZONE '{tz}') AS DATE)",
         }

@@ -49,3 +49,23 @@ def test_hostile_filter_values_are_literals(users, demo):
     from clientwise.commerce.models import Order
 
     assert Order.objects.exists()
+
+
+@pytest.mark.parametrize(("rows", "per_line", "after"), [
+    (["region", "category"], set(), {"regions", "categories"}),  # carried keys: no join per line
+    (["region", "brand"], {"products"}, {"regions"}),  # brand has no key: products joined per line
+    (["store", "store_city"], {"stores"}, set()),  # store city groups by the stores column itself
+    (["branch", "channel", "sales_rep"], set(), {"branches", "channels", "users"}),
+])
+def test_snapshot_joins_only_what_each_line_needs(rows, per_line, after):
+    """On the snapshot, keys the materialized sales_lines carries are read from the line and label tables are
+    joined after the aggregation, on the result rows; figures are checked against SQL in test_pivot.py."""
+    ctx = Context(engine="duckdb", user=_Admin(), visibility=Visibility("all"), pii=False)
+    sql = Compiler(parse_spec({"measures": ["revenue", "buyers"], "rows": rows, "columns": ["order_month"]}),
+                   ctx).compile().sql
+    inner, _sep, outer = sql.rpartition(") AS p") if after else (sql, "", "")
+    joined_inner = {t for t in ("products", "categories", "stores", "branches", "regions", "channels", "users")
+                    if f"JOIN {t} AS" in inner}
+    assert joined_inner == per_line
+    assert {t for t in ("categories", "branches", "regions", "channels", "users") if f"JOIN {t} AS" in outer} == after
+    assert "lines.month_start" in inner and "DATE_TRUNC" not in sql

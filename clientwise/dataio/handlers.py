@@ -762,7 +762,7 @@ class OrderHandler(Handler):
     rejected as order_conflict otherwise: imports never rewrite recorded sales.
 
     A batch is handled column by column (`process_columns`): each check runs once per distinct value of its
-    column (a batch of 5,000 lines has a few hundred order numbers, dates and customers, a few dozen SKUs,
+    column (a batch of 50,000 lines has a few thousand order numbers, dates and customers, a few hundred SKUs,
     prices and quantities), and only the lines whose value failed get its error, in the order the per-row rules
     list them (tests/reference_orders.py keeps the per-row handler the tests compare this one with)."""
 

@@ -5,12 +5,7 @@ List views render only their table partial for HTMX requests (filters, paging) a
 
 from __future__ import annotations
 
-from functools import wraps
-
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
-from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -21,28 +16,11 @@ from clientwise.commerce.forms import ProductForm
 from clientwise.commerce.models import Order
 from clientwise.commerce.schemas import OrderFilterIn
 from clientwise.core import permissions as perms
+from clientwise.core.decorators import perm_required
 from clientwise.core.errors import DomainError, NotFound, ValidationFailed
 from clientwise.core.params import validate_dropping_bad
 
 PAGE_SIZE = 25
-
-
-def _perm(perm: str):
-    """Anonymous → login page; signed in without `perm` → 403 page."""
-
-    def decorator(view):
-        @wraps(view)
-        def wrapped(request, *args, **kwargs):
-            if not perms.has_perm(request.user, perm):
-                raise PermissionDenied
-            try:
-                return view(request, *args, **kwargs)
-            except NotFound:
-                raise Http404 from None
-
-        return login_required(wrapped)
-
-    return decorator
 
 
 def _page(request, qs, sort: str):
@@ -67,7 +45,7 @@ def parse_order_filters(params) -> tuple[queries.OrderFilters, OrderFilterIn, li
 # --- Orders -------------------------------------------------------------------------------------------------------
 
 
-@_perm(perms.VIEW_ORDERS)
+@perm_required(perms.VIEW_ORDERS)
 def order_list(request):
     filters, form, bad = parse_order_filters(request.GET)
     pg = _page(request, queries.order_list(request.user, filters), "-ordered_at")
@@ -85,7 +63,7 @@ def order_list(request):
     return render(request, "commerce/order_list.html", ctx)
 
 
-@_perm(perms.VIEW_ORDERS)
+@perm_required(perms.VIEW_ORDERS)
 def order_detail(request, pk: int):
     order = queries.get_order_for(request.user, pk)
     returned = queries.returned_quantities(order)
@@ -108,7 +86,7 @@ def order_detail(request, pk: int):
 
 
 @require_POST
-@_perm(perms.CHANGE_ORDERS)
+@perm_required(perms.CHANGE_ORDERS)
 def order_cancel(request, pk: int):
     try:
         services.cancel_order(actor=request.user, order_id=pk, reason=request.POST.get("reason", ""))
@@ -122,7 +100,7 @@ def order_cancel(request, pk: int):
 
 
 @require_POST
-@_perm(perms.CHANGE_ORDERS)
+@perm_required(perms.CHANGE_ORDERS)
 def order_return(request, pk: int):
     lines = []
     for key, value in request.POST.items():
@@ -156,7 +134,7 @@ def _entry_rows(post=None, errors: dict | None = None) -> list[dict]:
              "errors": (errors or {}).get(i, [])} for i in range(ENTRY_ROWS)]
 
 
-@_perm(perms.CHANGE_ORDERS)
+@perm_required(perms.CHANGE_ORDERS)
 def order_create(request):
     """Record a sale by hand: pick a customer (search), then products by SKU, quantities, prices, discounts."""
     from clientwise.customers.queries import get_customer_for
@@ -230,7 +208,7 @@ def _product_filters(params) -> queries.ProductFilters:
                                   brand=params.get("brand", "").strip(), active=active)
 
 
-@_perm(perms.VIEW_ORDERS)
+@perm_required(perms.VIEW_ORDERS)
 def product_list(request):
     f = _product_filters(request.GET)
     pg = _page(request, queries.product_list(f), "sku")
@@ -244,7 +222,7 @@ def product_list(request):
     return render(request, "commerce/product_list.html", ctx)
 
 
-@_perm(perms.VIEW_ORDERS)
+@perm_required(perms.VIEW_ORDERS)
 def product_detail(request, pk: int):
     product = queries.get_product(pk)
     sales = queries.product_sales(request.user, product, days=30)
@@ -256,7 +234,7 @@ def product_detail(request, pk: int):
     })
 
 
-@_perm(perms.MANAGE_CATALOG)
+@perm_required(perms.MANAGE_CATALOG)
 def product_edit(request, pk: int | None = None):
     product = queries.get_product(pk) if pk is not None else None
     if request.method == "POST":
@@ -290,7 +268,7 @@ def product_edit(request, pk: int | None = None):
 # --- Stores -------------------------------------------------------------------------------------------------------
 
 
-@_perm(perms.VIEW_ORDERS)
+@perm_required(perms.VIEW_ORDERS)
 def store_list(request):
     q = request.GET.get("q", "").strip()
     show = request.GET.get("show", "active")
@@ -312,7 +290,7 @@ def store_list(request):
     return render(request, "commerce/store_list.html", ctx)
 
 
-@_perm(perms.VIEW_ORDERS)
+@perm_required(perms.VIEW_ORDERS)
 def store_detail(request, pk: int):
     store = queries.get_store(pk)
     figures = queries.store_figures(request.user, store)

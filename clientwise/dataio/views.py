@@ -7,11 +7,8 @@ polls its progress partial with HTMX) → result: counts, quarantined rows, erro
 from __future__ import annotations
 
 import json
-from functools import wraps
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -19,7 +16,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from clientwise.core import permissions as perms
-from clientwise.core.errors import DomainError, NotFound, ValidationFailed
+from clientwise.core.decorators import perm_required
+from clientwise.core.errors import DomainError, ValidationFailed
 from clientwise.dataio import queries, services
 from clientwise.dataio.identity.queries import pending_pairs_of_import
 from clientwise.dataio.mapping import NATURAL_KEYS, TARGETS, pii_columns, targets
@@ -34,19 +32,8 @@ GRID_COLUMNS = {
 GRID_ROWS = 15
 
 
-def _importer(view):
-    """Anonymous → login page; without data.import → 403 page; a job one may not see → 404."""
-
-    @wraps(view)
-    def wrapped(request, *args, **kwargs):
-        if not perms.has_perm(request.user, perms.IMPORT):
-            raise PermissionDenied
-        try:
-            return view(request, *args, **kwargs)
-        except NotFound:
-            raise Http404 from None
-
-    return login_required(wrapped)
+# Anonymous → login page; without data.import → 403 page; a job one may not see → 404.
+_importer = perm_required(perms.IMPORT)
 
 
 def _errors_of(exc: DomainError) -> list[DomainError]:

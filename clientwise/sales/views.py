@@ -7,12 +7,10 @@ import csv
 import datetime as dt
 import io
 import json
-from functools import wraps
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -22,7 +20,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from clientwise.core import permissions as perms
+from clientwise.core.decorators import perm_required
 from clientwise.core.errors import DomainError, NotFound, ValidationFailed
 from clientwise.customers.queries import get_customer_for, owner_choices, team_choices, visible_customers
 from clientwise.sales import queries, services
@@ -39,29 +37,9 @@ from clientwise.sales.models import (
     WebForm,
 )
 from clientwise.sales.models import AssignmentRule as Rule
+from clientwise.sales.perms import CHANGE_SALES, MANAGE_SALES, VIEW_SALES
 
-
-def sales_view(perm: str):
-    """Sign-in required; the permission's absence is a 403 page; NotFound (not visible) is a 404."""
-
-    def decorator(view):
-        @wraps(view)
-        def wrapped(request, *args, **kwargs):
-            if not perms.has_perm(request.user, perm):
-                raise PermissionDenied
-            try:
-                return view(request, *args, **kwargs)
-            except NotFound:
-                raise Http404 from None
-
-        return login_required(wrapped)
-
-    return decorator
-
-
-VIEW = "sales.view"
-CHANGE = "sales.change"
-MANAGE = "sales.manage"
+VIEW, CHANGE, MANAGE = VIEW_SALES, CHANGE_SALES, MANAGE_SALES
 
 
 def _errors(exc: DomainError) -> list[dict]:
@@ -91,7 +69,7 @@ def _int_or_none(value):
 # --- My day ----------------------------------------------------------------------------------------------------------
 
 
-@sales_view(VIEW)
+@perm_required(VIEW)
 def index(request):
     """The rep's day: what to do today, what is late, the leads and customers worth calling."""
     day = queries.my_day(request.user)
@@ -100,7 +78,7 @@ def index(request):
                                                   "outcomes": Activity.Outcome.choices})
 
 
-@sales_view(VIEW)
+@perm_required(VIEW)
 @require_POST
 def mentions_read(request):
     services.mark_mentions_read(actor=request.user)
@@ -113,7 +91,7 @@ LEAD_FIELDS = ("name", "company", "mobile", "email", "province", "city", "produc
                "owner_id")
 
 
-@sales_view(VIEW)
+@perm_required(VIEW)
 def lead_list(request):
     status = request.GET.get("status", "")
     qs = queries.visible_leads(request.user).select_related("owner")
@@ -130,7 +108,7 @@ def lead_list(request):
         "can_change": queries.can_change(request.user), "can_manage": queries.can_manage(request.user)})
 
 
-@sales_view(CHANGE)
+@perm_required(CHANGE)
 def lead_new(request):
     errors, values = [], {}
     if request.method == "POST":
@@ -147,7 +125,7 @@ def lead_new(request):
         "owners": owner_choices(request.user)}, status=422 if errors else 200)
 
 
-@sales_view(CHANGE)
+@perm_required(CHANGE)
 def lead_import(request):
     """Upload a CSV of leads (UTF-8, with a header row); rows with errors are listed, the others are kept."""
     result, errors = None, []
@@ -172,7 +150,7 @@ def lead_import(request):
                                                        "max_rows": services.LEAD_IMPORT_MAX_ROWS})
 
 
-@sales_view(VIEW)
+@perm_required(VIEW)
 def lead_detail(request, pk: int):
     lead = queries.get_lead_for(request.user, pk)
     dup_ids = [d["customer_id"] for d in lead.possible_duplicates or []]
@@ -185,7 +163,7 @@ def lead_detail(request, pk: int):
         "outcomes": Activity.Outcome.choices, "kinds": Activity.Kind.choices, "now": timezone.now()})
 
 
-@sales_view(CHANGE)
+@perm_required(CHANGE)
 @require_POST
 def lead_convert(request, pk: int):
     post = request.POST
@@ -206,7 +184,7 @@ def lead_convert(request, pk: int):
     return redirect("customers:detail", lead.customer_id)
 
 
-@sales_view(CHANGE)
+@perm_required(CHANGE)
 @require_POST
 def lead_status(request, pk: int):
     try:
@@ -234,7 +212,7 @@ def _board_context(request, pipeline):
             "query": request.GET.urlencode()}
 
 
-@sales_view(VIEW)
+@perm_required(VIEW)
 def board(request):
     try:
         pipeline = queries.get_pipeline(_int_or_none(request.GET.get("pipeline")))
@@ -247,7 +225,7 @@ def board(request):
     return render(request, "sales/board.html", ctx)
 
 
-@sales_view(CHANGE)
+@perm_required(CHANGE)
 @require_POST
 def opportunity_move(request, pk: int):
     """Drag and drop (HTMX) or the card's stage menu (plain form): move, then show the board again."""
@@ -275,7 +253,7 @@ def opportunity_move(request, pk: int):
     return _back(request, reverse("sales:board"))
 
 
-@sales_view(VIEW)
+@perm_required(VIEW)
 def opportunity_list(request):
     f = _filters(request)
     qs = queries.opportunity_list(request.user, f).order_by("expected_close", "id")
@@ -285,7 +263,7 @@ def opportunity_list(request):
         "truncated": len(rows) == 300, "can_change": queries.can_change(request.user)})
 
 
-@sales_view(CHANGE)
+@perm_required(CHANGE)
 def pick_customer(request):
     """Find the customer first (for a new opportunity or key account)."""
     from clientwise.commerce.queries import customer_choices
@@ -298,7 +276,7 @@ def pick_customer(request):
     return render(request, "sales/pick_customer.html", ctx)
 
 
-@sales_view(CHANGE)
+@perm_required(CHANGE)
 def opportunity_new(request):
     customer_id = request.GET.get("customer") or request.POST.get("customer_id")
     if not customer_id:
@@ -323,7 +301,7 @@ def opportunity_new(request):
         "selected_lines": request.POST.getlist("product_lines")}, status=422 if errors else 200)
 
 
-@sales_view(VIEW)
+@perm_required(VIEW)
 def opportunity_detail(request, pk: int):
     opp = queries.get_opportunity_for(request.user, pk)
     errors = []
@@ -351,7 +329,7 @@ def opportunity_detail(request, pk: int):
 # --- Activities and notes -------------------------------------------------------------------------------------------------
 
 
-@sales_view(CHANGE)
+@perm_required(CHANGE)
 @require_POST
 def activity_new(request):
     post = request.POST
@@ -366,7 +344,7 @@ def activity_new(request):
     return _back(request, reverse("sales:index"))
 
 
-@sales_view(CHANGE)
+@perm_required(CHANGE)
 @require_POST
 def activity_done(request, pk: int):
     try:
@@ -379,7 +357,7 @@ def activity_done(request, pk: int):
     return _back(request, reverse("sales:index"))
 
 
-@sales_view(CHANGE)
+@perm_required(CHANGE)
 @require_POST
 def note_new(request):
     post = request.POST
@@ -401,7 +379,7 @@ def _f(value) -> float:
     return round(float(value), 2) if value is not None else 0.0
 
 
-@sales_view(VIEW)
+@perm_required(VIEW)
 def forecast(request):
     user = request.user
     try:
@@ -437,7 +415,7 @@ def forecast(request):
         "quota_month": timezone.localdate().replace(day=1).isoformat()})
 
 
-@sales_view(MANAGE)
+@perm_required(MANAGE)
 @require_POST
 def quota_set(request):
     try:
@@ -452,7 +430,7 @@ def quota_set(request):
 # --- Key accounts -----------------------------------------------------------------------------------------------------------
 
 
-@sales_view(VIEW)
+@perm_required(VIEW)
 def account_list(request):
     accounts = list(queries.visible_key_accounts(request.user).select_related("customer", "owner")
                     .order_by("customer__name", "id")[:200])
@@ -460,7 +438,7 @@ def account_list(request):
     return render(request, "sales/accounts.html", {"rows": rows, "can_change": queries.can_change(request.user)})
 
 
-@sales_view(CHANGE)
+@perm_required(CHANGE)
 @require_POST
 def account_new(request):
     try:
@@ -474,7 +452,7 @@ def account_new(request):
     return redirect("sales:account", account.pk)
 
 
-@sales_view(VIEW)
+@perm_required(VIEW)
 def account_detail(request, pk: int):
     account = queries.get_key_account_for(request.user, pk)
     figures = queries.key_account_figures(request.user, account)
@@ -508,7 +486,7 @@ def _account_action(request, pk: int, call) -> HttpResponse:
     return redirect("sales:account", pk)
 
 
-@sales_view(CHANGE)
+@perm_required(CHANGE)
 @require_POST
 def account_stage(request, pk: int):
     p = request.POST
@@ -516,7 +494,7 @@ def account_stage(request, pk: int):
         actor=request.user, account_id=pk, stage=p.get("stage", ""), note=p.get("note", ""), on=p.get("on") or None))
 
 
-@sales_view(CHANGE)
+@perm_required(CHANGE)
 @require_POST
 def account_wallet(request, pk: int):
     p = request.POST
@@ -525,7 +503,7 @@ def account_wallet(request, pk: int):
         total_demand=p.get("total_demand"), source="entered"))
 
 
-@sales_view(CHANGE)
+@perm_required(CHANGE)
 @require_POST
 def account_cost(request, pk: int):
     p = request.POST
@@ -534,7 +512,7 @@ def account_cost(request, pk: int):
         amount=p.get("amount")))
 
 
-@sales_view(CHANGE)
+@perm_required(CHANGE)
 @require_POST
 def account_goal(request, pk: int):
     p = request.POST
@@ -542,14 +520,14 @@ def account_goal(request, pk: int):
         k: p.get(k, "").strip() for k in ("title", "target", "due", "plan_note")}))
 
 
-@sales_view(CHANGE)
+@perm_required(CHANGE)
 @require_POST
 def account_goal_status(request, pk: int, goal_id: int):
     return _account_action(request, pk, lambda: services.set_goal_status(
         actor=request.user, goal_id=goal_id, status=request.POST.get("status", "")))
 
 
-@sales_view(CHANGE)
+@perm_required(CHANGE)
 @require_POST
 def account_contact(request, pk: int):
     p = request.POST
@@ -560,7 +538,7 @@ def account_contact(request, pk: int):
 # --- Ownership transfer and settings ------------------------------------------------------------------------------------------
 
 
-@sales_view(MANAGE)
+@perm_required(MANAGE)
 def transfer(request):
     user = request.user
     people = owner_choices(user)
@@ -591,7 +569,7 @@ def transfer(request):
         status=422 if errors else 200)
 
 
-@sales_view(MANAGE)
+@perm_required(MANAGE)
 def settings_page(request):
     return render(request, "sales/settings.html", {
         "forms": list(WebForm.objects.order_by("name")), "rules": list(Rule.objects.prefetch_related("members")),
@@ -600,7 +578,7 @@ def settings_page(request):
         "product_lines": ProductLine.choices, "pipelines": queries.pipelines()})
 
 
-@sales_view(MANAGE)
+@perm_required(MANAGE)
 @require_POST
 def settings_action(request, what: str):
     p = request.POST

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from clientwise.core import permissions as perms
 from clientwise.core.decorators import add_domain_error, perm_required
-from clientwise.core.errors import DomainError, NotFound
+from clientwise.core.errors import DomainError
 from clientwise.customers.queries import get_customer_for
 from clientwise.service import queries, reports, services
 from clientwise.service.forms import (
@@ -40,20 +40,6 @@ def _int(value) -> int | None:
         return int(value)
     except (TypeError, ValueError):
         return None
-
-
-def _not_found(func):
-    """A record the user may not see is the same 404 page as a missing one."""
-
-    def wrapped(request, *args, **kwargs):
-        try:
-            return func(request, *args, **kwargs)
-        except NotFound:
-            raise Http404 from None
-
-    wrapped.__name__ = func.__name__
-    wrapped.__doc__ = func.__doc__
-    return wrapped
 
 
 # --- Agent workspace --------------------------------------------------------------------------------------------
@@ -134,7 +120,6 @@ def ticket_list(request):
 
 @perm_required(SERVICE_WORK)
 @require_http_methods(["GET", "POST"])
-@_not_found
 def ticket_new(request):
     from clientwise.commerce.queries import customer_orders
 
@@ -194,7 +179,6 @@ def _ticket_context(request, ticket: Ticket, **forms) -> dict:
 
 
 @perm_required(SERVICE_VIEW)
-@_not_found
 def ticket_detail(request, pk: int):
     ticket = queries.get_ticket_for(request.user, pk)
     return render(request, "service/ticket_detail.html", _ticket_context(request, ticket))
@@ -202,7 +186,6 @@ def ticket_detail(request, pk: int):
 
 @perm_required(SERVICE_WORK)
 @require_POST
-@_not_found
 def ticket_action(request, pk: int, action: str):
     """One POST endpoint per action on a ticket: message, status, assign, escalate, attach."""
     user = request.user
@@ -259,7 +242,6 @@ def ticket_action(request, pk: int, action: str):
 
 
 @perm_required(SERVICE_VIEW)
-@_not_found
 def attachment(request, pk: int, attachment_id: int):
     """Download an attachment: only for users who may see the ticket; never served as a static file."""
     ticket = queries.get_ticket_for(request.user, pk)
@@ -292,7 +274,6 @@ def work_order_list(request):
 
 @perm_required(SERVICE_WORK)
 @require_http_methods(["GET", "POST"])
-@_not_found
 def work_order_new(request):
     src = request.POST or request.GET
     customer = get_customer_for(request.user, src.get("customer"))
@@ -323,7 +304,6 @@ def work_order_new(request):
 
 
 @perm_required(SERVICE_VIEW)
-@_not_found
 def work_order_detail(request, pk: int):
     wo = queries.get_work_order_for(request.user, pk)
     return render(request, "service/work_order_detail.html", {
@@ -333,7 +313,6 @@ def work_order_detail(request, pk: int):
 
 @perm_required(SERVICE_WORK)
 @require_POST
-@_not_found
 def work_order_action(request, pk: int, action: str):
     user = request.user
     wo = queries.get_work_order_for(user, pk)
@@ -495,7 +474,6 @@ def survey_answer(request, token: str):
 
 
 @perm_required(SERVICE_VIEW)
-@_not_found
 def survey_link(request, pk: int):
     """Staff view of a survey: its answers, or the link to send while it is unanswered."""
     survey = queries.get_survey_for(request.user, pk)

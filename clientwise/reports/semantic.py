@@ -178,6 +178,25 @@ def register_dimension(dimension: Dimension) -> Dimension:
 DATE_GRAINS = ("day", "week", "month", "quarter", "year")
 
 
+DB_ENGINES = ("sqlite", "postgresql")
+
+
+def db_only(sql: str) -> dict[str, str]:
+    """The same SQL on both operational engines and none on DuckDB: for facts whose tables the analytics snapshot
+    does not hold (the runner then uses the database engine)."""
+    return {engine: sql for engine in DB_ENGINES}
+
+
+def local_period_start(grain: str, db_column: str) -> dict[str, str]:
+    """The first day of the `grain` period (day ... year) of an operational timestamp column (stored in UTC), in
+    the local time zone (settings.TIME_ZONE), on SQLite and PostgreSQL."""
+    from django.conf import settings
+
+    tz = settings.TIME_ZONE.replace("'", "")
+    return {"sqlite": f"django_date_trunc('{grain}', {db_column}, '{tz}', 'UTC')",
+            "postgresql": f"CAST(date_trunc('{grain}', {db_column} AT TIME ZONE '{tz}') AS DATE)"}
+
+
 def register_date_dimensions(prefix: str, label: Any, *, facts: tuple[str, ...], tables: tuple[str, ...],
                              duckdb_day: str, db_column: str, group: Any = "",
                              duckdb_columns: dict[str, str] | None = None) -> None:
@@ -186,19 +205,16 @@ def register_date_dimensions(prefix: str, label: Any, *, facts: tuple[str, ...],
     1970-01-01), `db_column` the operational timestamp column (stored in UTC). `duckdb_columns` names snapshot
     columns that already hold a grain's period start ({"month": "orders.month_start"}), computed once per snapshot
     instead of per row and query."""
-    from django.conf import settings
     from django.utils.translation import gettext_lazy as _
 
     grain_labels = {"day": _("day"), "week": _("week"), "month": _("month"), "quarter": _("quarter"),
                     "year": _("year")}
-    tz = settings.TIME_ZONE.replace("'", "")
     for grain in DATE_GRAINS:
         day = f"(DATE '1970-01-01' + {duckdb_day})"
         sql = {
             "duckdb": (duckdb_columns or {}).get(grain)
             or (day if grain == "day" else f"CAST(date_trunc('{grain}', {day}) AS DATE)"),
-            "sqlite": f"django_date_trunc('{grain}', {db_column}, '{tz}', 'UTC')",
-            "postgresql": f"CAST(date_trunc('{grain}', {db_column} AT TIME ZONE '{tz}') AS DATE)",
+            **local_period_start(grain, db_column),
         }
         register_dimension(Dimension(
             id=f"{prefix}_{grain}", label=_LabelPair(label, grain_labels[grain]), sql=sql, facts=facts,

@@ -12,26 +12,11 @@ from __future__ import annotations
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-DB_ONLY = ("sqlite", "postgresql")
-
-
-def _db(sql: str) -> dict[str, str]:
-    """The same SQL on both operational engines and none on DuckDB (these tables are not in the snapshot)."""
-    return {engine: sql for engine in DB_ONLY}
-
 
 def _date_month(column: str) -> dict[str, str]:
     """The first day of the month of a date column (a calendar date: no time zone to convert)."""
     return {"sqlite": f"date({column}, 'start of month')",
             "postgresql": f"CAST(date_trunc('month', {column}) AS DATE)"}
-
-
-def _datetime_month(column: str) -> dict[str, str]:
-    from django.conf import settings
-
-    tz = settings.TIME_ZONE.replace("'", "")
-    return {"sqlite": f"django_date_trunc('month', {column}, '{tz}', 'UTC')",
-            "postgresql": f"CAST(date_trunc('month', {column} AT TIME ZONE '{tz}') AS DATE)"}
 
 
 def register() -> None:
@@ -42,6 +27,8 @@ def register() -> None:
         Join,
         Measure,
         Table,
+        db_only,
+        local_period_start,
         register_dimension,
         register_fact,
         register_measure,
@@ -56,9 +43,9 @@ def register() -> None:
     register_table(Table("sales_stages", "sales.Stage", None))
     register_table(Table("sales_pipelines", "sales.Pipeline", None))
     register_table(Table("opportunity_owners", "accounts.User", None))
-    joins = (Join("sales_stages", _db("sales_stages.id = opportunities.stage_id")),
-             Join("sales_pipelines", _db("sales_pipelines.id = opportunities.pipeline_id")),
-             Join("opportunity_owners", _db("opportunity_owners.id = opportunities.owner_id")))
+    joins = (Join("sales_stages", db_only("sales_stages.id = opportunities.stage_id")),
+             Join("sales_pipelines", db_only("sales_pipelines.id = opportunities.pipeline_id")),
+             Join("opportunity_owners", db_only("opportunity_owners.id = opportunities.owner_id")))
     register_fact(Fact(name="opportunities", label=_("Opportunities"), base="opportunities",
                        customer_column="opportunities.customer_id", perm=VIEW_SALES,
                        date_column={"db": "opportunities.created_at"}, joins=joins))
@@ -68,47 +55,47 @@ def register() -> None:
     is_won = "opportunities.status = 'won'"
     is_lost = "opportunities.status = 'lost'"
     for m in (
-        Measure("opportunities", "opportunities", _("Opportunities"), _db("COUNT(*)"), tables=t, format="int"),
+        Measure("opportunities", "opportunities", _("Opportunities"), db_only("COUNT(*)"), tables=t, format="int"),
         Measure("pipeline_amount", "opportunities", _("Open pipeline"),
-                _db(f"SUM(CASE WHEN {is_open} THEN opportunities.amount ELSE 0 END)"), tables=t, format="money",
+                db_only(f"SUM(CASE WHEN {is_open} THEN opportunities.amount ELSE 0 END)"), tables=t, format="money",
                 description=_("Amount of the opportunities still open.")),
         Measure("weighted_pipeline", "opportunities", _("Weighted pipeline"),
-                _db(f"SUM(CASE WHEN {is_open} THEN opportunities.amount * opportunities.probability / 100.0 "
+                db_only(f"SUM(CASE WHEN {is_open} THEN opportunities.amount * opportunities.probability / 100.0 "
                     "ELSE 0 END)"), tables=t, format="money",
                 description=_("Open amount × stage probability: what the pipeline is expected to bring.")),
         Measure("won_amount", "opportunities", _("Won amount"),
-                _db(f"SUM(CASE WHEN {is_won} THEN opportunities.amount ELSE 0 END)"), tables=t, format="money"),
+                db_only(f"SUM(CASE WHEN {is_won} THEN opportunities.amount ELSE 0 END)"), tables=t, format="money"),
         Measure("won_deals", "opportunities", _("Won deals"),
-                _db(f"SUM(CASE WHEN {is_won} THEN 1 ELSE 0 END)"), tables=t, format="int"),
+                db_only(f"SUM(CASE WHEN {is_won} THEN 1 ELSE 0 END)"), tables=t, format="int"),
         Measure("lost_deals", "opportunities", _("Lost deals"),
-                _db(f"SUM(CASE WHEN {is_lost} THEN 1 ELSE 0 END)"), tables=t, format="int"),
+                db_only(f"SUM(CASE WHEN {is_lost} THEN 1 ELSE 0 END)"), tables=t, format="int"),
         Measure("win_rate", "opportunities", _("Win rate"),
-                _db(f"1.0 * SUM(CASE WHEN {is_won} THEN 1 ELSE 0 END) / "
+                db_only(f"1.0 * SUM(CASE WHEN {is_won} THEN 1 ELSE 0 END) / "
                     f"NULLIF(SUM(CASE WHEN {is_won} OR {is_lost} THEN 1 ELSE 0 END), 0)"),
                 tables=t, format="pct", additive=False, description=_("Won deals ÷ decided (won or lost) deals.")),
         Measure("avg_deal", "opportunities", _("Average won deal"),
-                _db(f"AVG(CASE WHEN {is_won} THEN opportunities.amount END)"), tables=t, format="money",
+                db_only(f"AVG(CASE WHEN {is_won} THEN opportunities.amount END)"), tables=t, format="money",
                 additive=False),
     ):
         register_measure(m)
 
     group = _("Sales")
-    register_dimension(Dimension("opp_stage", _("Stage"), _db("sales_stages.name"), t,
-                                 key=_db("opportunities.stage_id"), tables=("opportunities", "sales_stages"),
+    register_dimension(Dimension("opp_stage", _("Stage"), db_only("sales_stages.name"), t,
+                                 key=db_only("opportunities.stage_id"), tables=("opportunities", "sales_stages"),
                                  group=group))
-    register_dimension(Dimension("opp_status", pgettext_lazy("opportunity", "Status"), _db("opportunities.status"),
+    register_dimension(Dimension("opp_status", pgettext_lazy("opportunity", "Status"), db_only("opportunities.status"),
                                  t, tables=t, group=group, choices=dict(Opportunity.Status.choices)))
-    register_dimension(Dimension("opp_pipeline", _("Pipeline"), _db("sales_pipelines.name"), t,
-                                 key=_db("opportunities.pipeline_id"), tables=("opportunities", "sales_pipelines"),
+    register_dimension(Dimension("opp_pipeline", _("Pipeline"), db_only("sales_pipelines.name"), t,
+                                 key=db_only("opportunities.pipeline_id"), tables=("opportunities", "sales_pipelines"),
                                  group=group))
-    register_dimension(Dimension("opp_owner", _("Opportunity owner"), _db("opportunity_owners.username"), t,
-                                 key=_db("opportunities.owner_id"), tables=("opportunities", "opportunity_owners"),
+    register_dimension(Dimension("opp_owner", _("Opportunity owner"), db_only("opportunity_owners.username"), t,
+                                 key=db_only("opportunities.owner_id"), tables=("opportunities", "opportunity_owners"),
                                  group=group))
-    register_dimension(Dimension("opp_lost_reason", _("Lost reason"), _db("opportunities.lost_reason"), t,
+    register_dimension(Dimension("opp_lost_reason", _("Lost reason"), db_only("opportunities.lost_reason"), t,
                                  tables=t, group=group, choices=dict(Opportunity.LostReason.choices)))
     register_dimension(Dimension("opp_close_month", _("Expected close · month"),
                                  _date_month("opportunities.expected_close"), t, tables=t, group=group,
                                  grain="month", kind="date"))
     register_dimension(Dimension("opp_created_month", _("Opportunity created · month"),
-                                 _datetime_month("opportunities.created_at"), t, tables=t, group=group,
+                                 local_period_start("month", "opportunities.created_at"), t, tables=t, group=group,
                                  grain="month", kind="date"))

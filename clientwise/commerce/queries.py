@@ -29,6 +29,7 @@ from clientwise.commerce.models import (
 )
 from clientwise.core import permissions as perms
 from clientwise.core.errors import NotFound
+from clientwise.core.queries import get_visible
 from clientwise.customers.queries import search_q, visibility_q, visible_customers
 
 PREFIX_END = "\U0010ffff"
@@ -57,24 +58,16 @@ def visible_orders(user) -> QuerySet[Order]:
 def get_order_for(user, pk) -> Order:
     """The order with customer, store, channel, people, lines (with products) and returns; NotFound when
     missing or not visible."""
-    try:
-        pk = int(pk)
-    except (TypeError, ValueError):
-        raise NotFound() from None
-    order = (
+    return get_visible(
         visible_orders(user)
         .select_related("customer", "store", "store__branch", "channel", "sales_rep", "promoter")
         .prefetch_related(
             Prefetch("lines", queryset=OrderLine.objects.select_related("product", "product__category")),
             Prefetch("returns", queryset=Return.objects.order_by("-returned_at", "-id").prefetch_related(
                 Prefetch("lines", queryset=ReturnLine.objects.select_related("order_line__product")))),
-        )
-        .filter(pk=pk)
-        .first()
+        ),
+        pk,
     )
-    if order is None:
-        raise NotFound()
-    return order
 
 
 def returned_quantities(order: Order) -> dict[int, int]:

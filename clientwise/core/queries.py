@@ -18,6 +18,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from clientwise.core import permissions as perms
+from clientwise.core.errors import NotFound
 from clientwise.core.models import AuditLog
 
 ZERO = Decimal("0.00")
@@ -25,6 +26,21 @@ SCOPE_COUNT_TTL = 600  # seconds: "customers in scope" is a full count, so it is
 
 
 # --- Home ---------------------------------------------------------------------------------------------------
+
+
+def get_visible(qs: QuerySet, pk, *, lock: bool = False):
+    """The row `pk` of `qs` (a visible_*() queryset), locked for update when `lock`; NotFound for a pk that is not
+    a number, missing or outside the queryset: a record the user may not see answers like a missing one."""
+    try:
+        pk = int(pk)
+    except (TypeError, ValueError):
+        raise NotFound() from None
+    if lock:
+        qs = qs.select_for_update(of=("self",))
+    obj = qs.filter(pk=pk).first()
+    if obj is None:
+        raise NotFound()
+    return obj
 
 
 def _change(current, previous) -> dict[str, Any]:

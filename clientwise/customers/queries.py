@@ -13,9 +13,10 @@ from django.utils.translation import gettext
 from clientwise.accounts.services import team_subtree_ids
 from clientwise.core import masking
 from clientwise.core import permissions as perms
-from clientwise.core.errors import DomainError, ErrorCode, NotFound
+from clientwise.core.errors import DomainError, ErrorCode
 from clientwise.core.normalize import normalize_email, parse_date, phone_search_key, pinyin_keys
 from clientwise.core.pagination import Page, keyset_page
+from clientwise.core.queries import get_visible
 from clientwise.customers.models import ContactPoint, Customer, CustomerShare, Interaction
 
 PREFIX_END = "\U0010ffff"
@@ -46,14 +47,7 @@ def visible_customers(user) -> QuerySet[Customer]:
 
 def get_customer_for(user, pk) -> Customer:
     """The customer if `user` may see it; NotFound otherwise (the same answer as for a missing one)."""
-    try:
-        pk = int(pk)
-    except (TypeError, ValueError):
-        raise NotFound() from None
-    customer = visible_customers(user).select_related("owner", "team", "organization").filter(pk=pk).first()
-    if customer is None:
-        raise NotFound()
-    return customer
+    return get_visible(visible_customers(user).select_related("owner", "team", "organization"), pk)
 
 
 def _prefix(field: str, text: str) -> Q:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from django.db.models import QuerySet
 
 from clientwise.core import permissions as perms
-from clientwise.core.errors import NotFound
 from clientwise.core.pagination import Page, keyset_page
+from clientwise.core.queries import get_visible
 from clientwise.dataio.models import ImportJob, MappingTemplate, QuarantinedRow
 
 
@@ -21,14 +21,7 @@ def visible_jobs(user) -> QuerySet[ImportJob]:
 
 
 def get_job_for(user, pk) -> ImportJob:
-    try:
-        pk = int(pk)
-    except (TypeError, ValueError):
-        raise NotFound() from None
-    job = visible_jobs(user).filter(pk=pk).first()
-    if job is None:
-        raise NotFound()
-    return job
+    return get_visible(visible_jobs(user), pk)
 
 
 def job_page(user, *, cursor: str | None = None, size: int = 25) -> Page:

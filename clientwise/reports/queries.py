@@ -6,6 +6,7 @@ from django.db.models import Q, QuerySet
 
 from clientwise.core import permissions as perms
 from clientwise.core.errors import NotFound
+from clientwise.core.queries import get_visible
 from clientwise.reports.models import Dashboard, Report
 from clientwise.reports.perms import USE_REPORTS
 
@@ -22,14 +23,7 @@ def visible_reports(user) -> QuerySet[Report]:
 
 
 def get_report_for(user, pk) -> Report:
-    try:
-        pk = int(pk)
-    except (TypeError, ValueError):
-        raise NotFound() from None
-    report = visible_reports(user).filter(pk=pk).first()
-    if report is None:
-        raise NotFound()
-    return report
+    return get_visible(visible_reports(user), pk)
 
 
 def dashboard_for(user, role: str | None = None) -> Dashboard | None:

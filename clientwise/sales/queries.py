@@ -27,7 +27,7 @@ from django.utils import timezone
 
 from clientwise.accounts.services import team_subtree_ids
 from clientwise.core import permissions as perms
-from clientwise.core.errors import NotFound
+from clientwise.core.queries import get_visible
 from clientwise.customers.queries import owner_choices, visibility_q, visible_customers
 from clientwise.sales.models import (
     AccountContact,
@@ -109,42 +109,29 @@ def visible_key_accounts(user) -> QuerySet[KeyAccount]:
     return qs if ids is None else qs.filter(customer_id__in=ids)
 
 
-def _get(qs: QuerySet, pk, *, for_update: bool = False):
-    try:
-        pk = int(pk)
-    except (TypeError, ValueError):
-        raise NotFound() from None
-    if for_update:
-        qs = qs.select_for_update()
-    obj = qs.filter(pk=pk).first()
-    if obj is None:
-        raise NotFound()
-    return obj
-
-
 def get_lead_for(user, pk, *, for_update: bool = False) -> Lead:
     qs = visible_leads(user)
     if not for_update:
         qs = qs.select_related("owner", "customer", "web_form")
-    return _get(qs, pk, for_update=for_update)
+    return get_visible(qs, pk, lock=for_update)
 
 
 def get_opportunity_for(user, pk, *, for_update: bool = False) -> Opportunity:
     qs = visible_opportunities(user)
     if not for_update:
         qs = qs.select_related("customer", "stage", "pipeline", "owner", "team")
-    return _get(qs, pk, for_update=for_update)
+    return get_visible(qs, pk, lock=for_update)
 
 
 def get_activity_for(user, pk, *, for_update: bool = False) -> Activity:
-    return _get(visible_activities(user), pk, for_update=for_update)
+    return get_visible(visible_activities(user), pk, lock=for_update)
 
 
 def get_key_account_for(user, pk, *, for_update: bool = False) -> KeyAccount:
     qs = visible_key_accounts(user)
     if not for_update:
         qs = qs.select_related("customer", "owner")
-    return _get(qs, pk, for_update=for_update)
+    return get_visible(qs, pk, lock=for_update)
 
 
 def note_visible_to(user, note: Note) -> bool:
@@ -216,7 +203,7 @@ def get_pipeline(pk=None) -> Pipeline:
 
     if not pk:
         return default_pipeline()
-    return _get(Pipeline.objects.filter(active=True), pk)
+    return get_visible(Pipeline.objects.filter(active=True), pk)
 
 
 # Cards per column on the board; a column with more shows a link to the filtered list.

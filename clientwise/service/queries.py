@@ -11,9 +11,9 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from clientwise.core import permissions as perms
-from clientwise.core.errors import NotFound
 from clientwise.core.normalize import phone_search_key
 from clientwise.core.pagination import Page, keyset_page
+from clientwise.core.queries import get_visible
 from clientwise.customers.queries import find_customers_by_contact, visibility_q, visible_customers
 from clientwise.service.models import (
     CannedReply,
@@ -48,29 +48,18 @@ def visible_work_orders(user) -> QuerySet[WorkOrder]:
     return _scoped(WorkOrder.objects.all(), user)
 
 
-def _get(qs: QuerySet, pk):
-    try:
-        pk = int(pk)
-    except (TypeError, ValueError):
-        raise NotFound() from None
-    obj = qs.filter(pk=pk).first()
-    if obj is None:
-        raise NotFound()
-    return obj
-
-
 def get_ticket_for(user, pk) -> Ticket:
-    return _get(visible_tickets(user).select_related(
+    return get_visible(visible_tickets(user).select_related(
         "customer", "queue", "assignee", "category", "root_cause", "order", "product", "store", "sla_policy",
         "escalated_to", "routed_by"), pk)
 
 
 def get_survey_for(user, pk) -> Survey:
-    return _get(visible_surveys(user).select_related("customer", "ticket", "agent", "product", "store"), pk)
+    return get_visible(visible_surveys(user).select_related("customer", "ticket", "agent", "product", "store"), pk)
 
 
 def get_work_order_for(user, pk) -> WorkOrder:
-    return _get(visible_work_orders(user).select_related("customer", "ticket", "technician", "product", "region"),
+    return get_visible(visible_work_orders(user).select_related("customer", "ticket", "technician", "product", "region"),
                 pk)
 
 

@@ -25,7 +25,8 @@ from django.utils.translation import gettext as _
 
 from clientwise.core import permissions as perms
 from clientwise.core.audit import audit, snapshot
-from clientwise.core.errors import DomainError, ErrorCode, NotFound, PermissionDenied, ValidationFailed
+from clientwise.core.errors import DomainError, ErrorCode, PermissionDenied, ValidationFailed
+from clientwise.core.queries import get_visible
 from clientwise.customers.events import record_event
 from clientwise.customers.queries import get_customer_for
 from clientwise.service import routing, sla
@@ -160,17 +161,7 @@ def _apply_sla(ticket: Ticket) -> None:
 def _get_ticket(actor, ticket_id, *, lock: bool = True) -> Ticket:
     from clientwise.service.queries import visible_tickets
 
-    try:
-        pk = int(ticket_id)
-    except (TypeError, ValueError):
-        raise NotFound() from None
-    qs = visible_tickets(actor)
-    if lock:
-        qs = qs.select_for_update(of=("self",))
-    ticket = qs.filter(pk=pk).first()
-    if ticket is None:
-        raise NotFound()
-    return ticket
+    return get_visible(visible_tickets(actor), ticket_id, lock=lock)
 
 
 def _ticket_event(ticket: Ticket, actor, subject: str, body: str = "", **payload) -> None:
@@ -716,17 +707,7 @@ def set_attribute_weights(*, actor, weights: dict[str, Any]) -> list[SurveyAttri
 def _get_work_order(actor, pk, *, lock: bool = True) -> WorkOrder:
     from clientwise.service.queries import visible_work_orders
 
-    try:
-        pk = int(pk)
-    except (TypeError, ValueError):
-        raise NotFound() from None
-    qs = visible_work_orders(actor)
-    if lock:
-        qs = qs.select_for_update(of=("self",))
-    wo = qs.filter(pk=pk).first()
-    if wo is None:
-        raise NotFound()
-    return wo
+    return get_visible(visible_work_orders(actor), pk, lock=lock)
 
 
 def _wo_event(wo: WorkOrder, actor, subject: str, body: str = "", **payload) -> None:

@@ -11,6 +11,7 @@ from django.db.models import Q, QuerySet
 from clientwise.core import permissions as perms
 from clientwise.core.errors import NotFound
 from clientwise.core.pagination import Page, keyset_page
+from clientwise.core.queries import get_visible
 from clientwise.customers.queries import (  # noqa: F401  (likely_duplicates is re-exported)
     LikelyDuplicate,
     likely_duplicates,
@@ -32,14 +33,7 @@ def visible_candidates(user) -> QuerySet[DuplicateCandidate]:
 
 
 def get_candidate_for(user, pk) -> DuplicateCandidate:
-    try:
-        pk = int(pk)
-    except (TypeError, ValueError):
-        raise NotFound() from None
-    cand = visible_candidates(user).filter(pk=pk).first()
-    if cand is None:
-        raise NotFound()
-    return cand
+    return get_visible(visible_candidates(user), pk)
 
 
 def pending_pair_of(user, customer_id: int) -> DuplicateCandidate | None:
@@ -107,13 +101,7 @@ def visible_merges(user) -> QuerySet[MergeRecord]:
 
 def get_merge_for(user, pk) -> MergeRecord:
     """A merge the user may see: the survivor and every merged customer must be visible."""
-    try:
-        pk = int(pk)
-    except (TypeError, ValueError):
-        raise NotFound() from None
-    record = visible_merges(user).filter(pk=pk).first()
-    if record is None:
-        raise NotFound()
+    record = get_visible(visible_merges(user), pk)
     ids = [record.survivor_id, *record.merged_ids]
     if visible_customers(user).filter(pk__in=ids).count() != len(ids):
         raise NotFound()

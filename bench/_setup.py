@@ -33,3 +33,10 @@ def sqlite_path() -> Path | None:
     if connection.vendor != "sqlite":
         return None
     return Path(connection.settings_dict["NAME"])
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The q-th percentile of timings (NumPy's linear interpolation), for the latency benches."""
+    import numpy as np
+
+    return float(np.percentile(np.array(values), q))

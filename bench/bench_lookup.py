@@ -37,10 +37,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _setup  # noqa: E402
 
 
-def percentile(values: list[float], q: float) -> float:
-    return float(np.percentile(np.array(values), q))
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--db", type=Path, default=_setup.DEFAULT_DB)
@@ -139,14 +135,14 @@ def main(argv: list[str] | None = None) -> None:
                                    ("  of which process CPU", cpu, [0] * len(cpu)),
                                    ("service card (3 queries)", panel_ms, [3] * len(panel_ms)),
                                    ("baseline: raw indexed SQL", base, [1] * len(base))):
-        print(f"{label:<28} {len(values):>4} {statistics.median(values):>8.2f} {percentile(values, 95):>8.2f} "
+        print(f"{label:<28} {len(values):>4} {statistics.median(values):>8.2f} {_setup.percentile(values, 95):>8.2f} "
               f"{max(values):>8.2f} {statistics.median(queries):>8.0f}")
-    ratio = percentile(totals, 95) / percentile(base, 95)
+    ratio = _setup.percentile(totals, 95) / _setup.percentile(base, 95)
     print(f"ratio p95(total) / p95(baseline): {ratio:,.0f}")
     print(f"customers in the sample with tickets: {len(with_tickets)} of {len(phones)}")
     print(f"load average (1 min) before / after: {load_before:.2f} / {os.getloadavg()[0]:.2f} on "
           f"{os.cpu_count()} CPUs (other processes' CPU use inflates wall time; see the process CPU row)")
-    p95 = percentile(totals, 95)
+    p95 = _setup.percentile(totals, 95)
     print(f"target p95 < 100 ms: {'met' if p95 < 100 else 'MISSED'} ({p95:.1f} ms)")
 
 

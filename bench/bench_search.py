@@ -26,10 +26,6 @@ import _setup  # noqa: E402
 PAGE = 25
 
 
-def percentile(values: list[float], q: float) -> float:
-    return float(np.percentile(np.array(values), q))
-
-
 def sample_queries(rng: np.random.Generator, customers: list[tuple], n: int) -> dict[str, list[str]]:
     """Query strings as people type them, drawn from real rows: 11-digit phone, member number, the first two
     characters of a name, the first five pinyin letters."""
@@ -99,8 +95,8 @@ def main(argv: list[str] | None = None) -> None:
                 started = time.perf_counter()
                 raw.query(kind, text, user)
                 raw_times.append((time.perf_counter() - started) * 1000)
-            p50, p95 = statistics.median(times), percentile(times, 95)
-            r50, r95 = statistics.median(raw_times), percentile(raw_times, 95)
+            p50, p95 = statistics.median(times), _setup.percentile(times, 95)
+            r50, r95 = statistics.median(raw_times), _setup.percentile(raw_times, 95)
             print(f"{label:<22} {kind:<14} {len(texts):>4} {p50:>8.2f} {p95:>8.2f} {r50:>8.2f} {r95:>8.2f} "
                   f"{p95 / r95 if r95 else 0:>9.1f} {hits:>6}")
             if p95 >= 100:

@@ -10,7 +10,8 @@ KIND_ICONS = {
     "call": "telephone", "visit": "geo-alt", "email": "envelope", "sms": "chat-text", "wechat": "wechat",
     "note": "sticky", "purchase": "bag-check", "return": "arrow-return-left", "profile": "person-gear",
     "consent": "shield-check", "ticket": "life-preserver", "campaign": "megaphone", "points": "stars",
-    "merge": "intersect",
+    "merge": "intersect", "lead": "funnel", "opp": "briefcase", "task": "check2-square", "account": "building",
+    "survey": "emoji-smile", "workorder": "tools",
 }
 CONTACT_ICONS = {"mobile": "phone", "landline": "telephone", "email": "envelope", "wechat": "wechat",
                  "address": "house"}

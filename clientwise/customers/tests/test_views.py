@@ -323,3 +323,9 @@ def test_forms_on_the_360_page_are_fetched_when_opened(web_client, org, cust):
     # Reading the forms needs the change right and the customer's visibility.
     assert web_client(org.marketer).get(reverse("customers:interaction_form", args=[cust.pk])).status_code == 403
     assert web_client(org.rep_b).get(reverse("customers:contact_form", args=[cust.pk])).status_code == 404
+
+
+def test_every_timeline_kind_has_its_icon():
+    from clientwise.customers.templatetags.customers_extras import KIND_ICONS
+
+    assert set(Interaction.Kind.values) <= set(KIND_ICONS)

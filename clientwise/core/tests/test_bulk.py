@@ -213,3 +213,18 @@ def test_datetime_columns_match_the_field_for_every_kind_of_datetime():
         for value in cases:
             assert convert(value) == field.get_db_prep_save(value, connection), value
     assert convert(None) is None
+
+
+@pytest.mark.django_db
+def test_decimals_of_every_shape_read_back_identical(org):
+    # On SQLite BulkInsert binds str(Decimal) itself, the text Django's adapter binds; the stored values must not
+    # differ for any shape of Decimal (exponents, trailing zeros, negatives) or for a column of mixed types.
+    cat = ProductCategory.objects.create(code="D", name="D")
+    product = Product.objects.create(sku="P-D", name="P", category=cat, list_price=Decimal("1"))
+    cust = Customer.objects.create(name="张伟")
+    order = Order.objects.create(number="SO-D", customer=cust, ordered_at=NOW, line_count=1, source="pos")
+    for price in (Decimal("19.90"), Decimal("1E+2"), Decimal("-0.50"), Decimal("0"), Decimal("12345678.1"), 7):
+        orm, fast = both(OrderLine, {"order_id": order.pk, "customer_id": cust.pk, "product_id": product.pk,
+                                     "quantity": 1, "unit_price": price, "discount": Decimal("0.00"),
+                                     "amount": price, "cost": Decimal("0.5")})
+        assert orm == fast, price

@@ -691,7 +691,8 @@ def record_events_bulk(*, events: list[dict[str, Any]], actor=None) -> int:
     direction). Call inside the caller's transaction. Returns the number of rows written.
 
     Written through core.bulk (one prepared INSERT / COPY) with the column values bulk_create would write;
-    the payload is encoded once, as json.dumps(jsonable(payload)) would encode it."""
+    the payload is encoded once, as json.dumps(jsonable(payload)) would encode it (a payload given as JsonText is
+    that text already, written as is)."""
     import json
 
     from clientwise.core.bulk import JsonText, inserter
@@ -699,9 +700,15 @@ def record_events_bulk(*, events: list[dict[str, Any]], actor=None) -> int:
     now = timezone.now()
     actor_id = actor.pk if getattr(actor, "pk", None) else None
     dumps = json.dumps
+
+    def encoded(payload) -> JsonText:
+        if type(payload) is JsonText:
+            return payload
+        return JsonText(dumps(payload or {}, default=_json_default))
+
     rows = [
         (e["customer_id"], e["kind"], e.get("direction", ""), e.get("occurred_at") or now, actor_id,
-         (e.get("subject") or "")[:200], e.get("body", ""), JsonText(dumps(e.get("payload") or {}, default=_json_default)),
+         (e.get("subject") or "")[:200], e.get("body", ""), encoded(e.get("payload")),
          e.get("ref_type", ""), e.get("ref_id"), e.get("source", ""), e.get("external_id"))
         for e in events
     ]

@@ -780,6 +780,7 @@ class OrderHandler(Handler):
         self._channels: dict[str, Any] | None = None
         self._gross: dict[tuple, Decimal] = {}  # (unit price, quantity) -> gross, for the whole job
         self._cost: dict[tuple, Decimal] = {}  # (product id, quantity) -> cost
+        self._payloads = PurchasePayloads(self.job.pk)
         self.fields = [t.name for t in TARGETS["orders"] if self.mapping.get(t.name)]
         # The per-field checks after the order number, in the order the per-row rules list their errors.
         self.plan_head = plan_for(self.mapping, [("external_id", v.text, {"max_length": 100})])
@@ -1129,19 +1130,72 @@ class OrderHandler(Handler):
             d[3] = max(d[3], o["ordered_at"])
         apply_purchase_totals_bulk(deltas={k: tuple(d) for k, d in deltas.items()})
         subject = _("Order %(number)s · %(amount)s")
-        job_id = self.job.pk
+        payload = self._payloads.encode
         record_events_bulk(actor=self.actor, events=[{
             "customer_id": o["customer_id"], "kind": "purchase", "occurred_at": o["ordered_at"], "ref_type": "order",
             "ref_id": pk,
             "subject": subject % {"number": o["number"], "amount": _money(o["amount"], o["currency"])},
-            "payload": {"number": o["number"], "amount": str(o["amount"]), "currency": o["currency"],
-                        "line_count": o["line_count"], "store": o["store"].name if o["store"] else "",
-                        "channel": o["channel"].code if o["channel"] else "", "import_job": job_id,
-                        "lines": [{"sku": x[0].sku, "name": x[0].name, "quantity": x[1], "amount": str(x[5])}
-                                  for x in line[a:min(b, a + 20)]]},
+            "payload": payload(o, line[a:min(b, a + 20)]),
         } for pk, (a, b, o) in zip(ids, to_create, strict=True)])
         self.summary["created_ids"] = list(ids)
         return outcome, errs
+
+
+def purchase_payload(order: dict[str, Any], lines: list[tuple], job_id: int | None) -> dict[str, Any]:
+    """The payload of an imported order's purchase timeline row: the order's number, amount, currency, line count,
+    store name, channel code and import job, and its first 20 lines (SKU, product name, quantity, amount)."""
+    return {"number": order["number"], "amount": str(order["amount"]), "currency": order["currency"],
+            "line_count": order["line_count"], "store": order["store"].name if order["store"] else "",
+            "channel": order["channel"].code if order["channel"] else "", "import_job": job_id,
+            "lines": [{"sku": x[0].sku, "name": x[0].name, "quantity": x[1], "amount": str(x[5])} for x in lines]}
+
+
+class PurchasePayloads:
+    """`JsonText` of `purchase_payload(order, lines, job_id)`, byte for byte what `json.dumps` writes for it, put
+    together from fragments encoded once: per product `{"sku": …, "name": …, "quantity": `, per store and channel
+    their JSON strings. Only the per-order and per-line values (texts of numbers and amounts, JSON strings of the
+    order number) are encoded per order. An order with values of other types than these fragments assume (int
+    quantities and line count, Decimal amounts) gets the payload dict instead, which record_events_bulk encodes
+    (tests/test_orders_columnwise.py compares the texts)."""
+
+    def __init__(self, job_id: int | None):
+        self.job = json.dumps(job_id)
+        self.products: dict[int, str] = {}
+        self.names: dict[Any, str] = {}
+
+    def _name(self, obj, attr: str) -> str:
+        try:
+            return self.names[(attr, obj.pk)]
+        except KeyError:
+            out = self.names[(attr, obj.pk)] = json.dumps(getattr(obj, attr))
+            return out
+
+    def encode(self, order: dict[str, Any], lines: list[tuple]) -> JsonText | dict[str, Any]:
+        line_count = order["line_count"]
+        if type(line_count) is not int or type(order["amount"]) is not Decimal or not all(
+                type(x[1]) is int and type(x[5]) is Decimal for x in lines):
+            return purchase_payload(order, lines, json.loads(self.job))  # record_events_bulk encodes it
+        products = self.products
+        parts = []
+        for x in lines:
+            product = x[0]
+            try:
+                head = products[product.pk]
+            except KeyError:
+                head = products[product.pk] = (f'{{"sku": {json.dumps(product.sku)}, '
+                                               f'"name": {json.dumps(product.name)}, "quantity": ')
+            parts.append(f'{head}{x[1]}, "amount": "{str(x[5])}"}}')
+        store, channel = order["store"], order["channel"]
+        return JsonText(
+            f'{{"number": {_json_str(order["number"])}, "amount": "{str(order["amount"])}", '
+            f'"currency": {_json_str(order["currency"])}, "line_count": {line_count}, '
+            f'"store": {self._name(store, "name") if store else _EMPTY}, '
+            f'"channel": {self._name(channel, "code") if channel else _EMPTY}, "import_job": {self.job}, '
+            f'"lines": [{", ".join(parts)}]}}')
+
+
+_json_str = json.encoder.encode_basestring_ascii  # json.dumps of a str, with the default ensure_ascii
+_EMPTY = '""'
 
 ORDER_FIELDS = ("id", "number", "customer_id", "store_id", "channel_id", "ordered_at", "currency", "subtotal",
                 "discount", "amount", "cost", "line_count", "source", "external_id")

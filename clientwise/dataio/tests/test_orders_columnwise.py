@@ -6,6 +6,7 @@ timeline rows, on a file full of the cases that go wrong, split into small batch
 from __future__ import annotations
 
 import datetime as dt
+import json
 import random
 from unittest import mock
 
@@ -79,7 +80,21 @@ def snapshot(job) -> dict:
                                                       "last_order_at")),
         "timeline": sorted(Interaction.objects.filter(kind="purchase").values_list(
             "customer__member_number", "subject", "occurred_at", "payload")),
+        "payload_text": payload_texts(),
     }
+
+
+def payload_texts() -> list[str]:
+    """The purchase rows' payloads as stored (SQLite: the JSON text, byte for byte; PostgreSQL keeps jsonb, so
+    there the text PostgreSQL prints), the import job's id written as JOB."""
+    import re
+
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        cur.execute("SELECT payload FROM customers_interaction WHERE kind = 'purchase'")
+        texts = [r[0] if isinstance(r[0], str) else json.dumps(r[0]) for r in cur.fetchall()]
+    return sorted(re.sub(r'"import_job": \d+', '"import_job": JOB', t) for t in texts)
 
 
 def reset() -> None:
@@ -156,3 +171,38 @@ def test_jsonl_orders_with_unreadable_lines_answer_like_the_per_row_handler(org,
             reset()
     assert states[0] == states[1]
     assert {"unreadable_row"} <= {q[2] for q in states[0]["quarantine"]}
+
+
+def test_purchase_payload_text_is_what_json_dumps_writes():
+    """PurchasePayloads builds the purchase row's JSON from fragments: the same text as json.dumps of the payload
+    dict, for names that need escaping, missing store and channel, and values of unexpected types."""
+    from decimal import Decimal
+    from types import SimpleNamespace as NS
+
+    from clientwise.core.bulk import JsonText
+
+    products = [NS(pk=1, sku="P-1", name='引号 " 反斜杠 \\ 换行\n制表\t'), NS(pk=2, sku="P/2", name="😀 \x01 é"),
+                NS(pk=3, sku="P-3", name="")]
+    store, channel = NS(pk=5, name="南京路 \"1\""), NS(pk=6, code="pos")
+    cases = [
+        ({"number": "SO-1", "amount": Decimal("220.00"), "currency": "CNY", "line_count": 2, "store": store,
+          "channel": channel}, [(products[0], 2, None, None, None, Decimal("200.00")),
+                                (products[1], 1, None, None, None, Decimal("20.00"))]),
+        ({"number": "B000000001", "amount": Decimal("1E+2"), "currency": "USD", "line_count": 1, "store": None,
+          "channel": None}, [(products[2], 1000000, None, None, None, Decimal("-0.50"))]),
+        ({"number": "X", "amount": Decimal("5"), "currency": "EUR", "line_count": 1, "store": None,
+          "channel": channel}, [(products[0], Decimal("1"), None, None, None, Decimal("5"))]),  # not an int
+        ({"number": "Y", "amount": Decimal("5"), "currency": "EUR", "line_count": 1, "store": store,
+          "channel": None}, [(products[1], True, None, None, None, Decimal("5"))]),  # bool is not an int here
+    ]
+    for job_id in (7, None):
+        encoder = handlers.PurchasePayloads(job_id)
+        for _twice in range(2):  # fragments from the caches the second time
+            for order, order_lines in cases:
+                payload = handlers.purchase_payload(order, order_lines, job_id)
+                encoded = encoder.encode(order, order_lines)
+                if type(order_lines[0][1]) is int:
+                    assert type(encoded) is JsonText
+                    assert encoded == json.dumps(payload)
+                else:  # the dict, encoded by record_events_bulk
+                    assert encoded == payload

@@ -69,6 +69,24 @@ class Compiled:
     measures: list[str]
     sets: list[tuple[int, ...]]  # grouping sets as indexes into dims
     columns: list[str] = field(default_factory=list)
+    distinct: DistinctPlan | None = None
+
+
+@dataclass
+class DistinctPlan:
+    """DuckDB: the measures that are a plain COUNT(DISTINCT column) (buyers, orders) counted by sorting (cell,
+    value) pairs in NumPy (runner.count_distinct_pairs) instead of in the pivot query's hash aggregation.
+
+    `sql` is the pivot query with each such measure m<j> as NULL plus its column's bounds (m<j>_lo, m<j>_hi);
+    `pairs` selects, for every fact row the pivot reads (same joins, filters, visibility and top-N), each
+    dimension's grouping value as d<i> and each counted column as v<j>; `idents[i]` is the result column holding
+    dimension i's grouping value (k<i> for keyed dimensions, else l<i>). Where a grouping value is not an integer
+    or a date, the runner runs `Compiled.sql` instead."""
+
+    sql: str
+    pairs: str
+    measures: list[int]
+    idents: list[str]
 
 
 def visibility_for(user, engine: str) -> Visibility:
@@ -466,15 +484,52 @@ class Compiler:
             group_names.append([a for _e, a in items])
             keyed.append(has_key)
             others.append(flag is not None)
-        measure_exprs = [exp.alias_(expr(m.sql, self.engine), f"m{j}") for j, m in enumerate(self.measures)]
-
         sets = self.grouping_sets() if n else [()]
         sel, conds = self.base_select(skip=tuple(late))
         where = list(conds)
         if top_index is not None and not spec.top_n.others:
             where.append(in_top.copy())
         where_expr = _and(where)
+        build = dict(n=n, sets=sets, sel=sel, where_expr=where_expr, sel_exprs=sel_exprs, group_exprs=group_exprs,
+                     group_names=group_names, top_index=top_index, late=late, late_labels=late_labels)
+        measure_exprs = [exp.alias_(expr(m.sql, self.engine), f"m{j}") for j, m in enumerate(self.measures)]
+        sql = self._assemble(measure_exprs, **build)
+        compiled = Compiled(sql=sql, engine=self.engine, fact=self.fact.name, dims=[d.id for d in self.dims],
+                            keyed=keyed, others=others, measures=[m.id for m in self.measures], sets=sets)
+        plain = self._plain_distinct() if self.engine == "duckdb" else {}
+        if plain:
+            split = []
+            for j, m in enumerate(measure_exprs):
+                if j in plain:
+                    split += [exp.alias_(exp.cast(exp.Null(), "BIGINT"), f"m{j}"),
+                              exp.alias_(exp.Min(this=plain[j].copy()), f"m{j}_lo"),
+                              exp.alias_(exp.Max(this=plain[j].copy()), f"m{j}_hi")]
+                else:
+                    split.append(m.copy())
+            pairs = sel.copy().select(*[exp.alias_(group_exprs[i][0].copy(), f"d{i}") for i in range(n)],
+                                      *[exp.alias_(c.copy(), f"v{j}") for j, c in plain.items()])
+            if where_expr is not None:
+                pairs = pairs.where(where_expr.copy())
+            if top_index is not None:
+                pairs = pairs.with_("topn", as_=self._top_cte(top_index, skip=tuple(late)))
+            compiled.distinct = DistinctPlan(
+                sql=self._assemble(split, **build), pairs=self._unmerge(pairs).sql(dialect="duckdb"),
+                measures=list(plain), idents=[group_names[i][0] for i in range(n)])
+        return compiled
 
+    def _plain_distinct(self) -> dict[int, exp.Expression]:
+        """{measure index: column} for the measures that are exactly COUNT(DISTINCT <column>)."""
+        out = {}
+        for j, m in enumerate(self.measures):
+            e = expr(m.sql, self.engine)
+            if isinstance(e, exp.Count) and isinstance(e.this, exp.Distinct) and len(e.this.expressions) == 1 \
+                    and isinstance(e.this.expressions[0], exp.Column):
+                out[j] = e.this.expressions[0]
+        return out
+
+    def _assemble(self, measure_exprs: list[exp.Expression], *, n, sets, sel, where_expr, sel_exprs, group_exprs,
+                  group_names, top_index, late, late_labels) -> str:
+        """The pivot query: the dimensions' grouping sets over `sel` with `measure_exprs`, top-N and late labels."""
         def one(set_: tuple[int, ...], with_g: bool) -> exp.Select:
             q = sel.copy()
             cols = []
@@ -519,9 +574,7 @@ class Compiler:
                     outer = outer.join(_source(semantic.TABLES[j.table], self.engine), on=late[j.table][1],
                                        join_type="left")
             query = outer
-        sql = query.sql(dialect=semantic.DIALECTS[self.engine])
-        return Compiled(sql=sql, engine=self.engine, fact=self.fact.name, dims=[d.id for d in self.dims],
-                        keyed=keyed, others=others, measures=[m.id for m in self.measures], sets=sets)
+        return query.sql(dialect=semantic.DIALECTS[self.engine])
 
     def compile_drill(self, conditions: list[exp.Expression], *, limit: int) -> str:
         """The ids of the fact's rows' orders (sales) or customers behind a cell, newest first."""

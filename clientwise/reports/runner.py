@@ -30,7 +30,7 @@ from django.utils.translation import gettext as _
 
 from clientwise.core import permissions as perms
 from clientwise.core.errors import DomainError, ErrorCode, ValidationFailed
-from clientwise.reports import semantic
+from clientwise.reports import distinct, semantic
 from clientwise.reports.compiler import Compiled, Compiler, Context, visibility_for
 from clientwise.reports.spec import PivotSpec, parse_spec
 
@@ -134,6 +134,13 @@ class SnapshotConnection:
         finally:
             cur.close()
 
+    def fetch_numpy(self, sql: str) -> dict:
+        cur = self.con.cursor()
+        try:
+            return cur.execute(sql).fetchnumpy()
+        finally:
+            cur.close()
+
 
 _CONNECTIONS: dict[str, SnapshotConnection] = {}
 _CONNECTIONS_LOCK = threading.Lock()
@@ -185,6 +192,11 @@ def execute(compiled: Compiled, snap: SnapshotInfo | None, tables: list[str]) ->
     if compiled.engine == "duckdb":
         con = snapshot_connection(snap)
         con.ensure(tables)
+        if compiled.distinct is not None and getattr(settings, "REPORTS_SORTED_DISTINCT", True):
+            names, rows = con.execute(compiled.distinct.sql)
+            filled = distinct.fill(con.fetch_numpy, compiled, names, rows)
+            if filled is not None:
+                return names, filled
         return con.execute(compiled.sql)
     with connection.cursor() as cur:
         cur.execute(compiled.sql)

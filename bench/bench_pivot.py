@@ -10,6 +10,8 @@ reports need (or `--extract`).
 
 In one process, on the same Parquet snapshot:
   engine       clientwise.reports.runner.run_pivot (spec → sqlglot → DuckDB → rows × columns), result cache off;
+               buyers counted from sorted (cell, customer) pairs (reports/distinct.py), and once more with
+               DuckDB's own COUNT(DISTINCT) (REPORTS_SORTED_DISTINCT off) for comparison;
                cold = a new DuckDB connection (views, small dimension tables read from the database, building the
                denormalized `sales_lines` table — its build time is printed on its own line — and the first query),
                warm = median of --repeat runs on that connection;
@@ -111,6 +113,7 @@ def main(argv: list[str] | None = None) -> None:
     warm_engine = statistics.median(warm)
     cells = sum(1 for row in res.cells for c in row if c)
     total_revenue = sum(c["revenue"] for row in res.cells for c in row if c)
+    total_buyers = sum(c["buyers"] for row in res.cells for c in row if c)
     spec_sum = {**SPEC, "measures": ["revenue"]}
     runner.run_pivot(actor=admin, spec=spec_sum, use_cache=False)
     warm_sum = statistics.median(timed(lambda: runner.run_pivot(actor=admin, spec=spec_sum, use_cache=False))[0]
@@ -119,6 +122,15 @@ def main(argv: list[str] | None = None) -> None:
     runner.run_pivot(actor=admin, spec=spec_totals, use_cache=False)
     warm_totals = statistics.median(timed(lambda: runner.run_pivot(actor=admin, spec=spec_totals, use_cache=False))[0]
                                     for _ in range(args.repeat))
+    # The same pivots with DuckDB's own COUNT(DISTINCT) instead of the sorted (cell, customer) pairs.
+    from django.conf import settings
+
+    settings.REPORTS_SORTED_DISTINCT = False
+    warm_plain = statistics.median(timed(lambda: runner.run_pivot(actor=admin, spec=SPEC, use_cache=False))[0]
+                                   for _ in range(args.repeat))
+    warm_plain_totals = statistics.median(
+        timed(lambda: runner.run_pivot(actor=admin, spec=spec_totals, use_cache=False))[0] for _ in range(args.repeat))
+    settings.REPORTS_SORTED_DISTINCT = True
 
     # --- hand-written DuckDB ------------------------------------------------------------------------------
     import duckdb
@@ -138,6 +150,7 @@ def main(argv: list[str] | None = None) -> None:
     cold_hand, (con, sql, hand_rows) = timed(hand_cold)
     warm_hand = statistics.median(timed(lambda: con.execute(sql).fetchall())[0] for _ in range(args.repeat))
     hand_revenue = sum(r[3] for r in hand_rows)
+    hand_buyers = sum(r[4] for r in hand_rows)
     sum_sql = sql.replace(", count(DISTINCT l.customer_id) AS buyers", "")
     con.execute(sum_sql).fetchall()
     warm_hand_sum = statistics.median(timed(lambda: con.execute(sum_sql).fetchall())[0] for _ in range(args.repeat))
@@ -173,15 +186,19 @@ def main(argv: list[str] | None = None) -> None:
     cold_pd_pivot, table = timed(pandas_pivot)
     warm_pd = statistics.median(timed(pandas_pivot)[0] for _ in range(max(1, args.repeat // 2)))
     pd_revenue = float(table["amount"].sum().sum())
+    pd_buyers = int(table["customer_id"].sum().sum())
 
     print(f"result: {cells:,} cells ({len(res.rows)} rows × {len(res.columns)} months); revenue engine "
-          f"{total_revenue:,.2f}, hand {hand_revenue:,.2f}, pandas {pd_revenue:,.2f}")
+          f"{total_revenue:,.2f}, hand {hand_revenue:,.2f}, pandas {pd_revenue:,.2f}; buyers summed over the cells "
+          f"engine {total_buyers:,}, hand {hand_buyers:,}, pandas {pd_buyers:,}")
     print(f"{'':24}{'cold s':>10}{'warm s':>10}")
     print(f"{'engine (run_pivot)':24}{cold_engine:10.3f}{warm_engine:10.3f}")
     for name, seconds in build.items():
         print(f"{'  of cold: build ' + name:24}{seconds:10.3f}   (once per snapshot and process, not per query)")
     print(f"{'  with subtotals+totals':24}{'':>10}{warm_totals:10.3f}")
     print(f"{'  revenue only':24}{'':>10}{warm_sum:10.3f}")
+    print(f"{'  COUNT(DISTINCT) in DuckDB':24}{'':>10}{warm_plain:10.3f}   (REPORTS_SORTED_DISTINCT off)")
+    print(f"{'    with subtotals+totals':24}{'':>10}{warm_plain_totals:10.3f}")
     print(f"{'hand-written DuckDB':24}{cold_hand:10.3f}{warm_hand:10.3f}")
     print(f"{'  revenue only':24}{'':>10}{warm_hand_sum:10.3f}")
     print(f"{'pandas load+merge':24}{load_pd:10.3f}")

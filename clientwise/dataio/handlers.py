@@ -810,6 +810,11 @@ class OrderHandler(Handler):
             errors[i] = [DomainError(ImportErrorCode.PARSE, raws[i][PARSE_ERROR], None)]
         return outcomes, errors
 
+    def process_values(self, n: int, values: dict[str, list[str]]) -> tuple[list[str], list]:
+        """process() for n rows given as columns: {field: the rows' stripped texts} for every mapped field (CSV
+        files, read as columns). Returns (outcome per row, errors per row: None or empty for a stored row)."""
+        return self.process_columns(OrderColumns(n, values, set()))
+
     def process(self, rows: list[Row]) -> None:
         outcomes, errors = self.process_columns(OrderColumns.from_rows(rows, self.fields))
         for row, outcome, errs in zip(rows, outcomes, errors, strict=True):

@@ -155,7 +155,8 @@ class _DecodeLines:
             raise _undecodable(self.encoding, self.line) from None
 
 
-def read_csv(path: Path, encoding: str, *, cells: bool = False) -> tuple[list[str], Iterator[tuple[int, Any]]]:
+def _open_csv(path: Path, encoding: str):
+    """(open file, csv.reader after the header row, headers); errors in the header row raise here."""
     delimiter = _csv_dialect(path, encoding)
     if encoding.startswith("utf-16"):
         fh = open(path, encoding=encoding, errors="strict", newline="")  # noqa: SIM115 - closed by rows()
@@ -178,7 +179,11 @@ def read_csv(path: Path, encoding: str, *, cells: bool = False) -> tuple[list[st
     if first is None:
         fh.close()
         raise file_error(FileErrorCode.EMPTY_FILE, _("The file is empty."))
-    headers = _headers(first)
+    return fh, reader, _headers(first)
+
+
+def read_csv(path: Path, encoding: str, *, cells: bool = False) -> tuple[list[str], Iterator[tuple[int, Any]]]:
+    fh, reader, headers = _open_csv(path, encoding)
     as_cells, width = cells, len(headers)
 
     def rows():
@@ -338,3 +343,198 @@ def count_rows(path: str | Path, fmt: str) -> int | None:
     if last != b"\n":
         lines += 1
     return max(0, lines - (0 if fmt == "jsonl" else 1))
+
+
+# --- CSV as columns (the orders import) -----------------------------------------------------------------------
+
+# What str.strip() strips: every character for which str.isspace() is true (tests/test_readers.py checks it).
+PY_WHITESPACE = ("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007"
+                 "\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000")
+ARROW_ENCODINGS = {"utf-8": "utf8", "utf-8-sig": "utf8", "gb18030": "gb18030"}
+ARROW_BLOCK = 4 << 20  # bytes per block the Arrow reader parses at a time
+CHUNK_ROWS = 20_000  # rows per chunk from the Python reader (the fallback)
+
+
+class CellChunk:
+    """Consecutive rows of a CSV file as columns: `numbers[i]` is row i's row number, `values[header][i]` its
+    stripped text in that column (only the columns asked for), `cells(i)` the row's cells as read (at least as
+    many as headers, unstripped: `row_dict(headers, cells(i))` is the dict read_csv yields for it)."""
+
+    __slots__ = ("numbers", "values", "_cells")
+
+    def __init__(self, numbers: list[int], values: dict[str, list[str]], cells):
+        self.numbers, self.values, self._cells = numbers, values, cells
+
+    def __len__(self) -> int:
+        return len(self.numbers)
+
+    def cells(self, i: int) -> list[str]:
+        return self._cells(i)
+
+
+class _ArrowGaveUp(Exception):
+    """The Arrow reader met something it cannot read exactly as csv.reader does; the Python reader takes over."""
+
+
+def read_csv_columns(path: Path, encoding: str, wanted: list[str]) -> tuple[list[str], Iterator[CellChunk], dict]:
+    """read_csv_cells as columns: (headers, chunks of rows, info). The same rows (blank ones skipped), the same
+    row numbers, cells and errors as read_csv_cells.
+
+    The file is parsed in C by Arrow's streaming CSV reader (pyarrow.csv.open_csv, every column as text, Arrow
+    decoding GB18030 itself) when it can give exactly what csv.reader gives: no quote character, no NUL byte, no
+    carriage return except in CRLF line ends, no byte-order mark but at the start — then every physical line is
+    one row, and Arrow's line N is row N. Otherwise (and for UTF-16) the file goes through the Python reader.
+    When Arrow fails part way (a line with more or fewer cells than the header, bytes that are not valid text, a
+    field longer than csv's field_size_limit), the Python reader continues after the last row Arrow handed out,
+    so a bad row still fails or pads exactly as it would have. `info["reader"]` says which reader was used
+    ("arrow", "python", or "arrow+python" with `info["python_from"]`, the first row read by Python)."""
+    fh, _reader, headers = _open_csv(path, encoding)  # the header row and its errors, as ever
+    fh.close()
+    delimiter = _csv_dialect(path, encoding)
+    index = {h: i for i, h in enumerate(headers)}
+    wanted = [h for h in wanted if h in index]
+    info: dict[str, Any] = {"reader": "python"}
+    if not _arrow_can_read(path, encoding, delimiter):
+        return headers, _python_chunks(read_csv(path, encoding, cells=True)[1], headers, wanted, index, 1), info
+
+    def chunks():
+        last = 1
+        try:
+            for chunk in _arrow_chunks(path, encoding, delimiter, headers, wanted):
+                last = chunk.numbers[-1] if chunk.numbers else last
+                yield chunk
+            info["reader"] = "arrow"
+            return
+        except _ArrowGaveUp:
+            pass
+        info["reader"], info["python_from"] = "arrow+python", last + 1
+        _headers, rows = read_csv(path, encoding, cells=True)
+        yield from _python_chunks(rows, headers, wanted, index, last)
+
+    return headers, chunks(), info
+
+
+def _python_chunks(rows, headers, wanted, index, after: int) -> Iterator[CellChunk]:
+    """Chunks of read_csv_cells' rows numbered after `after`. The rows read before an error are handed out
+    before the error is raised, as read_csv_cells hands them out one by one."""
+    batch: list[tuple[int, list[str]]] = []
+    try:
+        for item in rows:
+            if item[0] <= after:
+                continue
+            batch.append(item)
+            if len(batch) >= CHUNK_ROWS:
+                yield _chunk_of(batch, wanted, index)
+                batch = []
+    except Exception:
+        if batch:
+            yield _chunk_of(batch, wanted, index)
+        raise
+    finally:
+        rows.close()
+    if batch:
+        yield _chunk_of(batch, wanted, index)
+
+
+def _chunk_of(batch: list[tuple[int, list[str]]], wanted, index) -> CellChunk:
+    cells = [c for _n, c in batch]
+    return CellChunk([n for n, _c in batch], {h: [c[index[h]].strip() for c in cells] for h in wanted},
+                     cells.__getitem__)
+
+
+def _arrow_can_read(path: Path, encoding: str, delimiter: str) -> bool:
+    """Whether every physical line of the file is one csv.reader row with the cells Arrow splits it into (a scan
+    of the bytes, in C). In GB18030 none of the bytes looked for can be part of a multi-byte character."""
+    if encoding not in ARROW_ENCODINGS or delimiter == '"':
+        return False
+    try:
+        import pyarrow.csv  # noqa: F401
+    except ImportError:
+        return False
+    boms = cr = crlf = 0
+    tail = b""
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 22):
+            if b'"' in chunk or b"\x00" in chunk:
+                return False
+            both = tail + chunk
+            cr += chunk.count(b"\r")
+            crlf += both.count(b"\r\n") - tail.count(b"\r\n")
+            boms += both.count(codecs.BOM_UTF8) - tail.count(codecs.BOM_UTF8)
+            tail = both[-2:]
+    if cr != crlf:
+        return False
+    if encoding != "utf-8-sig":  # a BOM is a character like any other in UTF-8 (and bytes of text in GB18030)
+        return True
+    # Python's utf-8-sig decoder drops a BOM at the start of each line it decodes; Arrow only at the file's start.
+    with open(path, "rb") as fh:
+        starts_with_bom = fh.read(3) == codecs.BOM_UTF8
+    return boms == (1 if starts_with_bom else 0)
+
+
+def _arrow_chunks(path: Path, encoding: str, delimiter: str, headers: list[str], wanted: list[str]):
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv as pcsv
+
+    names = [f"c{i}" for i in range(len(headers))]
+    where = {h: names[i] for i, h in enumerate(headers)}
+    limit = csv.field_size_limit()
+    try:
+        reader = pcsv.open_csv(
+            path, read_options=pcsv.ReadOptions(use_threads=False, block_size=ARROW_BLOCK, skip_rows=1,
+                                                column_names=names, encoding=ARROW_ENCODINGS[encoding]),
+            parse_options=pcsv.ParseOptions(delimiter=delimiter, quote_char=False, escape_char=False,
+                                            double_quote=False, newlines_in_values=False, ignore_empty_lines=False),
+            convert_options=pcsv.ConvertOptions(column_types=dict.fromkeys(names, pa.string()),
+                                                strings_can_be_null=False, check_utf8=True))
+    except (pa.ArrowException, UnicodeError, LookupError):
+        raise _ArrowGaveUp from None
+    number = 1  # the header line
+    while True:
+        try:
+            batch = reader.read_next_batch()
+        except StopIteration:
+            return
+        except (pa.ArrowException, UnicodeError):
+            raise _ArrowGaveUp from None
+        n = batch.num_rows
+        if not n:
+            continue
+        stripped = {}
+        for name in names:
+            column = batch.column(name)
+            if pc.max(pc.utf8_length(column)).as_py() > limit:
+                raise _ArrowGaveUp  # csv.reader refuses the field (BAD_FILE); the Python reader says where
+            stripped[name] = pc.utf8_trim(column, characters=PY_WHITESPACE)
+        # A row is blank when all its cells strip to nothing. (Arrays only: a Python scalar argument would make
+        # pyarrow import pandas.)
+        length = None
+        for name in names:
+            cell = pc.utf8_length(stripped[name])
+            length = cell if length is None else pc.add(length, cell)
+        numbers = list(range(number + 1, number + 1 + n))
+        number += n
+        keep = None
+        if not pc.all(pc.cast(length, pa.bool_())).as_py():
+            keep = pc.cast(length, pa.bool_())
+            numbers = [x for x, k in zip(numbers, keep.to_pylist(), strict=True) if k]
+            if not numbers:
+                continue
+            batch = batch.filter(keep)
+        values = {h: (stripped[where[h]] if keep is None else stripped[where[h]].filter(keep)).to_pylist()
+                  for h in wanted}
+        yield CellChunk(numbers, values, _ArrowCells(batch, names))
+
+
+class _ArrowCells:
+    """cells(i) of an Arrow chunk: read from the batch only for the rows asked for (quarantined ones)."""
+
+    __slots__ = ("batch", "names")
+
+    def __init__(self, batch, names):
+        self.batch, self.names = batch, names
+
+    def __call__(self, i: int) -> list[str]:
+        row = self.batch.slice(i, 1)
+        return [row.column(name)[0].as_py() for name in self.names]

@@ -303,13 +303,67 @@ def _raw_batches(rows: Iterator[tuple[int, Any]], handler, *, start_after: int, 
         yield batch
 
 
+class ColumnBatch:
+    """A batch of CSV rows as columns (readers.CellChunk's, joined): `numbers`, `values[header]` (stripped texts
+    of the columns asked for), `cells(i)` (row i as read, for its quarantine row)."""
+
+    __slots__ = ("numbers", "values", "parts")
+
+    def __init__(self, numbers: list[int], values: dict[str, list[str]], parts: list[tuple[int, Any]]):
+        self.numbers, self.values, self.parts = numbers, values, parts  # parts: (first index, chunk)
+
+    def cells(self, i: int) -> list[str]:
+        for start, chunk in reversed(self.parts):
+            if i >= start:
+                return chunk.cells(i - start)
+        raise IndexError(i)
+
+
+def _column_batches(chunks, split_header: str, *, start_after: int, size: int) -> Iterator[ColumnBatch]:
+    """_raw_batches for column chunks: the rows numbered after start_after, in batches of at least `size` rows,
+    a batch ending only where the split column's value changes (orders: the order number) — the same batches
+    _raw_batches makes of the same rows."""
+    numbers: list[int] = []
+    values: dict[str, list[str]] = {}
+    parts: list[tuple[int, Any]] = []  # (batch index of the chunk's first row, chunk)
+    cut = size  # the next index where a batch may end (every index before it was looked at)
+    for chunk in chunks:
+        offset = 0
+        if chunk.numbers and chunk.numbers[0] <= start_after:
+            offset = next((i for i, x in enumerate(chunk.numbers) if x > start_after), len(chunk.numbers))
+            if offset == len(chunk.numbers):
+                continue
+        parts.append((len(numbers) - offset, chunk))
+        numbers.extend(chunk.numbers[offset:] if offset else chunk.numbers)
+        for h, column in chunk.values.items():
+            values.setdefault(h, []).extend(column[offset:] if offset else column)
+        split = values[split_header]
+        while cut < len(numbers):
+            if split[cut] == split[cut - 1]:
+                cut += 1
+                continue
+            yield ColumnBatch(numbers[:cut], {h: col[:cut] for h, col in values.items()}, parts)
+            numbers = numbers[cut:]
+            values = {h: col[cut:] for h, col in values.items()}
+            parts = [(start - cut, c) for start, c in parts if start - cut + len(c) > 0]
+            split = values[split_header]
+            cut = size
+    if numbers:
+        yield ColumnBatch(numbers, values, parts)
+
+
 def settle_raw(items: list[tuple[int, dict]], outcomes: list[str], errors: list) -> dict[str, int]:
     """settle() for process_raw's answer: a row with errors is rejected, a row without errors must be created,
     updated or unchanged (else UnsettledRow and the batch rolls back). Returns the counts."""
-    if len(outcomes) != len(items) or len(errors) != len(items):
-        raise UnsettledRow(f"{len(items)} rows, {len(outcomes)} outcomes")
+    return settle_numbers([number for number, _raw in items], outcomes, errors)
+
+
+def settle_numbers(numbers: list[int], outcomes: list[str], errors: list) -> dict[str, int]:
+    """settle_raw for rows known by their numbers."""
+    if len(outcomes) != len(numbers) or len(errors) != len(numbers):
+        raise UnsettledRow(f"{len(numbers)} rows, {len(outcomes)} outcomes")
     counts = {"created": 0, "updated": 0, "unchanged": 0, "rejected": 0}
-    for (number, _raw), outcome, errs in zip(items, outcomes, errors, strict=True):
+    for number, outcome, errs in zip(numbers, outcomes, errors, strict=True):
         if errs:
             counts["rejected"] += 1
         elif outcome in ("created", "updated", "unchanged"):
@@ -387,6 +441,9 @@ def _execute(job: ImportJob, *, dry_run: bool = False, limit: int | None = None,
     handler = handler_cls(job=job, actor=actor)
     result = RunResult()
     done = 0
+    if (hasattr(handler, "process_values") and job.format == ImportJob.Format.CSV and not dry_run and not keep_rows
+            and limit is None):
+        return _execute_columns(job, handler, size=size, crash_after_batches=crash_after_batches)
     if hasattr(handler, "process_raw") and not dry_run and not keep_rows and limit is None:
         # Rows as read, without a Row object each (orders: checks run column by column); CSV rows stay lists of
         # cells, and only a quarantined row becomes the dict the other readers give.
@@ -442,6 +499,45 @@ def _execute(job: ImportJob, *, dry_run: bool = False, limit: int | None = None,
                 done += 1
     finally:
         rows.close()
+    return result
+
+
+def _execute_columns(job: ImportJob, handler, *, size: int, crash_after_batches: int | None) -> RunResult:
+    """_execute for a CSV file and a handler that takes whole columns (orders): the file is read as columns
+    (readers.read_csv_columns: Arrow's CSV reader where it reads exactly what csv.reader reads), in the same
+    batches, with the same transactions, quarantine rows, counters and audit rows as the row path."""
+    actor = job.actor
+    result = RunResult()
+    headers_wanted = [h for h in job.mapping.values() if h]
+    headers, chunks, _info = readers.read_csv_columns(Path(job.file), job.encoding or readers.detect_encoding(job.file),
+                                                      headers_wanted)
+    fields = {name: header for name, header in job.mapping.items() if header}
+    done = 0
+    try:
+        with _long_lived_objects_frozen():
+            for batch in _column_batches(chunks, job.mapping["number"], start_after=job.last_row, size=size):
+                numbers = batch.numbers
+                with transaction.atomic():
+                    outcomes, errors = handler.process_values(
+                        len(numbers), {name: batch.values[header] for name, header in fields.items()})
+                    counts = settle_numbers(numbers, outcomes, errors)
+                    if crash_after_batches is not None and done >= crash_after_batches:
+                        raise SimulatedCrash(f"simulated crash in batch {done + 1}")
+                    for key, n in counts.items():
+                        setattr(result, key, getattr(result, key) + n)
+                    rejected = [i for i, errs in enumerate(errors) if errs]
+                    QuarantinedRow.objects.bulk_create(_quarantine_raw(
+                        job, [(numbers[i], batch.cells(i)) for i in rejected], [errors[i] for i in rejected], headers),
+                        batch_size=1000)
+                    ImportJob.objects.filter(pk=job.pk).update(
+                        last_row=numbers[-1], **{k: F(k) + n for k, n in counts.items() if n})
+                    audit(actor=actor, action="import.batch", obj=job, detail={
+                        "kind": job.kind, "rows": [numbers[0], numbers[-1]], **counts,
+                        "created_ids": handler.summary.get("created_ids", [])[:AUDIT_IDS],
+                        "updated_ids": handler.summary.get("updated_ids", [])[:AUDIT_IDS]})
+                done += 1
+    finally:
+        chunks.close()
     return result
 
 

@@ -70,7 +70,7 @@ def snapshot(job) -> dict:
     return {
         "counts": (job.created, job.updated, job.unchanged, job.rejected),
         "quarantine": list(QuarantinedRow.objects.filter(job=job).order_by("row_number").values_list(
-            "row_number", "field", "code", "message", "errors")),
+            "row_number", "field", "code", "message", "errors", "raw")),
         "orders": sorted(Order.objects.values_list("number", "customer__member_number", "store__code", "ordered_at",
                                                    "currency", "subtotal", "discount", "amount", "cost", "line_count",
                                                    "source", "external_id")),
@@ -206,3 +206,67 @@ def test_purchase_payload_text_is_what_json_dumps_writes():
                     assert encoded == json.dumps(payload)
                 else:  # the dict, encoded by record_events_bulk
                     assert encoded == payload
+
+
+def _semicolons(rows: list[list[str]]) -> str:
+    """The file as a POS export might write it: `;`-separated, so no cell needs quotes and Arrow reads it."""
+    assert not any(";" in c or '"' in c for r in rows for c in r)
+    return "".join(";".join(r) + "\n" for r in rows)
+
+
+def _readers_used(monkeypatch) -> list[str]:
+    used = []
+    real = services.readers.read_csv_columns
+
+    def spy(*args, **kwargs):
+        headers, chunks, info = real(*args, **kwargs)
+
+        def watched():
+            yield from chunks
+            used.append(info["reader"])
+        return headers, watched(), info
+    monkeypatch.setattr(services.readers, "read_csv_columns", spy)
+    return used
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("seed", [4, 5])
+def test_orders_read_by_arrow_answer_like_the_per_row_handler(org, catalog, people, monkeypatch, seed):
+    from clientwise.dataio import readers
+
+    monkeypatch.setattr(readers, "ARROW_BLOCK", 2048)  # many chunks per batch and batches across chunks
+    used = _readers_used(monkeypatch)
+    data = _semicolons([HEAD, *lines(seed)])
+    with mock.patch("django.utils.timezone.now", return_value=dt.datetime(2025, 6, 1, tzinfo=dt.UTC)):
+        fast_state = _strip_job(snapshot(run(org.admin, "orders", "o.csv", data, mapping=MAPPING,
+                                             options={"batch_size": 7})))
+        reset()
+        with mock.patch.dict(handlers.HANDLERS, {"orders": ReferenceOrderHandler}):
+            slow_state = _strip_job(snapshot(run(org.admin, "orders", "o.csv", data, mapping=MAPPING,
+                                                 options={"batch_size": 7})))
+    assert used == ["arrow"]
+    assert fast_state["counts"][0] > 60 and fast_state["counts"][3] > 60
+    assert fast_state == slow_state
+
+
+@pytest.mark.django_db
+def test_orders_read_by_arrow_resume_after_a_kill_to_the_same_state(org, catalog, people, monkeypatch):
+    from clientwise.dataio import readers
+
+    monkeypatch.setattr(readers, "ARROW_BLOCK", 2048)
+    used = _readers_used(monkeypatch)
+    data = _semicolons([HEAD, *lines(6)])
+    with mock.patch("django.utils.timezone.now", return_value=dt.datetime(2025, 6, 1, tzinfo=dt.UTC)):
+        straight = _strip_job(snapshot(run(org.admin, "orders", "o.csv", data, mapping=MAPPING,
+                                           options={"batch_size": 40})))
+        reset()
+        job = services.create_job(actor=org.admin, kind="orders", upload=_upload(data), source="pos",
+                                  mapping=MAPPING, options={"batch_size": 40})
+        with pytest.raises(services.SimulatedCrash):
+            services.run_import(job_id=job.pk, crash_after_batches=3)
+        job.refresh_from_db()
+        assert job.last_row > 100 and job.processed == job.last_row - 1
+        services.run_import(job_id=job.pk)
+        resumed = _strip_job(snapshot(job))
+    assert used == ["arrow", "arrow"]
+    assert resumed == straight

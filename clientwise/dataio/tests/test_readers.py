@@ -148,3 +148,99 @@ def test_csv_cells_fail_like_read_csv(tmp_path):
     with pytest.raises(DomainError) as again:
         list(rows)
     assert exc.value.message == again.value.message and "Row 5" in exc.value.message
+
+
+# --- CSV as columns: Arrow's reader where it reads what csv.reader reads, the Python reader otherwise ----------
+
+
+def test_py_whitespace_is_what_str_strip_strips():
+    assert "".join(c for c in map(chr, range(0x110000)) if c.isspace()) == readers.PY_WHITESPACE
+
+
+def _columns(path, encoding, wanted):
+    """Everything read_csv_columns hands out: [(number, {header: stripped value}, cells)], the info, or the error."""
+    headers, chunks, info = readers.read_csv_columns(path, encoding, wanted)
+    out = []
+    try:
+        for chunk in chunks:
+            for i, number in enumerate(chunk.numbers):
+                out.append((number, {h: chunk.values[h][i] for h in wanted if h in headers},
+                            readers.row_dict(headers, chunk.cells(i))))
+    except DomainError as exc:
+        out.append(("error", exc.code, exc.message))
+    return headers, out, info
+
+
+def _cells(path, encoding, wanted):
+    """The same from read_csv_cells (the Python reader), row by row."""
+    headers, rows = readers.read_csv_cells(path, encoding)
+    out = []
+    try:
+        for number, cells in rows:
+            row = readers.row_dict(headers, cells)
+            out.append((number, {h: row[h] for h in wanted}, row))
+    except DomainError as exc:
+        out.append(("error", exc.code, exc.message))
+    return headers, out
+
+
+BODY = ["B1;C1;  S1 ;2024-01-02 10:00;\u3000BK-1\u3000;1;5.00", "B1;C1;S1;2024-01-02 10:00;BK-2;2;6.00",
+        "", ";;;;;;", "  ; ;\t;;;;", "B2;张伟;S2;2024/1/3;BK-3;1;7.00\x1c", "B3;C3;S3;2024-01-04;BK-4;3;8.00"]
+
+
+@pytest.mark.parametrize("name,encoding,text,reader", [
+    ("plain", "utf-8", "订单号;客户;门店;时间;商品;数量;单价\n" + "\n".join(BODY * 40) + "\n", "arrow"),
+    ("crlf, no newline at the end", "utf-8", "订单号;客户;门店;时间;商品;数量;单价\r\n" + "\r\n".join(BODY * 40), "arrow"),
+    ("bom", "utf-8-sig", "\ufeff订单号;客户;门店;时间;商品;数量;单价\n" + "\n".join(BODY * 40) + "\n", "arrow"),
+    ("gb18030", "gb18030", "订单号;客户;门店;时间;商品;数量;单价\n" + "\n".join(BODY * 40) + "\n张𠀀伟;;;;;;\n", "arrow"),
+    ("quotes", "utf-8", 'a;b;c;d;e;f;g\n"x;y";2;3;4;5;6;7\n' + "\n".join(BODY * 40) + "\n", "python"),
+    ("lone carriage return", "utf-8", "a;b;c;d;e;f;g\n1;2\r3;4;5;6;7\n" + "\n".join(BODY * 40) + "\n", "python"),
+    ("bom inside", "utf-8-sig", "\ufeffa;b;c;d;e;f;g\n" + "\n".join(BODY * 40) + "\n\ufeffB9;1;2;3;4;5;6\n", "python"),
+    ("short row late", "utf-8", "a;b;c;d;e;f;g\n" + "\n".join(BODY * 400) + "\nB9;1;2\n" + "\n".join(BODY * 40) + "\n",
+     "arrow+python"),
+    ("long row late", "utf-8", "a;b;c;d;e;f;g\n" + "\n".join(BODY * 400) + "\nB9;1;2;3;4;5;6;7;8\n" + "\n".join(BODY) + "\n",
+     "arrow+python"),
+    ("blank line as one empty cell", "utf-8", "a;b;c;d;e;f;g\n" + "\n".join(BODY * 300) + "\n\n\n", "arrow"),
+], ids=lambda x: x if len(x) < 40 else "")
+def test_csv_columns_are_the_rows_read_csv_cells_gives(tmp_path, monkeypatch, name, encoding, text, reader):
+    monkeypatch.setattr(readers, "ARROW_BLOCK", 4096)  # many blocks: a fallback part way through the file
+    path = tmp_path / "o.csv"
+    path.write_bytes(text.encode("utf-8" if encoding == "utf-8-sig" else encoding))
+    wanted = ["订单号", "商品", "单价", "a", "e"]
+    headers, got, info = _columns(path, encoding, wanted)
+    expected_headers, expected = _cells(path, encoding, [h for h in wanted if h in headers])
+    assert headers == expected_headers
+    assert got == expected
+    assert info["reader"] == reader
+    if reader == "arrow+python":
+        assert 2 < info["python_from"] < 400 * len(BODY)
+
+
+@pytest.mark.parametrize("bad", [b"\xff", b"\xed\xa0\x80", b"\xe4\xb8"])
+def test_csv_columns_fail_at_the_row_read_csv_fails_at(tmp_path, monkeypatch, bad):
+    monkeypatch.setattr(readers, "ARROW_BLOCK", 4096)
+    path = tmp_path / "o.csv"
+    path.write_bytes(("a,b\n" + "1,2\n" * 3000).encode() + b"3," + bad + b"\n" + b"4,5\n" * 10)
+    _headers, got, info = _columns(path, "utf-8", ["a", "b"])
+    assert got == _cells(path, "utf-8", ["a", "b"])[1]
+    assert got[-1][:2] == ("error", "undecodable") and "3002" in got[-1][2]
+    assert info["reader"] == "arrow+python"
+
+
+def test_csv_columns_field_too_long_fails_like_csv(tmp_path):
+    import csv
+
+    path = tmp_path / "o.csv"
+    path.write_text("a,b\n1,2\n3," + "x" * (csv.field_size_limit() + 1) + "\n")
+    _headers, got, _info = _columns(path, "utf-8", ["a"])
+    assert got == _cells(path, "utf-8", ["a"])[1]
+    assert got[-1][:2] == ("error", "bad_file")
+
+
+def test_gb18030_read_by_arrow_decodes_like_python(tmp_path):
+    path = tmp_path / "o.csv"
+    path.write_bytes(("姓名,手机\n" + "张𠀀伟, 13812345678 \n王芳,1\n" * 50).encode("gb18030"))
+    _headers, got, info = _columns(path, "gb18030", ["姓名", "手机"])
+    assert info["reader"] == "arrow"
+    assert got == _cells(path, "gb18030", ["姓名", "手机"])[1]
+    assert got[0][1] == {"姓名": "张𠀀伟", "手机": "13812345678"}

@@ -268,6 +268,8 @@ class Compiler:
             (labels if d.key is not None else other).append(self.label_expr(d))
             if d.key is not None:
                 other.append(self.key_expr(d))
+            if d.order is not None:
+                other.append(expr(d.order, self.engine))
         for d in self.filter_dims:
             other.extend([self.key_expr(d)] if not d.grain else [])
         return [self._rw(e) for e in labels], [self._rw(e) for e in other]
@@ -476,6 +478,11 @@ class Compiler:
                 late_labels.append((i, self.label_expr(d)))
             else:
                 items.append((label, f"l{i}"))
+            if d.order is not None:
+                order = expr(d.order, self.engine)
+                if i == top_index and spec.top_n.others:
+                    order = exp.Case(ifs=[exp.If(this=in_top.copy(), true=order)])
+                items.append((order, f"s{i}"))
             if flag is not None:
                 items.append((flag, f"o{i}"))
             for e, alias in items:

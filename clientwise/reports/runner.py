@@ -248,6 +248,7 @@ class Member:
     key: Any
     label: str
     other: bool = False
+    order: Any = None  # the dimension's `order` value, when it has one
 
 
 @dataclass
@@ -312,6 +313,8 @@ def _cells_from_rows(compiled: Compiled, names: list[str], rows: list[tuple], nr
             key = r[pos[f"k{i}"]] if compiled.keyed[i] else label
             other = bool(compiled.others[i] and r[pos[f"o{i}"]])
             m = _member(d, key, label, other)
+            if d.order is not None and not m.other:
+                m.order = r[pos[f"s{i}"]]
             members[i].setdefault(m.key, m)
             path.append(m)
         row_path = tuple(m.key for m in path[:nrows] if m is not None)
@@ -326,6 +329,8 @@ def _order_key(d: semantic.Dimension, m: Member):
         return (2, "")
     if m.key is None:
         return (1, "")
+    if m.order is not None:
+        return (0, m.order, m.label)
     return (0, m.key if d.grain else m.label)
 
 

@@ -137,6 +137,7 @@ class Dimension:
     grain: str = ""
     kind: str = "text"  # text, number, date
     choices: dict | None = None  # stored value -> label people see (status codes, urban/rural, ...)
+    order: Sql | None = None  # what members sort by instead of their label (a stage's place in its pipeline)
 
 
 FACTS: dict[str, Fact] = {}

@@ -82,7 +82,7 @@ def register() -> None:
     group = _("Sales")
     register_dimension(Dimension("opp_stage", _("Stage"), db_only("sales_stages.name"), t,
                                  key=db_only("opportunities.stage_id"), tables=("opportunities", "sales_stages"),
-                                 group=group))
+                                 group=group, order=db_only("sales_stages.pipeline_id * 1000 + sales_stages.position")))
     register_dimension(Dimension("opp_status", pgettext_lazy("opportunity", "Status"), db_only("opportunities.status"),
                                  t, tables=t, group=group, choices=dict(Opportunity.Status.choices)))
     register_dimension(Dimension("opp_pipeline", _("Pipeline"), db_only("sales_pipelines.name"), t,

@@ -137,3 +137,24 @@ def test_pivot_measures_match_the_forecast_and_follow_visibility(org, make_opp, 
                                             "engine": "database"}, use_cache=False)
     assert float(mine.cells[0][0]["weighted_pipeline"]) == pytest.approx(600)  # rep_b's deal is not visible
     assert mine.cells[0][0]["opportunities"] == 3
+
+
+def test_stage_members_follow_the_pipeline_not_the_alphabet(org, make_opp, month):
+    from clientwise.reports.runner import run_pivot
+
+    first = services.default_pipeline().stages.order_by("position").first()
+    for position in (6, 3, 5, 4, first.position):
+        opp = make_opp(actor=org.rep_a, amount="100.00", expected_close=month)
+        if position != first.position:
+            kw = {"lost_reason": "price"} if position == 6 else {}
+            services.move_opportunity(actor=org.rep_a, opportunity_id=opp.pk, stage_id=stage(position).pk, **kw)
+    spec = {"fact": "opportunities", "measures": ["opportunities"], "rows": ["opp_stage"], "engine": "database"}
+    result = run_pivot(actor=org.admin, spec=spec, use_cache=False)
+    assert [r["keys"][0] for r in result.rows if r["keys"]] == [first.pk] + [stage(p).pk for p in (3, 4, 5, 6)]
+    assert [r["labels"][0] for r in result.rows if r["keys"]] != sorted(r["labels"][0] for r in result.rows
+                                                                        if r["keys"])
+    top = run_pivot(actor=org.admin, spec={**spec, "measures": ["opportunities", "pipeline_amount"], "top_n": {
+        "dimension": "opp_stage", "n": 2, "by": "pipeline_amount", "others": True}}, use_cache=False)
+    leaves = [r for r in top.rows if r["keys"]]
+    assert len(leaves) == 3 and leaves[-1]["labels"] == ["Others"]  # one Others row, not one per stage
+    assert sum(c[0]["opportunities"] for c, r in zip(top.cells, top.rows, strict=True) if r["keys"]) == 5

@@ -270,3 +270,40 @@ def test_orders_read_by_arrow_resume_after_a_kill_to_the_same_state(org, catalog
         resumed = _strip_job(snapshot(job))
     assert used == ["arrow", "arrow"]
     assert resumed == straight
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_product_deleted_between_batches_cannot_leave_a_dangling_line(org, catalog, people, monkeypatch):
+    """Products, stores and channels are looked up once per job (cached across batches), outside the batch's
+    transaction: what keeps a product deleted between two batches out of the second batch's lines is the
+    database's foreign-key check at commit (docs/import.md, "Foreign keys"). The batch fails and rolls back
+    whole; nothing points at the deleted product."""
+    from django.db import connection, transaction
+
+    from clientwise.dataio.models import ImportJob
+
+    assert not transaction.get_connection().in_atomic_block  # real commits: the deferred checks run
+    p2 = catalog["p2"]
+    rows = [HEAD,
+            ["SO-1", "", "M1", "", "", "2025-03-01 10:00", "P-2", "1", "", "", "", ""],
+            ["SO-1", "", "M1", "", "", "2025-03-01 10:00", "P-404", "1", "", "", "", ""],  # SO-1 is rejected
+            ["SO-2", "", "M1", "", "", "2025-03-01 11:00", "P-1", "1", "", "", "", ""],
+            ["SO-3", "", "M2", "", "", "2025-03-01 12:00", "P-2", "2", "", "", "", ""]]
+    real = services._column_batches
+
+    def delete_between_batches(*args, **kwargs):
+        for n, batch in enumerate(real(*args, **kwargs)):
+            if n == 1:  # the first batch has committed; P-2 is in the job's cache and no line points at it
+                with connection.cursor() as cur:
+                    cur.execute("DELETE FROM commerce_product WHERE id = %s", [p2.pk])
+            yield batch
+    monkeypatch.setattr(services, "_column_batches", delete_between_batches)
+    with pytest.raises(Exception) as exc:
+        run(org.admin, "orders", "o.csv", _semicolons(rows), mapping=MAPPING, options={"batch_size": 2})
+    assert "FOREIGN KEY" in str(exc.value).upper()
+    job = ImportJob.objects.get()
+    assert (job.status, job.last_row) == ("failed", 3)  # the first batch stays, the second rolled back whole
+    assert list(Order.objects.values_list("number", flat=True)) == []  # SO-1 rejected; SO-2, SO-3 rolled back
+    with connection.cursor() as cur:
+        cur.execute("SELECT COUNT(*) FROM commerce_orderline WHERE product_id NOT IN (SELECT id FROM commerce_product)")
+        assert cur.fetchone()[0] == 0

@@ -68,12 +68,22 @@ def column_value(field: models.Field, connection) -> tuple[Callable[[Any], Any],
         # An aware datetime: PostgreSQL takes it as it is; SQLite stores str() of it made naive in the
         # connection's time zone (DatabaseOperations.adapt_datetimefield_value). Anything else: the field.
         sqlite_zone = connection.timezone if connection.vendor == "sqlite" else None
+        # SQLite: the same moment is often written again (an order, its timeline row). Keyed with its tzinfo and
+        # fold: datetimes of one zone compare equal on their wall time alone, whatever their fold.
+        texts: dict[tuple, str] = {}
 
         def aware(value):
             if type(value) is dt.datetime and value.tzinfo is not None:
                 if sqlite_zone is None:
                     return value
-                return str(value.astimezone(sqlite_zone).replace(tzinfo=None))
+                key = (value, value.tzinfo, value.fold)
+                try:
+                    return texts[key]
+                except KeyError:
+                    if len(texts) > 100_000:
+                        texts.clear()
+                    out = texts[key] = str(value.astimezone(sqlite_zone).replace(tzinfo=None))
+                    return out
             return prep(value, connection)
         return aware, frozenset()
     if internal in ("DateTimeField", "DateField"):

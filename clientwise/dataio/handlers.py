@@ -1025,9 +1025,9 @@ class OrderHandler(Handler):
                     "amount": f"{amount_of[amounts[i]]:.2f}", "expected": f"{line_amount:.2f}"}, "amount")]
                 continue
             try:
-                cost = cost_memo[(product.pk, quantity)]
+                cost = cost_memo[(product.id, quantity)]
             except KeyError:
-                cost = cost_memo[(product.pk, quantity)] = (product.unit_cost * quantity).quantize(CENT)
+                cost = cost_memo[(product.id, quantity)] = (product.unit_cost * quantity).quantize(CENT)
             line[i] = (product, quantity, unit_price, discount, gross, line_amount, cost)
 
         # --- whole orders: adjacent lines with the same number (lines without a number are their own order) ---
@@ -1113,15 +1113,16 @@ class OrderHandler(Handler):
             outcome[a:b] = ["created"] * (b - a)
 
         # --- writes: orders and lines (one INSERT / COPY each), totals, timeline ---
+        # (Products, stores and channels are read by `.id`, their primary key column: `.pk` is a property call.)
         ids = reserve_ids(Order, len(to_create))
         source = self.source
         inserter(Order, ORDER_FIELDS).insert([
-            (pk, o["number"], o["customer_id"], o["store"].pk if o["store"] else None,
-             o["channel"].pk if o["channel"] else None, o["ordered_at"], o["currency"], o["subtotal"], o["discount"],
+            (pk, o["number"], o["customer_id"], o["store"].id if o["store"] else None,
+             o["channel"].id if o["channel"] else None, o["ordered_at"], o["currency"], o["subtotal"], o["discount"],
              o["amount"], o["cost"], o["line_count"], source, o["external_id"])
             for pk, (_a, _b, o) in zip(ids, to_create, strict=True)])
         inserter(OrderLine, ORDER_LINE_FIELDS).insert([
-            (pk, o["customer_id"], x[0].pk, x[1], x[2], x[3], x[5], x[6])
+            (pk, o["customer_id"], x[0].id, x[1], x[2], x[3], x[5], x[6])
             for pk, (a, b, o) in zip(ids, to_create, strict=True) for x in line[a:b]])
         deltas: dict[int, list] = {}
         for _a, _b, o in to_create:
@@ -1170,9 +1171,9 @@ class PurchasePayloads:
 
     def _name(self, obj, attr: str) -> str:
         try:
-            return self.names[(attr, obj.pk)]
+            return self.names[(attr, obj.id)]
         except KeyError:
-            out = self.names[(attr, obj.pk)] = json.dumps(getattr(obj, attr))
+            out = self.names[(attr, obj.id)] = json.dumps(getattr(obj, attr))
             return out
 
     def encode(self, order: dict[str, Any], lines: list[tuple]) -> JsonText | dict[str, Any]:
@@ -1185,9 +1186,9 @@ class PurchasePayloads:
         for x in lines:
             product = x[0]
             try:
-                head = products[product.pk]
+                head = products[product.id]
             except KeyError:
-                head = products[product.pk] = (f'{{"sku": {json.dumps(product.sku)}, '
+                head = products[product.id] = (f'{{"sku": {json.dumps(product.sku)}, '
                                                f'"name": {json.dumps(product.name)}, "quantity": ')
             parts.append(f'{head}{x[1]}, "amount": "{str(x[5])}"}}')
         store, channel = order["store"], order["channel"]

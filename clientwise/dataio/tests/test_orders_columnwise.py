@@ -181,9 +181,9 @@ def test_purchase_payload_text_is_what_json_dumps_writes():
 
     from clientwise.core.bulk import JsonText
 
-    products = [NS(pk=1, sku="P-1", name='引号 " 反斜杠 \\ 换行\n制表\t'), NS(pk=2, sku="P/2", name="😀 \x01 é"),
-                NS(pk=3, sku="P-3", name="")]
-    store, channel = NS(pk=5, name="南京路 \"1\""), NS(pk=6, code="pos")
+    products = [NS(id=1, sku="P-1", name='引号 " 反斜杠 \\ 换行\n制表\t'), NS(id=2, sku="P/2", name="😀 \x01 é"),
+                NS(id=3, sku="P-3", name="")]
+    store, channel = NS(id=5, name="南京路 \"1\""), NS(id=6, code="pos")
     cases = [
         ({"number": "SO-1", "amount": Decimal("220.00"), "currency": "CNY", "line_count": 2, "store": store,
           "channel": channel}, [(products[0], 2, None, None, None, Decimal("200.00")),

@@ -217,7 +217,7 @@ class Compiler:
 
     def _dimension(self, did: str) -> semantic.Dimension:
         d = semantic.dimension(did)
-        if self.fact.name not in d.facts or not all(semantic.reachable(self.fact, t) for t in d.tables):
+        if not semantic.applies(d, self.fact):
             raise DomainError(ErrorCode.INVALID, _("“%(d)s” does not apply to %(f)s.")
                               % {"d": d.label, "f": self.fact.label}, "dimensions")
         if d.perm and not perms.has_perm(self.ctx.user, d.perm):

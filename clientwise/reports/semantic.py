@@ -164,6 +164,28 @@ def add_joins(fact_name: str, *joins: Join) -> None:
     FACTS[fact_name] = Fact(**{**fact.__dict__, "joins": fact.joins + new})
 
 
+CUSTOMER_FACTS: set[str] = set()  # facts that also take every dimension of the customers fact
+
+
+def share_customer_dimensions(fact_name: str, customer_column: str) -> None:
+    """Let a fact with a customer column (opportunities, tickets, ...) group and filter by every customer dimension —
+    city, owner, team, value tier, custom attributes, customer since — reaching the customer's tables through that
+    column. Dimensions whose tables the fact still cannot reach are left out."""
+    joins = [Join("customers", f"customers.id = {customer_column}"),
+             Join("owners", "owners.id = customers.owner_id", ("customers",)),
+             Join("teams", "teams.id = customers.team_id", ("customers",)),
+             Join("scores", f"scores.customer_id = {customer_column}")]
+    add_joins(fact_name, *[j for j in joins if j.table in TABLES])
+    CUSTOMER_FACTS.add(fact_name)
+
+
+def applies(d: Dimension, fact_obj: Fact) -> bool:
+    """Whether dimension `d` groups rows of `fact_obj`: named for it (or shared as a customer dimension) and every
+    table it reads reachable from the fact."""
+    named = fact_obj.name in d.facts or (fact_obj.name in CUSTOMER_FACTS and "customers" in d.facts)
+    return named and all(reachable(fact_obj, t) for t in d.tables)
+
+
 def register_measure(measure: Measure) -> Measure:
     if measure.fact not in FACTS:
         raise ValueError(f"unknown fact {measure.fact!r} for measure {measure.id!r}")
@@ -272,7 +294,8 @@ def _load_dynamic() -> None:
 
 def dimensions_for(fact_name: str) -> list[Dimension]:
     _load_dynamic()
-    return [d for d in DIMENSIONS.values() if fact_name in d.facts]
+    fact_obj = FACTS[fact_name]
+    return [d for d in DIMENSIONS.values() if applies(d, fact_obj)]
 
 
 def measures_for(fact_name: str) -> list[Measure]:

@@ -33,6 +33,7 @@ def register() -> None:
         register_fact,
         register_measure,
         register_table,
+        share_customer_dimensions,
     )
     from clientwise.sales.models import Opportunity
     from clientwise.sales.perms import VIEW_SALES
@@ -49,6 +50,7 @@ def register() -> None:
     register_fact(Fact(name="opportunities", label=_("Opportunities"), base="opportunities",
                        customer_column="opportunities.customer_id", perm=VIEW_SALES,
                        date_column={"db": "opportunities.created_at"}, joins=joins))
+    share_customer_dimensions("opportunities", "opportunities.customer_id")  # by customer city, team, tier, ...
 
     t = ("opportunities",)
     is_open = "opportunities.status = 'open'"

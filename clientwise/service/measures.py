@@ -23,6 +23,7 @@ def register() -> None:
         register_fact,
         register_measure,
         register_table,
+        share_customer_dimensions,
     )
     from clientwise.service.models import Channel, Priority, Ticket, TicketType
     from clientwise.service.perms import SERVICE_REPORTS
@@ -38,6 +39,8 @@ def register() -> None:
     register_fact(Fact(name="surveys", label=_("Satisfaction surveys"), base="surveys",
                        customer_column="surveys.customer_id", perm=SERVICE_REPORTS,
                        date_column={"db": "surveys.answered_at"}))
+    share_customer_dimensions("tickets", "tickets.customer_id")  # by customer city, team, value tier, ...
+    share_customer_dimensions("surveys", "surveys.customer_id")
 
     group = _("Service")
     t = ("tickets",)

@@ -158,3 +158,23 @@ def test_stage_members_follow_the_pipeline_not_the_alphabet(org, make_opp, month
     leaves = [r for r in top.rows if r["keys"]]
     assert len(leaves) == 3 and leaves[-1]["labels"] == ["Others"]  # one Others row, not one per stage
     assert sum(c[0]["opportunities"] for c, r in zip(top.cells, top.rows, strict=True) if r["keys"]) == 5
+
+
+def test_opportunities_group_by_customer_dimensions(org, make_opp, make_customer, month):
+    from clientwise.reports import semantic
+    from clientwise.reports.runner import run_pivot
+
+    make_opp(actor=org.rep_a, customer=make_customer(city="杭州市"), amount="100.00", expected_close=month)
+    make_opp(actor=org.rep_a, customer=make_customer(city="杭州市"), amount="200.00", expected_close=month)
+    make_opp(actor=org.rep_b, customer=make_customer(owner=org.rep_b, city="上海市"), amount="400.00",
+             expected_close=month)
+    ids = {d.id for d in semantic.dimensions_for("opportunities")}
+    assert {"customer_city", "customer_owner", "customer_team", "value_tier"} <= ids
+    spec = {"fact": "opportunities", "measures": ["opportunities", "pipeline_amount"],
+            "rows": ["customer_city", "customer_owner"], "engine": "database", "totals": True}
+    result = run_pivot(actor=org.admin, spec=spec, use_cache=False)
+    got = {tuple(r["labels"]): c[0] for r, c in zip(result.rows, result.cells, strict=True) if len(r["keys"]) == 2}
+    assert {k[0]: (v["opportunities"], float(v["pipeline_amount"])) for k, v in got.items()} == {
+        "杭州市": (2, 300.0), "上海市": (1, 400.0)}
+    mine = run_pivot(actor=org.rep_a, spec=spec, use_cache=False)  # rep_a does not see rep_b's customer
+    assert {r["labels"][0] for r in mine.rows if r["keys"]} == {"杭州市"}

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from clientwise.core.errors import DomainError, ValidationFailed
 from clientwise.service import reports, services
-from clientwise.service.models import Survey, SurveyAttribute, WorkOrder
+from clientwise.service.models import Survey, SurveyAttribute, Ticket, WorkOrder
 from clientwise.service.services import satisfaction_indexes
 
 D = Decimal
@@ -206,3 +206,11 @@ def test_pivot_measures(org, desk, customer, other_customer, attributes):
                                                    "engine": "database"}, use_cache=False)
     # manager_a sees team A's customer only: one answer, CSAT 5.
     assert surveys.cells == [[{"surveys_answered": 1, "avg_csat": 5.0}]]
+    by_team = run_pivot(actor=org.admin, spec={"fact": "tickets", "measures": ["tickets"], "rows": ["customer_team"],
+                                               "engine": "database", "totals": False}, use_cache=False)
+    expected: dict = {}
+    for t in Ticket.objects.select_related("customer__team"):
+        team = t.customer.team.name if t.customer.team_id else "(blank)"
+        expected[team] = expected.get(team, 0) + 1
+    assert len(expected) == 2  # customer and other_customer are in different teams
+    assert {r["labels"][0]: c[0]["tickets"] for r, c in zip(by_team.rows, by_team.cells, strict=True)} == expected

@@ -193,7 +193,7 @@ IDENTITY_TRUSTED_SOURCES = [s.strip() for s in os.environ.get("IDENTITY_TRUSTED_
 
 CURRENCY = os.environ.get("CURRENCY", "CNY")
 PHONE_REGION = os.environ.get("PHONE_REGION", "CN")
-API_FEATURE_LEVEL = 4
+API_FEATURE_LEVEL = 5
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 

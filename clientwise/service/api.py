@@ -62,8 +62,8 @@ def _ticket_out(t: Ticket) -> dict:
     fields = ("id", "number", "customer_id", "type", "channel", "status", "priority", "subject", "description",
               "category_id", "root_cause_id", "queue_id", "assignee_id", "routing_note", "order_id", "product_id",
               "store_id", "value_tier", "churn_probability", "opened_at", "first_response_due", "resolution_due",
-              "first_response_at", "resolved_at", "closed_at", "resolution", "sla_state", "escalated_to_id",
-              "escalated_at")
+              "first_response_at", "resolved_at", "closed_at", "resolution", "sla_state", "sla_paused_at",
+              "sla_paused_minutes", "escalated_to_id", "escalated_at")
     out = {f: getattr(t, f) for f in fields}
     out["customer_name"] = t.customer.name
     out["queue"] = t.queue.name if t.queue_id else ""

@@ -314,6 +314,11 @@ class Ticket(SourcedModel):
                                      related_name="+", verbose_name=_("escalated to"))
     escalated_at = models.DateTimeField(_("escalated at"), null=True, blank=True)
     sla_state = models.CharField(max_length=10, blank=True, default="")  # "", "warning", "breached"
+    # While the ticket waits for the customer (pending) its resolution clock stops: when the pause began, and the
+    # business minutes paused so far. Leaving pending moves the resolution target and its warning forward by the
+    # pause (services.resume_sla).
+    sla_paused_at = models.DateTimeField(_("SLA paused since"), null=True, blank=True)
+    sla_paused_minutes = models.FloatField(_("SLA paused (business minutes)"), default=0)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["source", "external_id"],

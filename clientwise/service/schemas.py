@@ -55,6 +55,8 @@ class TicketOut(Schema):
     closed_at: dt.datetime | None
     resolution: str
     sla_state: str
+    sla_paused_at: dt.datetime | None = Field(None, description="While pending: when the resolution clock stopped")
+    sla_paused_minutes: float = Field(0, description="Business minutes the resolution clock has been paused")
     escalated_to_id: int | None
     escalated_at: dt.datetime | None
 

@@ -155,6 +155,31 @@ def _apply_sla(ticket: Ticket) -> None:
     ticket.response_warn_at, ticket.resolution_warn_at = t.response_warn_at, t.resolution_warn_at
 
 
+def pause_sla(ticket: Ticket, now: dt.datetime) -> list[str]:
+    """Stop the resolution clock of a ticket that now waits for the customer; the fields changed."""
+    if ticket.sla_paused_at is not None or ticket.resolution_due is None:
+        return []
+    ticket.sla_paused_at = now
+    return ["sla_paused_at"]
+
+
+def resume_sla(ticket: Ticket, now: dt.datetime) -> list[str]:
+    """Restart a paused resolution clock: the resolution target and its warning move forward by the business time
+    the ticket waited (only those still ahead when the pause began: a breach stays a breach); the fields changed."""
+    started = ticket.sla_paused_at
+    if started is None:
+        return []
+    hours = sla.hours_for(ticket.sla_policy.calendar) if ticket.sla_policy_id else None
+    paused = sla.business_minutes_between(started, now, hours)
+    if ticket.resolution_due is not None and ticket.resolution_due > started:
+        ticket.resolution_due = sla.add_business_minutes(ticket.resolution_due, paused, hours)
+    if ticket.resolution_warn_at is not None and ticket.resolution_warn_at > started:
+        ticket.resolution_warn_at = sla.add_business_minutes(ticket.resolution_warn_at, paused, hours)
+    ticket.sla_paused_minutes = (ticket.sla_paused_minutes or 0) + paused
+    ticket.sla_paused_at = None
+    return ["sla_paused_at", "sla_paused_minutes", "resolution_due", "resolution_warn_at"]
+
+
 # --- Tickets ----------------------------------------------------------------------------------------------------
 
 
@@ -321,6 +346,7 @@ def add_message(*, actor, ticket_id, kind: str, body: str) -> TicketMessage:
         elif kind == TicketMessage.Kind.CUSTOMER and ticket.status in (Ticket.Status.PENDING, Ticket.Status.NEW):
             ticket.status = Ticket.Status.OPEN
             fields.append("status")
+            fields += resume_sla(ticket, now)
         ticket.save(update_fields=fields)
         audit(actor=actor, action=f"ticket.{kind}", obj=ticket, customer_id=ticket.customer_id,
               detail={"message_id": msg.pk, "length": len(body)})
@@ -404,6 +430,10 @@ def change_status(*, actor, ticket_id, status: str, resolution: str = "", root_c
         now = timezone.now()
         old = ticket.status
         ticket.status = status
+        if status == Ticket.Status.PENDING:
+            pause_sla(ticket, now)
+        elif old == Ticket.Status.PENDING:
+            resume_sla(ticket, now)
         if status == Ticket.Status.RESOLVED:
             ticket.resolved_at = now
             ticket.resolution = resolution
@@ -498,10 +528,12 @@ def run_sla_check(*, now: dt.datetime | None = None) -> SLACheckResult:
     checks = [
         (SLAEvent.Kind.RESPONSE_BREACH, open_q & Q(first_response_at__isnull=True, first_response_due__lte=now),
          "first_response_due"),
-        (SLAEvent.Kind.RESOLUTION_BREACH, open_q & Q(resolution_due__lte=now), "resolution_due"),
+        (SLAEvent.Kind.RESOLUTION_BREACH, open_q & Q(resolution_due__lte=now, sla_paused_at__isnull=True),
+         "resolution_due"),
         (SLAEvent.Kind.RESPONSE_WARNING, open_q & Q(first_response_at__isnull=True, response_warn_at__lte=now),
          "first_response_due"),
-        (SLAEvent.Kind.RESOLUTION_WARNING, open_q & Q(resolution_warn_at__lte=now), "resolution_due"),
+        (SLAEvent.Kind.RESOLUTION_WARNING, open_q & Q(resolution_warn_at__lte=now, sla_paused_at__isnull=True),
+         "resolution_due"),
     ]
     for kind, cond, due_field in checks:
         ids = list(Ticket.objects.filter(cond).exclude(sla_events__kind=kind).values_list("pk", flat=True))

@@ -12,7 +12,7 @@ from django.utils import timezone
 from clientwise.core.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
 from clientwise.core.models import AuditLog
 from clientwise.customers.models import Interaction
-from clientwise.service import queries, services
+from clientwise.service import queries, reports, services
 from clientwise.service.models import SLAEvent, Survey, Ticket, TicketMessage
 
 pytestmark = pytest.mark.django_db
@@ -172,6 +172,50 @@ def test_sla_warning_before_breach_notifies_assignee(org, desk, customer):
     services.add_message(actor=org.agent, ticket_id=t.pk, kind="reply", body="On it")
     services.run_sla_check(now=t.first_response_due + dt.timedelta(minutes=1))
     assert not SLAEvent.objects.filter(ticket=t, kind="response_breach").exists()
+
+
+def test_pending_pauses_the_resolution_clock(org, desk, customer, monkeypatch):
+    from clientwise.service import sla
+
+    t = new_ticket(org, customer, priority="normal")
+    hours = sla.hours_for(t.sla_policy.calendar)
+    due, warn = t.resolution_due, t.resolution_warn_at
+    services.add_message(actor=org.agent, ticket_id=t.pk, kind="reply", body="Please send a photo of the label")
+    services.change_status(actor=org.agent, ticket_id=t.pk, status="pending")
+    t.refresh_from_db()
+    paused_at = t.sla_paused_at
+    assert paused_at is not None and t.resolution_due == due
+    # While it waits for the customer, passing the original target is no breach and no warning.
+    later = due + dt.timedelta(hours=5)
+    services.run_sla_check(now=later)
+    assert not SLAEvent.objects.filter(ticket=t, kind__startswith="resolution").exists()
+    monkeypatch.setattr(services.timezone, "now", lambda: later)
+    assert reports.sla_summary(org.admin)["overdue_now"] == 0  # paused: not overdue
+    # The customer answers: back to open, the targets move on by the business time paused.
+    services.add_message(actor=org.agent, ticket_id=t.pk, kind="customer", body="Photo attached")
+    t.refresh_from_db()
+    paused = sla.business_minutes_between(paused_at, later, hours)
+    assert t.status == "open" and t.sla_paused_at is None and paused > 0
+    assert t.resolution_due == sla.add_business_minutes(due, paused, hours)
+    assert t.resolution_warn_at == sla.add_business_minutes(warn, paused, hours)
+    assert t.sla_paused_minutes == pytest.approx(paused)
+    # The clock runs again from there.
+    services.run_sla_check(now=t.resolution_due - dt.timedelta(seconds=1))
+    assert not SLAEvent.objects.filter(ticket=t, kind="resolution_breach").exists()
+    services.run_sla_check(now=t.resolution_due + dt.timedelta(seconds=1))
+    assert SLAEvent.objects.filter(ticket=t, kind="resolution_breach").exists()
+
+
+def test_a_breach_before_the_pause_stays_a_breach(org, desk, customer, monkeypatch):
+    t = new_ticket(org, customer, opened_at=timezone.now() - dt.timedelta(days=30))
+    due = t.resolution_due
+    services.change_status(actor=org.agent, ticket_id=t.pk, status="pending")
+    two_days_on = timezone.now() + dt.timedelta(days=2)
+    monkeypatch.setattr(services.timezone, "now", lambda: two_days_on)
+    services.change_status(actor=org.agent, ticket_id=t.pk, status="resolved", resolution="Replaced the part")
+    t.refresh_from_db()
+    assert t.resolution_due == due and t.sla_paused_at is None and t.sla_paused_minutes > 0
+    assert t.resolved_at > t.resolution_due  # still late
 
 
 def test_resolved_tickets_are_not_checked(org, desk, customer):

@@ -263,6 +263,9 @@ def generate(ctx) -> dict[str, int]:
                 resolution_due=tg.resolution_due, response_warn_at=tg.response_warn_at,
                 resolution_warn_at=tg.resolution_warn_at, first_response_at=responded, resolved_at=resolved,
                 closed_at=resolved + dt.timedelta(days=3) if status == "closed" and resolved else None,
+                # A pending ticket has waited for the customer since halfway between its first reply and now.
+                sla_paused_at=(responded + (now - responded) / 2).replace(microsecond=0)
+                if status == "pending" and responded else None,
                 resolution="已处理并回访确认" if resolved else "", source=ctx.source, external_id=f"demo-t{n + 1}"))
             plans.append((csat, area == "rural", store, product))
         Ticket.objects.bulk_create(tickets, batch_size=2000)

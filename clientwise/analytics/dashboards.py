@@ -305,11 +305,30 @@ def _parse_date(value) -> dt.date | None:
         return None
 
 
+def recommendation_reason(rec: dict, products: dict[int, tuple[str, str]]) -> str:
+    """Why a product is recommended, in the user's language, from the parts the scoring stored (the product
+    bought that led to it, and the rule's lift and confidence or the items' similarity); the stored text when
+    the parts are missing (older batches)."""
+    because = rec.get("because_product_id")
+    if not isinstance(because, int):
+        return str(rec.get("reason") or "")
+    sku, name = products.get(because, ("", ""))
+    product = name or sku or str(because)
+    lift, confidence, similarity = rec.get("lift"), rec.get("confidence"), rec.get("similarity")
+    if isinstance(lift, int | float) and isinstance(confidence, int | float):
+        return gettext("Bought %(product)s: customers who buy it also buy this (lift %(lift)s, confidence %(confidence)s)") % {
+            "product": product, "lift": f"{lift:.1f}", "confidence": f"{confidence:.0%}"}
+    if isinstance(similarity, int | float):
+        return gettext("Bought %(product)s: often bought by the same customers (similarity %(similarity)s)") % {
+            "product": product, "similarity": f"{similarity:.2f}"}
+    return gettext("Bought %(product)s") % {"product": product}
+
+
 def score_card(row: CustomerScore, batch: ScoringBatch | None = None, *, recommendations: int = 5) -> ScoreCard:
     cats = [c for c in (row.next_purchase_categories or []) if isinstance(c, dict)]
     recs = [r for r in (row.recommendations or []) if isinstance(r, dict)][:recommendations]
     names = _category_names([str(c.get("category") or "") for c in cats] + [str(r.get("category") or "") for r in recs])
-    products = _products(r.get("product_id") for r in recs)
+    products = _products([r.get("product_id") for r in recs] + [r.get("because_product_id") for r in recs])
     category_dates = tuple(sorted(
         (CategoryDate(code=str(c.get("category") or ""), name=names.get(str(c.get("category") or ""),
                                                                          str(c.get("category") or "")),
@@ -321,7 +340,7 @@ def score_card(row: CustomerScore, batch: ScoringBatch | None = None, *, recomme
         sku, name = products.get(pid, (str(r.get("sku") or ""), str(r.get("name") or r.get("sku") or "")))
         cat = str(r.get("category") or "")
         rec_out.append(Recommendation(product_id=pid, sku=sku, name=name or sku, category=names.get(cat, cat),
-                                      score=_num(r.get("score")), reason=str(r.get("reason") or "")))
+                                      score=_num(r.get("score")), reason=recommendation_reason(r, products)))
     horizon = batch.horizon_days if batch is not None else 365
     return ScoreCard(
         customer_id=row.customer_id, as_of=row.as_of, batch_id=row.batch_id, value_tier=row.value_tier,

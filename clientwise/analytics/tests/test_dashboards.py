@@ -409,3 +409,21 @@ def test_shown_run_and_models_overview(world):
     overview = {m["code"]: m for m in dashboards.models_overview()}
     assert overview["churn"]["headline"] == ("auc", 0.81)
     assert overview["bgnbd"]["run"] is None
+
+
+def test_recommendation_reasons_are_worded_in_the_users_language(world):
+    from django.utils import translation
+
+    products = {world.product.pk: (world.product.sku, world.product.name)}
+    rule = {"product_id": 1, "because_product_id": world.product.pk, "lift": 3.24, "confidence": 0.456,
+            "reason": "bought X; lift 3.2, confidence 46%"}
+    similar = {"product_id": 1, "because_product_id": world.product.pk, "similarity": 0.4567}
+    with translation.override("en"):
+        assert dashboards.recommendation_reason(rule, products) == (
+            f"Bought {world.product.name}: customers who buy it also buy this (lift 3.2, confidence 46%)")
+        assert dashboards.recommendation_reason(similar, products) == (
+            f"Bought {world.product.name}: often bought by the same customers (similarity 0.46)")
+        assert dashboards.recommendation_reason({"reason": "older text"}, products) == "older text"
+    with translation.override("zh-hans"):
+        text = dashboards.recommendation_reason(rule, products)
+        assert world.product.name in text and "3.2" in text and "Bought" not in text

@@ -203,6 +203,15 @@ def create_pipeline(request, payload: PipelineIn):
     return Status(201, pipeline_out(p))
 
 
+@router.patch("/pipelines/{pipeline_id}", response=PipelineOut)
+def update_pipeline(request, pipeline_id: int, payload: PipelineIn):
+    """Rename the pipeline and edit its stages: every stage it keeps is listed with its `id` (open stages in their
+    new order), new stages without one; stages left out are removed (refused while they hold or held deals)."""
+    p = services.update_pipeline(actor=request.user, pipeline_id=pipeline_id, name=payload.name,
+                                 stages=[s.dict() for s in payload.stages])
+    return pipeline_out(p)
+
+
 @router.get("/opportunities", response=OpportunityPage)
 def list_opportunities(request, q: str = "", pipeline_id: int | None = None, stage_id: int | None = None,
                        owner_id: int | None = None, status: str = "", customer_id: int | None = None,

@@ -124,6 +124,7 @@ class PipelineOut(Schema):
 
 
 class StageIn(Schema):
+    id: int | None = Field(None, description="An existing stage (when editing a pipeline); none for a new stage")
     name: str
     probability: int = 0
     kind: str = "open"

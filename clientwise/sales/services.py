@@ -17,7 +17,8 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Max, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext, pgettext_lazy
@@ -602,11 +603,9 @@ def default_pipeline() -> Pipeline:
     return pipeline
 
 
-def create_pipeline(*, actor, name: str, stages: list[dict[str, Any]]) -> Pipeline:
-    """A pipeline with its stages in order; one won and one lost stage are required, open stages in between."""
-    perms.require(actor, MANAGE_SALES)
-    errors: list = []
-    name = _text({"name": name}, "name", errors, max_length=100, required=True, label=pgettext("object", "Name"))
+def _clean_stages(stages: list[dict[str, Any]], errors: list, *, with_ids: bool = False) -> list[tuple]:
+    """[(id or None, name, probability, kind)] in pipeline order — open stages in the given order, then won, then
+    lost (the funnel reads positions in this order); one won and one lost stage are required."""
     clean = []
     for i, s in enumerate(stages or []):
         stage_name = _text(s, "name", errors, max_length=60, required=True, label=_("Stage"))
@@ -623,23 +622,98 @@ def create_pipeline(*, actor, name: str, stages: list[dict[str, Any]]) -> Pipeli
             probability = 100
         elif kind == Stage.Kind.LOST:
             probability = 0
-        clean.append((stage_name, probability, kind))
-    kinds = [k for _n, _p, k in clean]
+        clean.append((s.get("id") if with_ids else None, stage_name, probability, kind))
+    kinds = [c[3] for c in clean]
     if kinds.count(Stage.Kind.WON) != 1 or kinds.count(Stage.Kind.LOST) != 1 or Stage.Kind.OPEN not in kinds:
         errors.append(_err(ErrorCode.INVALID, _("A pipeline needs open stages, one won and one lost stage."),
                            "stages"))
+    names = [c[1].casefold() for c in clean if c[1]]
+    if len(names) != len(set(names)):
+        errors.append(_err(ErrorCode.DUPLICATE, _("Two stages have the same name."), "stages"))
+    return [c for c in clean if c[3] == Stage.Kind.OPEN] + [c for c in clean if c[3] == Stage.Kind.WON] + \
+        [c for c in clean if c[3] == Stage.Kind.LOST]
+
+
+def create_pipeline(*, actor, name: str, stages: list[dict[str, Any]]) -> Pipeline:
+    """A pipeline with its stages in order; one won and one lost stage are required, open stages in between."""
+    perms.require(actor, MANAGE_SALES)
+    errors: list = []
+    name = _text({"name": name}, "name", errors, max_length=100, required=True, label=pgettext("object", "Name"))
+    ordered = _clean_stages(stages, errors)
     if Pipeline.objects.filter(name=name).exists():
         errors.append(_err(ErrorCode.DUPLICATE, _("A pipeline with this name exists."), "name"))
     if errors:
         raise ValidationFailed(errors)
-    # Open stages first, in the given order, then won, then lost: the funnel reads positions in this order.
-    ordered = [c for c in clean if c[2] == Stage.Kind.OPEN] + [c for c in clean if c[2] == Stage.Kind.WON] + \
-        [c for c in clean if c[2] == Stage.Kind.LOST]
     with transaction.atomic():
         pipeline = Pipeline.objects.create(name=name)
         Stage.objects.bulk_create([Stage(pipeline=pipeline, name=n, position=i, probability=p, kind=k)
-                                   for i, (n, p, k) in enumerate(ordered)])
-        audit(actor=actor, action="pipeline.create", obj=pipeline, after={"name": name, "stages": ordered})
+                                   for i, (_id, n, p, k) in enumerate(ordered)])
+        audit(actor=actor, action="pipeline.create", obj=pipeline,
+              after={"name": name, "stages": [c[1:] for c in ordered]})
+    return pipeline
+
+
+def update_pipeline(*, actor, pipeline_id: int, name: str, stages: list[dict[str, Any]]) -> Pipeline:
+    """Rename a pipeline and edit its stages: rename them, change their probability, put the open stages in a new
+    order, add stages (no `id`) and remove stages (left out). A stage keeps its kind (an opportunity's status
+    follows it); a stage that holds or has held an opportunity cannot be removed. Open opportunities keep their
+    own probability (set when they entered their stage)."""
+    perms.require(actor, MANAGE_SALES)
+    errors: list = []
+    name = _text({"name": name}, "name", errors, max_length=100, required=True, label=pgettext("object", "Name"))
+    ordered = _clean_stages(stages, errors, with_ids=True)
+    with transaction.atomic():
+        pipeline = Pipeline.objects.select_for_update().filter(pk=pipeline_id).first()
+        if pipeline is None:
+            raise NotFound()
+        existing = {st.pk: st for st in pipeline.stages.all()}
+        kept = set()
+        for sid, stage_name, _p, kind in ordered:
+            if sid is None:
+                continue
+            st = existing.get(sid) if isinstance(sid, int) else None
+            if st is None:
+                errors.append(_err(ErrorCode.UNKNOWN_REFERENCE, _("“%(s)s” is not a stage of this pipeline.")
+                                   % {"s": stage_name}, "stages"))
+            elif st.kind != kind:
+                errors.append(_err(ErrorCode.INVALID, _("A stage keeps its kind (“%(s)s” is %(k)s).")
+                                   % {"s": st.name, "k": st.get_kind_display()}, "stages"))
+            else:
+                kept.add(sid)
+        dropped = [st for pk, st in existing.items() if pk not in kept]
+        for st in dropped:
+            used = Opportunity.objects.filter(stage_id=st.pk).exists() or StageVisit.objects.filter(
+                Q(stage_id=st.pk) | Q(from_stage_id=st.pk)).exists()
+            if used:
+                errors.append(_err(ErrorCode.CONFLICT, _("“%(s)s” has or had opportunities: it cannot be removed.")
+                                   % {"s": st.name}, "stages"))
+        if Pipeline.objects.filter(name=name).exclude(pk=pipeline.pk).exists():
+            errors.append(_err(ErrorCode.DUPLICATE, _("A pipeline with this name exists."), "name"))
+        if errors:
+            raise ValidationFailed(errors)
+        before = {"name": pipeline.name, "stages": [(st.pk, st.name, st.probability, st.kind)
+                                                   for st in existing.values()]}
+        # Positions are unique per pipeline: move every stage out of the way, then write the new order.
+        Stage.objects.filter(pipeline=pipeline).update(position=F("position") + 1000)
+        Stage.objects.filter(pk__in=[st.pk for st in dropped]).delete()
+        for i, (sid, stage_name, probability, kind) in enumerate(ordered):
+            if sid is None:
+                Stage.objects.create(pipeline=pipeline, name=stage_name, position=i, probability=probability,
+                                     kind=kind)
+            else:
+                Stage.objects.filter(pk=sid).update(name=stage_name, position=i, probability=probability)
+        if [pk for pk, st in sorted(existing.items(), key=lambda kv: kv[1].position) if pk in kept] != \
+                [c[0] for c in ordered if c[0] is not None]:
+            # The funnel counts "reached stage i" as furthest_position >= i: positions moved, so each deal's
+            # furthest position is read again from its stage history (lost stages do not count as progress).
+            furthest = (StageVisit.objects.filter(opportunity=OuterRef("pk")).exclude(stage__kind=Stage.Kind.LOST)
+                        .values("opportunity").annotate(m=Max("stage__position")).values("m"))
+            Opportunity.objects.filter(pipeline=pipeline).update(
+                furthest_position=Coalesce(Subquery(furthest), Value(0)))
+        pipeline.name = name
+        pipeline.save(update_fields=["name"])
+        audit(actor=actor, action="pipeline.update", obj=pipeline, before=before,
+              after={"name": name, "stages": [list(c) for c in ordered]})
     return pipeline
 
 

@@ -36,6 +36,7 @@ urlpatterns = [
     path("accounts/<int:pk>/contacts/", views.account_contact, name="account_contact"),
     path("transfer/", views.transfer, name="transfer"),
     path("settings/", views.settings_page, name="settings"),
+    path("settings/pipelines/<int:pk>/", views.pipeline_save, name="pipeline_save"),
     path("settings/<slug:what>/", views.settings_action, name="settings_action"),
     path("form/<str:token>/", views.webform, name="webform"),
 ]

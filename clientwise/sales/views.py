@@ -590,6 +590,10 @@ def settings_action(request, what: str):
             services.save_assignment_rule(actor=request.user, data={
                 "name": p.get("name", ""), "condition": p.get("condition", "any"), "value": p.get("value", ""),
                 "member_ids": p.getlist("member_ids"), "position": p.get("position") or 0})
+        elif what == "pipeline":
+            services.create_pipeline(actor=request.user, name=p.get("name", ""), stages=[
+                *[_stage_line(line) for line in p.get("open_stages", "").splitlines() if line.strip()],
+                {"name": p.get("won_name", ""), "kind": "won"}, {"name": p.get("lost_name", ""), "kind": "lost"}])
         elif what == "scoring":
             services.save_scoring_rule(actor=request.user, data={"field": p.get("field", ""), "value": p.get("value", ""),
                                                                  "points": p.get("points")})
@@ -599,6 +603,43 @@ def settings_action(request, what: str):
     except DomainError as exc:
         _flash_error(request, exc)
     return redirect("sales:settings")
+
+
+def _stage_line(line: str) -> dict:
+    """One line of the new-pipeline form: "Name, probability" (a Chinese comma works too)."""
+    name, sep, probability = line.replace("，", ",").rpartition(",")
+    if not sep:
+        return {"name": line.strip(), "probability": "", "kind": "open"}
+    return {"name": name.strip(), "probability": probability.strip().rstrip("%"), "kind": "open"}
+
+
+@perm_required(MANAGE)
+@require_POST
+def pipeline_save(request, pk: int):
+    """The stage editor of one pipeline: rows of (id, name, probability, position, kind), removal boxes, blank
+    rows for new open stages; open stages are put in the order of their position numbers."""
+    p = request.POST
+    removed = set(p.getlist("stage_remove"))
+    rows = []
+    for i, (sid, name, probability, position, kind) in enumerate(zip(
+            p.getlist("stage_id"), p.getlist("stage_name"), p.getlist("stage_probability"),
+            p.getlist("stage_position"), p.getlist("stage_kind"), strict=False)):
+        if (sid and sid in removed) or (not sid and not name.strip()):
+            continue
+        try:
+            order = float(position)
+        except ValueError:
+            order = float(i)
+        rows.append((order, i, {"id": _int_or_none(sid), "name": name, "probability": probability or 0,
+                                "kind": kind or "open"}))
+    rows.sort(key=lambda r: (r[0], r[1]))
+    try:
+        services.update_pipeline(actor=request.user, pipeline_id=pk, name=p.get("name", ""),
+                                 stages=[r[2] for r in rows])
+        messages.success(request, _("Saved."))
+    except DomainError as exc:
+        _flash_error(request, exc)
+    return redirect(reverse("sales:settings") + "#pipelines")
 
 
 # --- The public lead form ------------------------------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from decimal import Decimal
 
 from django.apps import apps
 from django.db import transaction
+from django.db.models import OuterRef, Subquery
 
 from clientwise.service import sla
 from clientwise.service.models import (
@@ -110,6 +111,8 @@ TICKET_SHARE = 0.08
 TICKET_PREFIX = "DT"
 WORK_ORDER_PREFIX = "DW"
 
+PRIORITY_ZH = {"urgent": "紧急", "high": "高", "normal": "普通", "low": "低"}
+
 
 def _pick(rng: random.Random, pairs):
     return rng.choices([p[0] for p in pairs], weights=[p[1] for p in pairs])[0]
@@ -128,7 +131,7 @@ def _config(ctx, users) -> dict:
         # An installation's own active policy for the same priority and tier is kept (one active each).
         existing = SLAPolicy.objects.filter(active=True, priority=prio, customer_tier=tier).first()
         policies[(prio, tier)] = existing or SLAPolicy.objects.create(
-            name=f"演示 {prio}{' ' + tier if tier else ''}", priority=prio, customer_tier=tier,
+            name=f"演示 {PRIORITY_ZH[prio]}{' · ' + tier + ' 级客户' if tier else ''}", priority=prio, customer_tier=tier,
             first_response_minutes=first, resolution_minutes=resolve, calendar=cal)
     managers = [u for u in users if u.role == "manager"]
     agents = [u for u in users if u.role == "service_agent"]
@@ -314,6 +317,9 @@ def generate(ctx) -> dict[str, int]:
                     else None, signed_off_by="顾客本人" if done else "",
                     signed_off_at=start + dt.timedelta(hours=1, minutes=10) if done else None, source=ctx.source))
         TicketMessage.objects.bulk_create(messages, batch_size=2000)
+        # created_at is set on insert: the demo's first replies are dated when the ticket was first answered.
+        TicketMessage.objects.filter(ticket__source=ctx.source, kind="reply").update(created_at=Subquery(
+            Ticket.objects.filter(pk=OuterRef("ticket_id")).values("first_response_at")[:1]))
         surveys += _purchase_surveys(rng, ctx, customers, now)
         Survey.objects.bulk_create(surveys, batch_size=2000)
         WorkOrder.objects.bulk_create(work_orders, batch_size=2000)

@@ -44,6 +44,9 @@ def test_demo_data(org):
         assert t.resolution_due > t.opened_at and t.first_response_due > t.opened_at
         assert (t.resolved_at is not None) == (t.status in ("resolved", "closed"))
         assert t.first_response_at is None or t.first_response_at >= t.opened_at
+        assert (t.sla_paused_at is not None) == (t.status == "pending" and t.first_response_at is not None)
+        assert [m.created_at for m in t.messages.filter(kind="reply")] == \
+            ([t.first_response_at] if t.first_response_at else [])
     answered = Survey.objects.filter(answered_at__isnull=False)
     assert all(s.weighted_index is not None and s.answers.count() == 5 for s in answered)
     # The effect the case study describes is in the data: 5s buy again more often than 4s.

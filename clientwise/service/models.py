@@ -9,7 +9,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.files.storage import FileSystemStorage
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils.functional import LazyObject
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
@@ -341,6 +341,18 @@ class Ticket(SourcedModel):
     @property
     def is_open(self) -> bool:
         return self.status in self.OPEN_STATUSES
+
+    @property
+    def sla_clock_paused(self) -> bool:
+        """Waiting for the customer with the resolution target still ahead when the pause began (a target missed
+        before the pause stays missed)."""
+        return self.sla_paused_at is not None and self.resolution_due is not None and \
+            self.resolution_due > self.sla_paused_at
+
+    @staticmethod
+    def clock_running_q() -> Q:
+        """Tickets whose resolution clock runs: not paused, or paused after the target had passed."""
+        return Q(sla_paused_at__isnull=True) | Q(resolution_due__lte=F("sla_paused_at"))
 
 
 class TicketMessage(models.Model):

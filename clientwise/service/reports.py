@@ -173,8 +173,8 @@ def sla_summary(user, *, since: dt.date | None = None) -> dict:
                                                first_response_at__lte=F("first_response_due"))),
         resolved=Count("id", filter=Q(resolved_at__isnull=False, resolution_due__isnull=False)),
         resolved_in_time=Count("id", filter=Q(resolved_at__isnull=False, resolved_at__lte=F("resolution_due"))),
-        overdue_now=Count("id", filter=Q(status__in=Ticket.OPEN_STATUSES, resolution_due__lt=now,
-                                         sla_paused_at__isnull=True)),
+        overdue_now=Count("id", filter=Q(status__in=Ticket.OPEN_STATUSES, resolution_due__lt=now)
+                          & Ticket.clock_running_q()),
         escalated=Count("id", filter=Q(escalated_at__isnull=False)),
     )
     agg["response_met"] = _rate(agg["responded_in_time"], agg["responded"])

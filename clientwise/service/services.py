@@ -528,11 +528,11 @@ def run_sla_check(*, now: dt.datetime | None = None) -> SLACheckResult:
     checks = [
         (SLAEvent.Kind.RESPONSE_BREACH, open_q & Q(first_response_at__isnull=True, first_response_due__lte=now),
          "first_response_due"),
-        (SLAEvent.Kind.RESOLUTION_BREACH, open_q & Q(resolution_due__lte=now, sla_paused_at__isnull=True),
+        (SLAEvent.Kind.RESOLUTION_BREACH, open_q & Q(resolution_due__lte=now) & Ticket.clock_running_q(),
          "resolution_due"),
         (SLAEvent.Kind.RESPONSE_WARNING, open_q & Q(first_response_at__isnull=True, response_warn_at__lte=now),
          "first_response_due"),
-        (SLAEvent.Kind.RESOLUTION_WARNING, open_q & Q(resolution_warn_at__lte=now, sla_paused_at__isnull=True),
+        (SLAEvent.Kind.RESOLUTION_WARNING, open_q & Q(resolution_warn_at__lte=now) & Ticket.clock_running_q(),
          "resolution_due"),
     ]
     for kind, cond, due_field in checks:

@@ -184,7 +184,7 @@ def test_pending_pauses_the_resolution_clock(org, desk, customer, monkeypatch):
     services.change_status(actor=org.agent, ticket_id=t.pk, status="pending")
     t.refresh_from_db()
     paused_at = t.sla_paused_at
-    assert paused_at is not None and t.resolution_due == due
+    assert paused_at is not None and t.resolution_due == due and t.sla_clock_paused
     # While it waits for the customer, passing the original target is no breach and no warning.
     later = due + dt.timedelta(hours=5)
     services.run_sla_check(now=later)
@@ -210,6 +210,11 @@ def test_a_breach_before_the_pause_stays_a_breach(org, desk, customer, monkeypat
     t = new_ticket(org, customer, opened_at=timezone.now() - dt.timedelta(days=30))
     due = t.resolution_due
     services.change_status(actor=org.agent, ticket_id=t.pk, status="pending")
+    t.refresh_from_db()
+    assert t.sla_paused_at is not None and not t.sla_clock_paused  # the target had passed already
+    services.run_sla_check()
+    assert SLAEvent.objects.filter(ticket=t, kind="resolution_breach").exists()
+    assert reports.sla_summary(org.admin)["overdue_now"] == 1
     two_days_on = timezone.now() + dt.timedelta(days=2)
     monkeypatch.setattr(services.timezone, "now", lambda: two_days_on)
     services.change_status(actor=org.agent, ticket_id=t.pk, status="resolved", resolution="Replaced the part")

@@ -77,3 +77,28 @@ def test_lead_to_won_deal_through_the_board(live_server, page, login, org):
     expect(timeline).to_contain_text("Opportunity won: 冷库温控项目")
     expect(timeline).to_contain_text("Converted from lead")
     expect(page.locator("#sales-card")).to_contain_text("1 won")
+
+
+def test_pipeline_editor_renames_reorders_and_adds_stages(live_server, page, login, org):
+    from clientwise.sales.models import Stage
+    from clientwise.sales.services import default_pipeline
+
+    pipeline = default_pipeline()
+    first, second = list(pipeline.stages.order_by("position"))[:2]
+    login("admin", PASSWORD)
+    page.goto(f"{live_server.url}/sales/settings/")
+    editor = page.locator(f'form.pipeline-editor[data-pipeline="{pipeline.pk}"]')
+    editor.get_by_label(f"Order of {second.name}").fill("0")  # the second stage comes first
+    name_inputs = editor.locator('input[name="stage_name"]')
+    name_inputs.nth(0).fill("First contact")
+    new = editor.locator("tr.new-stage").first
+    new.get_by_label("New stage", exact=True).fill("Trial")
+    new.get_by_label("Probability of the new stage", exact=True).fill("70")
+    editor.get_by_role("button", name="Save pipeline").click()
+    expect(page.locator(".alert-success")).to_contain_text("Saved")
+    names = [s.name for s in Stage.objects.filter(pipeline=pipeline).order_by("position")]
+    assert names[:2] == [second.name, "First contact"]
+    assert "Trial" in names and Stage.objects.get(pipeline=pipeline, name="Trial").probability == 70
+    page.goto(f"{live_server.url}/sales/board/")
+    expect(page.locator(".sl-col").first).to_contain_text(second.name)
+    expect(page.locator(".sl-col", has_text="Trial")).to_have_count(1)

@@ -104,8 +104,8 @@ def activity_out(a: Activity) -> dict:
             "follow_up_of_id": a.follow_up_of_id}
 
 
-def key_account_out(account: KeyAccount, user) -> dict:
-    figures = queries.key_account_figures(user, account)
+def key_account_out(account: KeyAccount, user, figures: dict | None = None) -> dict:
+    figures = figures or queries.key_account_figures(user, account)
     orders = can_view_orders(user)
     return {
         "id": account.pk, "customer_id": account.customer_id, "customer_name": account.customer.name,
@@ -353,8 +353,11 @@ def funnel(request, pipeline_id: int | None = None, since: dt.date | None = None
 @router.get("/key-accounts", response=list[KeyAccountOut])
 def list_key_accounts(request, limit: int = 50):
     _view(request)
-    qs = queries.visible_key_accounts(request.user).select_related("customer").order_by("customer__name", "id")
-    return [key_account_out(a, request.user) for a in qs[:_size(limit)]]
+    qs = queries.visible_key_accounts(request.user).select_related("customer").order_by("customer__name", "id") \
+        .prefetch_related("relationship_changes", "goals", "contacts")
+    accounts = list(qs[:_size(limit)])
+    figures = queries.key_accounts_figures(request.user, accounts)
+    return [key_account_out(a, request.user, figures[a.pk]) for a in accounts]
 
 
 @router.post("/key-accounts", response={201: KeyAccountOut})

@@ -434,7 +434,8 @@ def quota_set(request):
 def account_list(request):
     accounts = list(queries.visible_key_accounts(request.user).select_related("customer", "owner")
                     .order_by("customer__name", "id")[:200])
-    rows = [{"account": a, "figures": queries.key_account_figures(request.user, a)} for a in accounts]
+    figures = queries.key_accounts_figures(request.user, accounts)
+    rows = [{"account": a, "figures": figures[a.pk]} for a in accounts]
     return render(request, "sales/accounts.html", {"rows": rows, "can_change": queries.can_change(request.user)})
 
 

@@ -3,6 +3,8 @@ the board's HTMX move returns the board partial; the public web form works witho
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 from django.test import Client
 from django.urls import reverse
@@ -152,3 +154,47 @@ def test_board_query_count_does_not_grow_with_cards(org, make_customer, make_opp
         make_opp(customer=customer, name=f"More {i}")
     with django_assert_max_num_queries(len(small.captured_queries)):
         client.get(reverse("sales:board"))
+
+
+def test_key_account_list_query_count_does_not_grow_with_accounts(org, make_customer, web_client, api_client,
+                                                                   django_assert_max_num_queries):
+    from clientwise.commerce.models import Order
+    from clientwise.sales import queries
+
+    def account(i):
+        org_customer = make_customer(name=f"集团 {i}")
+        member = make_customer(name=f"分公司 {i}", kind="organization", organization_id=org_customer.pk)
+        a = services.create_key_account(actor=org.rep_a, customer_id=org_customer.pk)
+        services.record_wallet_share(actor=org.rep_a, account_id=a.pk, period="2026-01-01", our_volume=str(100 + i),
+                                     total_demand="1000")
+        services.add_cost_to_serve(actor=org.rep_a, account_id=a.pk, period=timezone.localdate(),
+                                   category="logistics", amount=f"{10 + i}.00")
+        return a, member
+
+    account(0)
+    client = web_client(org.manager_a)
+    with django_assert_max_num_queries(40) as small:
+        assert client.get(reverse("sales:accounts")).status_code == 200
+    created = [account(i) for i in range(1, 6)]
+    with django_assert_max_num_queries(len(small.captured_queries)):
+        client.get(reverse("sales:accounts"))
+    with django_assert_max_num_queries(len(small.captured_queries) + 10):
+        assert len(api_client(org.manager_a).get("key-accounts").json()) == 6
+    # The batch gives each account what the one-account figures give.
+    accounts = [a for a, _m in created]
+    batch = queries.key_accounts_figures(org.manager_a, accounts)
+    for a in accounts:
+        assert batch[a.pk] == queries.key_accounts_figures(org.manager_a, [a])[a.pk]
+        assert batch[a.pk]["members"] == 1 and batch[a.pk]["cost_to_serve"] > 0
+    # Revenue: the account's own orders and its member customers' orders, over the last 12 months.
+    from clientwise.commerce.services import create_order
+    from clientwise.commerce.tests.factories import ProductFactory
+
+    product = ProductFactory(list_price="250.00")
+    first, member = created[0]
+    for customer_id in (first.customer_id, member.pk, member.pk):
+        create_order(actor=org.admin, customer_id=customer_id, lines=[{"product_id": product.pk, "quantity": 2}])
+    fig = queries.key_accounts_figures(org.manager_a, accounts)[first.pk]
+    assert (fig["revenue"], fig["orders"]) == (Decimal("1500.00"), 3)
+    assert queries.key_account_figures(org.manager_a, first)["revenue"] == Decimal("1500.00")
+    assert Order.objects.count() == 3

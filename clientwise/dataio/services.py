@@ -432,6 +432,16 @@ def _long_lived_objects_frozen():
         gc.unfreeze()
 
 
+def _record_batch(job: ImportJob, actor, handler, first_row: int, last_row: int, counts: dict[str, int]) -> None:
+    """A committed batch's bookkeeping, in its transaction: the job's counters and resume point, and one audit row
+    with the batch's row range, counts and (the first AUDIT_IDS) created and updated ids."""
+    ImportJob.objects.filter(pk=job.pk).update(last_row=last_row, **{k: F(k) + n for k, n in counts.items() if n})
+    audit(actor=actor, action="import.batch", obj=job, detail={
+        "kind": job.kind, "rows": [first_row, last_row], **counts,
+        "created_ids": handler.summary.get("created_ids", [])[:AUDIT_IDS],
+        "updated_ids": handler.summary.get("updated_ids", [])[:AUDIT_IDS]})
+
+
 def _execute(job: ImportJob, *, dry_run: bool = False, limit: int | None = None,
              crash_after_batches: int | None = None, keep_rows: bool = False) -> RunResult:
     actor = job.actor
@@ -463,12 +473,7 @@ def _execute(job: ImportJob, *, dry_run: bool = False, limit: int | None = None,
                             setattr(result, key, getattr(result, key) + n)
                         QuarantinedRow.objects.bulk_create(_quarantine_raw(job, items, errors, headers),
                                                            batch_size=1000)
-                        ImportJob.objects.filter(pk=job.pk).update(
-                            last_row=items[-1][0], **{k: F(k) + n for k, n in counts.items() if n})
-                        audit(actor=actor, action="import.batch", obj=job, detail={
-                            "kind": job.kind, "rows": [items[0][0], items[-1][0]], **counts,
-                            "created_ids": handler.summary.get("created_ids", [])[:AUDIT_IDS],
-                            "updated_ids": handler.summary.get("updated_ids", [])[:AUDIT_IDS]})
+                        _record_batch(job, actor, handler, items[0][0], items[-1][0], counts)
                     done += 1
         finally:
             rows.close()
@@ -488,12 +493,7 @@ def _execute(job: ImportJob, *, dry_run: bool = False, limit: int | None = None,
                         transaction.set_rollback(True)
                     else:
                         QuarantinedRow.objects.bulk_create(_quarantine_objects(job, batch), batch_size=1000)
-                        ImportJob.objects.filter(pk=job.pk).update(
-                            last_row=batch[-1].number, **{k: F(k) + n for k, n in counts.items() if n})
-                        audit(actor=actor, action="import.batch", obj=job, detail={
-                            "kind": job.kind, "rows": [batch[0].number, batch[-1].number], **counts,
-                            "created_ids": handler.summary.get("created_ids", [])[:AUDIT_IDS],
-                            "updated_ids": handler.summary.get("updated_ids", [])[:AUDIT_IDS]})
+                        _record_batch(job, actor, handler, batch[0].number, batch[-1].number, counts)
                 if keep_rows:
                     result.rows.extend(batch)
                 done += 1
@@ -529,12 +529,7 @@ def _execute_columns(job: ImportJob, handler, *, size: int, crash_after_batches:
                     QuarantinedRow.objects.bulk_create(_quarantine_raw(
                         job, [(numbers[i], batch.cells(i)) for i in rejected], [errors[i] for i in rejected], headers),
                         batch_size=1000)
-                    ImportJob.objects.filter(pk=job.pk).update(
-                        last_row=numbers[-1], **{k: F(k) + n for k, n in counts.items() if n})
-                    audit(actor=actor, action="import.batch", obj=job, detail={
-                        "kind": job.kind, "rows": [numbers[0], numbers[-1]], **counts,
-                        "created_ids": handler.summary.get("created_ids", [])[:AUDIT_IDS],
-                        "updated_ids": handler.summary.get("updated_ids", [])[:AUDIT_IDS]})
+                    _record_batch(job, actor, handler, numbers[0], numbers[-1], counts)
                 done += 1
     finally:
         chunks.close()

@@ -22,6 +22,7 @@ from decimal import Decimal
 from django.apps import apps
 from django.db import transaction
 from django.db.models import OuterRef, Subquery
+from django.utils import translation
 
 from clientwise.service import sla
 from clientwise.service.models import (
@@ -31,6 +32,7 @@ from clientwise.service.models import (
     CannedReply,
     Category,
     KnowledgeArticle,
+    Priority,
     Queue,
     RootCause,
     RoutingRule,
@@ -111,7 +113,6 @@ TICKET_SHARE = 0.08
 TICKET_PREFIX = "DT"
 WORK_ORDER_PREFIX = "DW"
 
-PRIORITY_ZH = {"urgent": "紧急", "high": "高", "normal": "普通", "low": "低"}
 
 
 def _pick(rng: random.Random, pairs):
@@ -125,14 +126,16 @@ def _config(ctx, users) -> dict:
     CalendarDay.objects.bulk_create([CalendarDay(calendar=cal, date=dt.date.fromisoformat(d), kind=kind, name=name)
                                      for kind, rows in HOLIDAYS.items() for d, name in rows])
     policies = {}
+    with translation.override("zh-hans"):  # the demo's data is in Chinese, whoever runs it
+        priority_names = {p.value: str(p.label) for p in Priority}
     targets = [("urgent", "", 30, 240), ("high", "", 60, 540), ("normal", "", 240, 1620), ("low", "", 480, 2700),
                ("high", "A", 30, 270), ("normal", "A", 60, 540)]
     for prio, tier, first, resolve in targets:
         # An installation's own active policy for the same priority and tier is kept (one active each).
         existing = SLAPolicy.objects.filter(active=True, priority=prio, customer_tier=tier).first()
         policies[(prio, tier)] = existing or SLAPolicy.objects.create(
-            name=f"演示 {PRIORITY_ZH[prio]}{' · ' + tier + ' 级客户' if tier else ''}", priority=prio, customer_tier=tier,
-            first_response_minutes=first, resolution_minutes=resolve, calendar=cal)
+            name=f"演示 {priority_names[prio]}{' · ' + tier + ' 级客户' if tier else ''}", priority=prio,
+            customer_tier=tier, first_response_minutes=first, resolution_minutes=resolve, calendar=cal)
     managers = [u for u in users if u.role == "manager"]
     agents = [u for u in users if u.role == "service_agent"]
     queues = {code: Queue.objects.create(code=code, name=name, strategy=strategy, is_default=default,

@@ -111,6 +111,21 @@ class ProductCategory(SourcedModel):
         return self.name
 
 
+class Unit(models.Model):
+    """A unit a product is sold in (piece, kg, L, ...); whether an order line may hold a fraction of it."""
+
+    code = models.CharField(_("code"), max_length=20, unique=True)
+    name = models.CharField(_("name"), max_length=60)
+    fractional = models.BooleanField(_("fractions allowed"), default=False)
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class Product(SourcedModel):
     """A sellable item with its attributes (brand, model, network type, ...) and unit cost."""
 
@@ -122,6 +137,8 @@ class Product(SourcedModel):
     attributes = models.JSONField(_("attributes"), default=dict, blank=True)
     list_price = money(_("list price"))
     unit_cost = money(_("unit cost"))
+    unit = models.ForeignKey(Unit, null=True, blank=True, on_delete=models.PROTECT, related_name="products",
+                             verbose_name=_("unit"))
     active = models.BooleanField(_("active"), default=True)
 
     class Meta:

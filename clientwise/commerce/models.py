@@ -7,6 +7,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
 from clientwise.core.models import SourcedModel
@@ -121,6 +122,25 @@ class Unit(models.Model):
 
     class Meta:
         ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Brand(SourcedModel):
+    """A brand products are sold under. Products keep the brand as text (`Product.brand`, the pivot engine's
+    brand dimension); this table is the list of those texts: a product's brand is matched to a row here by
+    name, ignoring case, and a row is created for a name seen the first time (see commerce/reference.py)."""
+
+    name = models.CharField(_("name"), max_length=60)
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(Lower("name"), name="brand_unique_name"),
+            unique_source_key("brand_unique_source_key"),
+        ]
 
     def __str__(self) -> str:
         return self.name

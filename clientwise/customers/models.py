@@ -83,6 +83,13 @@ class Customer(SourcedModel):
     revenue = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))
     first_order_at = models.DateTimeField(null=True, blank=True)
     last_order_at = models.DateTimeField(null=True, blank=True)
+    # When the customer relationship began (registration, card opened, first seen), as the source system knows
+    # it; null when unknown. Not the row's created_at: an import creates the row on the import day. Analytics
+    # start a customer's history at the earlier of this and the first order (docs/analytics.md).
+    customer_since = models.DateField(_("customer since"), null=True, blank=True)
+    # The record's own created / last-updated times in the system it was imported from (null: not given).
+    source_created_at = models.DateTimeField(_("created in source"), null=True, blank=True)
+    source_updated_at = models.DateTimeField(_("updated in source"), null=True, blank=True)
 
     tags = models.ManyToManyField("Tag", through="CustomerTag", related_name="customers", blank=True)
 

@@ -32,8 +32,9 @@ from clientwise.core.bulk import JsonText, inserter, reserve_ids
 from clientwise.core.errors import DomainError, ErrorCode, PermissionDenied, ValidationFailed
 from clientwise.core.normalize import normalize_email, normalize_phone, parse_date, pinyin_keys
 from clientwise.dataio import validation as v
-from clientwise.dataio.mapping import TARGETS
+from clientwise.dataio.mapping import NATURAL_KEYS, TARGETS
 from clientwise.dataio.readers import EXTRA_PREFIX, PARSE_ERROR
+from clientwise.dataio.registry import HANDLERS, ImportKindSpec, register  # noqa: F401  (HANDLERS: the lookup)
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
@@ -184,11 +185,14 @@ def run_plan(plan, values: dict[str, str], clean: dict[str, Any], errors: list) 
 # --- customers ----------------------------------------------------------------------------------------------
 
 PROFILE = ("name", "member_number", "gender", "birth_date", "province", "city", "occupation", "id_number", "status",
-           "notes")
+           "notes", "customer_since", "source_created_at", "source_updated_at")
 NEW_PROFILE = tuple(name for name in PROFILE if name not in ("name", "member_number"))
 # Columns of a new customer row, in the order CustomerHandler builds them (then NEW_PROFILE).
 NEW_CUSTOMER_FIELDS = ("id", "name", "name_pinyin", "name_initials", "member_number", "source", "external_id",
                        "owner_id", "team_id", "custom", "mobile", "email", *NEW_PROFILE)
+# A row's street address and postcode go on the customer's postal-address contact point (with its province and
+# city), not on the profile: a customer may have several addresses.
+ADDRESS_FIELDS = ("address", "postal_code")
 CONSENT_CHANNELS = {"consent_sms": "sms", "consent_email": "email", "consent_phone": "phone",
                     "consent_wechat": "wechat"}
 
@@ -212,10 +216,15 @@ CUSTOMER_FIELDS: tuple[tuple[str, Any, dict], ...] = (
     ("birth_date", v.birth_date, {}),
     ("province", v.text, {"max_length": 40}),
     ("city", v.text, {"max_length": 60}),
+    ("address", v.text, {"max_length": 300}),
+    ("postal_code", v.text, {"max_length": 12}),
     ("occupation", v.text, {"max_length": 100}),
     ("id_number", v.text, {"max_length": 30}),
     ("status", v.choice, {"table": v.STATUSES}),
     ("notes", v.text, {"max_length": 5000}),
+    ("customer_since", v.since_date, {}),
+    ("source_created_at", v.moment, {}),
+    ("source_updated_at", v.moment, {}),
     *((name, v.yes_no, {}) for name in CONSENT_CHANNELS),
 )
 
@@ -229,9 +238,9 @@ class CustomerHandler(Handler):
         self.key = key_for(job.kind, job.mapping, job.options)
         # The per-field checks of the mapped fields only, in CUSTOMER_FIELDS order (the order errors are listed).
         self.plan = plan_for(self.mapping, CUSTOMER_FIELDS)
-        # Birth dates are checked against today's date, read once per batch (process() sets it).
+        # Birth dates and "customer since" are checked against today's date, read once per batch (process() sets it).
         self.today: dict[str, Any] = {}
-        self.plan = [(name, fn, self.today if fn is v.birth_date else kwargs, max_length)
+        self.plan = [(name, fn, self.today if fn in (v.birth_date, v.since_date) else kwargs, max_length)
                      for name, fn, kwargs, max_length in self.plan]
         from clientwise.customers.models import Customer
 
@@ -243,6 +252,10 @@ class CustomerHandler(Handler):
         if not values.get("name"):
             self.require(row, "name", lazy("Name"))
         run_plan(self.plan, values, clean, errors)
+        if "customer_since" not in clean and "source_created_at" in clean:
+            # Without a "customer since" column the record's creation in the source is the best evidence of when
+            # the customer arrived; kept aside ("_" keys are not row values) so it fills only an unknown date.
+            clean["_since_from_source"] = timezone.localtime(clean["source_created_at"]).date()
         if not errors and not clean.get(self.key):
             errors.append(DomainError(ErrorCode.REQUIRED, _(
                 "%(field)s is the key that matches existing customers; it cannot be empty.") % {"field": self.key},
@@ -296,11 +309,16 @@ class CustomerHandler(Handler):
             ext_ids = {r.clean["external_id"] for r in ok if r.clean.get("external_id")}
             ext_holders = dict(_pairs(Customer.objects.filter(source=self.source), "external_id", ext_ids, "pk"))
         contacts: dict[int, set[tuple[str, str]]] = {}
+        addresses: dict[int, set[tuple[str, str]]] = {}  # customer -> (street address, postcode) held
         consents: dict[tuple[int, str], Any] = {}
         for chunk in _chunks(matched):
             for cid, kind, value in ContactPoint.objects.filter(customer_id__in=chunk, kind__in=["mobile", "email"]) \
                     .values_list("customer_id", "kind", "value_normalized"):
                 contacts.setdefault(cid, set()).add((kind, value))
+            if any(n in self.mapping for n in ADDRESS_FIELDS):
+                for cid, value, postal_code in ContactPoint.objects.filter(customer_id__in=chunk, kind="address") \
+                        .values_list("customer_id", "value", "postal_code"):
+                    addresses.setdefault(cid, set()).add((value, postal_code))
             if any(n in self.mapping for n in CONSENT_CHANNELS):
                 for consent in Consent.objects.filter(customer_id__in=chunk, purpose="marketing"):
                     consents[(consent.customer_id, consent.channel)] = consent
@@ -317,6 +335,7 @@ class CustomerHandler(Handler):
         new_rows: list[Row] = []
         updates: dict[int, tuple[Any, dict, dict]] = {}
         new_contacts: list[tuple[Any, str, str, bool]] = []  # (customer or row, kind, value, primary)
+        new_addresses: list[tuple[Any, dict, bool]] = []  # (customer or row, clean values, primary)
         consent_changes: list[tuple[Any, str, str]] = []  # (customer or row, channel, status)
         for row in ok:
             key = row.clean[self.key]
@@ -367,6 +386,8 @@ class CustomerHandler(Handler):
                 for kind in ("mobile", "email"):
                     if row.clean.get(kind):
                         new_contacts.append((row, kind, row.clean[kind], True))
+                if any(row.clean.get(n) for n in ADDRESS_FIELDS):
+                    new_addresses.append((row, row.clean, True))
                 for name, channel in CONSENT_CHANNELS.items():
                     if name in row.clean:
                         consent_changes.append((row, channel, "granted" if row.clean[name] else "withdrawn"))
@@ -375,6 +396,8 @@ class CustomerHandler(Handler):
             for name in PROFILE:
                 if name in row.clean and getattr(customer, name) != row.clean[name]:
                     before[name], after[name] = getattr(customer, name), row.clean[name]
+            if "_since_from_source" in row.clean and customer.customer_since is None:
+                before["customer_since"], after["customer_since"] = None, row.clean["_since_from_source"]
             have = contacts.get(customer.pk, set())
             for kind in ("mobile", "email"):
                 value = row.clean.get(kind)
@@ -383,6 +406,12 @@ class CustomerHandler(Handler):
                     new_contacts.append((customer, kind, value, primary))
                     after[kind] = value
                     before[kind] = getattr(customer, kind)
+            address = (row.clean.get("address", ""), row.clean.get("postal_code", ""))
+            held = addresses.get(customer.pk, set())
+            if any(address) and address not in held:
+                new_addresses.append((customer, row.clean, not held))
+                before["address"] = sorted(held)[0] if held else None
+                after["address"] = list(address)
             for name, channel in CONSENT_CHANNELS.items():
                 if name in row.clean:
                     status = "granted" if row.clean[name] else "withdrawn"
@@ -405,6 +434,8 @@ class CustomerHandler(Handler):
         for row, pk in zip(new_rows, ids, strict=True):
             clean = row.clean
             clean["_customer_id"] = pk
+            if "_since_from_source" in clean:
+                clean["customer_since"] = clean["_since_from_source"]
             full, initials = pinyin_keys(clean["name"])
             values.append((pk, clean["name"], full[:200], initials[:60], clean.get("member_number") or None,
                            source, clean.get("external_id") or None, owner_id, team_id, custom_json,
@@ -434,6 +465,10 @@ class CustomerHandler(Handler):
                                          batch_size=500)
         inserter(ContactPoint, ("customer_id", "kind", "value", "value_normalized", "is_primary")).insert(
             [(_cid(t), kind, value, value, primary) for t, kind, value, primary in new_contacts])
+        inserter(ContactPoint, ("customer_id", "kind", "value", "value_normalized", "is_primary", "province", "city",
+                                "postal_code")).insert(
+            [(_cid(t), "address", clean.get("address", ""), "", primary, clean.get("province", ""),
+              clean.get("city", ""), clean.get("postal_code", "")) for t, clean, primary in new_addresses])
         self._write_consents(consent_changes, consents)
         created_subject = _("Customer created")
         events = [{"customer_id": row.clean["_customer_id"], "kind": Interaction.Kind.PROFILE,
@@ -1285,16 +1320,17 @@ class InteractionHandler(Handler):
         record_events_bulk(events=events, actor=self.actor)
 
 
-HANDLERS: dict[str, type[Handler]] = {
-    "customers": CustomerHandler, "products": ProductHandler, "stores": StoreHandler, "orders": OrderHandler,
-    "interactions": InteractionHandler,
-}
+# dataio's own kinds; other apps register theirs from their AppConfig.ready() (commerce/imports.py).
+for _order, (_kind, _label, _handler) in enumerate((
+        ("customers", lazy("Customers"), CustomerHandler), ("products", lazy("Products"), ProductHandler),
+        ("stores", lazy("Stores"), StoreHandler), ("orders", lazy("Orders"), OrderHandler),
+        ("interactions", lazy("Interactions"), InteractionHandler))):
+    register(ImportKindSpec(name=_kind, label=_label, handler=_handler, targets=TARGETS[_kind],
+                            natural_keys=NATURAL_KEYS[_kind], order=_order))
 
 
 def key_for(kind: str, mapping: dict[str, str], options: dict | None) -> str:
     """The field rows upsert on: the one chosen in the options, else the first natural key that is mapped."""
-    from clientwise.dataio.mapping import NATURAL_KEYS
-
     chosen = (options or {}).get("key")
     if chosen:
         return chosen

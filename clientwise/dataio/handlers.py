@@ -32,9 +32,8 @@ from clientwise.core.bulk import JsonText, inserter, reserve_ids
 from clientwise.core.errors import DomainError, ErrorCode, PermissionDenied, ValidationFailed
 from clientwise.core.normalize import normalize_email, normalize_phone, parse_date, pinyin_keys
 from clientwise.dataio import validation as v
-from clientwise.dataio.mapping import NATURAL_KEYS, TARGETS
+from clientwise.dataio.mapping import TARGETS
 from clientwise.dataio.readers import EXTRA_PREFIX, PARSE_ERROR
-from clientwise.dataio.registry import HANDLERS, ImportKindSpec, register  # noqa: F401  (HANDLERS: the lookup)
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
@@ -185,7 +184,7 @@ def run_plan(plan, values: dict[str, str], clean: dict[str, Any], errors: list) 
 # --- customers ----------------------------------------------------------------------------------------------
 
 PROFILE = ("name", "member_number", "gender", "birth_date", "province", "city", "occupation", "id_number", "status",
-           "notes", "customer_since", "source_created_at", "source_updated_at")
+           "notes")
 NEW_PROFILE = tuple(name for name in PROFILE if name not in ("name", "member_number"))
 # Columns of a new customer row, in the order CustomerHandler builds them (then NEW_PROFILE).
 NEW_CUSTOMER_FIELDS = ("id", "name", "name_pinyin", "name_initials", "member_number", "source", "external_id",
@@ -222,9 +221,6 @@ CUSTOMER_FIELDS: tuple[tuple[str, Any, dict], ...] = (
     ("id_number", v.text, {"max_length": 30}),
     ("status", v.choice, {"table": v.STATUSES}),
     ("notes", v.text, {"max_length": 5000}),
-    ("customer_since", v.since_date, {}),
-    ("source_created_at", v.moment, {}),
-    ("source_updated_at", v.moment, {}),
     *((name, v.yes_no, {}) for name in CONSENT_CHANNELS),
 )
 
@@ -238,9 +234,9 @@ class CustomerHandler(Handler):
         self.key = key_for(job.kind, job.mapping, job.options)
         # The per-field checks of the mapped fields only, in CUSTOMER_FIELDS order (the order errors are listed).
         self.plan = plan_for(self.mapping, CUSTOMER_FIELDS)
-        # Birth dates and "customer since" are checked against today's date, read once per batch (process() sets it).
+        # Birth dates are checked against today's date, read once per batch (process() sets it).
         self.today: dict[str, Any] = {}
-        self.plan = [(name, fn, self.today if fn in (v.birth_date, v.since_date) else kwargs, max_length)
+        self.plan = [(name, fn, self.today if fn is v.birth_date else kwargs, max_length)
                      for name, fn, kwargs, max_length in self.plan]
         from clientwise.customers.models import Customer
 
@@ -252,10 +248,6 @@ class CustomerHandler(Handler):
         if not values.get("name"):
             self.require(row, "name", lazy("Name"))
         run_plan(self.plan, values, clean, errors)
-        if "customer_since" not in clean and "source_created_at" in clean:
-            # Without a "customer since" column the record's creation in the source is the best evidence of when
-            # the customer arrived; kept aside ("_" keys are not row values) so it fills only an unknown date.
-            clean["_since_from_source"] = timezone.localtime(clean["source_created_at"]).date()
         if not errors and not clean.get(self.key):
             errors.append(DomainError(ErrorCode.REQUIRED, _(
                 "%(field)s is the key that matches existing customers; it cannot be empty.") % {"field": self.key},
@@ -396,8 +388,6 @@ class CustomerHandler(Handler):
             for name in PROFILE:
                 if name in row.clean and getattr(customer, name) != row.clean[name]:
                     before[name], after[name] = getattr(customer, name), row.clean[name]
-            if "_since_from_source" in row.clean and customer.customer_since is None:
-                before["customer_since"], after["customer_since"] = None, row.clean["_since_from_source"]
             have = contacts.get(customer.pk, set())
             for kind in ("mobile", "email"):
                 value = row.clean.get(kind)
@@ -434,8 +424,6 @@ class CustomerHandler(Handler):
         for row, pk in zip(new_rows, ids, strict=True):
             clean = row.clean
             clean["_customer_id"] = pk
-            if "_since_from_source" in clean:
-                clean["customer_since"] = clean["_since_from_source"]
             full, initials = pinyin_keys(clean["name"])
             values.append((pk, clean["name"], full[:200], initials[:60], clean.get("member_number") or None,
                            source, clean.get("external_id") or None, owner_id, team_id, custom_json,
@@ -1320,17 +1308,16 @@ class InteractionHandler(Handler):
         record_events_bulk(events=events, actor=self.actor)
 
 
-# dataio's own kinds; other apps register theirs from their AppConfig.ready() (commerce/imports.py).
-for _order, (_kind, _label, _handler) in enumerate((
-        ("customers", lazy("Customers"), CustomerHandler), ("products", lazy("Products"), ProductHandler),
-        ("stores", lazy("Stores"), StoreHandler), ("orders", lazy("Orders"), OrderHandler),
-        ("interactions", lazy("Interactions"), InteractionHandler))):
-    register(ImportKindSpec(name=_kind, label=_label, handler=_handler, targets=TARGETS[_kind],
-                            natural_keys=NATURAL_KEYS[_kind], order=_order))
+HANDLERS: dict[str, type[Handler]] = {
+    "customers": CustomerHandler, "products": ProductHandler, "stores": StoreHandler, "orders": OrderHandler,
+    "interactions": InteractionHandler,
+}
 
 
 def key_for(kind: str, mapping: dict[str, str], options: dict | None) -> str:
     """The field rows upsert on: the one chosen in the options, else the first natural key that is mapped."""
+    from clientwise.dataio.mapping import NATURAL_KEYS
+
     chosen = (options or {}).get("key")
     if chosen:
         return chosen

@@ -5,6 +5,11 @@ alive a customer buys as a Poisson process with rate λ ~ Gamma(r, α); after ea
 probability p ~ Beta(a, b). A customer is summarised by x (repeat purchases), t_x (time of the last purchase,
 measured from the first) and T (time from the first purchase to the end of observation).
 
+MBG/NBD (Batislam, Denizel & Filiztekin 2007, "Empirical validation and comparison of models for customer
+base analysis", IJRM 24(3)): the same, except that a customer may also drop out right after the first purchase,
+so customers without a repeat purchase are not certain to be alive (BG/NBD gives them P(alive) = 1, a known
+artefact). Same parameters (r, α, a, b); the likelihood is FHL's with B(a, b+x+1) and a/(b+x) for every x.
+
 Gamma-Gamma (Fader, Hardie & Lee 2005, "RFM and CLV: using iso-value curves", after Colombo & Jiang 1999): the
 spend of each transaction is Gamma(p, ν) with ν ~ Gamma(q, γ) per customer, independent of the purchase
 process; it is fitted on customers with at least one repeat purchase and their mean repeat spend m_x.
@@ -28,7 +33,9 @@ from scipy.special import digamma, expit, gammaln, hyp2f1
 
 __all__ = [
     "BGNBDParams", "GammaGammaParams", "FitInfo", "unique_rows", "bgnbd_log_likelihood", "fit_bgnbd",
-    "bgnbd_expected_purchases", "bgnbd_population_expected_purchases", "bgnbd_p_alive", "fit_gamma_gamma",
+    "bgnbd_expected_purchases", "bgnbd_population_expected_purchases", "bgnbd_p_alive", "fit_mbgnbd",
+    "mbgnbd_log_likelihood", "mbgnbd_expected_purchases", "mbgnbd_population_expected_purchases", "mbgnbd_p_alive",
+    "PURCHASE_MODELS", "fit_gamma_gamma",
     "gamma_gamma_expected_spend", "customer_lifetime_value",
 ]
 
@@ -135,7 +142,9 @@ class _BGNBDData:
     and its logistic σ(d) (the posterior weight of the "dropped" branch) for the gradient.
     """
 
-    def __init__(self, x, t_x, T, w):
+    def __init__(self, x, t_x, T, w, *, modified: bool = False):
+        # MBG/NBD: the beta terms take x + 1 and every row (x = 0 too) has the "dropped after t_x" branch.
+        self.shift = 1.0 if modified else 0.0
         self.wsum = float(w.sum())
         self.ux, ix = np.unique(x, return_inverse=True)
         self.uT, iT = np.unique(T, return_inverse=True)
@@ -144,10 +153,10 @@ class _BGNBDData:
         self.wx = np.bincount(ix, weights=w, minlength=nx)
         self.w_T = np.bincount(iT, weights=w, minlength=nT)  # Σ w per T
         self.wxx_T = np.bincount(iT, weights=w * x, minlength=nT)  # Σ w·x per T
-        rep = x > 0
+        rep = np.ones(x.shape, dtype=bool) if modified else x > 0
         self.x, self.w = x[rep], w[rep]
         self.iT = iT[rep]
-        self.repeat_u = self.ux > 0
+        self.repeat_u = np.ones(nx, dtype=bool) if modified else self.ux > 0
         # Repeat buyers' distinct (x, t_x) pairs: everything in d that does not depend on T is computed per pair.
         pairs, self.ipair = np.unique(ix[rep] * self.utx.size + itx[rep], return_inverse=True)
         self.pair_ix, self.pair_itx = pairs // self.utx.size, pairs % self.utx.size
@@ -163,11 +172,12 @@ def _bgnbd_objective(theta, data: _BGNBDData):
     r, alpha, a, b = np.exp(theta)
     d = data
     ux = d.ux
+    uxs = ux + d.shift  # x in the beta terms (x + 1 for MBG/NBD)
     nx, nT, ntx = ux.size, d.uT.size, d.utx.size
     head = (gammaln(r + ux) - gammaln(r) + r * math.log(alpha)
-            + gammaln(a + b) + gammaln(b + ux) - gammaln(b) - gammaln(a + b + ux))
+            + gammaln(a + b) + gammaln(b + uxs) - gammaln(b) - gammaln(a + b + uxs))
     drop = np.zeros(nx)
-    drop[d.repeat_u] = math.log(a) - np.log(b + ux[d.repeat_u] - 1)
+    drop[d.repeat_u] = math.log(a) - np.log(b + uxs[d.repeat_u] - 1)
     log_aT = np.log(alpha + d.uT)
     log_atx = np.log(alpha + d.utx)
     alive_T = r * d.w_T + d.wxx_T  # Σ w·(r+x) per T
@@ -202,13 +212,13 @@ def _bgnbd_objective(theta, data: _BGNBDData):
     s3rx_T = alive_T - (r * s4_T + s4x_T)
     s4rx_tx = r * s4_tx + s4x_tx
     inv_b = np.zeros(nx)
-    inv_b[d.repeat_u] = 1.0 / (b + ux[d.repeat_u] - 1)
-    psi_ab, psi_abx = digamma(a + b), digamma(a + b + ux)
+    inv_b[d.repeat_u] = 1.0 / (b + uxs[d.repeat_u] - 1)
+    psi_ab, psi_abx = digamma(a + b), digamma(a + b + uxs)
     g_r = (np.dot(d.wx, digamma(r + ux) - digamma(r) + math.log(alpha))
            - np.dot(s3_T, log_aT) - np.dot(s4_tx, log_atx))
     g_alpha = d.wsum * r / alpha - np.dot(s3rx_T, 1.0 / (alpha + d.uT)) - np.dot(s4rx_tx, 1.0 / (alpha + d.utx))
     g_a = np.dot(d.wx, psi_ab - psi_abx) + ws4.sum() / a
-    g_b = np.dot(d.wx, psi_ab + digamma(b + ux) - digamma(b) - psi_abx) - np.dot(s4_x, inv_b)
+    g_b = np.dot(d.wx, psi_ab + digamma(b + uxs) - digamma(b) - psi_abx) - np.dot(s4_x, inv_b)
     grad = -np.array([r * g_r, alpha * g_alpha, a * g_a, b * g_b]) / d.wsum
     return value, grad
 
@@ -237,6 +247,17 @@ def fit_bgnbd(x, t_x, T, weights=None, *, initial: BGNBDParams | None = None, to
     Pass unique rows with `weights` = number of customers per row (see `unique_rows`); without weights every
     row counts once. x must be whole numbers ≥ 0 and 0 ≤ t_x ≤ T; t_x = 0 when x = 0.
     """
+    return _fit_purchases(x, t_x, T, weights, initial=initial, tol=tol, max_iter=max_iter, modified=False)
+
+
+def fit_mbgnbd(x, t_x, T, weights=None, *, initial: BGNBDParams | None = None, tol: float = 1e-12,
+               max_iter: int = 2000) -> tuple[BGNBDParams, FitInfo]:
+    """Maximum-likelihood MBG/NBD parameters (r, α, a, b), with the same inputs and conventions as fit_bgnbd."""
+    return _fit_purchases(x, t_x, T, weights, initial=initial, tol=tol, max_iter=max_iter, modified=True)
+
+
+def _fit_purchases(x, t_x, T, weights, *, initial: BGNBDParams | None, tol: float, max_iter: int,
+                   modified: bool) -> tuple[BGNBDParams, FitInfo]:
     x, t_x, T = _as_arrays(x, t_x, T)
     w = np.ones_like(x) if weights is None else np.asarray(weights, dtype=np.float64)
     _check_bgnbd_inputs(x, t_x, T, w)
@@ -249,7 +270,8 @@ def fit_bgnbd(x, t_x, T, weights=None, *, initial: BGNBDParams | None = None, to
         theta0 = np.log([initial.r, initial.alpha * scale, initial.a, initial.b])
     wsum = float(w.sum())
     with _single_threaded_blas():
-        res = optimize.minimize(_bgnbd_objective, theta0, args=(_BGNBDData(x, ts_x, ts_T, w),), jac=True,
+        res = optimize.minimize(_bgnbd_objective, theta0, args=(_BGNBDData(x, ts_x, ts_T, w, modified=modified),),
+                                jac=True,
                                 method="L-BFGS-B", bounds=[(-12.0, 12.0)] * 4,
                                 options={"maxiter": max_iter, "ftol": tol, "gtol": 1e-9, "maxcor": 20})
     r, alpha, a, b = np.exp(res.x)
@@ -259,7 +281,7 @@ def fit_bgnbd(x, t_x, T, weights=None, *, initial: BGNBDParams | None = None, to
     info = FitInfo(rows=int(x.size), customers=wsum, log_likelihood=log_likelihood, iterations=int(res.nit),
                    evaluations=int(res.nfev), seconds=round(time.perf_counter() - started, 4),
                    converged=bool(res.success), message=str(res.message),
-                   extra={"time_scale": scale})
+                   extra={"time_scale": scale, "model": "mbgnbd" if modified else "bgnbd"})
     return params, info
 
 
@@ -322,6 +344,67 @@ def bgnbd_p_alive(params: BGNBDParams, x, t_x, T) -> np.ndarray:
     x, t_x, T = _as_arrays(x, t_x, T)
     log_odds = np.log(a / (b + np.maximum(x, 1) - 1)) + (r + x) * (np.log(alpha + T) - np.log(alpha + t_x))
     return np.where(x > 0, expit(-log_odds), 1.0)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# MBG/NBD (Batislam et al. 2007; Wagner & Hoppe 2008 for the conditional expectation)
+
+
+def mbgnbd_log_likelihood(params: BGNBDParams, x, t_x, T) -> np.ndarray:
+    """Per-row log-likelihood of (x, t_x, T) under MBG/NBD:
+    L = B(a, b+x+1)/B(a, b) · Γ(r+x)α^r/Γ(r) · [(α+T)^-(r+x) + a/(b+x) (α+t_x)^-(r+x)]."""
+    r, alpha, a, b = params.r, params.alpha, params.a, params.b
+    x, t_x, T = _as_arrays(x, t_x, T)
+    head = (gammaln(r + x) - gammaln(r) + r * np.log(alpha)
+            + gammaln(a + b) + gammaln(b + x + 1) - gammaln(b) - gammaln(a + b + x + 1))
+    return head + np.logaddexp(-(r + x) * np.log(alpha + T),
+                               np.log(a) - np.log(b + x) - (r + x) * np.log(alpha + t_x))
+
+
+def mbgnbd_expected_purchases(params: BGNBDParams, t, x, t_x, T) -> np.ndarray:
+    """E[Y(t) | x, t_x, T] under MBG/NBD: expected repeat purchases in the next `t` time units."""
+    r, alpha, a, b = params.r, params.alpha, params.a, params.b
+    x, t_x, T = _as_arrays(x, t_x, T)
+    t = np.asarray(t, dtype=np.float64)
+    z = t / (alpha + T + t)
+    log_tail = _log_hyp2f1(r + x, b + x + 1, a + b + x, z) + (r + x) * np.log((alpha + T) / (alpha + T + t))
+    numerator = (a + b + x) / (a - 1) * -np.expm1(log_tail)
+    denominator = 1 + a / (b + x) * np.exp((r + x) * (np.log(alpha + T) - np.log(alpha + t_x)))
+    return numerator / denominator
+
+
+def mbgnbd_population_expected_purchases(params: BGNBDParams, t) -> np.ndarray:
+    """E[X(t)] under MBG/NBD: expected repeat purchases in (0, t] of a new customer."""
+    r, alpha, a, b = params.r, params.alpha, params.a, params.b
+    t = np.asarray(t, dtype=np.float64)
+    log_tail = _log_hyp2f1(r, b + 1, a + b, t / (alpha + t)) + r * np.log(alpha / (alpha + t))
+    return b / (a - 1) * -np.expm1(log_tail)
+
+
+def mbgnbd_p_alive(params: BGNBDParams, x, t_x, T) -> np.ndarray:
+    """P(alive | x, t_x, T) = 1 / (1 + a/(b+x) · ((α+T)/(α+t_x))^(r+x)), below 1 for one-time buyers too."""
+    r, alpha, a, b = params.r, params.alpha, params.a, params.b
+    x, t_x, T = _as_arrays(x, t_x, T)
+    log_odds = np.log(a / (b + x)) + (r + x) * (np.log(alpha + T) - np.log(alpha + t_x))
+    return expit(-log_odds)
+
+
+@dataclass(frozen=True)
+class PurchaseModel:
+    """One purchase-process model's functions, so callers can switch between BG/NBD and MBG/NBD by name."""
+
+    name: str
+    fit: object
+    expected_purchases: object
+    p_alive: object
+    log_likelihood: object
+
+
+PURCHASE_MODELS = {
+    "bgnbd": PurchaseModel("bgnbd", fit_bgnbd, bgnbd_expected_purchases, bgnbd_p_alive, bgnbd_log_likelihood),
+    "mbgnbd": PurchaseModel("mbgnbd", fit_mbgnbd, mbgnbd_expected_purchases, mbgnbd_p_alive,
+                            mbgnbd_log_likelihood),
+}
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -410,20 +493,22 @@ def gamma_gamma_expected_spend(params: GammaGammaParams, x, m) -> np.ndarray:
 
 def customer_lifetime_value(params: BGNBDParams, x, t_x, T, expected_spend, *, months: int,
                             monthly_discount_rate: float, days_per_unit: float = 1.0,
-                            margin: float | np.ndarray = 1.0) -> np.ndarray:
+                            margin: float | np.ndarray = 1.0, model: str = "bgnbd") -> np.ndarray:
     """Discounted value of the next `months` months (the usual BG/NBD + Gamma-Gamma formulation):
 
         CLV = Σ_{i=1..months} margin · E[M] · (E[Y(i months)] − E[Y((i−1) months)]) / (1 + d)^i
 
     with d the monthly discount rate. One month is 365.25/12 days; `days_per_unit` says how many days one time
-    unit of t_x and T is (1 when they are in days, 7 for weeks).
+    unit of t_x and T is (1 when they are in days, 7 for weeks). `model`: "bgnbd" or "mbgnbd" (PURCHASE_MODELS),
+    the model `params` belong to.
     """
+    expected_purchases = PURCHASE_MODELS[model].expected_purchases
     x, t_x, T, spend = _as_arrays(x, t_x, T, expected_spend)
     month = 365.25 / 12 / days_per_unit
     value = np.zeros_like(x)
     previous = np.zeros_like(x)
     for i in range(1, months + 1):
-        cumulative = bgnbd_expected_purchases(params, i * month, x, t_x, T)
+        cumulative = expected_purchases(params, i * month, x, t_x, T)
         value += (cumulative - previous) / (1 + monthly_discount_rate) ** i
         previous = cumulative
     return value * spend * margin

@@ -35,6 +35,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from clientwise.core import permissions as perms
+from clientwise.core import spreadsheet
 from clientwise.core.audit import audit
 from clientwise.core.errors import DomainError, ErrorCode, ValidationFailed
 from clientwise.core.masking import mask_email, mask_id_number, mask_phone
@@ -416,7 +417,9 @@ def _quarantine_raw(job: ImportJob, items: list[tuple[int, Any]], errors: list,
 
 
 def readers_raw(raw: dict) -> dict:
-    return {k: v for k, v in raw.items() if k not in ERROR_COLUMNS}
+    """A row of a replayed error file as the import reads it: without the error columns, and with the apostrophe
+    that the error file put before formula-like cells (core.spreadsheet) taken off again."""
+    return {spreadsheet.restore(k): spreadsheet.restore(v) for k, v in raw.items() if k not in ERROR_COLUMNS}
 
 
 @contextmanager
@@ -629,12 +632,12 @@ def error_rows_csv(*, actor, job_id: int) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     yield "\ufeff"
-    writer.writerow(headers)
+    writer.writerow([spreadsheet.neutralize(h) for h in headers])
     qs = QuarantinedRow.objects.filter(job=job, status=QuarantinedRow.Status.OPEN).order_by("row_number")
     for n, q in enumerate(qs.iterator(chunk_size=2000)):
         values = [masks[h](q.raw.get(h, "")) if h in masks else q.raw.get(h, "") for h in job.headers]
         messages = "; ".join(e["message"] for e in q.errors) or q.message
-        writer.writerow([*values, q.row_number, q.field, q.code, messages])
+        writer.writerow([spreadsheet.neutralize(v) for v in (*values, q.row_number, q.field, q.code, messages)])
         if n % 500 == 0:
             yield buffer.getvalue()
             buffer.seek(0)

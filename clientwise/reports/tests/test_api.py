@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 
@@ -205,3 +206,24 @@ def test_builder_pages_and_partials(web_client, users):
     export = c.post("/reports/export.csv", {"spec": json.dumps(SPEC)})
     assert export.status_code == 200 and export["X-Export-Rows"]
     assert web_client(users["rep_sh_1"]).post("/reports/export.csv", {"spec": json.dumps(SPEC)}).status_code == 403
+
+
+def test_export_neutralizes_formula_like_labels(api_client, users):
+    """A dimension member planted as a formula (a customer's city) is marked in CSV and stored as text in XLSX."""
+    from openpyxl import load_workbook
+
+    from clientwise.customers.models import Customer
+
+    Customer.objects.filter(pk=Customer.objects.order_by("pk").values("pk")[:1]).update(city="=1+2")
+    spec = {**SPEC, "fact": "customers", "measures": ["customers"], "rows": ["customer_city"], "columns": [],
+            "engine": "database"}
+    c = api_client(users["admin"])
+    res = c.post("reports/export", {"spec": spec, "format": "csv"})
+    assert res.status_code == 200, res.content
+    rows = list(csv.reader(io.StringIO(b"".join(res.streaming_content).decode("utf-8-sig"))))
+    assert ["'=1+2", "1"] in [r[:2] for r in rows]
+    res = c.post("reports/export", {"spec": spec, "format": "xlsx"})
+    body = b"".join(res.streaming_content) if res.streaming else res.content
+    sheet = load_workbook(io.BytesIO(body)).active
+    assert not [cell.coordinate for row in sheet.iter_rows() for cell in row if cell.data_type == "f"]
+    assert "=1+2" in [row[0].value for row in sheet.iter_rows()]

@@ -7,3 +7,7 @@ class DataioConfig(AppConfig):
     name = "clientwise.dataio"
     label = "dataio"
     verbose_name = "Data in and out"
+
+    def ready(self) -> None:
+        # dataio's own import kinds register themselves when the handlers load.
+        from clientwise.dataio import handlers  # noqa: F401

@@ -32,8 +32,9 @@ from clientwise.core.bulk import JsonText, inserter, reserve_ids
 from clientwise.core.errors import DomainError, ErrorCode, PermissionDenied, ValidationFailed
 from clientwise.core.normalize import normalize_email, normalize_phone, parse_date, pinyin_keys
 from clientwise.dataio import validation as v
-from clientwise.dataio.mapping import TARGETS
+from clientwise.dataio.mapping import NATURAL_KEYS, TARGETS
 from clientwise.dataio.readers import EXTRA_PREFIX, PARSE_ERROR
+from clientwise.dataio.registry import HANDLERS, ImportKindSpec, register  # noqa: F401  (HANDLERS: the lookup)
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
@@ -1308,16 +1309,17 @@ class InteractionHandler(Handler):
         record_events_bulk(events=events, actor=self.actor)
 
 
-HANDLERS: dict[str, type[Handler]] = {
-    "customers": CustomerHandler, "products": ProductHandler, "stores": StoreHandler, "orders": OrderHandler,
-    "interactions": InteractionHandler,
-}
+# dataio's own kinds; other apps register theirs from their AppConfig.ready() (commerce/imports.py).
+for _order, (_kind, _label, _handler) in enumerate((
+        ("customers", lazy("Customers"), CustomerHandler), ("products", lazy("Products"), ProductHandler),
+        ("stores", lazy("Stores"), StoreHandler), ("orders", lazy("Orders"), OrderHandler),
+        ("interactions", lazy("Interactions"), InteractionHandler))):
+    register(ImportKindSpec(name=_kind, label=_label, handler=_handler, targets=TARGETS[_kind],
+                            natural_keys=NATURAL_KEYS[_kind], order=_order))
 
 
 def key_for(kind: str, mapping: dict[str, str], options: dict | None) -> str:
     """The field rows upsert on: the one chosen in the options, else the first natural key that is mapped."""
-    from clientwise.dataio.mapping import NATURAL_KEYS
-
     chosen = (options or {}).get("key")
     if chosen:
         return chosen

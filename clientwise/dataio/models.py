@@ -6,13 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-
-class ImportKind(models.TextChoices):
-    CUSTOMERS = "customers", _("Customers")
-    PRODUCTS = "products", _("Products")
-    STORES = "stores", _("Stores")
-    ORDERS = "orders", _("Orders")
-    INTERACTIONS = "interactions", _("Interactions")
+from clientwise.dataio.registry import kind_choices
 
 
 class ImportJob(models.Model):
@@ -36,7 +30,7 @@ class ImportJob(models.Model):
         JSONL = "jsonl", "JSONL"
         GRID = "grid", _("Entry grid")
 
-    kind = models.CharField(_("kind"), max_length=20, choices=ImportKind.choices)
+    kind = models.CharField(_("kind"), max_length=20, choices=kind_choices)
     source = models.CharField(_("source"), max_length=40)
     file = models.CharField(max_length=500, blank=True, default="")  # path under var/imports/
     original_name = models.CharField(_("file"), max_length=255, blank=True, default="")
@@ -45,6 +39,9 @@ class ImportJob(models.Model):
     headers = models.JSONField(default=list, blank=True)
     mapping = models.JSONField(default=dict, blank=True)  # target field -> column header
     options = models.JSONField(default=dict, blank=True)  # key, owner_id, team_id, batch_size
+    # What the import made besides its own rows: {"created_references": {"categories": [{"id", "code", "name"}],
+    # "brands": [...], ...}} when the mapping's create_missing option let it create missing reference rows.
+    result = models.JSONField(default=dict, blank=True)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.UPLOADED)
     total_rows = models.PositiveIntegerField(null=True, blank=True)
     created = models.PositiveIntegerField(_("created"), default=0)
@@ -115,7 +112,7 @@ class MappingTemplate(models.Model):
 
     name = models.CharField(_("name"), max_length=80)
     source = models.CharField(_("source"), max_length=40)
-    kind = models.CharField(_("kind"), max_length=20, choices=ImportKind.choices)
+    kind = models.CharField(_("kind"), max_length=20, choices=kind_choices)
     mapping = models.JSONField(default=dict)
     options = models.JSONField(default=dict, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")

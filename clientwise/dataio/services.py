@@ -42,8 +42,9 @@ from clientwise.core.masking import mask_email, mask_id_number, mask_phone
 from clientwise.dataio import readers
 from clientwise.dataio.handlers import HANDLERS, Row, error_dicts, make_rows, row_maker
 from clientwise.dataio.mapping import NATURAL_KEYS, TARGETS, missing_required, pii_columns, suggest_mapping
-from clientwise.dataio.models import ImportJob, ImportKind, MappingTemplate, QuarantinedRow
+from clientwise.dataio.models import ImportJob, MappingTemplate, QuarantinedRow
 from clientwise.dataio.queries import get_job_for
+from clientwise.dataio.registry import kind_choices
 
 BATCH_SIZE = 5000  # rows per batch (one transaction) unless the handler has its own (orders: 50,000)
 AUDIT_IDS = 50_000  # ids listed per import.batch audit row: every id of a default-size batch
@@ -435,14 +436,31 @@ def _long_lived_objects_frozen():
         gc.unfreeze()
 
 
+def _note_references(job: ImportJob, handler) -> dict[str, list[dict]]:
+    """Add the reference rows the handler's last batch created (categories, brands, branches…, when the mapping's
+    create_missing option allowed it) to the job's result, in the batch's transaction; returns them."""
+    created = handler.summary.get("created_references") or {}
+    if not any(created.values()):
+        return {}
+    listed = {kind: list(rows) for kind, rows in (job.result or {}).get("created_references", {}).items()}
+    for kind, rows in created.items():
+        listed.setdefault(kind, []).extend(rows)
+    job.result = {**(job.result or {}), "created_references": listed}
+    ImportJob.objects.filter(pk=job.pk).update(result=job.result)
+    return created
+
+
 def _record_batch(job: ImportJob, actor, handler, first_row: int, last_row: int, counts: dict[str, int]) -> None:
-    """A committed batch's bookkeeping, in its transaction: the job's counters and resume point, and one audit row
-    with the batch's row range, counts and (the first AUDIT_IDS) created and updated ids."""
+    """A committed batch's bookkeeping, in its transaction: the job's counters and resume point, the reference rows
+    it created (job.result), and one audit row with the batch's row range, counts and (the first AUDIT_IDS)
+    created and updated ids."""
     ImportJob.objects.filter(pk=job.pk).update(last_row=last_row, **{k: F(k) + n for k, n in counts.items() if n})
+    references = _note_references(job, handler)
     audit(actor=actor, action="import.batch", obj=job, detail={
         "kind": job.kind, "rows": [first_row, last_row], **counts,
         "created_ids": handler.summary.get("created_ids", [])[:AUDIT_IDS],
-        "updated_ids": handler.summary.get("updated_ids", [])[:AUDIT_IDS]})
+        "updated_ids": handler.summary.get("updated_ids", [])[:AUDIT_IDS],
+        **({"created_references": references} if references else {})})
 
 
 def _execute(job: ImportJob, *, dry_run: bool = False, limit: int | None = None,
@@ -736,10 +754,12 @@ def _replay_batch(job: ImportJob, handler, pending: list[tuple[int, dict]], resu
             result.counts[k] = result.counts.get(k, 0) + n
         result.fixed += len(fixed)
         result.still_failing += len(failing)
+        references = _note_references(job, handler)
         audit(actor=actor, action="import.batch", obj=job, detail={
             "kind": job.kind, "replay": True, "rows": [rows[0].number, rows[-1].number], **counts,
             "rejected": len(failing), "created_ids": handler.summary.get("created_ids", [])[:AUDIT_IDS],
-            "updated_ids": handler.summary.get("updated_ids", [])[:AUDIT_IDS]})
+            "updated_ids": handler.summary.get("updated_ids", [])[:AUDIT_IDS],
+            **({"created_references": references} if references else {})})
 
 
 # --- entry grids --------------------------------------------------------------------------------------------
@@ -814,4 +834,4 @@ def import_grid_rows(*, actor, kind: str, rows: list[dict[str, Any]], source: st
 
 
 def kinds() -> list[tuple[str, str]]:
-    return list(ImportKind.choices)
+    return kind_choices()

@@ -21,7 +21,8 @@ from clientwise.core.errors import DomainError, ValidationFailed
 from clientwise.dataio import queries, services
 from clientwise.dataio.identity.queries import pending_pairs_of_import
 from clientwise.dataio.mapping import NATURAL_KEYS, TARGETS, pii_columns, targets
-from clientwise.dataio.models import ImportJob, ImportKind
+from clientwise.dataio.models import ImportJob
+from clientwise.dataio.registry import kind_choices
 
 GRID_COLUMNS = {
     "customers": ("name", "mobile", "email", "member_number", "gender", "birth_date", "province", "city",
@@ -53,7 +54,7 @@ def _masked_raw(raw: dict, masks: dict) -> dict:
 @_importer
 def import_list(request):
     page = queries.job_page(request.user, cursor=request.GET.get("cursor") or None)
-    return render(request, "dataio/import_list.html", {"page": page, "jobs": page.items, "kinds": ImportKind.choices,
+    return render(request, "dataio/import_list.html", {"page": page, "jobs": page.items, "kinds": kind_choices(),
                                                          "grid_kinds": list(GRID_COLUMNS)})
 
 
@@ -74,7 +75,7 @@ def import_new(request):
                 errors = _errors_of(exc)
             else:
                 return redirect("dataio:import_mapping", pk=job.pk)
-    return render(request, "dataio/import_new.html", {"form": form, "errors": errors, "kinds": ImportKind.choices},
+    return render(request, "dataio/import_new.html", {"form": form, "errors": errors, "kinds": kind_choices()},
                   status=422 if errors else 200)
 
 
@@ -209,8 +210,8 @@ def grid(request, kind: str):
     by_name = {t.name: t for t in TARGETS[kind]}
     columns = [by_name[n] for n in names]
     return render(request, "dataio/grid.html", {
-        "kind": kind, "kind_label": dict(ImportKind.choices)[kind], "columns": columns, "rows": range(GRID_ROWS),
-        "grid_kinds": [(k, dict(ImportKind.choices)[k]) for k in GRID_COLUMNS],
+        "kind": kind, "kind_label": dict(kind_choices())[kind], "columns": columns, "rows": range(GRID_ROWS),
+        "grid_kinds": [(k, dict(kind_choices())[k]) for k in GRID_COLUMNS],
     })
 
 

@@ -3,9 +3,11 @@
 Nothing here touches Django: `extract.py` fills DuckDB, this module scores pairs, `services.py` stores them.
 
 Training: u (how often each level happens between *different* people) by random sampling; m (how often it
-happens between records of the *same* person) by expectation maximisation on two blocking rules that each leave
-the other comparisons free (same mobile; same pinyin and birth date); the prior (how likely two random records
-match) from deterministic rules with an assumed recall.
+happens between records of the *same* person) by expectation maximisation on the training rules, each of which
+leaves the other comparisons free (same mobile; same pinyin and birth date; same ID number; same street address
+and postcode): a rule whose field a customer base lacks finds no pairs and is skipped, so a base without phones
+(or without ID numbers) is still trained on every comparison; the prior (how likely two random records match)
+from deterministic rules with an assumed recall.
 """
 
 from __future__ import annotations
@@ -37,7 +39,11 @@ class DedupParams:
 
 
 # Blocking rules: a pair is scored only when it shares one of these keys. Each catches a kind of duplicate
-# the others miss (another phone, no email, a typo in the name, an unknown birth date).
+# the others miss (another phone, no email, a typo in the name, an unknown birth date). Optional fields a
+# company's data often lacks (gender, email, ID number, mobile) are never combined with other fields in one
+# rule: a rule made only of one such field finds the pairs that share it, and every other rule works without
+# them (tests/test_blocking.py blanks each in turn).
+OPTIONAL_FIELDS = ("gender", "email", "id_number", "mobile")
 BLOCKING_KEYS: list[tuple[str, ...]] = [
     ("mobile",),
     ("phone_last8",),
@@ -47,17 +53,48 @@ BLOCKING_KEYS: list[tuple[str, ...]] = [
     ("name_pinyin", "city"),
     ("name_sorted", "city"),
     ("name_pinyin", "birth_year"),
-    ("birth_date", "city", "gender"),
+    ("name_sorted", "birth_year"),
+    ("birth_date", "city"),
+    ("birth_date", "postal_code"),
+    ("name_last", "birth_date"),
+    ("name_first", "birth_date"),
+    ("name_last", "postal_code"),
+    ("name_first", "postal_code"),
+    ("address", "postal_code"),
+    ("address", "city"),
 ]
+
+
+# Deterministic rules for the prior: pairs that share one of these are nearly always one person.
+PRIOR_KEYS: list[tuple[str, ...]] = [("mobile",), ("email",), ("id_number",), ("name_sorted", "birth_date")]
+# Expectation maximisation runs once per rule that finds pairs; the comparisons a rule blocks on keep the m
+# estimated in the other rounds.
+TRAINING_KEYS: list[tuple[str, ...]] = [("mobile",), ("name_pinyin", "birth_date"), ("id_number",),
+                                        ("address", "postal_code")]
 
 
 def comparisons():
     import splink.comparison_level_library as cll
     import splink.comparison_library as cl
 
+    # Given and family names of a name in words, in either order (name_first/name_last: first and last word).
+    parts_close = (
+        "((damerau_levenshtein(name_first_l, name_first_r) <= 1 AND damerau_levenshtein(name_last_l, name_last_r) <= 1)"
+        " OR (damerau_levenshtein(name_first_l, name_last_r) <= 1"
+        " AND damerau_levenshtein(name_last_l, name_first_r) <= 1))")
+    # One record has a single word (a missing given or family name) that is one of the other's names.
+    part_missing = (
+        "((name_last_l IS NULL AND name_last_r IS NOT NULL AND name_clean_l IN (name_first_r, name_last_r))"
+        " OR (name_last_r IS NULL AND name_last_l IS NOT NULL AND name_clean_r IN (name_first_l, name_last_l)))")
+    initial = (
+        "((name_last_l = name_last_r AND left(name_first_l, 1) = left(name_first_r, 1))"
+        " OR (name_first_l = name_first_r AND left(name_last_l, 1) = left(name_last_r, 1))"
+        " OR (name_last_l = name_first_r AND left(name_first_l, 1) = left(name_last_r, 1))"
+        " OR (name_first_l = name_last_r AND left(name_last_l, 1) = left(name_first_r, 1)))")
+    one_part = ("(name_first_l IN (name_first_r, name_last_r) OR name_last_l IN (name_first_r, name_last_r))")
     name = cl.CustomComparison(
         output_column_name="name",
-        comparison_description="Name, as written and as pinyin",
+        comparison_description="Name: as written, as pinyin, and given and family names one by one",
         comparison_levels=[
             cll.CustomLevel("name_clean_l IS NULL OR name_clean_r IS NULL").configure(is_null_level=True),
             cll.CustomLevel("name_clean_l = name_clean_r OR name_sorted_l = name_sorted_r",
@@ -65,10 +102,14 @@ def comparisons():
                                                                     tf_adjustment_weight=0.6),
             cll.CustomLevel("name_pinyin_l = name_pinyin_r", label_for_charts="same pinyin (another character)")
             .configure(tf_adjustment_column="name_pinyin", tf_adjustment_weight=0.6),
+            cll.CustomLevel(parts_close, label_for_charts="given and family names each ≤ 1 edit (either order)"),
             cll.CustomLevel("jaro_winkler_similarity(name_pinyin_l, name_pinyin_r) >= 0.92",
                             label_for_charts="pinyin similar (Jaro-Winkler ≥ 0.92)"),
-            cll.CustomLevel("levenshtein(name_pinyin_l, name_pinyin_r) <= 2",
+            cll.CustomLevel(part_missing, label_for_charts="one name missing, the other the same"),
+            cll.CustomLevel(initial, label_for_charts="one name the same, the other's initial"),
+            cll.CustomLevel("damerau_levenshtein(name_pinyin_l, name_pinyin_r) <= 2",
                             label_for_charts="pinyin close (≤ 2 edits)"),
+            cll.CustomLevel(one_part, label_for_charts="one of the names the same"),
             cll.ElseLevel().configure(label_for_charts="different"),
         ],
     )
@@ -99,20 +140,43 @@ def comparisons():
         comparison_levels=[
             cll.NullLevel("birth_date"),
             cll.ExactMatchLevel("birth_date").configure(label_for_charts="same birth date"),
-            cll.CustomLevel("levenshtein(birth_date_l, birth_date_r) <= 1",
-                            label_for_charts="one digit differs"),
+            cll.CustomLevel("damerau_levenshtein(birth_date_l, birth_date_r) <= 1",
+                            label_for_charts="one digit differs or two swapped"),
+            cll.CustomLevel("substr(birth_date_l, 6, 5) = substr(birth_date_r, 6, 5) "
+                            "OR (substr(birth_date_l, 1, 4) = substr(birth_date_r, 1, 4) "
+                            "AND substr(birth_date_l, 6, 2) = substr(birth_date_r, 9, 2) "
+                            "AND substr(birth_date_l, 9, 2) = substr(birth_date_r, 6, 2))",
+                            label_for_charts="same day and month, or day and month swapped"),
             cll.CustomLevel("birth_year_l = birth_year_r", label_for_charts="same birth year"),
+            cll.ElseLevel().configure(label_for_charts="different"),
+        ],
+    )
+    address = cl.CustomComparison(
+        output_column_name="address",
+        comparison_description="Street address",
+        comparison_levels=[
+            cll.NullLevel("address"),
+            cll.ExactMatchLevel("address").configure(label_for_charts="same address"),
+            cll.CustomLevel("jaro_winkler_similarity(address_l, address_r) >= 0.9",
+                            label_for_charts="address similar (Jaro-Winkler ≥ 0.9)"),
+            cll.CustomLevel("jaro_winkler_similarity(address_l, address_r) >= 0.75",
+                            label_for_charts="address alike (Jaro-Winkler ≥ 0.75)"),
             cll.ElseLevel().configure(label_for_charts="different"),
         ],
     )
     place = cl.CustomComparison(
         output_column_name="place",
-        comparison_description="Address, city and province",
+        comparison_description="Postcode, city and province",
         comparison_levels=[
-            cll.CustomLevel("(city_l IS NULL OR city_r IS NULL) AND (province_l IS NULL OR province_r IS NULL)")
-            .configure(is_null_level=True),
-            cll.ExactMatchLevel("address").configure(label_for_charts="same address"),
+            cll.CustomLevel("(postal_code_l IS NULL OR postal_code_r IS NULL) AND (city_l IS NULL OR city_r IS NULL)"
+                            " AND (province_l IS NULL OR province_r IS NULL)").configure(is_null_level=True),
+            cll.CustomLevel("postal_code_l = postal_code_r AND city_l = city_r",
+                            label_for_charts="same postcode and city"),
+            cll.ExactMatchLevel("postal_code").configure(label_for_charts="same postcode"),
             cll.ExactMatchLevel("city").configure(label_for_charts="same city"),
+            cll.CustomLevel("damerau_levenshtein(postal_code_l, postal_code_r) <= 1 "
+                            "OR jaro_winkler_similarity(city_l, city_r) >= 0.9",
+                            label_for_charts="postcode one digit off or city similar"),
             cll.ExactMatchLevel("province").configure(label_for_charts="same province"),
             cll.ElseLevel().configure(label_for_charts="different"),
         ],
@@ -123,7 +187,8 @@ def comparisons():
         comparison_levels=[
             cll.NullLevel("id_number"),
             cll.ExactMatchLevel("id_number").configure(label_for_charts="same ID number"),
-            cll.CustomLevel("levenshtein(id_number_l, id_number_r) <= 1", label_for_charts="one character differs"),
+            cll.CustomLevel("damerau_levenshtein(id_number_l, id_number_r) <= 1",
+                            label_for_charts="one character differs or two swapped"),
             cll.ElseLevel().configure(label_for_charts="different"),
         ],
     )
@@ -154,7 +219,7 @@ def comparisons():
             cll.ElseLevel().configure(label_for_charts="different"),
         ],
     )
-    return [name, phone, email, birth, place, id_number, gender, occupation, income]
+    return [name, phone, email, birth, address, place, id_number, gender, occupation, income]
 
 
 def settings_creator():
@@ -202,7 +267,7 @@ def score(con: duckdb.DuckDBPyConnection, params: DedupParams, *, table: str = "
     all_pairs = records * (records - 1) / 2
     try:
         training.estimate_probability_two_random_records_match(
-            [block_on("mobile"), block_on("email"), block_on("id_number")], recall=params.prior_recall)
+            [block_on(*cols) for cols in PRIOR_KEYS], recall=params.prior_recall)
     except ValueError:
         # A handful of records where most pairs share a mobile (Splink: "more observed matches than is
         # consistent with the recall"): take the share of such pairs, at most one half.
@@ -214,7 +279,7 @@ def score(con: duckdb.DuckDBPyConnection, params: DedupParams, *, table: str = "
     training.estimate_u_using_random_sampling(max_pairs=params.u_max_pairs, seed=params.seed)
     from splink.internals.exceptions import EMTrainingException
 
-    for rule in (block_on("mobile"), block_on("name_pinyin", "birth_date")):
+    for rule in (block_on(*cols) for cols in TRAINING_KEYS):
         try:
             training.estimate_parameters_using_expectation_maximisation(rule)
         except EMTrainingException:
@@ -267,8 +332,8 @@ def level_for(levels: list[tuple[float, str]], weight: float) -> str:
     return best[1] if abs(best[0] - weight) < 1e-6 else ""
 
 
-COMPARISON_NAMES = ["name", "mobile", "email", "birth_date", "place", "id_number", "gender", "occupation",
-                    "income_band"]
+COMPARISON_NAMES = ["name", "mobile", "email", "birth_date", "address", "place", "id_number", "gender",
+                    "occupation", "income_band"]
 
 
 def evidence_rows(con: duckdb.DuckDBPyConnection, result: ScoreResult, *, batch: int = 20_000):

@@ -33,7 +33,8 @@ CUSTOMER_SCHEMA = pa.schema([
     ("created_at", pa.string()),
     ("source", pa.string()),
 ])
-ADDRESS_SCHEMA = pa.schema([("customer_id", pa.int64()), ("address", pa.string())])
+ADDRESS_SCHEMA = pa.schema([("customer_id", pa.int64()), ("cp_id", pa.string()), ("is_primary", pa.string()),
+                            ("address", pa.string()), ("postal_code", pa.string())])
 
 
 def _text(value) -> str | None:
@@ -79,7 +80,8 @@ def customer_sql() -> tuple[str, list]:
 def address_sql() -> tuple[str, list]:
     tables = _tables()
     qn = connection.ops.quote_name
-    sql = (f"SELECT {qn('customer_id')}, {qn('value')} FROM {qn(tables['contact_point'])} "
+    sql = (f"SELECT {qn('customer_id')}, {qn('id')}, {qn('is_primary')}, {qn('value')}, {qn('postal_code')} "
+           f"FROM {qn(tables['contact_point'])} "
            f"WHERE {qn('kind')} = %s ORDER BY {qn('customer_id')}, {qn('is_primary')} DESC, {qn('id')}")
     return sql, ["address"]
 
@@ -98,31 +100,54 @@ def _load(con: duckdb.DuckDBPyConnection, table: str, schema: pa.Schema, batches
 
 
 def extract_customers(con: duckdb.DuckDBPyConnection, *, chunk_rows: int = CHUNK_ROWS) -> int:
-    """Load customers into the DuckDB table `customers_raw` and one address per customer into `addresses`,
+    """Load customers into the DuckDB table `customers_raw` and one postal address per customer (the primary,
+    else the oldest: street address and postcode) into `addresses`,
     then build `records`, the table Splink reads (with the derived comparison keys). Returns the row count."""
     sql, params = customer_sql()
     _load(con, "customers_raw", CUSTOMER_SCHEMA, _batches(sql, params, CUSTOMER_SCHEMA, chunk_rows))
     sql, params = address_sql()
     _load(con, "address_rows", ADDRESS_SCHEMA, _batches(sql, params, ADDRESS_SCHEMA, chunk_rows))
     con.execute("DROP TABLE IF EXISTS addresses")
-    con.execute("CREATE TABLE addresses AS SELECT customer_id, min(address) AS address FROM address_rows "
-                "GROUP BY customer_id")
+    con.execute(ADDRESSES_SQL)
     con.execute("DROP TABLE address_rows")
     con.execute("DROP TABLE IF EXISTS records")
     con.execute(RECORDS_SQL)
     return con.execute("SELECT count(*) FROM records").fetchall()[0][0]
 
 
+# One address per customer: the primary one, else the oldest (booleans arrive as text: "1"/"True").
+ADDRESSES_SQL = """
+CREATE TABLE addresses AS
+SELECT customer_id,
+       arg_min(address, k) AS address,
+       arg_min(postal_code, k) AS postal_code
+FROM (SELECT customer_id, address, postal_code,
+             (CASE WHEN lower(is_primary) IN ('1', 'true', 't') THEN 0 ELSE 1 END,
+              CAST(cp_id AS BIGINT)) AS k
+      FROM address_rows)
+GROUP BY customer_id
+"""
+
 # Derived keys: names without spaces (and with their words sorted, so "Smith John" meets "John Smith"), the
 # last 8 digits of a phone (a mistyped or re-issued country/area prefix), an email's local part (the same
-# person on another provider), the birth year for blocking.
+# person on another provider), the birth year for blocking. A name written in words ("John Smith", "Smith,
+# John") also gives its first and last word (name_first, name_last) so given and family names can be compared
+# one by one, in either order; a name in one word (张伟) leaves them null and is compared by its pinyin. The
+# street address is lower-cased with runs of spaces and punctuation folded to one space; the postcode keeps
+# its letters and digits only.
 RECORDS_SQL = """
 CREATE TABLE records AS
+WITH c AS (
+    SELECT *, list_filter(regexp_split_to_array(lower(trim(name)), '[\\s,]+'), lambda x: x <> '') AS words
+    FROM customers_raw
+)
 SELECT
     c.id AS unique_id,
     c.name,
     nullif(lower(replace(c.name, ' ', '')), '') AS name_clean,
     nullif(array_to_string(list_sort(string_split(lower(trim(c.name)), ' ')), ''), '') AS name_sorted,
+    CASE WHEN len(c.words) >= 2 THEN c.words[1] END AS name_first,
+    CASE WHEN len(c.words) >= 2 THEN c.words[-1] END AS name_last,
     c.name_pinyin,
     c.birth_date,
     substr(c.birth_date, 1, 4) AS birth_year,
@@ -137,9 +162,10 @@ SELECT
     upper(c.id_number) AS id_number,
     c.province,
     c.city,
-    a.address,
+    nullif(trim(regexp_replace(lower(a.address), '[\\s,.;#/-]+', ' ', 'g')), '') AS address,
+    nullif(upper(regexp_replace(a.postal_code, '[^0-9A-Za-z]', '', 'g')), '') AS postal_code,
     c.member_number,
     c.created_at,
     c.source
-FROM customers_raw c LEFT JOIN addresses a ON a.customer_id = c.id
+FROM c LEFT JOIN addresses a ON a.customer_id = c.id
 """

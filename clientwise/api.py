@@ -106,6 +106,7 @@ def health(request):
 def _mount_routers() -> None:
     from clientwise.accounts.api import router as accounts_router
     from clientwise.analytics.api import router as analytics_router
+    from clientwise.analytics.api_labels import router as label_models_router
     from clientwise.commerce.api import router as commerce_router
     from clientwise.customers.api import router as customers_router
     from clientwise.dataio.api import router as dataio_router
@@ -122,6 +123,7 @@ def _mount_routers() -> None:
     api.add_router("/", identity_router)
     api.add_router("/", quality_router)
     api.add_router("/", analytics_router)
+    api.add_router("/", label_models_router)
     api.add_router("/", reports_router)
     api.add_router("/", sales_router)
     api.add_router("/", service_router)

@@ -192,3 +192,68 @@ class CustomerScore(models.Model):
     def __str__(self) -> str:
         return f"scores of customer {self.customer_id} as of {self.as_of}"
 
+
+
+class LabelModel(models.Model):
+    """A classifier trained on a table of the company's own labels (analytics/labels.py), e.g. a telecom's
+    contract customers marked churned or not. Its `name` is the score kind its scores are filed under
+    (LabelScore rows, the pivot dimension `own_score.<name>`).
+
+    `features` holds how each column was encoded ({"features": [...], "dropped": [...]}) so a later table is
+    encoded the same way; `metrics` the cross-validation beside its naive baselines; `parameters` the LightGBM
+    settings, tree count and feature importance; `model_file` the fitted booster under the var dir.
+    """
+
+    class IdKind(models.TextChoices):
+        EXTERNAL_ID = "external_id", _("External id")
+        MEMBER_NUMBER = "member_number", _("Member number")
+        CUSTOMER_ID = "customer_id", _("Customer id")
+
+    name = models.SlugField(_("name"), max_length=50, unique=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                              related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    seconds = models.FloatField(null=True, blank=True)
+    file_name = models.CharField(max_length=200, blank=True, default="")
+    id_column = models.CharField(max_length=200)
+    id_kind = models.CharField(max_length=20, choices=IdKind.choices)
+    label_column = models.CharField(max_length=200)
+    positive_label = models.CharField(max_length=100)
+    negative_label = models.CharField(max_length=100)
+    rows = models.IntegerField(default=0)  # labelled rows it was trained and cross-validated on
+    positives = models.IntegerField(default=0)
+    matched = models.IntegerField(default=0)  # rows whose id matched a customer
+    features = models.JSONField(default=dict, blank=True)
+    parameters = models.JSONField(default=dict, blank=True)
+    metrics = models.JSONField(default=dict, blank=True)
+    model_file = models.CharField(max_length=500)
+    applied_at = models.DateTimeField(null=True, blank=True)
+    scored = models.IntegerField(default=0)  # customers with a current LabelScore of this model
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"own-label model {self.name}"
+
+
+class LabelScore(models.Model):
+    """A customer's probability of the positive label under one LabelModel, from its latest application.
+
+    One row per (model, customer): applying again replaces the probability. Read through the customer's
+    visibility like every customer-owned row.
+    """
+
+    label_model = models.ForeignKey(LabelModel, on_delete=models.CASCADE, related_name="scores", db_index=False)
+    customer = models.ForeignKey("customers.Customer", on_delete=models.CASCADE, related_name="label_scores")
+    probability = models.FloatField(_("probability"))
+    scored_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["label_model", "customer"], name="analytics_labelscore_unique"),
+        ]
+        indexes = [models.Index(fields=["label_model", "-probability", "-id"], name="analytics_labelscore_rank")]
+
+    def __str__(self) -> str:
+        return f"{self.label_model_id}: customer {self.customer_id} {self.probability:.3f}"

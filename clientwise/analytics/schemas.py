@@ -150,3 +150,61 @@ class ModelRunPage(Schema):
     items: list[ModelRunOut]
     next_cursor: str | None
     prev_cursor: str | None
+
+
+# --- Models trained on own labels (api_labels.py) ---------------------------------------------------------------
+
+
+class LabelModelOut(Schema):
+    """A model trained on an uploaded table of labels, with its cross-validation (`metrics`: model, single_feature
+    and prior each with auc, lift_top_decile, calibration, brier; per_fold; beats_baseline; verdict)."""
+
+    id: int
+    name: str
+    created_at: dt.datetime
+    seconds: float | None
+    file_name: str
+    id_column: str
+    id_kind: str
+    label_column: str
+    positive_label: str
+    negative_label: str
+    rows: int
+    positives: int
+    matched: int
+    features: dict[str, Any]
+    parameters: dict[str, Any]
+    metrics: dict[str, Any]
+    applied_at: dt.datetime | None
+    scored: int
+
+
+class LabelModelSummaryOut(Schema):
+    id: int
+    name: str
+    created_at: dt.datetime
+    rows: int
+    positives: int
+    matched: int
+    scored: int
+    auc: float | None
+    baseline_auc: float | None
+    beats_baseline: bool | None
+
+
+class LabelApplyOut(Schema):
+    model_id: int
+    rows: int = Field(description="rows scored")
+    scored: int = Field(description="customers whose score was stored")
+    unmatched: int = Field(description="rows whose id matched no customer you may see")
+
+
+class LabelScoreOut(Schema):
+    customer_id: int
+    probability: float
+    scored_at: dt.datetime
+
+
+class LabelScorePage(Schema):
+    items: list[LabelScoreOut]
+    next_cursor: str | None

@@ -32,7 +32,6 @@ from clientwise.commerce.models import (
     Product,
     ProductCategory,
     Promoter,
-    Region,
     Return,
     ReturnLine,
     Store,
@@ -648,6 +647,11 @@ def save_product(*, actor, data: dict[str, Any], product_id: int | None = None) 
             product.name = name
         if has_cat and category is not None:
             product.category = category
+        if brand:
+            from clientwise.commerce.reference import brand_key, ensure_brands
+
+            # The brand text takes the spelling of its Brand row (created when the name is new).
+            brand = ensure_brands([brand], source=str(data.get("source") or ""))[0][brand_key(brand)].name
         if brand is not None:
             product.brand = brand
         if model_name is not None:
@@ -663,82 +667,6 @@ def save_product(*, actor, data: dict[str, Any], product_id: int | None = None) 
             product.external_id = str(data["external_id"])[:100] if data.get("external_id") else None
         _save_with_audit(actor, product, before, "product.create" if creating else "product.update")
     return product
-
-
-def save_category(*, actor, data: dict[str, Any], category_id: int | None = None) -> ProductCategory:
-    """Create or change a product category (code, name, parent_id, replenishable, cycle_days)."""
-    perms.require(actor, perms.MANAGE_CATALOG)
-    category = None
-    if category_id is not None:
-        category = ProductCategory.objects.filter(pk=category_id).first()
-        if category is None:
-            raise NotFound()
-    creating = category is None
-    errors: list[DomainError] = []
-    code = _code(data, "code", errors, max_length=30, required=creating, label=_("Code"))
-    name = _text(data, "name", errors, max_length=100, required=creating, label=_("Name"))
-    has_parent, parent = _fk(ProductCategory, data, "parent_id", errors, required=False, label=_("parent category"))
-    if parent is not None and category is not None:
-        node = parent
-        while node is not None:
-            if node.pk == category.pk:
-                errors.append(_error(ErrorCode.INVALID, _("A category cannot be inside itself."), "parent_id"))
-                break
-            node = node.parent
-    replenishable = _bool(data, "replenishable", errors)
-    cycle = None
-    if data.get("cycle_days") not in (None, ""):
-        cycle = _int(data["cycle_days"], "cycle_days", errors, label=_("Cycle (days)"))
-    if errors:
-        raise ValidationFailed(errors)
-    with transaction.atomic():
-        if creating:
-            category = ProductCategory()
-        before = None if creating else snapshot(category)
-        if code:
-            _unique(ProductCategory, "code", code, category, _("Code"))
-            category.code = code
-        if name:
-            category.name = name
-        if has_parent:
-            category.parent = parent
-        if replenishable is not None:
-            category.replenishable = replenishable
-        if "cycle_days" in data:
-            category.cycle_days = cycle
-        _save_with_audit(actor, category, before, "category.create" if creating else "category.update")
-    return category
-
-
-def save_region(*, actor, data: dict[str, Any]) -> Region:
-    """Create a sales region (code, name, team_id)."""
-    perms.require(actor, perms.MANAGE_CATALOG)
-    errors: list[DomainError] = []
-    code = _code(data, "code", errors, max_length=20, required=True, label=_("Code"))
-    name = _text(data, "name", errors, max_length=100, required=True, label=_("Name"))
-    if errors:
-        raise ValidationFailed(errors)
-    with transaction.atomic():
-        region = Region(code=code, name=name, team_id=data.get("team_id") or None)
-        _unique(Region, "code", code, region, _("Code"))
-        _save_with_audit(actor, region, None, "region.create")
-    return region
-
-
-def save_branch(*, actor, data: dict[str, Any]) -> Branch:
-    """Create a branch inside a region (code, name, region_id, team_id)."""
-    perms.require(actor, perms.MANAGE_CATALOG)
-    errors: list[DomainError] = []
-    code = _code(data, "code", errors, max_length=20, required=True, label=_("Code"))
-    name = _text(data, "name", errors, max_length=100, required=True, label=_("Name"))
-    _present, region = _fk(Region, data, "region_id", errors, required=True, label=_("region"))
-    if errors:
-        raise ValidationFailed(errors)
-    with transaction.atomic():
-        branch = Branch(code=code, name=name, region=region, team_id=data.get("team_id") or None)
-        _unique(Branch, "code", code, branch, _("Code"))
-        _save_with_audit(actor, branch, None, "branch.create")
-    return branch
 
 
 STORE_TEXT = {"province": 40, "city": 60, "district": 60}
@@ -796,39 +724,6 @@ def save_store(*, actor, data: dict[str, Any], store_id: int | None = None) -> S
             store.external_id = str(data["external_id"])[:100] if data.get("external_id") else None
         _save_with_audit(actor, store, before, "store.create" if creating else "store.update")
     return store
-
-
-def save_channel(*, actor, data: dict[str, Any], channel_id: int | None = None) -> Channel:
-    """Create or change a sales channel (code, name, kind)."""
-    perms.require(actor, perms.MANAGE_CATALOG)
-    channel = None
-    if channel_id is not None:
-        channel = Channel.objects.filter(pk=channel_id).first()
-        if channel is None:
-            raise NotFound()
-    creating = channel is None
-    errors: list[DomainError] = []
-    code = _code(data, "code", errors, max_length=20, required=creating, label=_("Code"))
-    name = _text(data, "name", errors, max_length=100, required=creating, label=_("Name"))
-    kind = _text(data, "kind", errors, max_length=10, required=creating, label=_("Kind"))
-    if kind and kind not in Channel.Kind.values:
-        errors.append(_error(ErrorCode.INVALID, _("Kind must be one of: %(kinds)s.") % {
-            "kinds": ", ".join(Channel.Kind.values)}, "kind"))
-    if errors:
-        raise ValidationFailed(errors)
-    with transaction.atomic():
-        if creating:
-            channel = Channel()
-        before = None if creating else snapshot(channel)
-        if code:
-            _unique(Channel, "code", code, channel, _("Code"))
-            channel.code = code
-        if name:
-            channel.name = name
-        if kind:
-            channel.kind = kind
-        _save_with_audit(actor, channel, before, "channel.create" if creating else "channel.update")
-    return channel
 
 
 def save_promoter(*, actor, data: dict[str, Any]) -> Promoter:

@@ -511,7 +511,11 @@ def _pairs(qs, field_name: str, values, other: str) -> list[tuple]:
 
 
 class CatalogHandler(Handler):
-    """Products and stores: upsert on the code (SKU / store code) or (source, external_id)."""
+    """Products and stores: upsert on the code (SKU / store code) or (source, external_id).
+
+    A parent (a product's category, a store's branch) is given by code. When it does not exist the row is
+    quarantined with `unknown_reference`, unless the mapping's option `create_missing` is on: then the missing
+    row is created (named after its code; see `create_parent`) and listed in the job's result."""
 
     perm = perms.MANAGE_CATALOG
     model_path = ""
@@ -523,6 +527,7 @@ class CatalogHandler(Handler):
     def __init__(self, *, job, actor):
         super().__init__(job=job, actor=actor)
         self.key = key_for(job.kind, job.mapping, job.options)
+        self.create_missing = bool(self.options.get("create_missing"))
 
     @property
     def model(self):
@@ -536,7 +541,24 @@ class CatalogHandler(Handler):
     def parents(self, codes: set[str]) -> dict[str, Any]:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def create_parent(self, row: Row, code: str):  # pragma: no cover - abstract
+        """Create the missing parent `code` for this row (create_missing), or reject the row and return None."""
+        raise NotImplementedError
+
+    def prepare(self, rows: list[Row]) -> None:
+        """Per-batch lookups a subclass needs before the rows are matched (the valid rows of the batch)."""
+
+    def extra_values(self, row: Row, values: dict[str, Any]) -> bool:
+        """Further references of a row into `values`; False when the row was rejected."""
+        return True
+
+    def note_created(self, kind: str, obj) -> None:
+        from clientwise.commerce.reference import reference_dict
+
+        self.summary["created_references"].setdefault(kind, []).append(reference_dict(obj))
+
     def process(self, rows: list[Row]) -> None:
+        self.summary = {"created_ids": [], "updated_ids": [], "created_references": {}}
         for row in rows:
             if row.ok:
                 self.clean_row(row)
@@ -552,6 +574,7 @@ class CatalogHandler(Handler):
         codes = {r.clean[self.code_field] for r in ok}
         code_holders = dict(_pairs(model.objects.all(), self.code_field, codes, "pk"))
         parents = self.parents({r.clean[self.parent_field] for r in ok if r.clean.get(self.parent_field)})
+        self.prepare(ok)
         seen: dict[str, str] = {}
         claimed: dict[str, str] = {}
         new, changed, changed_fields = [], {}, set()
@@ -575,18 +598,26 @@ class CatalogHandler(Handler):
                 continue
             parent = None
             if row.clean.get(self.parent_field):
-                parent = parents.get(row.clean[self.parent_field])
+                parent_code = row.clean[self.parent_field]
+                parent = parents.get(parent_code)
+                if parent is None and self.create_missing:
+                    parent = self.create_parent(row, parent_code)
+                    if parent is None:
+                        continue
+                    parents[parent_code] = parent
                 if parent is None:
                     row.reject(DomainError(ErrorCode.UNKNOWN_REFERENCE, _("No %(field)s with code %(value)s.") % {
-                        "field": self.parent_field, "value": row.clean[self.parent_field]}, self.parent_field))
+                        "field": self.parent_field, "value": parent_code}, self.parent_field))
                     continue
             elif obj is None:
                 row.reject(DomainError(ErrorCode.REQUIRED, _("%(field)s is required for a new record.") % {
                     "field": self.parent_field}, self.parent_field))
                 continue
+            values = {k: row.clean[k] for k in self.fields if k in row.clean}
+            if not self.extra_values(row, values):
+                continue
             seen[key] = sig
             claimed[code_value] = key
-            values = {k: row.clean[k] for k in self.fields if k in row.clean}
             if parent is not None:
                 values[f"{self.parent_field}_id"] = parent.pk
             if obj is None:
@@ -631,11 +662,56 @@ class ProductHandler(CatalogHandler):
         c(row, "list_price", v.amount)
         c(row, "unit_cost", v.amount)
         c(row, "active", v.yes_no)
+        c(row, "unit", v.code, max_length=20)
 
     def parents(self, codes):
         from clientwise.commerce.models import ProductCategory
 
         return {o.code: o for o in _in(ProductCategory.objects.all(), "code", codes)}
+
+    def create_parent(self, row, code):
+        from clientwise.commerce.models import ProductCategory
+        from clientwise.commerce.reference import create_missing
+
+        category = create_missing(ProductCategory, [code], source=self.source)[0]
+        self.note_created("categories", category)
+        return category
+
+    def prepare(self, rows):
+        """The batch's units and brands. A brand is text on the product, matched to the Brand table ignoring case
+        (the product takes the table's spelling); a brand seen the first time gets its row whatever
+        create_missing says, since brands were free text before the table existed (commerce/reference.py)."""
+        from clientwise.commerce.models import Unit
+        from clientwise.commerce.reference import find_brands
+
+        self.units = {o.code: o for o in _in(Unit.objects.all(), "code", {r.clean["unit"] for r in rows
+                                                                          if r.clean.get("unit")})}
+        self.brands = find_brands(r.clean["brand"] for r in rows if r.clean.get("brand"))
+
+    def extra_values(self, row, values):
+        from clientwise.commerce.models import Unit
+        from clientwise.commerce.reference import brand_key, create_missing, ensure_brands
+
+        code = row.clean.get("unit")
+        if code:
+            unit = self.units.get(code)
+            if unit is None and self.create_missing:
+                unit = self.units[code] = create_missing(Unit, [code], source=self.source)[0]
+                self.note_created("units", unit)
+            if unit is None:
+                row.reject(DomainError(ErrorCode.UNKNOWN_REFERENCE, _("No %(field)s with code %(value)s.") % {
+                    "field": "unit", "value": code}, "unit"))
+                return False
+            values["unit_id"] = unit.pk
+        if values.get("brand"):
+            key = brand_key(values["brand"])
+            if key not in self.brands:
+                found, created = ensure_brands([values["brand"]], source=self.source)
+                self.brands.update(found)
+                for brand in created:
+                    self.note_created("brands", brand)
+            values["brand"] = self.brands[key].name
+        return True
 
 
 class StoreHandler(CatalogHandler):
@@ -653,6 +729,7 @@ class StoreHandler(CatalogHandler):
         c(row, "name", v.text, max_length=100)
         c(row, "external_id", v.text, max_length=100)
         c(row, "branch", v.text, max_length=20)
+        c(row, "region", v.code, max_length=20)
         c(row, "province", v.text, max_length=40)
         c(row, "city", v.text, max_length=60)
         c(row, "district", v.text, max_length=60)
@@ -664,6 +741,25 @@ class StoreHandler(CatalogHandler):
         from clientwise.commerce.models import Branch
 
         return {o.code: o for o in _in(Branch.objects.all(), "code", codes)}
+
+    def create_parent(self, row, code):
+        """A missing branch is created in the row's region (the region column, by code; a missing region is
+        created too). Without a region the row is rejected: a branch cannot exist outside one."""
+        from clientwise.commerce.models import Branch, Region
+        from clientwise.commerce.reference import create_missing
+
+        region_code = row.clean.get("region")
+        if not region_code:
+            row.reject(DomainError(ErrorCode.REQUIRED, _(
+                "Branch %(value)s does not exist; map a region column to create it.") % {"value": code}, "region"))
+            return None
+        region = Region.objects.filter(code=region_code).first()
+        if region is None:
+            region = create_missing(Region, [region_code], source=self.source)[0]
+            self.note_created("regions", region)
+        branch = create_missing(Branch, [code], source=self.source, extra={code: {"region_id": region.pk}})[0]
+        self.note_created("branches", branch)
+        return branch
 
 
 # --- references to customers (orders, interactions) ---------------------------------------------------------
@@ -984,12 +1080,12 @@ class OrderHandler(Handler):
             else:
                 errs[i] = [answer]
 
-        # --- products, stores, channels (few, read-only here: cached for the whole job) and line amounts ---
+        # --- products, stores, channels (few, read-only here: cached for the whole job) and line prices ---
         ok = [i for i in ok if errs[i] is None]
         skus, stores_col, channels_col = values["sku"], values.get("store", empty), values.get("channel", empty)
         products = self._products
         missing = {skus[i] for i in ok} - set(products)
-        products.update({p.sku: p for p in _in(Product.objects.all(), "sku", missing)})
+        products.update({p.sku: p for p in _in(Product.objects.select_related("unit"), "sku", missing)})
         stores = self._stores
         store_codes = {stores_col[i] for i in ok if stores_col[i]} - set(stores)
         stores.update({s.code: s for s in _in(Store.objects.all(), "code", store_codes)})

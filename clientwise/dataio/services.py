@@ -55,6 +55,10 @@ ERROR_COLUMNS = ("_row", "_error_field", "_error_code", "_error_message")
 MASKERS = {"mobile": mask_phone, "email": mask_email, "id_number": mask_id_number}
 
 
+# Kinds whose rows may create the reference rows they name when the option create_missing is on.
+CREATE_MISSING_KINDS = ("products", "stores", "branches")
+
+
 class ImportErrorCodes:
     JOB_BUSY = "job_busy"
     NOT_ERROR_FILE = "not_an_error_file"
@@ -196,6 +200,9 @@ def _apply_mapping(job: ImportJob, mapping: dict[str, str], options: dict[str, A
             errors.append(DomainError(ErrorCode.UNKNOWN_REFERENCE, _("No such record."), f"options.{ref}"))
         else:
             opts[ref] = value
+    if (options or {}).get("create_missing") and job.kind in CREATE_MISSING_KINDS:
+        # Products and stores may create the categories, units, branches and regions they name (commerce).
+        opts["create_missing"] = str(options["create_missing"]).strip().lower() not in ("0", "false", "no", "off")
     if (options or {}).get("batch_size"):
         try:
             opts["batch_size"] = max(1, min(50_000, int(options["batch_size"])))

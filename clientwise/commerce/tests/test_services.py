@@ -4,7 +4,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from clientwise.commerce import services
+from clientwise.commerce import reference, services
 from clientwise.commerce.models import Order, OrderLine, Product, Return, ReturnLine, Store
 from clientwise.core.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
 from clientwise.core.models import AuditLog
@@ -350,8 +350,8 @@ def test_save_product_duplicate_sku_and_permission(org, shop):
 
 
 def test_store_region_branch_channel_category(org):
-    region = services.save_region(actor=org.admin, data={"code": "EAST", "name": "华东"})
-    branch = services.save_branch(actor=org.admin, data={"code": "SH", "name": "上海分公司", "region_id": region.pk})
+    region = reference.save_region(actor=org.admin, data={"code": "EAST", "name": "华东"})
+    branch = reference.save_branch(actor=org.admin, data={"code": "SH", "name": "上海分公司", "region_id": region.pk})
     store = services.save_store(actor=org.admin, data={"code": "SH-01", "name": "徐汇店", "branch_id": branch.pk,
                                                         "city": "上海", "opened_on": "2024-03-01"})
     assert (store.branch.region.name, store.opened_on) == ("华东", dt.date(2024, 3, 1))
@@ -361,14 +361,14 @@ def test_store_region_branch_channel_category(org):
         services.save_store(actor=org.admin, data={"code": "X", "name": "x", "branch_id": branch.pk,
                                                    "urban_rural": "moon"})
     assert exc.value.field == "urban_rural"
-    channel = services.save_channel(actor=org.admin, data={"code": "web", "name": "官网", "kind": "web"})
+    channel = reference.save_channel(actor=org.admin, data={"code": "web", "name": "官网", "kind": "web"})
     assert channel.kind == "web"
     with pytest.raises(ValidationFailed):
-        services.save_channel(actor=org.admin, data={"code": "x", "name": "x", "kind": "fax"})
-    parent = services.save_category(actor=org.admin, data={"code": "PHONE", "name": "手机"})
-    child = services.save_category(actor=org.admin, data={"code": "5G", "name": "5G 手机", "parent_id": parent.pk})
+        reference.save_channel(actor=org.admin, data={"code": "x", "name": "x", "kind": "fax"})
+    parent = reference.save_category(actor=org.admin, data={"code": "PHONE", "name": "手机"})
+    child = reference.save_category(actor=org.admin, data={"code": "5G", "name": "5G 手机", "parent_id": parent.pk})
     with pytest.raises(ValidationFailed) as exc:
-        services.save_category(actor=org.admin, category_id=parent.pk, data={"parent_id": child.pk})
+        reference.save_category(actor=org.admin, category_id=parent.pk, data={"parent_id": child.pk})
     assert exc.value.field == "parent_id"
     assert set(AuditLog.objects.filter(action__in=["region.create", "branch.create", "store.create", "store.update",
                                                    "channel.create", "category.create"])

@@ -39,6 +39,27 @@ def _scores_filter() -> str:
     return f"scores.batch_id = {int(current_batch_id() or 0)}"
 
 
+# Probability bands of a model trained on own labels (a dimension value, so reports group and filter by it).
+LABEL_BANDS = ((0.8, "0.8-1.0"), (0.6, "0.6-0.8"), (0.4, "0.4-0.6"), (0.2, "0.2-0.4"), (0.0, "0.0-0.2"))
+
+
+def _label_model_dimensions():
+    """One dimension per model trained on own labels (label_services): `own_score.<name>`, the band of the
+    customer's probability under it, read live from LabelScore (the snapshot does not hold those scores)."""
+    from clientwise.analytics.models import LabelModel, LabelScore
+    from clientwise.reports.semantic import Dimension
+
+    table = LabelScore._meta.db_table
+    out = []
+    for pk, name in LabelModel.objects.filter(scored__gt=0).order_by("name").values_list("pk", "name"):
+        bands = " ".join(f"WHEN ls.probability >= {low} THEN '{label}'" for low, label in LABEL_BANDS)
+        sql = (f"(SELECT CASE {bands} END FROM {table} AS ls "
+               f"WHERE ls.label_model_id = {int(pk)} AND ls.customer_id = customers.id)")
+        out.append(Dimension(f"own_score.{name}", name, {"sqlite": sql, "postgresql": sql}, ("sales", "customers"),
+                             tables=("customers",), group=_("Scores"), perm=perms.VIEW_ANALYTICS))
+    return out
+
+
 def register() -> None:
     from clientwise.analytics.models import CustomerScore
     from clientwise.analytics.rfm import SEGMENT_LABELS
@@ -49,6 +70,7 @@ def register() -> None:
         Table,
         add_joins,
         register_dimension,
+        register_dynamic_dimensions,
         register_measure,
         register_table,
     )
@@ -58,6 +80,7 @@ def register() -> None:
     add_joins("customers", Join("scores", "scores.customer_id = customers.id"))
     add_joins("sales", Join("scores", "scores.customer_id = lines.customer_id"))
 
+    register_dynamic_dimensions(_label_model_dimensions)
     scored = _("Scores")
     both = ("sales", "customers")
     register_dimension(Dimension("value_tier", _("Value tier"), "scores.value_tier", both, tables=("scores",),

@@ -309,3 +309,28 @@ def test_page_upload_pick_train_apply(customers, var_dir, web_client):
     # An unreadable upload is an error on the first step.
     response = client.post("/analytics/own-models/upload/", {"file": _upload(b"\x00\x01garbage", "t.xlsx")})
     assert response.status_code == 400 and b"alert-danger" in response.content
+
+
+def test_scores_are_a_report_dimension(customers, var_dir, api_client):
+    from clientwise.reports.runner import run_pivot
+
+    client = api_client(customers.admin)
+    model_id = _train(client, csv_bytes(telco(1000)), name="contract_churn").json()["id"]
+    client.client.post(f"/api/v1/analytics/label-models/{model_id}/apply", {}, headers=client.headers)
+    expected = {}
+    for p in LabelScore.objects.filter(label_model_id=model_id, customer__team=customers.team_a).values_list(
+            "probability", flat=True):
+        band = next(label for low, label in (
+            (0.8, "0.8-1.0"), (0.6, "0.6-0.8"), (0.4, "0.4-0.6"), (0.2, "0.2-0.4"), (0.0, "0.0-0.2")) if p >= low)
+        expected[band] = expected.get(band, 0) + 1
+    spec = {"fact": "customers", "measures": ["customers"], "rows": ["own_score.contract_churn"]}
+    # The manager of team A sees only team A's 500 customers, grouped by their band.
+    result = run_pivot(actor=customers.manager_a, spec=spec, use_cache=False)
+    got = {r["labels"][0]: c[0]["customers"] for r, c in zip(result.rows, result.cells, strict=True)
+           if not r["total"]}
+    assert got == expected and sum(got.values()) == 500
+    # ... and filter by it, as a segment would.
+    spec = {"fact": "customers", "measures": ["customers"], "filters": [{"dimension": "own_score.contract_churn", "op": "in",
+                                                    "values": ["0.8-1.0", "0.6-0.8"]}]}
+    result = run_pivot(actor=customers.manager_a, spec=spec, use_cache=False)
+    assert result.cells[0][0]["customers"] == expected.get("0.8-1.0", 0) + expected.get("0.6-0.8", 0) > 0

@@ -157,6 +157,8 @@ class CustomerScore(models.Model):
     # Churn risk and its reasons: [{"feature": ..., "label": ..., "value": ..., "contribution": ...}, ...].
     churn_probability = models.FloatField(_("churn probability"), null=True, blank=True)
     churn_reasons = models.JSONField(default=list, blank=True)
+    # Churn probability × CLV: the lifetime value that leaves if the customer does; churn lists rank by it.
+    value_at_risk = money(_("value at risk"), null=True, blank=True)
 
     # Next purchase: overall date, and per replenishable category [{"category": code, "date": "YYYY-MM-DD"}].
     next_purchase_on = models.DateField(_("next purchase"), null=True, blank=True)
@@ -185,6 +187,8 @@ class CustomerScore(models.Model):
                          condition=Q(churn_probability__isnull=False)),
             models.Index(fields=["batch", "-clv", "-id"], name="analytics_score_clv",
                          condition=Q(clv__isnull=False)),
+            models.Index(fields=["batch", "-value_at_risk", "-id"], name="analytics_score_risk_value",
+                         condition=Q(value_at_risk__isnull=False)),
             models.Index(fields=["batch", "rfm_segment"], name="analytics_score_segment"),
             models.Index(fields=["batch", "value_tier"], name="analytics_score_tier"),
         ]

@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_htmx",
+    "csp",
     "ninja",
     "axes",
     "django_tasks",
@@ -86,6 +87,8 @@ MIDDLEWARE = [
     "clientwise.accounts.middleware.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "clientwise.core.middleware.PrivatePagesMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "clientwise.accounts.middleware.IdempotencyMiddleware",
     "clientwise.core.middleware.ApiFeatureLevelMiddleware",
@@ -163,11 +166,62 @@ STATICFILES_DIRS = [(f"vendor/{d}", NODE_MODULES / d) for d in VENDOR_DIRS if (N
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 
+# `clientwise serve --production` sets CLIENTWISE_PRODUCTION for its processes: static files are collected once
+# (collectstatic) and served by WhiteNoise under content-hashed names with far-future caching.
+PRODUCTION = env_bool("CLIENTWISE_PRODUCTION", False)
+if PRODUCTION:
+    STORAGES = {
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+        "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    }
+    WHITENOISE_USE_FINDERS = False
+
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+
+# Behind HTTPS (docs/deploy.md). HTTPS=1 switches on the SSL redirect, secure cookies and a year of HSTS; each
+# can also be set on its own. TRUSTED_PROXY_SSL_HEADER names the header a trusted reverse proxy sets to "https"
+# (e.g. X-Forwarded-Proto) — set it only when every request comes through that proxy.
+HTTPS = env_bool("HTTPS", False)
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", HTTPS)
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", HTTPS)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", HTTPS)
+SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", 31_536_000 if HTTPS else 0))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", HTTPS)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # a load balancer's plain-HTTP health check
+if os.environ.get("TRUSTED_PROXY_SSL_HEADER"):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + os.environ["TRUSTED_PROXY_SSL_HEADER"].upper().replace("-", "_"), "https")
+USE_X_FORWARDED_HOST = env_bool("USE_X_FORWARDED_HOST", False)
+
+# Content-Security-Policy (django-csp): scripts, styles, fonts and data only from this site. Pages carry no inline
+# scripts or handlers (behaviour is marked with data attributes, core/static/clientwise/app.js); inline style
+# attributes are allowed. CSP_REPORT_ONLY=1 sends the same policy as report-only while a deployment checks it.
+from csp.constants import NONE, SELF  # noqa: E402
+
+_CSP = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF, "'unsafe-inline'"],
+        "img-src": [SELF, "data:", "blob:"],
+        "font-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
+if env_bool("CSP_REPORT_ONLY", False):
+    CONTENT_SECURITY_POLICY_REPORT_ONLY = _CSP
+else:
+    CONTENT_SECURITY_POLICY = _CSP
 
 # Background work (imports, scoring, journeys): django-tasks with its database backend, run by
 # `clientwise worker`. Swap the backend for a broker at scale.
@@ -194,6 +248,11 @@ IDENTITY_TRUSTED_SOURCES = [s.strip() for s in os.environ.get("IDENTITY_TRUSTED_
 CURRENCY = os.environ.get("CURRENCY", "CNY")
 PHONE_REGION = os.environ.get("PHONE_REGION", "CN")
 API_FEATURE_LEVEL = 5
+
+# The scheduler (`clientwise scheduler`, started by `clientwise serve`) keeps these periodic jobs queued: "all", or
+# a comma-separated list of keys (heartbeat, nightly_scoring, sla_check, report_mailer).
+SCHEDULER_JOBS = ("all" if os.environ.get("SCHEDULER_JOBS", "all").strip() == "all"
+                  else [k.strip() for k in os.environ["SCHEDULER_JOBS"].split(",") if k.strip()])
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 

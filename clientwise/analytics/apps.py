@@ -8,3 +8,11 @@ class AnalyticsConfig(AppConfig):
     name = "clientwise.analytics"
     label = "analytics"
     verbose_name = "Customer analytics"
+
+    def ready(self):
+        from django.utils.translation import gettext_lazy as _
+
+        from clientwise.analytics import tasks
+        from clientwise.core import extensions
+
+        extensions.register_periodic("nightly_scoring", _("Nightly scoring"), tasks.schedule_nightly_scoring)

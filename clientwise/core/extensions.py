@@ -1,11 +1,15 @@
 """Extension points other apps register into from their AppConfig.ready(): navigation entries, cards on the
-customer 360 page, and demo-data hooks. Core and customers read these registries; they never import the apps.
+customer 360 page, periodic jobs for the scheduler, and demo-data hooks. Core and customers read these registries;
+they never import the apps.
 
     # clientwise/sales/apps.py
     def ready(self):
         from clientwise.core import extensions
         extensions.register_nav("sales", _("Sales"), "sales:index", "briefcase", perm=SALES_VIEW, order=30)
         extensions.register_customer_panel("sales/_customer_panel.html", customer_panel_context, order=20)
+
+    # clientwise/service/apps.py
+        extensions.register_periodic("sla_check", _("SLA check"), tasks.schedule_sla_check)
 
 Demo hooks are not registered: `demo_modules()` finds an optional `<app>.demo_data` module with
 `generate(ctx: DemoContext) -> dict[str, int]` (row counts to print) and `delete(using: str) -> None` (remove what
@@ -58,6 +62,28 @@ def register_customer_panel(template: str, context: Callable[[Any, Any], dict | 
         return
     CUSTOMER_PANELS.append(CustomerPanel(template, context, order))
     CUSTOMER_PANELS.sort(key=lambda p: p.order)
+
+
+@dataclass(frozen=True)
+class PeriodicJob:
+    """A chain of background tasks that must always have its next run queued (nightly scoring, the SLA check…).
+
+    `ensure()` queues the next run unless one is already waiting, and returns what it queued (None otherwise); the
+    scheduler (`clientwise scheduler`, core/scheduler.py) calls it every minute, so a chain broken by a crash, a
+    restore or a purged queue starts again by itself."""
+
+    key: str
+    label: Any
+    ensure: Callable[[], Any]
+
+
+PERIODIC: list[PeriodicJob] = []
+
+
+def register_periodic(key: str, label, ensure: Callable[[], Any]) -> None:
+    if any(j.key == key for j in PERIODIC):
+        return
+    PERIODIC.append(PeriodicJob(key, label, ensure))
 
 
 def customer_panels(user, customer) -> list[dict]:

@@ -19,3 +19,24 @@ class ApiFeatureLevelMiddleware:
         if request.path.startswith("/api/"):
             response["API-Feature-Level"] = str(settings.API_FEATURE_LEVEL)
         return response
+
+
+class PrivatePagesMiddleware:
+    """`Cache-Control: no-store, private` on every response Django renders (pages, API, downloads), unless a view
+    set its own Cache-Control.
+
+    Nearly every page and API answer carries personal data or depends on who asks; neither a shared proxy nor the
+    browser's disk cache (or back button after sign-out) may keep them. Static files never get here: WhiteNoise
+    answers them first, with long caching.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from django.utils.cache import patch_cache_control
+
+        response = self.get_response(request)
+        if not response.has_header("Cache-Control"):
+            patch_cache_control(response, no_store=True, private=True)
+        return response

@@ -81,3 +81,21 @@ def audit(request):
     }
     template = "core/_audit_table.html" if request.htmx and request.htmx.target == "cw-audit" else "core/audit.html"
     return render(request, template, context)
+
+
+def healthz(request):
+    """For a load balancer or service manager: 200 when the database answers, 503 when it does not; says whether a
+    task worker is alive (a silent worker does not make the web tier unhealthy). No sign-in, no personal data."""
+    from django.db import connection
+    from django.http import JsonResponse
+
+    from clientwise.core.scheduler import worker_status
+
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        worker = worker_status()
+    except Exception:  # the database is down or unreachable: that is the answer, not a 500
+        return JsonResponse({"status": "error", "database": False}, status=503)
+    return JsonResponse({"status": "ok", "database": True, "worker_alive": worker.alive,
+                         "tasks_waiting": worker.waiting})

@@ -15,7 +15,7 @@ class ReportsConfig(AppConfig):
         from clientwise.commerce import measures as commerce_measures
         from clientwise.core import extensions
         from clientwise.customers import measures as customer_measures
-        from clientwise.reports import perms
+        from clientwise.reports import perms, tasks
 
         # Order matters: sales and customers define the facts that the score tables join.
         commerce_measures.register()
@@ -23,3 +23,4 @@ class ReportsConfig(AppConfig):
         analytics_measures.register()
         extensions.register_nav("reports", _("Reports"), "reports:index", "bar-chart-line", perm=perms.USE_REPORTS,
                                 order=40)
+        extensions.register_periodic("report_mailer", _("Scheduled report e-mails"), tasks.schedule_report_mailer)

@@ -236,6 +236,11 @@ class RoutingRule(models.Model):
     value_tiers = models.CharField(_("value tiers"), max_length=8, blank=True, default="",
                                    help_text=_("Letters, e.g. AB: only customers of these tiers."))
     min_churn_probability = models.FloatField(_("churn probability at least"), null=True, blank=True)
+    # A model trained on own labels (analytics LabelModel.name): the customer's score under it must reach
+    # min_score (0.5 when empty). Customers without a score of that model do not match.
+    score_kind = models.CharField(_("own-label model"), max_length=50, blank=True, default="",
+                                  help_text=_("The name of a model trained on your own labels, e.g. contract_churn."))
+    min_score = models.FloatField(_("its score at least"), null=True, blank=True)
     queue = models.ForeignKey(Queue, on_delete=models.CASCADE, related_name="rules", verbose_name=_("queue"))
     senior_only = models.BooleanField(_("senior agents only"), default=False)
     skill = models.CharField(_("skill needed"), max_length=50, blank=True, default="")

@@ -2,12 +2,13 @@
 is needed), then round robin or least-loaded picks the agent inside the queue.
 
 Rule conditions: ticket type, category, product, region, customer value tier (from the current analytics
-scoring) and churn probability. Callers (services.create_ticket) hold the transaction.
+scoring), churn probability, and the customer's score under a model trained on own labels (analytics LabelScore). Callers (services.create_ticket) hold the transaction.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from django.db.models import Count, Q
 from django.utils.translation import gettext as _
@@ -23,6 +24,7 @@ class RoutingInput:
     region_id: int | None = None
     value_tier: str = ""
     churn_probability: float | None = None
+    label_scores: Mapping[str, float] = field(default_factory=dict)  # own-label model name -> probability
 
 
 @dataclass(frozen=True)
@@ -46,8 +48,13 @@ def rule_matches(rule: RoutingRule, inp: RoutingInput) -> bool:
     tiers = {t for t in rule.value_tiers.upper() if t in "ABCD"}
     if tiers and inp.value_tier not in tiers:
         return False
-    return rule.min_churn_probability is None or (
-        inp.churn_probability is not None and inp.churn_probability >= rule.min_churn_probability)
+    if rule.min_churn_probability is not None and (
+            inp.churn_probability is None or inp.churn_probability < rule.min_churn_probability):
+        return False
+    if rule.score_kind:
+        score = inp.label_scores.get(rule.score_kind)
+        return score is not None and score >= (rule.min_score if rule.min_score is not None else 0.5)
+    return True
 
 
 def match_rule(inp: RoutingInput) -> RoutingRule | None:

@@ -12,7 +12,7 @@ import datetime as dt
 import mimetypes
 import os
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
@@ -97,22 +97,24 @@ class CustomerFacts:
     value_tier: str
     churn_probability: float | None
     next_action: str
+    label_scores: dict[str, float] = field(default_factory=dict)  # own-label model name -> probability
 
 
 def customer_facts(customer_id: int) -> CustomerFacts:
     """Value tier, churn probability and next best action from the current scoring batch (empty before the
-    first scoring). One indexed lookup on (batch, customer)."""
+    first scoring), and the customer's scores under models trained on own labels. Indexed lookups on (batch,
+    customer) and on the customer's label scores."""
     from clientwise.analytics.dashboards import current_batch
-    from clientwise.analytics.models import CustomerScore
+    from clientwise.analytics.models import CustomerScore, LabelScore
 
+    labelled = dict(LabelScore.objects.filter(customer_id=customer_id)
+                    .values_list("label_model__name", "probability"))
     batch = current_batch()
-    if batch is None:
-        return CustomerFacts("", None, "")
-    row = (CustomerScore.objects.filter(batch=batch, customer_id=customer_id)
-           .values("value_tier", "churn_probability", "next_action").first())
+    row = None if batch is None else (CustomerScore.objects.filter(batch=batch, customer_id=customer_id)
+                                      .values("value_tier", "churn_probability", "next_action").first())
     if row is None:
-        return CustomerFacts("", None, "")
-    return CustomerFacts(row["value_tier"] or "", row["churn_probability"], row["next_action"] or "")
+        return CustomerFacts("", None, "", labelled)
+    return CustomerFacts(row["value_tier"] or "", row["churn_probability"], row["next_action"] or "", labelled)
 
 
 def region_for(customer, store_id: int | None = None) -> int | None:
@@ -244,7 +246,8 @@ def create_ticket(*, actor, customer_id, type: str, channel: str, subject: str, 
         decision = routing.route(
             routing.RoutingInput(ticket_type=type, category_id=category.pk if category else None,
                                  product_id=product_id or None, region_id=region_for(customer, store_id),
-                                 value_tier=facts.value_tier, churn_probability=facts.churn_probability),
+                                 value_tier=facts.value_tier, churn_probability=facts.churn_probability,
+                                 label_scores=facts.label_scores),
             category_skill=category.skill if category else "")
         if decision.priority and PRIORITY_RANK[decision.priority] < PRIORITY_RANK[priority]:
             priority = decision.priority

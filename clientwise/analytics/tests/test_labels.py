@@ -334,3 +334,30 @@ def test_scores_are_a_report_dimension(customers, var_dir, api_client):
                                                     "values": ["0.8-1.0", "0.6-0.8"]}]}
     result = run_pivot(actor=customers.manager_a, spec=spec, use_cache=False)
     assert result.cells[0][0]["customers"] == expected.get("0.8-1.0", 0) + expected.get("0.6-0.8", 0) > 0
+
+
+def test_routing_reads_the_score(customers, var_dir, api_client):
+    from clientwise.service import services as service
+    from clientwise.service.models import RoutingRule
+    from clientwise.service.routing import RoutingInput, rule_matches
+    from clientwise.service.tests.conftest import make_desk
+
+    desk = make_desk(customers)
+    rule = RoutingRule.objects.create(name="retention", score_kind="contract_churn", min_score=0.6, queue=desk.vip)
+    assert rule_matches(rule, RoutingInput("inquiry", label_scores={"contract_churn": 0.6}))
+    assert not rule_matches(rule, RoutingInput("inquiry", label_scores={"contract_churn": 0.59}))
+    assert not rule_matches(rule, RoutingInput("inquiry", label_scores={"other_model": 0.9}))
+    client = api_client(customers.admin)
+    model_id = _train(client, csv_bytes(telco(1000)), name="contract_churn").json()["id"]
+    client.client.post(f"/api/v1/analytics/label-models/{model_id}/apply", {}, headers=client.headers)
+    scores = LabelScore.objects.filter(label_model_id=model_id, customer__owner=customers.rep_a)
+    high = scores.filter(probability__gte=0.6).first()
+    low = scores.filter(probability__lt=0.6).first()
+    assert high is not None and low is not None
+
+    def ticket(score):
+        return service.create_ticket(actor=customers.admin, customer_id=score.customer_id, type="inquiry",
+                                     channel="phone", subject="A question")
+
+    assert (ticket(high).queue, ticket(high).routed_by) == (desk.vip, rule)
+    assert ticket(low).queue == desk.general

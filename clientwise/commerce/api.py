@@ -5,12 +5,32 @@ from __future__ import annotations
 from django.conf import settings
 from ninja import Query, Router, Status
 
-from clientwise.commerce import queries, services
-from clientwise.commerce.models import Order, Product, Store
+from clientwise.commerce import queries, reference, services
+from clientwise.commerce.models import (
+    Branch,
+    Brand,
+    Channel,
+    Order,
+    Product,
+    ProductCategory,
+    Region,
+    Store,
+    Unit,
+)
 from clientwise.commerce.schemas import (
+    BranchIn,
+    BranchOut,
+    BranchPatch,
+    BrandIn,
+    BrandOut,
+    BrandPatch,
     CancelIn,
+    CategoryIn,
     CategoryOut,
+    CategoryPatch,
+    ChannelIn,
     ChannelOut,
+    ChannelPatch,
     OrderFilterIn,
     OrderIn,
     OrderOut,
@@ -19,11 +39,18 @@ from clientwise.commerce.schemas import (
     ProductOut,
     ProductPage,
     ProductPatch,
+    RegionIn,
+    RegionOut,
+    RegionPatch,
     ReturnIn,
     ReturnOut,
     StoreIn,
     StoreOut,
     StorePage,
+    StorePatch,
+    UnitIn,
+    UnitOut,
+    UnitPatch,
 )
 from clientwise.core import permissions as perms
 from clientwise.core.errors import DomainError, ErrorCode
@@ -137,6 +164,177 @@ def list_categories(request):
     return queries.categories()
 
 
+# --- Reference data: categories, brands, regions, branches, channels, units (commerce/reference.py) -------------
+# Reading needs orders.view; writing catalog.manage. A delete answers 409 `in_use` while something refers to the row.
+
+
+@router.post("/product-categories", response={201: CategoryOut})
+def create_category(request, payload: CategoryIn):
+    return Status(201, reference.save_category(actor=request.user, data=payload.model_dump()))
+
+
+@router.get("/product-categories/{category_id}", response=CategoryOut)
+def get_category(request, category_id: int):
+    _require_view(request)
+    return queries.get_reference(ProductCategory, category_id)
+
+
+@router.patch("/product-categories/{category_id}", response=CategoryOut)
+def patch_category(request, category_id: int, payload: CategoryPatch):
+    return reference.save_category(actor=request.user, data=payload.model_dump(exclude_unset=True),
+                                   category_id=category_id)
+
+
+@router.delete("/product-categories/{category_id}", response={204: None})
+def delete_category(request, category_id: int):
+    reference.delete_category(actor=request.user, category_id=category_id)
+    return Status(204, None)
+
+
+def brand_out(brand: Brand) -> dict:
+    count = getattr(brand, "product_count", None)
+    if count is None:
+        count = Product.objects.filter(brand__iexact=brand.name).count()
+    return {"id": brand.pk, "name": brand.name, "active": brand.active, "product_count": count}
+
+
+@router.get("/brands", response=list[BrandOut])
+def list_brands(request, q: str = ""):
+    """Brands by name, with how many products carry each."""
+    _require_view(request)
+    return [brand_out(b) for b in queries.brand_list(q)]
+
+
+@router.post("/brands", response={201: BrandOut})
+def create_brand(request, payload: BrandIn):
+    return Status(201, brand_out(reference.save_brand(actor=request.user, data=payload.model_dump())))
+
+
+@router.get("/brands/{brand_id}", response=BrandOut)
+def get_brand(request, brand_id: int):
+    _require_view(request)
+    return brand_out(queries.get_reference(Brand, brand_id))
+
+
+@router.patch("/brands/{brand_id}", response=BrandOut)
+def patch_brand(request, brand_id: int, payload: BrandPatch):
+    return brand_out(reference.save_brand(actor=request.user, data=payload.model_dump(exclude_unset=True),
+                                          brand_id=brand_id))
+
+
+@router.delete("/brands/{brand_id}", response={204: None})
+def delete_brand(request, brand_id: int):
+    reference.delete_brand(actor=request.user, brand_id=brand_id)
+    return Status(204, None)
+
+
+@router.get("/regions", response=list[RegionOut])
+def list_regions(request):
+    _require_view(request)
+    return list(Region.objects.order_by("code"))
+
+
+@router.post("/regions", response={201: RegionOut})
+def create_region(request, payload: RegionIn):
+    return Status(201, reference.save_region(actor=request.user, data=payload.model_dump()))
+
+
+@router.get("/regions/{region_id}", response=RegionOut)
+def get_region(request, region_id: int):
+    _require_view(request)
+    return queries.get_reference(Region, region_id)
+
+
+@router.patch("/regions/{region_id}", response=RegionOut)
+def patch_region(request, region_id: int, payload: RegionPatch):
+    return reference.save_region(actor=request.user, data=payload.model_dump(exclude_unset=True), region_id=region_id)
+
+
+@router.delete("/regions/{region_id}", response={204: None})
+def delete_region(request, region_id: int):
+    reference.delete_region(actor=request.user, region_id=region_id)
+    return Status(204, None)
+
+
+@router.get("/branches", response=list[BranchOut])
+def list_branches(request, region_id: int | None = None):
+    _require_view(request)
+    return queries.branch_list(region_id)
+
+
+@router.post("/branches", response={201: BranchOut})
+def create_branch(request, payload: BranchIn):
+    return Status(201, reference.save_branch(actor=request.user, data=payload.model_dump()))
+
+
+@router.get("/branches/{branch_id}", response=BranchOut)
+def get_branch(request, branch_id: int):
+    _require_view(request)
+    return queries.get_reference(Branch, branch_id)
+
+
+@router.patch("/branches/{branch_id}", response=BranchOut)
+def patch_branch(request, branch_id: int, payload: BranchPatch):
+    return reference.save_branch(actor=request.user, data=payload.model_dump(exclude_unset=True), branch_id=branch_id)
+
+
+@router.delete("/branches/{branch_id}", response={204: None})
+def delete_branch(request, branch_id: int):
+    reference.delete_branch(actor=request.user, branch_id=branch_id)
+    return Status(204, None)
+
+
+@router.post("/channels", response={201: ChannelOut})
+def create_channel(request, payload: ChannelIn):
+    return Status(201, reference.save_channel(actor=request.user, data=payload.model_dump()))
+
+
+@router.get("/channels/{channel_id}", response=ChannelOut)
+def get_channel(request, channel_id: int):
+    _require_view(request)
+    return queries.get_reference(Channel, channel_id)
+
+
+@router.patch("/channels/{channel_id}", response=ChannelOut)
+def patch_channel(request, channel_id: int, payload: ChannelPatch):
+    return reference.save_channel(actor=request.user, data=payload.model_dump(exclude_unset=True),
+                                  channel_id=channel_id)
+
+
+@router.delete("/channels/{channel_id}", response={204: None})
+def delete_channel(request, channel_id: int):
+    reference.delete_channel(actor=request.user, channel_id=channel_id)
+    return Status(204, None)
+
+
+@router.get("/units", response=list[UnitOut])
+def list_units(request):
+    _require_view(request)
+    return queries.unit_list()
+
+
+@router.post("/units", response={201: UnitOut})
+def create_unit(request, payload: UnitIn):
+    return Status(201, reference.save_unit(actor=request.user, data=payload.model_dump()))
+
+
+@router.get("/units/{unit_id}", response=UnitOut)
+def get_unit(request, unit_id: int):
+    _require_view(request)
+    return queries.get_reference(Unit, unit_id)
+
+
+@router.patch("/units/{unit_id}", response=UnitOut)
+def patch_unit(request, unit_id: int, payload: UnitPatch):
+    return reference.save_unit(actor=request.user, data=payload.model_dump(exclude_unset=True), unit_id=unit_id)
+
+
+@router.delete("/units/{unit_id}", response={204: None})
+def delete_unit(request, unit_id: int):
+    reference.delete_unit(actor=request.user, unit_id=unit_id)
+    return Status(204, None)
+
+
 @router.get("/stores", response=StorePage)
 def list_stores(request, q: str = "", branch_id: int | None = None, region_id: int | None = None,
                 active: bool | None = None, cursor: str | None = None, limit: int = 100):
@@ -157,6 +355,19 @@ def create_store(request, payload: StoreIn):
 def get_store(request, store_id: int):
     _require_view(request)
     return store_out(queries.get_store(store_id))
+
+
+@router.patch("/stores/{store_id}", response=StoreOut)
+def patch_store(request, store_id: int, payload: StorePatch):
+    """Change a store; `active: false` closes it (a store with orders is closed, not deleted)."""
+    services.save_store(actor=request.user, data=payload.model_dump(exclude_unset=True), store_id=store_id)
+    return store_out(queries.get_store(store_id))
+
+
+@router.delete("/stores/{store_id}", response={204: None})
+def delete_store(request, store_id: int):
+    reference.delete_store(actor=request.user, store_id=store_id)
+    return Status(204, None)
 
 
 @router.get("/channels", response=list[ChannelOut])

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from clientwise.commerce.models import (
     Branch,
+    Brand,
     Channel,
     Order,
     OrderLine,
@@ -26,6 +27,7 @@ from clientwise.commerce.models import (
     Return,
     ReturnLine,
     Store,
+    Unit,
 )
 from clientwise.core import permissions as perms
 from clientwise.core.errors import NotFound
@@ -360,3 +362,85 @@ def sellable_products(*, limit: int = 1000) -> list[Product]:
 def store_cities() -> list[str]:
     """Distinct store cities, sorted (for city filter menus in other apps)."""
     return sorted(set(Store.objects.exclude(city="").values_list("city", flat=True)))
+
+
+# --- Reference data (the pages and API of commerce/reference.py) -------------------------------------------------
+
+
+def _counts(qs, field: str) -> dict:
+    return dict(qs.values(field).annotate(n=Count("id")).order_by().values_list(field, "n"))
+
+
+def category_tree() -> list[ProductCategory]:
+    """Every category in tree order (each parent followed by its children, by code), with `depth`,
+    `product_count` and `child_count` set; three queries however deep the tree."""
+    rows = list(ProductCategory.objects.order_by("code"))
+    products = _counts(Product.objects.all(), "category_id")
+    children: dict[int | None, list[ProductCategory]] = {}
+    for c in rows:
+        children.setdefault(c.parent_id, []).append(c)
+    out: list[ProductCategory] = []
+
+    def walk(parent_id, depth: int) -> None:
+        for c in children.get(parent_id, []):
+            c.depth, c.product_count, c.child_count = depth, products.get(c.pk, 0), len(children.get(c.pk, []))
+            out.append(c)
+            walk(c.pk, depth + 1)
+
+    walk(None, 0)
+    listed = {c.pk for c in out}
+    for c in rows:  # only rows in a cycle written around the services are not reached from a root
+        if c.pk not in listed:
+            c.depth, c.product_count, c.child_count = 0, products.get(c.pk, 0), len(children.get(c.pk, []))
+            out.append(c)
+    return out
+
+
+def brand_list(q: str = "") -> list[Brand]:
+    """Brands by name with `product_count` (products whose brand text is the brand's name, ignoring case)."""
+    from django.db.models.functions import Lower
+
+    qs = Brand.objects.order_by("name")
+    if q.strip():
+        qs = qs.filter(name__icontains=q.strip())
+    counts = _counts(Product.objects.annotate(key=Lower("brand")).exclude(brand=""), "key")
+    out = list(qs)
+    for b in out:
+        b.product_count = counts.get(b.name.lower(), 0)
+    return out
+
+
+def region_list() -> list[Region]:
+    """Regions by code with their branches (by code), `branch_count` and each branch's `store_count`."""
+    stores = _counts(Store.objects.all(), "branch_id")
+    regions = list(Region.objects.order_by("code").prefetch_related(
+        Prefetch("branches", queryset=Branch.objects.order_by("code"))))
+    for r in regions:
+        r.branch_list = list(r.branches.all())
+        r.branch_count = len(r.branch_list)
+        r.store_count = 0
+        for b in r.branch_list:
+            b.store_count = stores.get(b.pk, 0)
+            r.store_count += b.store_count
+    return regions
+
+
+def branch_list(region: int | None = None) -> list[Branch]:
+    qs = Branch.objects.select_related("region").order_by("code")
+    return list(qs.filter(region_id=region) if region else qs)
+
+
+def unit_list() -> list[Unit]:
+    products = _counts(Product.objects.exclude(unit=None), "unit_id")
+    units = list(Unit.objects.order_by("code"))
+    for u in units:
+        u.product_count = products.get(u.pk, 0)
+    return units
+
+
+def get_reference(model, pk):
+    """One reference row (category, brand, region, branch, channel, unit) or NotFound."""
+    try:
+        return model.objects.get(pk=int(pk))
+    except (TypeError, ValueError, model.DoesNotExist):
+        raise NotFound() from None

@@ -23,6 +23,125 @@ class CategoryOut(Schema):
     cycle_days: int | None
 
 
+# --- reference data (commerce/reference.py): In creates, Patch changes the fields sent ------------------------------
+
+
+class CategoryIn(Schema):
+    code: str
+    name: str
+    parent_id: int | None = None
+    replenishable: bool = False
+    cycle_days: int | None = Field(None, description="Typical repurchase cycle of a replenishable category.")
+    source: str = ""
+    external_id: str | None = None
+
+
+class CategoryPatch(Schema):
+    code: str | None = None
+    name: str | None = None
+    parent_id: int | None = Field(None, description="null makes it a top-level category.")
+    replenishable: bool | None = None
+    cycle_days: int | None = None
+
+
+class BrandOut(Schema):
+    id: int
+    name: str
+    active: bool
+    product_count: int = Field(description="Products whose brand is this one (compared ignoring case).")
+
+
+class BrandIn(Schema):
+    name: str
+    active: bool = True
+    source: str = ""
+    external_id: str | None = None
+
+
+class BrandPatch(Schema):
+    name: str | None = Field(None, description="Renaming a brand renames it on its products.")
+    active: bool | None = None
+
+
+class RegionOut(Schema):
+    id: int
+    code: str
+    name: str
+    team_id: int | None
+
+
+class RegionIn(Schema):
+    code: str
+    name: str
+    team_id: int | None = None
+    source: str = ""
+    external_id: str | None = None
+
+
+class RegionPatch(Schema):
+    code: str | None = None
+    name: str | None = None
+    team_id: int | None = None
+
+
+class BranchOut(Schema):
+    id: int
+    code: str
+    name: str
+    region_id: int
+    team_id: int | None
+
+
+class BranchIn(Schema):
+    code: str
+    name: str
+    region_id: int
+    team_id: int | None = None
+    source: str = ""
+    external_id: str | None = None
+
+
+class BranchPatch(Schema):
+    code: str | None = None
+    name: str | None = None
+    region_id: int | None = None
+    team_id: int | None = None
+
+
+class ChannelIn(Schema):
+    code: str
+    name: str
+    kind: Literal["store", "web", "phone", "partner", "app"]
+
+
+class ChannelPatch(Schema):
+    code: str | None = None
+    name: str | None = None
+    kind: Literal["store", "web", "phone", "partner", "app"] | None = None
+
+
+class UnitOut(Schema):
+    id: int
+    code: str
+    name: str
+    fractional: bool = Field(description="Whether an order line may hold a fraction of the unit (kg, L).")
+    active: bool
+
+
+class UnitIn(Schema):
+    code: str
+    name: str
+    fractional: bool = False
+    active: bool = True
+
+
+class UnitPatch(Schema):
+    code: str | None = None
+    name: str | None = None
+    fractional: bool | None = None
+    active: bool | None = None
+
+
 class ProductOut(Schema):
     id: int
     sku: str
@@ -100,6 +219,18 @@ class StoreIn(Schema):
     active: bool = True
     source: str = ""
     external_id: str | None = None
+
+
+class StorePatch(Schema):
+    code: str | None = None
+    name: str | None = None
+    branch_id: int | None = None
+    province: str | None = None
+    city: str | None = None
+    district: str | None = None
+    urban_rural: str | None = None
+    opened_on: dt.date | None = None
+    active: bool | None = Field(None, description="false closes the store (kept with its orders).")
 
 
 class StorePage(Schema):

@@ -1,4 +1,4 @@
-"""Commerce pages: orders, products, stores."""
+"""Commerce pages: orders, products, stores, reference data."""
 
 from django.urls import path
 
@@ -16,5 +16,13 @@ urlpatterns = [
     path("products/<int:pk>/", views.product_detail, name="product_detail"),
     path("products/<int:pk>/edit/", views.product_edit, name="product_edit"),
     path("stores/", views.store_list, name="store_list"),
+    path("stores/new/", views.store_edit, name="store_create"),
     path("stores/<int:pk>/", views.store_detail, name="store_detail"),
+    path("stores/<int:pk>/edit/", views.store_edit, name="store_edit"),
+    path("stores/<int:pk>/delete/", views.store_delete, name="store_delete"),
+    path("reference/", views.reference_list, name="reference"),
+    path("reference/<slug:kind>/", views.reference_list, name="reference_list"),
+    path("reference/<slug:kind>/new/", views.reference_edit, name="reference_create"),
+    path("reference/<slug:kind>/<int:pk>/edit/", views.reference_edit, name="reference_edit"),
+    path("reference/<slug:kind>/<int:pk>/delete/", views.reference_delete, name="reference_delete"),
 ]

@@ -5,6 +5,8 @@ List views render only their table partial for HTMX requests (filters, paging) a
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -284,7 +286,8 @@ def store_list(request):
                 region.month_orders += s.month["orders"]
                 region.month_revenue += s.month["revenue"]
     ctx = {"groups": groups, "q": q, "show": show, "store_count": len(ids),
-           "month_start": timezone.localdate().replace(day=1)}
+           "month_start": timezone.localdate().replace(day=1),
+           "can_manage": perms.has_perm(request.user, perms.MANAGE_CATALOG)}
     if request.htmx and not request.htmx.boosted:
         return render(request, "commerce/_store_groups.html", ctx)
     return render(request, "commerce/store_list.html", ctx)
@@ -298,4 +301,198 @@ def store_detail(request, pk: int):
     return render(request, "commerce/store_detail.html", {
         "store": store, "fig": figures, "recent": recent,
         "promoters": queries.store_promoters(store),
+        "can_manage": perms.has_perm(request.user, perms.MANAGE_CATALOG),
     })
+
+
+# --- Reference data: categories, brands, regions and branches, channels, units, stores -------------------------
+# Everyone with orders.view may read these pages; catalog.manage (administrators) may change them. The services in
+# commerce/reference.py validate, write and audit; these views only shape forms and show the services' errors.
+
+
+@dataclass(frozen=True)
+class RefKind:
+    key: str
+    label: object  # plural, for tabs and titles
+    noun: object  # singular, for "New …" and "Edit …"
+    model: object
+    form: type
+    save: object  # reference.save_<noun>(actor=, data=, <noun>_id=)
+    delete: object
+    id_arg: str
+    fields: tuple[str, ...]
+    icon: str
+
+
+def _ref_kinds() -> dict[str, RefKind]:
+    from django.utils.translation import gettext_lazy as lazy
+
+    from clientwise.commerce import forms as f
+    from clientwise.commerce import reference
+    from clientwise.commerce.models import Branch, Brand, Channel, ProductCategory, Region, Unit
+
+    return {k.key: k for k in (
+        RefKind("categories", lazy("Categories"), lazy("category"), ProductCategory, f.CategoryForm,
+                reference.save_category, reference.delete_category, "category_id",
+                ("code", "name", "parent_id", "replenishable", "cycle_days"), "diagram-3"),
+        RefKind("brands", lazy("Brands"), lazy("brand"), Brand, f.BrandForm, reference.save_brand,
+                reference.delete_brand, "brand_id", ("name", "active"), "award"),
+        RefKind("regions", lazy("Regions and branches"), lazy("region"), Region, f.RegionForm, reference.save_region,
+                reference.delete_region, "region_id", ("code", "name", "team_id"), "geo-alt"),
+        RefKind("branches", lazy("Branches"), lazy("branch"), Branch, f.BranchForm, reference.save_branch,
+                reference.delete_branch, "branch_id", ("code", "name", "region_id", "team_id"), "building"),
+        RefKind("channels", lazy("Channels"), lazy("channel"), Channel, f.ChannelForm, reference.save_channel,
+                reference.delete_channel, "channel_id", ("code", "name", "kind"), "signpost-split"),
+        RefKind("units", lazy("Units"), lazy("unit"), Unit, f.UnitForm, reference.save_unit, reference.delete_unit,
+                "unit_id", ("code", "name", "fractional", "active"), "rulers"),
+    )}
+
+
+REF_TABS = ("categories", "brands", "regions", "channels", "units")
+
+
+def _ref_kind(kind: str) -> RefKind:
+    from django.http import Http404
+
+    spec = _ref_kinds().get(kind)
+    if spec is None:
+        raise Http404
+    return spec
+
+
+def _ref_rows(kind: str, q: str) -> list:
+    from clientwise.commerce.models import Channel
+
+    text = q.strip().lower()
+    if kind == "categories":
+        rows = queries.category_tree()
+    elif kind == "brands":
+        return queries.brand_list(q)
+    elif kind == "regions":
+        rows = queries.region_list()
+        if text:
+            rows = [r for r in rows if text in f"{r.code} {r.name}".lower()
+                    or any(text in f"{b.code} {b.name}".lower() for b in r.branch_list)]
+        return rows
+    elif kind == "channels":
+        rows = list(Channel.objects.order_by("code"))
+    else:
+        rows = queries.unit_list()
+    return [r for r in rows if not text or text in f"{r.code} {r.name}".lower()]
+
+
+@perm_required(perms.VIEW_ORDERS)
+def reference_list(request, kind: str = "categories"):
+    spec = _ref_kind(kind)
+    if kind == "branches":
+        return redirect("commerce:reference_list", kind="regions")
+    q = request.GET.get("q", "").strip()
+    ctx = {"kind": kind, "spec": spec, "rows": _ref_rows(kind, q), "q": q,
+           "can_manage": perms.has_perm(request.user, perms.MANAGE_CATALOG),
+           "tabs": [(k, _ref_kinds()[k]) for k in REF_TABS]}
+    if request.htmx and not request.htmx.boosted:
+        return render(request, "commerce/_reference_table.html", ctx)
+    return render(request, "commerce/reference_list.html", ctx)
+
+
+def _form_errors(form, exc: DomainError) -> None:
+    from clientwise.core.decorators import add_domain_error
+
+    add_domain_error(form, exc)
+    for name in form.errors:
+        if name in form.fields:
+            widget = form.fields[name].widget
+            widget.attrs["class"] = widget.attrs.get("class", "") + " is-invalid"
+
+
+@perm_required(perms.MANAGE_CATALOG)
+def reference_edit(request, kind: str, pk: int | None = None):
+    spec = _ref_kind(kind)
+    obj = queries.get_reference(spec.model, pk) if pk is not None else None
+    extra = {"exclude_id": obj.pk if obj else None} if kind == "categories" else {}
+    if request.method == "POST":
+        form = spec.form(request.POST, **extra)
+        if form.is_valid():
+            data = {k: v for k, v in form.cleaned_data.items() if k in spec.fields}
+            if kind == "categories" and not data.get("cycle_days"):
+                data["cycle_days"] = None
+            try:
+                saved = spec.save(actor=request.user, data=data, **{spec.id_arg: obj.pk if obj else None})
+            except NotFound:
+                raise
+            except DomainError as exc:
+                _form_errors(form, exc)
+            else:
+                messages.success(request, _("%(name)s saved.") % {"name": str(saved)})
+                return redirect("commerce:reference_list", kind="regions" if kind == "branches" else kind)
+        else:
+            _form_errors(form, DomainError("invalid", _("Check the highlighted fields.")))
+    else:
+        initial = {}
+        if obj is not None:
+            initial = {k: getattr(obj, k) for k in spec.fields}
+        elif kind == "branches" and request.GET.get("region"):
+            initial = {"region_id": request.GET["region"]}
+        form = spec.form(initial=initial, **extra)
+    return render(request, "commerce/reference_form.html", {
+        "form": form, "obj": obj, "kind": kind, "spec": spec,
+        "back_kind": "regions" if kind == "branches" else kind})
+
+
+@require_POST
+@perm_required(perms.MANAGE_CATALOG)
+def reference_delete(request, kind: str, pk: int):
+    spec = _ref_kind(kind)
+    obj = queries.get_reference(spec.model, pk)
+    try:
+        spec.delete(actor=request.user, **{spec.id_arg: obj.pk})
+    except NotFound:
+        raise
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("%(name)s deleted.") % {"name": str(obj)})
+    return redirect("commerce:reference_list", kind="regions" if kind == "branches" else kind)
+
+
+STORE_FIELDS = ("code", "name", "branch_id", "province", "city", "district", "urban_rural", "opened_on", "active")
+
+
+@perm_required(perms.MANAGE_CATALOG)
+def store_edit(request, pk: int | None = None):
+    from clientwise.commerce.forms import StoreForm
+
+    store = queries.get_store(pk) if pk is not None else None
+    if request.method == "POST":
+        form = StoreForm(request.POST)
+        if form.is_valid():
+            try:
+                saved = services.save_store(actor=request.user, data=dict(form.cleaned_data),
+                                            store_id=store.pk if store else None)
+            except DomainError as exc:
+                _form_errors(form, exc)
+            else:
+                messages.success(request, _("Store saved."))
+                return redirect("commerce:store_detail", pk=saved.pk)
+        else:
+            _form_errors(form, DomainError("invalid", _("Check the highlighted fields.")))
+    elif store is not None:
+        form = StoreForm(initial={k: getattr(store, k) for k in STORE_FIELDS})
+    else:
+        form = StoreForm(initial={"branch_id": request.GET.get("branch") or None, "active": True})
+    return render(request, "commerce/store_form.html", {"form": form, "store": store})
+
+
+@require_POST
+@perm_required(perms.MANAGE_CATALOG)
+def store_delete(request, pk: int):
+    from clientwise.commerce import reference
+
+    store = queries.get_store(pk)
+    try:
+        reference.delete_store(actor=request.user, store_id=store.pk)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect("commerce:store_detail", pk=store.pk)
+    messages.success(request, _("%(name)s deleted.") % {"name": store.name})
+    return redirect("commerce:store_list")

@@ -22,6 +22,7 @@ def navigation(request) -> dict:
             ("orders", _("Orders"), reverse("commerce:order_list"), "receipt"),
             ("products", _("Products"), reverse("commerce:product_list"), "box-seam"),
             ("stores", _("Stores"), reverse("commerce:store_list"), "shop"),
+            ("reference", _("Reference data"), reverse("commerce:reference"), "diagram-3"),
         ]
     if perms.has_perm(user, perms.VIEW_ANALYTICS):
         items.append(("analytics", _("Analytics"), reverse("analytics:index"), "graph-up-arrow"))

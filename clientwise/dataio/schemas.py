@@ -28,6 +28,9 @@ class ImportJobOut(Schema):
     replayed: int
     last_row: int = Field(..., description="input row number of the last committed batch; resume continues after it")
     error: str
+    result: dict[str, Any] = Field(default_factory=dict, description=(
+        "what the import made besides its rows: created_references lists, per kind (categories, brands, units, "
+        "regions, branches), the reference rows created under the option create_missing, as {id, code, name}"))
     created_at: dt.datetime
     started_at: dt.datetime | None
     finished_at: dt.datetime | None

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST
 from clientwise.core import permissions as perms
 from clientwise.core.decorators import perm_required
 from clientwise.core.errors import DomainError, ValidationFailed
-from clientwise.dataio import queries, services
+from clientwise.dataio import queries, registry, services
 from clientwise.dataio.identity.queries import pending_pairs_of_import
 from clientwise.dataio.mapping import NATURAL_KEYS, TARGETS, pii_columns, targets
 from clientwise.dataio.models import ImportJob
@@ -88,7 +88,8 @@ def import_mapping(request, pk: int):
     mapping, options = job.mapping, job.options
     if request.method == "POST":
         mapping = {t.name: request.POST.get(f"map_{t.name}", "") for t in targets(job.kind)}
-        options = {"key": request.POST.get("key", "")}
+        options = {"key": request.POST.get("key", ""),
+                   "create_missing": request.POST.get("create_missing") == "1"}
         try:
             services.set_mapping(actor=request.user, job_id=job.pk, mapping=mapping, options=options,
                                  save_as=request.POST.get("save_as", ""))
@@ -103,6 +104,8 @@ def import_mapping(request, pk: int):
     return render(request, "dataio/import_mapping.html", {
         "job": job, "rows": rows, "errors": errors if request.method == "POST" else [],
         "keys": NATURAL_KEYS[job.kind], "key": options.get("key", ""),
+        "can_create_missing": job.kind in services.CREATE_MISSING_KINDS,
+        "create_missing": options.get("create_missing"),
         "templates": queries.templates_for(source=job.source, kind=job.kind),
     }, status=422 if errors and request.method == "POST" else 200)
 
@@ -147,7 +150,10 @@ def _detail_context(request, job: ImportJob) -> dict:
     rows = [{"q": q, "values": [_masked_raw(q.raw, masks).get(c, "") for c in columns]} for q in page.items]
     return {"job": job, "page": page, "quarantine": rows, "columns": columns,
             "error_counts": queries.error_counts(job), "status_filter": request.GET.get("status", "open"),
-            "possible_duplicates": pending_pairs_of_import(request.user, job) if not job.is_active else 0}
+            "possible_duplicates": pending_pairs_of_import(request.user, job) if not job.is_active else 0,
+            # Reference rows the import created (option create_missing), by kind: [(label, [{id, code, name}])].
+            "created_references": [(registry.label(kind), refs) for kind, refs in
+                                   (job.result or {}).get("created_references", {}).items() if refs]}
 
 
 @_importer

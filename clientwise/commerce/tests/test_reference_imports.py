@@ -159,3 +159,27 @@ def test_preview_creates_nothing(org):
     result = services.preview(actor=org.admin, job_id=job.pk)
     assert [r.outcome for r in result.rows] == ["created"] * 3
     assert not ProductCategory.objects.exists() and not Brand.objects.exists() and not Unit.objects.exists()
+
+
+def test_job_page_lists_created_references_and_mapping_offers_the_option(org, web_client):
+    from clientwise.dataio import services
+    from clientwise.dataio.tests.helpers import upload
+
+    admin = web_client(org.admin)
+    job = services.create_job(actor=org.admin, kind="products", upload=upload("p.csv", csv_text(PRODUCTS)),
+                              source="pos")
+    page = admin.get(f"/data/imports/{job.pk}/mapping/").content.decode()
+    assert 'name="create_missing"' in page
+    mapping = {f"map_{k}": v for k, v in job.mapping.items()}
+    assert admin.post(f"/data/imports/{job.pk}/mapping/", {**mapping, "create_missing": "1"}).status_code == 302
+    job.refresh_from_db()
+    assert job.options["create_missing"] is True
+    job = services.run_import(job_id=job.pk)
+    page = admin.get(f"/data/imports/{job.pk}/").content.decode()
+    assert 'id="created-references"' in page and ">DAIRY<" in page and ">Mengniu<" in page
+
+
+def test_api_job_carries_the_result(org, api_client):
+    job = run(org.admin, "products", "p.csv", csv_text(PRODUCTS), options={"create_missing": True})
+    body = api_client(org.admin).get(f"imports/{job.pk}").json()
+    assert [r["code"] for r in body["result"]["created_references"]["categories"]] == ["DAIRY", "FRUIT"]

@@ -14,6 +14,7 @@ import numpy as np
 from clientwise.accounts.models import Team
 from clientwise.accounts.services import create_user
 from clientwise.commerce.models import Branch, Channel, Product, ProductCategory, Promoter, Region, Store
+from clientwise.commerce.reference import ensure_brands
 from clientwise.customers.models import Tag
 from clientwise.demo import catalog as C
 
@@ -144,6 +145,8 @@ def build_world(*, opened_before: dt.date) -> World:
         cats[code] = ProductCategory.objects.create(code=code, name=name, parent=cats.get(parent) if parent else None,
                                                     replenishable=repl, cycle_days=cycle, source=C.SOURCE)
     leaf = C.LEAF_CATEGORIES
+    # The brand list that products' brand texts are matched to (commerce/reference.py).
+    ensure_brands((p[2] for p in C.PRODUCTS), source=C.SOURCE)
     products = Product.objects.bulk_create([
         Product(sku=sku, category=cats[cat], brand=brand, model=model, name=name, attributes=attrs,
                 list_price=price / 100, unit_cost=cost / 100, source=C.SOURCE)

@@ -19,7 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as lazy
+from django.utils.translation import gettext_lazy
 
 from clientwise.commerce import reference
 from clientwise.commerce.models import Branch, Brand, Channel, ProductCategory, Region, Unit
@@ -46,7 +46,7 @@ def whole_days(value: str, field: str) -> int:
 
 CODE = ("code", "编码", "代码", "编号")
 NAME = ("name", "名称")
-EXTERNAL = Target("external_id", lazy("External id"), ("external id", "id", "外部编号"))
+EXTERNAL = Target("external_id", gettext_lazy("External id"), ("external id", "id", "外部编号"))
 
 
 class ReferenceHandler(Handler):
@@ -210,44 +210,44 @@ class UnitHandler(ReferenceHandler):
 
 
 KINDS = (
-    ImportKindSpec("categories", lazy("Product categories"), CategoryHandler, (
-        Target("code", lazy("Category code"), ("category code", "品类编码", "类别编码", "分类编码", *CODE), required=True),
-        Target("name", lazy("Name"), ("category name", "category", "品类", "品类名称", "类别", "分类", *NAME),
+    ImportKindSpec("categories", gettext_lazy("Product categories"), CategoryHandler, (
+        Target("code", gettext_lazy("Category code"), ("category code", "品类编码", "类别编码", "分类编码", *CODE), required=True),
+        Target("name", gettext_lazy("Name"), ("category name", "category", "品类", "品类名称", "类别", "分类", *NAME),
                required=True),
         EXTERNAL,
-        Target("parent", lazy("Parent category code"), ("parent", "parent code", "parent category", "上级品类",
+        Target("parent", gettext_lazy("Parent category code"), ("parent", "parent code", "parent category", "上级品类",
                                                         "上级编码", "父类", "大类编码")),
-        Target("replenishable", lazy("Replenishable"), ("replenishable", "consumable", "复购", "消耗品", "可复购")),
-        Target("cycle_days", lazy("Typical cycle (days)"), ("cycle days", "cycle", "复购周期", "周期天数", "周期")),
+        Target("replenishable", gettext_lazy("Replenishable"), ("replenishable", "consumable", "复购", "消耗品", "可复购")),
+        Target("cycle_days", gettext_lazy("Typical cycle (days)"), ("cycle days", "cycle", "复购周期", "周期天数", "周期")),
     ), ("code", "external_id"), order=20),
-    ImportKindSpec("brands", lazy("Brands"), BrandHandler, (
-        Target("name", lazy("Brand"), ("brand", "brand name", "品牌", "品牌名称", *NAME), required=True),
+    ImportKindSpec("brands", gettext_lazy("Brands"), BrandHandler, (
+        Target("name", gettext_lazy("Brand"), ("brand", "brand name", "品牌", "品牌名称", *NAME), required=True),
         EXTERNAL,
-        Target("active", lazy("Active"), ("active", "启用")),
+        Target("active", gettext_lazy("Active"), ("active", "启用")),
     ), ("name", "external_id"), order=21),
-    ImportKindSpec("regions", lazy("Regions"), RegionHandler, (
-        Target("code", lazy("Region code"), ("region code", "大区编码", "区域编码", *CODE), required=True),
-        Target("name", lazy("Name"), ("region name", "region", "大区", "区域", "大区名称", "区域名称", *NAME),
+    ImportKindSpec("regions", gettext_lazy("Regions"), RegionHandler, (
+        Target("code", gettext_lazy("Region code"), ("region code", "大区编码", "区域编码", *CODE), required=True),
+        Target("name", gettext_lazy("Name"), ("region name", "region", "大区", "区域", "大区名称", "区域名称", *NAME),
                required=True),
         EXTERNAL,
     ), ("code", "external_id"), order=22),
-    ImportKindSpec("branches", lazy("Branches"), BranchHandler, (
-        Target("code", lazy("Branch code"), ("branch code", "分公司编码", "分部编码", *CODE), required=True),
-        Target("name", lazy("Name"), ("branch name", "branch", "分公司", "分公司名称", "分部", *NAME), required=True),
+    ImportKindSpec("branches", gettext_lazy("Branches"), BranchHandler, (
+        Target("code", gettext_lazy("Branch code"), ("branch code", "分公司编码", "分部编码", *CODE), required=True),
+        Target("name", gettext_lazy("Name"), ("branch name", "branch", "分公司", "分公司名称", "分部", *NAME), required=True),
         EXTERNAL,
-        Target("region", lazy("Region code"), ("region", "region code", "大区编码", "区域编码", "大区", "区域")),
+        Target("region", gettext_lazy("Region code"), ("region", "region code", "大区编码", "区域编码", "大区", "区域")),
     ), ("code", "external_id"), order=23),
-    ImportKindSpec("channels", lazy("Channels"), ChannelHandler, (
-        Target("code", lazy("Channel code"), ("channel code", "渠道编码", *CODE), required=True),
-        Target("name", lazy("Name"), ("channel name", "channel", "渠道", "渠道名称", *NAME), required=True),
-        Target("kind", lazy("Kind"), ("kind", "type", "类型", "渠道类型"), required=True),
+    ImportKindSpec("channels", gettext_lazy("Channels"), ChannelHandler, (
+        Target("code", gettext_lazy("Channel code"), ("channel code", "渠道编码", *CODE), required=True),
+        Target("name", gettext_lazy("Name"), ("channel name", "channel", "渠道", "渠道名称", *NAME), required=True),
+        Target("kind", gettext_lazy("Kind"), ("kind", "type", "类型", "渠道类型"), required=True),
     ), ("code",), order=24),
-    ImportKindSpec("units", lazy("Units"), UnitHandler, (
-        Target("code", lazy("Unit code"), ("unit code", "unit", "单位编码", "单位", *CODE), required=True),
-        Target("name", lazy("Name"), ("unit name", "单位名称", *NAME), required=True),
-        Target("fractional", lazy("Fractions allowed"), ("fractional", "fractions allowed", "decimal", "可拆零",
+    ImportKindSpec("units", gettext_lazy("Units"), UnitHandler, (
+        Target("code", gettext_lazy("Unit code"), ("unit code", "unit", "单位编码", "单位", *CODE), required=True),
+        Target("name", gettext_lazy("Name"), ("unit name", "单位名称", *NAME), required=True),
+        Target("fractional", gettext_lazy("Fractions allowed"), ("fractional", "fractions allowed", "decimal", "可拆零",
                                                          "允许小数", "称重")),
-        Target("active", lazy("Active"), ("active", "启用")),
+        Target("active", gettext_lazy("Active"), ("active", "启用")),
     ), ("code",), order=25),
 )
 

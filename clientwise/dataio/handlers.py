@@ -24,6 +24,7 @@ from typing import Any
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy  # under its own name, so makemessages finds the kind labels
 from django.utils.translation import gettext_lazy as lazy
 
 from clientwise.core import permissions as perms
@@ -1407,9 +1408,11 @@ class InteractionHandler(Handler):
 
 # dataio's own kinds; other apps register theirs from their AppConfig.ready() (commerce/imports.py).
 for _order, (_kind, _label, _handler) in enumerate((
-        ("customers", lazy("Customers"), CustomerHandler), ("products", lazy("Products"), ProductHandler),
-        ("stores", lazy("Stores"), StoreHandler), ("orders", lazy("Orders"), OrderHandler),
-        ("interactions", lazy("Interactions"), InteractionHandler))):
+        ("customers", gettext_lazy("Customers"), CustomerHandler),
+        ("products", gettext_lazy("Products"), ProductHandler),
+        ("stores", gettext_lazy("Stores"), StoreHandler),
+        ("orders", gettext_lazy("Orders"), OrderHandler),
+        ("interactions", gettext_lazy("Interactions"), InteractionHandler))):
     register(ImportKindSpec(name=_kind, label=_label, handler=_handler, targets=TARGETS[_kind],
                             natural_keys=NATURAL_KEYS[_kind], order=_order))
 

@@ -44,9 +44,13 @@ def _bearer(request) -> str:
 class IdempotencyMiddleware:
     """A POST to the API with an Idempotency-Key header is answered at most once per (user, key).
 
-    The first request reserves the key inside a unique constraint, so two racing retries cannot both write.
-    A retry with the same key and the same body gets the stored response with `Idempotent-Replayed: true`;
-    the same key with a different body is an error (422). Server errors release the key so a retry can run.
+    The key, everything the request writes and the stored response commit in ONE transaction. A retry with the same
+    key and body gets the stored response with `Idempotent-Replayed: true`; the same key with a different body is an
+    error (422). When the request fails (a 5xx, an exception) or the process dies before the commit (killed,
+    crashed, the machine went down), the database rolls the key back with the writes, so a retry runs the request
+    again from scratch instead of being refused forever. Two racing requests with one key cannot both write: the
+    second waits on the key's unique index until the first commits (then replays its response) or rolls back (then
+    runs). A streamed response cannot be stored: its writes commit and the key is released.
     """
 
     def __init__(self, get_response):
@@ -72,17 +76,22 @@ class IdempotencyMiddleware:
         try:
             with transaction.atomic():
                 record = IdempotencyKey.objects.create(user=user, key=key, fingerprint=fingerprint)
+                response = self.get_response(request)
+                if response.status_code >= 500:
+                    transaction.set_rollback(True)  # nothing of a failed request stays, the key included
+                elif getattr(response, "streaming", False):
+                    record.delete()
+                else:
+                    record.status_code = response.status_code
+                    record.response_body = bytes(response.content)
+                    record.content_type = response.get("Content-Type", "application/json")
+                    record.save(update_fields=["status_code", "response_body", "content_type"])
         except IntegrityError:
+            # Another request with this key committed first (we waited for it on the unique index).
             existing = IdempotencyKey.objects.filter(user=user, key=key).first()
-            return self._replay(existing, fingerprint) if existing else self.get_response(request)
-        response = self.get_response(request)
-        if response.status_code >= 500 or getattr(response, "streaming", False):
-            record.delete()
-            return response
-        record.status_code = response.status_code
-        record.response_body = bytes(response.content)
-        record.content_type = response.get("Content-Type", "application/json")
-        record.save(update_fields=["status_code", "response_body", "content_type"])
+            if existing is None:
+                raise
+            return self._replay(existing, fingerprint)
         return response
 
     @staticmethod

@@ -20,6 +20,7 @@ from clientwise.analytics.schemas import ScoreListParams
 from clientwise.core import permissions as perms
 from clientwise.core.decorators import perm_required
 from clientwise.core.errors import DomainError, NotFound
+from clientwise.core.scheduler import no_worker_warning
 from clientwise.core.templatetags.cw import CURRENCY_SYMBOLS
 
 OVERVIEW_LIST_SIZE = 10
@@ -162,6 +163,8 @@ def run(request):
         messages.error(request, _("Scoring failed; the error is in the log."))
     else:
         messages.info(request, _("Scoring runs in the background; reload this page in a few minutes."))
+        if warning := no_worker_warning():
+            messages.warning(request, warning)
     return redirect("analytics:index")
 
 

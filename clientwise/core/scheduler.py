@@ -87,3 +87,13 @@ def worker_status(now: dt.datetime | None = None) -> WorkerStatus:
     agg = due.aggregate(oldest=Min("enqueued_at"))
     return WorkerStatus(alive=bool(last and now - last <= WORKER_SILENT_AFTER), last_seen=last,
                         waiting=due.count(), oldest_waiting=agg["oldest"])
+
+
+def no_worker_warning() -> str | None:
+    """The sentence a page shows after queueing background work when no task worker is alive (else None)."""
+    from django.utils.translation import gettext as _
+
+    if worker_status().alive:
+        return None
+    return _("No task worker is running, so this waits until one runs: start one with “clientwise worker” "
+             "(./run demo and clientwise serve start one with the web server).")

@@ -98,3 +98,11 @@ def cw_json(value) -> str:
     if isinstance(value, str | int | float):
         return str(value)
     return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
+
+
+@register.simple_tag
+def worker_status():
+    """core.scheduler.worker_status() for pages that wait on background work (core/_worker_status.html)."""
+    from clientwise.core.scheduler import worker_status as status
+
+    return status()

@@ -149,3 +149,36 @@ def test_check_deploy_is_clean_with_the_production_settings(tmp_path):
                             capture_output=True, text=True, cwd=ROOT, env=env)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+@pytest.mark.django_db
+def test_a_queued_import_says_whether_a_worker_is_alive(web_client, org, queue):
+    from django.utils import timezone
+    from django_tasks_db.models import DBTaskResult
+
+    from clientwise.core.tasks import ensure_heartbeat
+    from clientwise.dataio import services
+    from clientwise.dataio.models import ImportJob
+    from clientwise.dataio.tests.helpers import upload
+
+    job = services.create_job(actor=org.admin, kind="customers", upload=upload("m.csv", "姓名,手机\n张伟,13812345678\n"),
+                              source="pos")
+    ImportJob.objects.filter(pk=job.pk).update(status="queued")
+    c = web_client(org.admin)
+    html = c.get(f"/data/imports/{job.pk}/progress/").content.decode()
+    assert 'data-worker="silent"' in html and "clientwise worker" in html
+    ensure_heartbeat()
+    DBTaskResult.objects.filter(task_path="clientwise.core.tasks.heartbeat").update(
+        status="SUCCESSFUL", finished_at=timezone.now())
+    html = c.get(f"/data/imports/{job.pk}/progress/").content.decode()
+    assert 'data-worker="alive"' in html and 'data-worker="silent"' not in html
+    ImportJob.objects.filter(pk=job.pk).update(status="running")
+    assert "data-worker" not in c.get(f"/data/imports/{job.pk}/progress/").content.decode()
+
+
+@pytest.mark.django_db
+def test_queueing_scoring_without_a_worker_warns(web_client, org, settings):
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
+    r = web_client(org.admin).post("/analytics/run/", follow=True)
+    texts = [str(m) for m in r.context["messages"]]
+    assert any("No task worker is running" in t for t in texts), texts

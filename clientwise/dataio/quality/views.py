@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 from clientwise.core import permissions as perms
 from clientwise.core.decorators import perm_required
 from clientwise.core.errors import DomainError
+from clientwise.core.scheduler import no_worker_warning
 from clientwise.dataio.quality import queries, services
 
 PAGE_SIZE = 25
@@ -65,4 +66,6 @@ def recompute(request):
         messages.error(request, _("Recomputing data quality failed; the error is in the log."))
     else:
         messages.info(request, _("Recomputing in the background; reload this page in a minute."))
+        if warning := no_worker_warning():
+            messages.warning(request, warning)
     return redirect("quality:index")

@@ -183,3 +183,19 @@ def test_api_job_carries_the_result(org, api_client):
     job = run(org.admin, "products", "p.csv", csv_text(PRODUCTS), options={"create_missing": True})
     body = api_client(org.admin).get(f"imports/{job.pk}").json()
     assert [r["code"] for r in body["result"]["created_references"]["categories"]] == ["DAIRY", "FRUIT"]
+
+
+def test_cli_imports_a_registered_kind_with_create_missing(org, tmp_path):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    path = tmp_path / "p.csv"
+    path.write_text(csv_text(PRODUCTS), encoding="utf-8")
+    out = StringIO()
+    call_command("import", "products", str(path), "--source", "erp", "--create-missing", stdout=out)
+    assert "Created categories: DAIRY, FRUIT" in out.getvalue()
+    cats = tmp_path / "c.csv"
+    cats.write_text(csv_text([["code", "name", "parent"], ["SNACK", "零食", "DAIRY"]]), encoding="utf-8")
+    call_command("import", "categories", str(cats), stdout=StringIO())
+    assert ProductCategory.objects.get(code="SNACK").parent.code == "DAIRY"

@@ -11,11 +11,14 @@ from clientwise.core.errors import DomainError, ValidationFailed
 
 
 class Command(BaseCommand):
-    help = ("Import customers, products, stores, orders or interactions from CSV (UTF-8/GBK/GB18030), XLSX or "
-            "JSONL. Invalid rows go to the job's quarantine; the summary names the error file.")
+    help = ("Import customers, products, stores, orders, interactions or reference data (categories, brands, "
+            "regions, branches, channels, units) from CSV (UTF-8/GBK/GB18030), XLSX or JSONL. Invalid rows go to "
+            "the job's quarantine; the summary names the error file.")
 
     def add_arguments(self, parser):
-        parser.add_argument("kind", nargs="?", choices=["customers", "products", "stores", "orders", "interactions"])
+        from clientwise.dataio.registry import kinds
+
+        parser.add_argument("kind", nargs="?", choices=[k.name for k in kinds()])
         parser.add_argument("file", nargs="?", type=Path)
         parser.add_argument("--source", default="import", help="where the rows come from (upsert key with external id)")
         parser.add_argument("--mapping", default="", help="a saved mapping template of this source and kind")
@@ -24,6 +27,9 @@ class Command(BaseCommand):
         parser.add_argument("--resume", type=int, metavar="JOB_ID", help="continue a job after its last committed row")
         parser.add_argument("--user", default="", help="act as this user (default: the first active administrator)")
         parser.add_argument("--batch-size", type=int, default=0)
+        parser.add_argument("--create-missing", action="store_true",
+                            help="products, stores, branches: create the categories, units, branches and regions "
+                                 "the file names that do not exist yet (listed in the summary)")
         parser.add_argument("--errors", type=Path, help="where to write the error rows CSV (default: next to FILE)")
 
     def handle(self, *args, **opts):
@@ -50,6 +56,8 @@ class Command(BaseCommand):
                     options["key"] = opts["key"]
                 if opts["batch_size"]:
                     options["batch_size"] = opts["batch_size"]
+                if opts["create_missing"]:
+                    options["create_missing"] = True
                 with open(path, "rb") as fh:
                     job = services.create_job(actor=actor, kind=opts["kind"], upload=fh, source=opts["source"],
                                               template=opts["mapping"], options=options)
@@ -142,6 +150,9 @@ class Command(BaseCommand):
         self.stdout.write(f"Job {job.pk} {job.status}: created {job.created:,}, updated {job.updated:,}, "
                           f"unchanged {job.unchanged:,}, rejected {job.rejected:,} "
                           f"in {seconds:.1f} s ({job.processed / seconds if seconds else 0:,.0f} rows/s)")
+        for kind, refs in (job.result or {}).get("created_references", {}).items():
+            self.stdout.write(f"Created {kind}: " + ", ".join(r["code"] for r in refs[:50])
+                              + (f" and {len(refs) - 50:,} more" if len(refs) > 50 else ""))
         if job.rejected:
             path = errors_path or Path(job.file).with_name(f"errors-job{job.pk}.csv")
             with open(path, "w", encoding="utf-8", newline="") as fh:

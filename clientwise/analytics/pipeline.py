@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from clientwise.analytics import btyd, features, rfm
+from clientwise.analytics import btyd, features, rfm, rules
 from clientwise.analytics.engines import Engine
 
 log = logging.getLogger(__name__)
@@ -435,6 +435,19 @@ def next_purchase_model(engine: Engine, config: ScoringConfig, ids: np.ndarray, 
               if row.replenishable and row.cycle_days == row.cycle_days and row.cycle_days}
     day = dt.timedelta(days=1)
     est = nextbuy.next_purchase(orders, lines, config.as_of + day, tz=config.time_zone, category_cycles=cycles)
+
+    # Validation: estimates as of the calibration cut-off against the first purchase day after it.
+    cal = config.calibration_as_of
+    est_cal = nextbuy.next_purchase(orders, lines, cal + day, tz=config.time_zone, category_cycles=cycles)
+    cal_ids = np.unique(est_cal["customer_id"].to_numpy(dtype=np.int64))
+    first_after = _aligned(engine.arrow(features.activity_sql(cal, config.as_of)), cal_ids, {"first_day": np.nan})
+    metrics = _next_purchase_validation(est_cal[est_cal["category"].isna()], cal_ids, first_after["first_day"],
+                                        config)
+    cat_first = engine.arrow(features.category_activity_sql(cal, config.as_of)).to_pandas()
+    metrics["categories"] = _category_validation(est_cal[est_cal["category"].notna()], cat_first)
+    out.metrics = metrics
+    if guard_outcome(out).serving == rules.SERVE_BASELINE:
+        est = own_gap_estimates(est)  # credibility did not beat each customer's own mean gap
     overall = est[est["category"].isna()]
     next_on = np.full(ids.size, None, dtype=object)
     due_days = np.full(ids.size, np.nan)
@@ -456,18 +469,8 @@ def next_purchase_model(engine: Engine, config: ScoringConfig, ids: np.ndarray, 
                 categories[p].append({"category": cat, "date": when.isoformat(), "window": [lo.isoformat(),
                                       hi.isoformat()], "overdue": overdue, "interval_days": round(interval, 1)})
 
-    # Validation: estimates as of the calibration cut-off against the first purchase day after it.
-    cal = config.calibration_as_of
-    est_cal = nextbuy.next_purchase(orders, lines, cal + day, tz=config.time_zone, category_cycles=cycles)
-    cal_ids = np.unique(est_cal["customer_id"].to_numpy(dtype=np.int64))
-    first_after = _aligned(engine.arrow(features.activity_sql(cal, config.as_of)), cal_ids, {"first_day": np.nan})
-    metrics = _next_purchase_validation(est_cal[est_cal["category"].isna()], cal_ids, first_after["first_day"],
-                                        config)
-    cat_first = engine.arrow(features.category_activity_sql(cal, config.as_of)).to_pandas()
-    metrics["categories"] = _category_validation(est_cal[est_cal["category"].notna()], cat_first)
     out.parameters = {"method": "Bühlmann–Straub credibility of each customer's mean gap towards the population's",
                       "category_cycles": cycles, "time_zone": config.time_zone}
-    out.metrics = metrics
     out.rows_in = int(len(orders))
     out.rows_out = int(found.sum())
     out.seconds = time.perf_counter() - started
@@ -586,62 +589,64 @@ def _margin_rate(frame: pd.DataFrame) -> np.ndarray:
 
 
 def recommend_model(config: ScoringConfig, ids: np.ndarray, lines: pd.DataFrame, catalog: pd.DataFrame, k: int):
-    """Top-k next products per customer (recommend.py: co-purchase rules + item similarity), validated as of
-    the calibration cut-off: the share of customers who bought one of their recommended products in the
-    holdout window, beside recommending everyone the k most popular products."""
+    """Top-k next products per customer (recommend.py: repeat purchases, products bought together, popularity),
+    validated as of the calibration cut-off: the share of customers who bought one of their recommended products
+    in the holdout window, beside recommending everyone the k most popular products (recommend.holdout_metrics).
+    When that check is not won (rules.baseline_verdict) every customer is served the popular products instead,
+    less those they bought and do not buy again."""
     from clientwise.analytics import recommend
 
     out = ModelOutcome("recommend")
     started = time.perf_counter()
     names = dict(zip(catalog["product_id"].tolist(), catalog["name"].tolist(), strict=True))
-    replenishable = dict(zip(catalog["product_id"].tolist(), catalog["replenishable"].astype(bool).tolist(),
-                             strict=True))
-    day = dt.timedelta(days=1)
-    cut = config.calibration_as_of
-    cut_day = features.day_number(cut)
+    cut_day = features.day_number(config.calibration_as_of)
+    now_day = features.day_number(config.as_of)
     line_day = lines["day"].to_numpy()
     before = lines[line_day <= cut_day]
-    rules_c = recommend.build_rules(before)
-    # Rules from everyone's baskets; the recommendations checked for a random sample of customers (the hit rate
-    # of VALIDATION_SAMPLE customers has a standard error below 0.002).
-    sample = _sample_customers(before["customer_id"].to_numpy(dtype=np.int64), VALIDATION_SAMPLE, config.seed)
-    recs_c = recommend.recommend(before[before["customer_id"].isin(sample).to_numpy()], rules_c,
-                                 recommend.item_similarity(before), as_of=_local_midnight(cut + day, config), k=k,
-                                 replenishable=replenishable, with_reasons=False)
-    after = lines.loc[line_day > cut_day, ["customer_id", "product_id"]].drop_duplicates()
-    metrics = _recommend_validation(recs_c, after, before, cut_day, k)
-    rules = recommend.build_rules(lines)
-    similarity = recommend.item_similarity(lines)
-    recs = recommend.recommend(lines, rules, similarity, as_of=_local_midnight(config.as_of + day, config), k=k,
-                               replenishable=replenishable, with_reasons=False)
+    fit_c = recommend.fit_recommender(before, as_of_day=cut_day, window_days=config.holdout_days)
+    # Checked for a random sample of the customers who bought in the year before the cut-off (the hit rate of
+    # VALIDATION_SAMPLE customers has a standard error below 0.002).
+    recent = before["day"].to_numpy() > cut_day - fit_c.history_days
+    sample = _sample_customers(before["customer_id"].to_numpy(dtype=np.int64)[recent], VALIDATION_SAMPLE,
+                               config.seed)
+    recs_c = recommend.recommend(fit_c, before, k=k, customers=sample)
+    out.metrics = recommend.holdout_metrics(recs_c, lines, cut_day=cut_day, k=k, customers=sample)
+    verdict = guard_outcome(out)
+    fitted = recommend.fit_recommender(lines, as_of_day=now_day, window_days=config.holdout_days)
+    if verdict.serving == rules.SERVE_BASELINE:
+        recs = recommend.popular_lists(fitted, lines, k=k)
+    else:
+        recs = recommend.recommend(fitted, lines, k=k)
     lists: list = [[] for _ in range(ids.size)]
     category = dict(zip(catalog["product_id"].tolist(), catalog["category"].tolist(), strict=True))
     pos, found = _align(ids, recs["customer_id"].to_numpy(dtype=np.int64))
     # The reason is stored as its parts (the UI words it in the user's language) plus a short English text; the
     # recommended product's own name is not repeated in it (it travels as product_id).
-    reasons = {}
-    for p, ok, pid, score, because, lift, conf, sim in zip(
-            pos.tolist(), found.tolist(), recs["product_id"].tolist(), recs["score"].tolist(),
-            recs["because_product_id"].tolist(), recs["lift"].tolist(), recs["confidence"].tolist(),
-            recs["similarity"].tolist(), strict=True):
+    for p, ok, pid, score, kind, because, times, rate, lift, conf, new_rate in zip(
+            pos.tolist(), found.tolist(), recs["product_id"].tolist(), recs["score"].tolist(), recs["kind"].tolist(),
+            recs["because_product_id"].tolist(), recs["times_bought"].tolist(), recs["repeat_rate"].tolist(),
+            recs["lift"].tolist(), recs["confidence"].tolist(), recs["new_rate"].tolist(), strict=True):
         if not ok:
             continue
-        key = (because, pid)
-        if key not in reasons:
-            has_rule = lift == lift
-            reasons[key] = (
-                {"lift": round(float(lift), 2), "confidence": round(float(conf), 3)} if has_rule
-                else {"similarity": round(float(sim), 3)},
-                f"bought {names.get(because, because)}; " + (f"lift {lift:.1f}, confidence {conf:.0%}" if has_rule
-                                                             else f"similarity {sim:.2f}"))
-        parts, text = reasons[key]
-        lists[p].append({"product_id": int(pid), "category": category.get(pid, ""), "score": round(float(score), 4),
-                         "because_product_id": int(because), **parts, "reason": text})
-    out.parameters = {"k": k, "rules": int(len(rules)), "similar_pairs": int(len(similarity)),
-                      "method": "max over the customer's last-year products of 0.5·confidence + 0.5·cosine "
-                                "similarity; recent non-replenishable purchases skipped",
-                      "top_rules": _json_rules(rules.sort_values("lift", ascending=False).head(20), names)}
-    out.metrics = metrics
+        item = {"product_id": int(pid), "category": category.get(pid, ""), "score": round(float(score), 4),
+                "kind": kind}
+        if kind == "together":
+            item.update({"because_product_id": int(because), "lift": round(float(lift), 2),
+                         "confidence": round(float(conf), 3),
+                         "reason": f"bought {names.get(because, because)}; lift {lift:.1f}, confidence {conf:.0%}"})
+        elif kind == "repeat":
+            item.update({"times_bought": int(times), "repeat_rate": round(float(rate), 3),
+                         "reason": f"bought on {times} orders in the last year; {rate:.0%} of buyers buy it again"})
+        else:
+            item.update({"new_rate": round(float(new_rate), 4), "reason": "popular with customers like this one"
+                         if verdict.serving == rules.SERVE_MODEL else "popular (the model did not beat it)"})
+        lists[p].append(item)
+    kinds = recs["kind"].value_counts().to_dict()
+    out.parameters = {"k": k, **fitted.parameters, "served": {str(key): int(v) for key, v in kinds.items()},
+                      "method": "own repeat purchases (repeat rate × odds ratio by times bought), products bought "
+                                "together (new-buyer rate raised by the mean excess lift of the customer's "
+                                "linked products) and popularity, as chances to buy in the next window",
+                      "top_links": _json_links(fitted, names)}
     out.rows_in = int(len(lines))
     out.rows_out = int(found.sum() and len(np.unique(pos[found])))
     out.seconds = time.perf_counter() - started
@@ -658,40 +663,65 @@ def _sample_customers(customer_ids: np.ndarray, size: int, seed: int) -> np.ndar
     return np.sort(np.random.default_rng(seed).choice(unique, size=size, replace=False))
 
 
-def _local_midnight(day: dt.date, config: ScoringConfig) -> pd.Timestamp:
-    return pd.Timestamp(day).tz_localize(config.time_zone)
+def _json_links(fitted, names: dict, limit: int = 20) -> list[dict]:
+    """The strongest product-to-product links (by lift) for the model page."""
+    coo = fitted.links.tocoo()
+    if coo.nnz == 0:
+        return []
+    conf = np.asarray(fitted.confidence[coo.row, coo.col]).ravel()
+    top = np.lexsort((coo.col, coo.row, -coo.data))[:limit]
+    return [{"antecedent": names.get(int(fitted.items[i]), str(fitted.items[i])),
+             "consequent": names.get(int(fitted.items[j]), str(fitted.items[j])), "lift": round(1.0 + float(e), 2),
+             "confidence": round(float(c), 3)}
+            for i, j, e, c in zip(coo.row[top], coo.col[top], coo.data[top], conf[top], strict=True)]
 
 
-def _json_rules(rules: pd.DataFrame, names: dict) -> list[dict]:
-    return [{"antecedent": names.get(a, str(a)), "consequent": names.get(c, str(c)), "support": float(s),
-             "confidence": float(conf), "lift": float(lift)}
-            for a, c, s, conf, lift in rules[["antecedent", "consequent", "support", "confidence", "lift"]]
-            .itertuples(index=False, name=None)]
+# ---------------------------------------------------------------------------------------------------------------
+# The baseline guard (rules.baseline_verdict decides; these serve the baseline where the model lost)
 
 
-def _recommend_validation(recs: pd.DataFrame, after: pd.DataFrame, before: pd.DataFrame, cut_day: int,
-                          k: int) -> dict:
-    customers = recs["customer_id"].unique()
-    hits = recs.merge(after, on=["customer_id", "product_id"], how="inner")
-    hit_customers = hits["customer_id"].nunique()
-    # Baseline: the k products most customers bought in the year before the cut-off, for the same customers.
-    year = before[before["day"].to_numpy() > cut_day - 365]
-    popular = (year[["customer_id", "product_id"]].drop_duplicates()["product_id"].value_counts().head(k)
-               .index.to_numpy())
-    base = after[after["customer_id"].isin(customers) & after["product_id"].isin(popular)]
-    n = len(customers)
-    return {
-        "customers": int(n), "k": k,
-        "hit_rate": float(hit_customers / n) if n else None,
-        "precision_at_k": float(len(hits) / (n * k)) if n else None,
-        "baseline_hit_rate": float(base["customer_id"].nunique() / n) if n else None,
-        "baseline_precision_at_k": float(len(base) / (n * k)) if n else None,
-        "baseline": f"the {k} products most customers bought in the year before the cut-off",
-        "holdout": {"bins": [
-            {"label": "recommended", "actual": float(hit_customers / n) if n else None, "customers": int(n)},
-            {"label": "popular", "actual": float(base["customer_id"].nunique() / n) if n else None,
-             "customers": int(n)}]},
-    }
+def guard_outcome(outcome: ModelOutcome) -> rules.Verdict | None:
+    """Decide from the outcome's stored metrics and store the decision in them (ModelRun.metrics["guard"])."""
+    verdict = rules.baseline_verdict(outcome.model, outcome.metrics)
+    if verdict is not None:
+        outcome.metrics["guard"] = verdict.as_dict()
+    return verdict
+
+
+def recency_risk(valid_days: np.ndarray, valid_labels: np.ndarray, days: np.ndarray) -> np.ndarray:
+    """The baseline churn probability: the churn rate of customers with the same days since their last purchase
+    on the validation window, as a non-decreasing step function of those days (isotonic regression), applied to
+    `days` (NaN stays NaN)."""
+    from sklearn.isotonic import IsotonicRegression
+
+    ok = ~np.isnan(valid_days)
+    iso = IsotonicRegression(increasing=True, out_of_bounds="clip", y_min=0.0, y_max=1.0)
+    iso.fit(valid_days[ok], valid_labels[ok].astype(float))
+    out = np.full(days.shape, np.nan)
+    known = ~np.isnan(days)
+    out[known] = iso.predict(days[known])
+    return out
+
+
+def recency_reasons(days: np.ndarray) -> list:
+    """The one reason of a recency-only risk, in CustomerScore.churn_reasons' shape."""
+    return [[] if d != d else [{"feature": "days_since_last", "label": f"no purchase for {int(d)} days",
+                                "value": float(d), "contribution": None}] for d in days.tolist()]
+
+
+def own_gap_estimates(est: pd.DataFrame) -> pd.DataFrame:
+    """Next-purchase estimates moved to the baseline: last purchase + the customer's own mean gap (no
+    credibility), the window and overdue flag moved with it."""
+    out = est.copy()
+    last = _days(out["last_purchase"])
+    shift = (last + np.rint(out["own_interval_days"].to_numpy(dtype=float)) - _days(out["expected_date"]))
+    delta = pd.to_timedelta(shift, unit="D")
+    for col in ("expected_date", "window_start", "window_end"):
+        out[col] = pd.to_datetime(out[col]) + delta
+    out["interval_days"] = out["own_interval_days"]
+    out["days_until"] = out["days_until"].to_numpy(dtype=float) + shift
+    out["overdue"] = -out["days_until"].to_numpy(dtype=float) > out["spread_days"].to_numpy(dtype=float)
+    return out
 
 
 def _buyers(frame: pd.DataFrame) -> np.ndarray:
@@ -800,6 +830,8 @@ def compute_scores(engine: Engine, config: ScoringConfig, *, progress: Progress 
     t0 = time.perf_counter()
     scores, btyd_outcomes = btyd_models(now, cal, hold_days, hold_amount, config)
     outcomes += btyd_outcomes
+    for outcome in btyd_outcomes:
+        guard_outcome(outcome)
     stages.done("btyd", time.perf_counter() - t0, {o.model: o.rows_in for o in btyd_outcomes})
 
     t0 = time.perf_counter()
@@ -808,6 +840,15 @@ def compute_scores(engine: Engine, config: ScoringConfig, *, progress: Progress 
         churn_prob, churn_reasons, churn_out = churn_result
     else:
         churn_prob, churn_reasons, churn_out = np.full(len(now), np.nan), [[] for _ in range(len(now))], failed
+    verdict = guard_outcome(churn_out) if failed is None else None
+    if verdict is not None and verdict.serving == rules.SERVE_BASELINE:
+        # The classifier did not rank the later window better than recency did: serve recency's churn rate.
+        valid = frames["churn_valid"]
+        vb = _buyers(valid)
+        days_now = np.where(_buyers(now), now["days_since_last"].to_numpy(dtype=float, na_value=np.nan), np.nan)
+        churn_prob = recency_risk(valid["days_since_last"].to_numpy(dtype=float, na_value=np.nan)[vb],
+                                  labels["churn_valid"][vb], days_now)
+        churn_reasons = recency_reasons(days_now)
     outcomes.append(churn_out)
     stages.done("churn", time.perf_counter() - t0, {"scored": churn_out.rows_out})
 

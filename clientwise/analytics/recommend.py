@@ -31,10 +31,8 @@ the point). The candidate join and the top-k run in DuckDB.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from dataclasses import dataclass
 
-import duckdb
 import numpy as np
 import pandas as pd
 from scipy import sparse
@@ -112,137 +110,350 @@ def item_similarity(lines: pd.DataFrame, *, level: str = "product", top_n: int =
     return out.reset_index(drop=True)
 
 
-def _cutoff_like(as_of: Any, times: pd.Series) -> pd.Timestamp:
-    t = pd.Timestamp(as_of)
-    tz = getattr(times.dt, "tz", None)
-    if tz is not None and t.tzinfo is None:
-        return t.tz_localize(tz)
-    if tz is None and t.tzinfo is not None:
-        return t.tz_convert(None)
-    return t
+
+# ---------------------------------------------------------------------------------------------------------------
+# The recommender: repeat purchases, products bought together, popularity — one probability-like score.
+
+REPEAT_BUCKETS = (1, 2, 3, 5, 10)  # lower bounds of "bought on n orders" buckets: 1, 2, 3-4, 5-9, 10+
+KINDS = ("repeat", "together", "popular")
+TOP_COLUMNS = ["customer_id", "rank", "product_id", "score", "kind", "because_product_id", "times_bought",
+               "repeat_rate", "lift", "confidence", "new_rate"]
 
 
-def _links(rules: pd.DataFrame | None, similarity: pd.DataFrame | None, rule_weight: float,
-           max_links: int) -> pd.DataFrame:
-    """One row per (antecedent, consequent) with its blended score, the best `max_links` per antecedent."""
-    parts = []
-    if rules is not None and len(rules):
-        parts.append(pd.DataFrame({"antecedent": rules["antecedent"].to_numpy(),
-                                   "consequent": rules["consequent"].to_numpy(),
-                                   "confidence": rules["confidence"].to_numpy(dtype=float),
-                                   "lift": rules["lift"].to_numpy(dtype=float), "similarity": np.nan}))
-    if similarity is not None and len(similarity):
-        parts.append(pd.DataFrame({"antecedent": similarity["item"].to_numpy(),
-                                   "consequent": similarity["other"].to_numpy(), "confidence": np.nan,
-                                   "lift": np.nan,
-                                   "similarity": similarity["similarity"].to_numpy(dtype=float)}))
-    if not parts:
-        return pd.DataFrame(columns=["antecedent", "consequent", "confidence", "lift", "similarity", "score",
-                                     "pref"])
-    both = pd.concat(parts, ignore_index=True)
-    links = both.groupby(["antecedent", "consequent"], sort=False, as_index=False).agg(
-        confidence=("confidence", "max"), lift=("lift", "max"), similarity=("similarity", "max"))
-    links["score"] = (rule_weight * links["confidence"].fillna(0.0)
-                      + (1 - rule_weight) * links["similarity"].fillna(0.0))
-    links = links.sort_values(["antecedent", "score", "consequent"], ascending=[True, False, True],
-                              kind="stable")
-    links = links[links.groupby("antecedent", sort=False).cumcount() < max_links]
-    # A global preference order (higher score first, then the smaller antecedent) for picking the reason.
-    links = links.sort_values(["score", "antecedent"], ascending=[False, True], kind="stable")
-    links["pref"] = np.arange(len(links), dtype=np.int64)
-    return links.reset_index(drop=True)
+@dataclass(frozen=True)
+class Recommender:
+    """Fitted by `fit_recommender` as of a day. Column j of every per-product array is product `items[j]`.
 
-
-def reason_text(because: str, product: str, *, confidence: float | None, lift: float | None,
-                similarity: float | None) -> str:
-    """'bought X; customers who buy X also buy Y, lift 3.2' (or the similarity when there is no rule)."""
-    if lift is not None and not np.isnan(lift):
-        return (f"bought {because}; customers who buy {because} also buy {product}, lift {lift:.1f} "
-                f"(confidence {confidence:.0%})")
-    return (f"bought {because}; customers who bought {because} also bought {product} "
-            f"(similarity {similarity:.2f})")
-
-
-def recommend(lines: pd.DataFrame, rules: pd.DataFrame | None, similarity: pd.DataFrame | None, *, as_of: Any,
-              k: int = 5, recent_days: int = 365, history_days: int = 365, rule_weight: float = 0.5,
-              max_links: int = 30, names: Mapping[Any, str] | None = None,
-              replenishable: Mapping[Any, bool] | None = None, with_reasons: bool = True) -> pd.DataFrame:
-    """Top-k next products per customer, with the product that led to each and why.
-
-    lines: order lines (only rows before `as_of` count). rules: product-level `build_rules` output (or None);
-    similarity: `item_similarity` output (or None). A customer's antecedents are the products they bought in
-    the `history_days` before as_of; a product they bought in the `recent_days` before as_of is not
-    recommended unless it is replenishable (from `replenishable`, else from the lines' own flag). names maps
-    product ids to the names used in the reason text. Returns RECOMMENDATION_COLUMNS sorted by customer and
-    rank (1 = best); `score` is the blended link in [0, 1].
+    new_rate[j]       P(an active customer who had not bought j buys it in the next `window_days`)
+    repeat_rate[j]    P(an active customer who had bought j buys it again in the next `window_days`), smoothed
+    repeat_boost[b]   how much more (or less) likely a rebuy is for a customer who bought it on n orders (bucket b
+                      of REPEAT_BUCKETS) than on average
+    links             item × item, the excess lift (lift − 1 > 0) of the `neighbours` strongest links per item
+    confidence        the same cells: the share of the item's buyers who also bought the linked one
     """
-    cols = RECOMMENDATION_COLUMNS if with_reasons else RECOMMENDATION_COLUMNS[:-1]
-    empty = pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
-    if lines.empty:
-        return empty
-    times = pd.to_datetime(lines["ordered_at"])
-    cutoff = _cutoff_like(as_of, times)
-    past = (times < cutoff).to_numpy()
-    hist_mask = past & (times >= cutoff - pd.Timedelta(days=history_days)).to_numpy()
-    recent_mask = past & (times >= cutoff - pd.Timedelta(days=recent_days)).to_numpy()
-    if replenishable is not None:
-        repl = lines["product_id"].map(replenishable).fillna(False).astype(bool).to_numpy()
+
+    as_of_day: int
+    window_days: int
+    history_days: int
+    items: np.ndarray
+    new_rate: np.ndarray
+    repeat_rate: np.ndarray
+    repeat_boost: np.ndarray
+    buyers: np.ndarray
+    links: sparse.csr_matrix
+    confidence: sparse.csr_matrix
+    parameters: dict
+
+
+def _unique_pairs(c: np.ndarray, u: np.ndarray, order: np.ndarray, n_items: int) -> tuple[np.ndarray, ...]:
+    """Distinct (customer code, item code) with the number of distinct orders holding the item, sorted by
+    customer then item."""
+    _, first = np.unique(order.astype(np.int64) * n_items + u, return_index=True)  # a product twice on an order
+    key = c[first].astype(np.int64) * n_items + u[first]
+    keys, counts = np.unique(key, return_counts=True)
+    return keys // n_items, keys % n_items, counts
+
+
+def _bucket(n: np.ndarray) -> np.ndarray:
+    return np.searchsorted(np.asarray(REPEAT_BUCKETS), n, side="right") - 1
+
+
+def _top_per_row(m: sparse.csr_matrix, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(row, column, value, rank) of the k largest positive values of each row, rank 0 first; ties go to the
+    smaller column. Vectorised: k passes of a per-row maximum (np.maximum.reduceat), no per-row Python."""
+    m.sum_duplicates()
+    m.sort_indices()
+    lengths = np.diff(m.indptr)
+    nonempty = lengths > 0
+    starts = m.indptr[:-1][nonempty]
+    row_of = np.repeat(np.arange(m.shape[0]), lengths)
+    alive = np.where(m.data > 0, m.data, -np.inf).astype(np.float64)
+    out_r, out_c, out_v, out_k = [], [], [], []
+    row_max = np.full(m.shape[0], -np.inf)
+    for rank in range(k):
+        if starts.size == 0:
+            break
+        row_max[nonempty] = np.maximum.reduceat(alive, starts)
+        pos = np.flatnonzero((alive == row_max[row_of]) & (alive > -np.inf))
+        rows, first = np.unique(row_of[pos], return_index=True)
+        sel = pos[first]
+        out_r.append(rows)
+        out_c.append(m.indices[sel])
+        out_v.append(m.data[sel])
+        out_k.append(np.full(rows.size, rank))
+        alive[sel] = -np.inf
+    if not out_r:
+        empty = np.empty(0, dtype=np.int64)
+        return empty, empty, np.empty(0), empty
+    r, c, v, kk = (np.concatenate(x) for x in (out_r, out_c, out_v, out_k))
+    order = np.lexsort((kk, r))
+    return r[order], c[order].astype(np.int64), v[order], kk[order]
+
+
+def _values_at(m: sparse.csr_matrix, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """m[rows[j], cols[j]] for every j (0 where the cell is empty)."""
+    if rows.size == 0 or m.nnz == 0:
+        return np.zeros(rows.size)
+    return np.asarray(m[rows, cols]).ravel().astype(np.float64)
+
+
+def fit_recommender(lines: pd.DataFrame, *, as_of_day: int, window_days: int = 180, history_days: int = 365,
+                    neighbours: int = 20, min_common: int = 3, shrink: float = 5.0, smoothing: float = 2.0,
+                    profile_cap: int = 64) -> Recommender:
+    """Measure, on the data up to `as_of_day` (inclusive), how customers behave in a window of `window_days`:
+
+    1. Rates from a time split at s = as_of_day − window_days, over the customers who bought both in the
+       `history_days` before s and after it ("active"): for every product, the share of its earlier buyers who
+       bought it again after s (repeat_rate, smoothed towards the overall rate by `smoothing` pseudo-buyers),
+       how that share changes with the number of orders it was on (repeat_boost), and the share of the others
+       who bought it for the first time after s (new_rate).
+    2. Links from the `history_days` up to as_of_day: products bought by the same customers. With n_i buyers of
+       i, n_u of u, n_iu of both among N customers (each customer's `profile_cap` most-bought products; pairs with
+       fewer than `min_common` common buyers left out), the shrunk confidence c = (n_iu + shrink·p_u) / (n_i +
+       shrink), p_u = n_u / N, and the lift c / p_u; kept when the lift is above 1, the `neighbours` links per
+       product that add most to a score (new_rate · (lift − 1)).
+
+    lines: order_id, customer_id, day (day number), product_id; rows after as_of_day are ignored.
+    """
+    day = lines["day"].to_numpy(dtype=np.int64)
+    seen = day[day <= as_of_day]
+    # With less than two windows of data the split moves to the middle of what there is.
+    window = int(min(window_days, max(1, (as_of_day - int(seen.min(initial=as_of_day))) // 2)))
+    split = as_of_day - window
+    used = (day <= as_of_day) & (day > split - history_days)
+    cust_all = lines["customer_id"].to_numpy(dtype=np.int64)[used]
+    prod_all = lines["product_id"].to_numpy(dtype=np.int64)[used]
+    order_all = lines["order_id"].to_numpy(dtype=np.int64)[used]
+    day = day[used]
+    items, u_all = np.unique(prod_all, return_inverse=True)
+    customers, c_all = np.unique(cust_all, return_inverse=True)
+    n_items = items.size
+
+    before = day <= split
+    bc, bu, bn = _unique_pairs(c_all[before], u_all[before], order_all[before], n_items)
+    ac, au, _ = _unique_pairs(c_all[~before], u_all[~before], order_all[~before], n_items)
+    active = np.zeros(customers.size, dtype=bool)
+    active[np.intersect1d(np.unique(bc), np.unique(ac))] = True
+    after_keys = ac * n_items + au
+    on = active[bc]
+    rebought = np.isin(bc[on] * n_items + bu[on], after_keys, assume_unique=True)
+    pairs = np.bincount(bu[on], minlength=n_items).astype(float)
+    rebuys = np.bincount(bu[on], weights=rebought, minlength=n_items)
+    overall = float(rebought.mean()) if rebought.size else 0.0
+    repeat_rate = (rebuys + smoothing * overall) / (pairs + smoothing)
+    buckets = _bucket(bn[on])
+    boost = np.ones(len(REPEAT_BUCKETS))
+    for b in range(len(REPEAT_BUCKETS)):
+        sel = buckets == b
+        if sel.sum() >= 20 and 0 < overall < 1:
+            rate = float(np.clip(rebought[sel].mean(), 1e-3, 1 - 1e-3))
+            boost[b] = (rate / (1 - rate)) / (overall / (1 - overall))  # an odds ratio
+    n_active = int(active.sum())
+    new_after = active[ac] & ~np.isin(after_keys, bc * n_items + bu, assume_unique=True)
+    new_rate = np.bincount(au[new_after], minlength=n_items) / max(n_active, 1)
+
+    # Links over the history up to as_of_day.
+    recent = day > as_of_day - history_days
+    hc, hu, hn = _unique_pairs(c_all[recent], u_all[recent], order_all[recent], n_items)
+    n_customers = int(np.unique(hc).size)
+    buyers = np.bincount(hu, minlength=n_items)
+    order = np.lexsort((-buyers[hu], -hn, hc))  # each customer's most-bought products first
+    hc, hu = hc[order], hu[order]
+    starts = np.searchsorted(hc, hc, side="left")
+    keep = (np.arange(hc.size) - starts < profile_cap) & (buyers[hu] >= min_common)
+    hc, hu = hc[keep], hu[keep]
+    X = sparse.csr_matrix((np.ones(hc.size, dtype=np.float32), (hc, hu)), shape=(customers.size, n_items))
+    n_i = np.asarray(X.sum(axis=0)).ravel()
+    co = (X.T @ X).tocoo()
+    ok = (co.row != co.col) & (co.data >= min_common)
+    i, u, n_iu = co.row[ok], co.col[ok], co.data[ok].astype(np.float64)
+    p_u = n_i[u] / max(n_customers, 1)
+    conf = (n_iu + shrink * p_u) / (n_i[i] + shrink)
+    excess = conf / p_u - 1.0
+    gain = new_rate[u] * excess
+    ok = (excess > 0) & (gain > 0)
+    i, u, excess, conf, gain = i[ok], u[ok], excess[ok], conf[ok], gain[ok]
+    order = np.lexsort((u, -gain, i))
+    i, u, excess, conf = i[order], u[order], excess[order], conf[order]
+    first = np.searchsorted(i, i, side="left")
+    keep = np.arange(i.size) - first < neighbours
+    shape = (n_items, n_items)
+    links = sparse.csr_matrix((excess[keep], (i[keep], u[keep])), shape=shape)
+    confidence = sparse.csr_matrix((conf[keep], (i[keep], u[keep])), shape=shape)
+    params = {"window_days": window_days, "split_window_days": window, "history_days": history_days, "neighbours": neighbours,
+              "min_common": min_common, "shrink": shrink, "smoothing": smoothing, "profile_cap": profile_cap,
+              "active_customers": n_active, "overall_repeat_rate": overall,
+              "repeat_boost": {str(b): round(float(x), 3) for b, x in zip(REPEAT_BUCKETS, boost, strict=True)},
+              "products": int(n_items), "links": int(links.nnz)}
+    return Recommender(as_of_day=as_of_day, window_days=window_days, history_days=history_days, items=items,
+                       new_rate=new_rate, repeat_rate=repeat_rate, repeat_boost=boost, buyers=buyers,
+                       links=links, confidence=confidence, parameters=params)
+
+
+def recommend(model: Recommender, lines: pd.DataFrame, *, k: int = 5, customers: np.ndarray | None = None,
+              min_repeat: float = 0.05, popular: int | None = None, chunk_size: int = 50_000) -> pd.DataFrame:
+    """Top-k products per customer as of `model.as_of_day`, from what each bought in its `history_days`:
+
+    - a product the customer bought (on n orders) scores repeat_rate · repeat_boost(n) (at most 1) — the chance
+      of buying it again in the window; below `min_repeat` it is never recommended (a phone, a sofa);
+    - any other product u scores 1 − (1 − new_rate_u)^(1 + Σ excess lift of the links to u from the customer's
+      products): its plain chance to be bought by a new buyer, raised by every product of the customer's that
+      goes with it. Customers with short histories get (nearly) the popular products; candidates are the
+      linked products and the `popular` (default 3k + 10) products with the highest new_rate.
+
+    Returns TOP_COLUMNS sorted by customer and rank (1 best). kind: "repeat", "together" (because_product_id:
+    the customer's product with the strongest link, its lift and confidence) or "popular". `customers`
+    restricts the output (default: everyone who bought in the history window). Works in chunks of
+    `chunk_size` customers with sparse matrix products and a vectorised top-k.
+    """
+    day = lines["day"].to_numpy(dtype=np.int64)
+    recent = (day <= model.as_of_day) & (day > model.as_of_day - model.history_days)
+    cust = lines["customer_id"].to_numpy(dtype=np.int64)[recent]
+    if customers is not None:
+        wanted = np.isin(cust, np.asarray(customers, dtype=np.int64))
+        recent_idx = np.flatnonzero(recent)[wanted]
+        cust = cust[wanted]
     else:
-        repl = lines["replenishable"].fillna(False).astype(bool).to_numpy()
-    history = lines.loc[hist_mask, ["customer_id", "product_id"]].drop_duplicates()
-    recent = lines.loc[recent_mask & ~repl, ["customer_id", "product_id"]].drop_duplicates()
-    links = _links(rules, similarity, rule_weight, max_links)
-    if history.empty or links.empty:
+        recent_idx = np.flatnonzero(recent)
+    empty = pd.DataFrame({c: pd.Series(dtype=object) for c in TOP_COLUMNS})
+    if cust.size == 0:
         return empty
-    con = duckdb.connect()
-    try:
-        con.register("history", history)
-        con.register("recent", recent)
-        con.register("links", links)
-        top = con.execute("""
-            WITH candidates AS (
-                -- the best link wins; `pref` orders links by score, then antecedent, so ties are stable
-                SELECT h.customer_id, l.consequent AS product_id, max(l.score) AS score,
-                       sum(l.score) AS support, min(l.pref) AS pref
-                FROM history h JOIN links l ON l.antecedent = h.product_id
-                GROUP BY h.customer_id, l.consequent
-            ),
-            ranked AS (
-                SELECT c.customer_id, c.product_id, c.score, c.pref,
-                       row_number() OVER (PARTITION BY c.customer_id
-                                          ORDER BY c.score DESC, c.support DESC, c.product_id) AS rank
-                FROM candidates c
-                WHERE NOT EXISTS (SELECT 1 FROM recent r
-                                  WHERE r.customer_id = c.customer_id AND r.product_id = c.product_id)
-                QUALIFY rank <= $k
-            )
-            SELECT r.customer_id, r.rank, r.product_id, r.score, l.antecedent AS because_product_id,
-                   l.confidence, l.lift, l.similarity
-            FROM ranked r JOIN links l ON l.pref = r.pref
-            ORDER BY r.customer_id, r.rank
-        """, {"k": k}).df()
-    finally:
-        con.close()
-    if top.empty:
-        return empty
-    top["rank"] = top["rank"].astype(np.int64)
-    if with_reasons:
-        top["reason"] = _reasons(top, names)
-    return top[cols]
+    prod = lines["product_id"].to_numpy(dtype=np.int64)[recent_idx]
+    order_ids = lines["order_id"].to_numpy(dtype=np.int64)[recent_idx]
+    n_items = model.items.size
+    u = np.searchsorted(model.items, prod)
+    known = (u < n_items) & (model.items[np.minimum(u, n_items - 1)] == prod)
+    ids, c = np.unique(cust[known], return_inverse=True)
+    pc, pu, pn = _unique_pairs(c, u[known], order_ids[known], n_items)
+    odds = model.repeat_rate[pu] / np.maximum(1 - model.repeat_rate[pu], 1e-9) * model.repeat_boost[_bucket(pn)]
+    repeat_score = odds / (1 + odds)
+    n_popular = popular if popular is not None else 3 * k + 10
+    top_new = np.argsort(-model.new_rate, kind="stable")[:n_popular]
+    top_new = top_new[model.new_rate[top_new] > 0]
+    log_miss = np.log1p(-np.minimum(model.new_rate, 1 - 1e-12))
+    link_ones = model.links.copy()
+    link_ones.data[:] = 1.0
+    frames = []
+    bounds = np.searchsorted(pc, np.arange(0, ids.size + chunk_size, chunk_size))
+    for chunk, lo in enumerate(range(0, ids.size, chunk_size)):
+        hi = min(ids.size, lo + chunk_size)
+        a, b = bounds[chunk], bounds[chunk + 1]
+        rows, cols, n = pc[a:b] - lo, pu[a:b], pn[a:b]
+        m = hi - lo
+        counts = sparse.csr_matrix((n.astype(np.float64), (rows, cols)), shape=(m, n_items))
+        bought = counts.copy()
+        bought.data[:] = 1.0
+        own = sparse.csr_matrix((repeat_score[a:b], (rows, cols)), shape=(m, n_items))
+        own.data[own.data < min_repeat] = 0.0
+        own.eliminate_zeros()
+        linked = bought @ model.links
+        # The mean excess lift over the customer's products linked to u: one strong link counts as much as
+        # several (a long grocery history would otherwise lift every well-connected product to certainty).
+        linked = linked.multiply((bought @ link_ones).power(-1)).tocsr()
+        pop = sparse.csr_matrix((np.full(m * top_new.size, 1e-30), (np.repeat(np.arange(m), top_new.size),
+                                                                     np.tile(top_new, m))), shape=(m, n_items))
+        new = linked + pop
+        new = new - new.multiply(bought)  # the customer's own products are scored as repeats only
+        new.eliminate_zeros()
+        new.data = -np.expm1((1.0 + new.data) * log_miss[new.indices])
+        r, col, score, rank = _top_per_row(own + new, k)
+        is_repeat = _values_at(own, r, col) > 0
+        excess = _values_at(linked, r, col)
+        kind = np.where(is_repeat, 0, np.where(excess > 0, 1, 2))
+        because = np.full(r.size, -1, dtype=np.int64)
+        lift = np.full(r.size, np.nan)
+        conf = np.full(r.size, np.nan)
+        together = np.flatnonzero(kind == 1)
+        if together.size:
+            # The customer's product with the strongest link to the recommended one.
+            mine = bought[r[together]].tocoo()  # the pick's customer's products (short rows)
+            strength = _values_at(model.links, mine.col, col[together][mine.row])
+            contrib = sparse.csr_matrix((strength, (mine.row, mine.col)), shape=(together.size, n_items))
+            tr, ti, tv, _ = _top_per_row(contrib, 1)
+            because[together[tr]] = ti
+            lift[together[tr]] = 1.0 + tv
+            conf[together[tr]] = _values_at(model.confidence, ti, col[together[tr]])
+        times_bought = np.where(is_repeat, _values_at(counts, r, col), 0)
+        frames.append(pd.DataFrame({
+            "customer_id": ids[lo + r], "rank": rank + 1, "product_id": model.items[col], "score": score,
+            "kind": np.asarray(KINDS, dtype=object)[kind],
+            "because_product_id": np.where(because >= 0, model.items[np.maximum(because, 0)], -1),
+            "times_bought": times_bought.astype(np.int64),
+            "repeat_rate": np.where(is_repeat, model.repeat_rate[col], np.nan), "lift": lift, "confidence": conf,
+            "new_rate": model.new_rate[col]}))
+    out = pd.concat(frames, ignore_index=True) if frames else empty
+    return out[TOP_COLUMNS]
 
 
-def _reasons(top: pd.DataFrame, names: Mapping[Any, str] | None) -> list[str]:
-    """Reason text per row; a (because, product) pair's text is built once however many customers share it."""
-    def name(pid: Any) -> str:
-        if names is not None and pid in names:
-            return str(names[pid])
-        return f"product {pid}"
+def popular_lists(model: Recommender, lines: pd.DataFrame, *, k: int = 5, customers: np.ndarray | None = None,
+                  min_repeat: float = 0.05) -> pd.DataFrame:
+    """The baseline served when the recommender did not beat it: the products most customers bought in the year
+    up to model.as_of_day, for every customer who bought in the history window, less the products the customer
+    bought that are not bought again (repeat chance below `min_repeat`, as in `recommend`). TOP_COLUMNS, kind
+    "popular"."""
+    day = lines["day"].to_numpy(dtype=np.int64)
+    recent = (day <= model.as_of_day) & (day > model.as_of_day - model.history_days)
+    hist = lines.loc[recent, ["customer_id", "product_id", "order_id"]]
+    if customers is not None:
+        hist = hist[hist["customer_id"].isin(np.asarray(customers, dtype=np.int64))]
+    ids = np.unique(hist["customer_id"].to_numpy(dtype=np.int64))
+    counts = hist.groupby(["customer_id", "product_id"], sort=False)["order_id"].nunique().reset_index()
+    u = np.searchsorted(model.items, counts["product_id"].to_numpy(dtype=np.int64))
+    odds = model.repeat_rate[u] / np.maximum(1 - model.repeat_rate[u], 1e-9) * model.repeat_boost[
+        _bucket(counts["order_id"].to_numpy())]
+    excluded = counts.loc[odds / (1 + odds) < min_repeat, ["customer_id", "product_id"]]
+    popular = most_popular(lines, as_of_day=model.as_of_day, k=3 * k + 10)
+    cand = pd.DataFrame({"customer_id": np.repeat(ids, popular.size), "product_id": np.tile(popular, ids.size),
+                         "order": np.tile(np.arange(popular.size), ids.size)})
+    cand = cand.merge(excluded.assign(_x=True), on=["customer_id", "product_id"], how="left")
+    cand = cand[cand["_x"].isna()].sort_values(["customer_id", "order"], kind="stable")
+    cand["rank"] = cand.groupby("customer_id", sort=False).cumcount() + 1
+    cand = cand[cand["rank"] <= k]
+    col = np.searchsorted(model.items, cand["product_id"].to_numpy(dtype=np.int64))
+    share = model.buyers[col] / max(int(ids.size), 1)
+    return pd.DataFrame({
+        "customer_id": cand["customer_id"].to_numpy(), "rank": cand["rank"].to_numpy(),
+        "product_id": cand["product_id"].to_numpy(), "score": share, "kind": "popular",
+        "because_product_id": -1, "times_bought": 0, "repeat_rate": np.nan, "lift": np.nan,
+        "confidence": np.nan, "new_rate": model.new_rate[col]})[TOP_COLUMNS]
 
-    pairs = top[["because_product_id", "product_id", "confidence", "lift", "similarity"]].drop_duplicates(
-        ["because_product_id", "product_id"])
-    text = {
-        (b, p): reason_text(name(b), name(p), confidence=c, lift=lift, similarity=s)
-        for b, p, c, lift, s in pairs.itertuples(index=False, name=None)
+
+def most_popular(lines: pd.DataFrame, *, as_of_day: int, k: int, days: int = 365) -> np.ndarray:
+    """The k products most customers bought in the `days` up to as_of_day (the baseline every recommender is
+    measured against), most popular first; ties by the smaller product id."""
+    day = lines["day"].to_numpy(dtype=np.int64)
+    sel = (day <= as_of_day) & (day > as_of_day - days)
+    pairs = lines.loc[sel, ["customer_id", "product_id"]].drop_duplicates()
+    counts = pairs["product_id"].value_counts()
+    frame = pd.DataFrame({"product_id": counts.index.to_numpy(), "n": counts.to_numpy()})
+    return frame.sort_values(["n", "product_id"], ascending=[False, True]).head(k)["product_id"].to_numpy()
+
+
+def holdout_metrics(recs: pd.DataFrame, lines: pd.DataFrame, *, cut_day: int, k: int,
+                    customers: np.ndarray) -> dict:
+    """The evaluation protocol: lists made as of `cut_day` (inclusive) against what `customers` bought after it
+    (every later line in `lines`). A customer is a hit when they bought at least one recommended product —
+    whether or not they had bought it before — so the baseline, the k products most customers bought in the
+    year before the cut-off for everyone, is measured the same way. JSON-ready."""
+    customers = np.unique(np.asarray(customers, dtype=np.int64))
+    day = lines["day"].to_numpy(dtype=np.int64)
+    after = lines.loc[(day > cut_day) & lines["customer_id"].isin(customers).to_numpy(),
+                      ["customer_id", "product_id"]].drop_duplicates()
+    n = int(customers.size)
+    sel = recs.loc[recs["customer_id"].isin(customers), ["customer_id", "product_id"]]
+    hits = sel.merge(after, on=["customer_id", "product_id"], how="inner")
+    popular = most_popular(lines, as_of_day=cut_day, k=k)
+    base = after[after["product_id"].isin(popular)]
+    hit_customers = int(hits["customer_id"].nunique())
+    base_customers = int(base["customer_id"].nunique())
+    return {
+        "customers": n, "k": k,
+        "hit_rate": hit_customers / n if n else None,
+        "precision_at_k": len(hits) / (n * k) if n else None,
+        "baseline_hit_rate": base_customers / n if n else None,
+        "baseline_precision_at_k": len(base) / (n * k) if n else None,
+        "baseline": f"the {k} products most customers bought in the year before the cut-off",
+        "holdout": {"bins": [
+            {"label": "recommended", "actual": hit_customers / n if n else None, "customers": n},
+            {"label": "popular", "actual": base_customers / n if n else None, "customers": n}]},
     }
-    return [text[(b, p)] for b, p in zip(top["because_product_id"].tolist(), top["product_id"].tolist(),
-                                          strict=True)]

@@ -39,6 +39,9 @@ class CustomerBase(Schema):
     city: str | None = Field(None, max_length=60)
     notes: str | None = Field(None, max_length=10000)
     custom: dict[str, Any] | None = Field(None, description="Values of the admin-defined custom attributes")
+    customer_since: str | None = Field(None, max_length=30, description=(
+        "When the customer relationship began (registration, card opened), YYYY-MM-DD; a new customer without it "
+        "starts today"))
 
 
 class CustomerIn(CustomerBase):
@@ -88,6 +91,10 @@ class CustomerOut(Schema):
     revenue: Decimal
     first_order_at: dt.datetime | None
     last_order_at: dt.datetime | None
+    customer_since: dt.date | None = Field(None, description=(
+        "When the customer relationship began, as the source knows it (null: unknown)"))
+    source_created_at: dt.datetime | None = Field(None, description="Created in the system the record came from")
+    source_updated_at: dt.datetime | None = Field(None, description="Last updated in the system it came from")
     created_at: dt.datetime
     updated_at: dt.datetime
 

@@ -35,6 +35,7 @@ from clientwise.customers.queries import get_customer_for, visible_customers
 PROFILE_FIELDS = (
     "kind", "name", "member_number", "status", "owner_id", "team_id", "organization_id", "gender", "birth_date",
     "occupation", "income_band", "urban_rural", "id_number", "industry", "province", "city", "notes", "custom",
+    "customer_since",
 )
 CHOICE_FIELDS = {
     "kind": Customer.Kind, "status": Customer.Status, "gender": Customer.Gender,
@@ -71,7 +72,7 @@ def _clean_profile(data: dict[str, Any], *, instance: Customer | None = None) ->
             if value and Customer.objects.filter(member_number=value).exclude(pk=getattr(instance, "pk", None)).exists():
                 errors.append(DomainError(ErrorCode.DUPLICATE, _("Member number %(value)s is already used.") % {"value": value}, key))
                 continue
-        elif key == "birth_date":
+        elif key in ("birth_date", "customer_since"):
             if value in (None, ""):
                 value = None
             else:
@@ -81,7 +82,9 @@ def _clean_profile(data: dict[str, Any], *, instance: Customer | None = None) ->
                     errors.append(exc)
                     continue
                 if value > timezone.localdate() or value.year < 1900:
-                    errors.append(DomainError(ErrorCode.INVALID_DATE, _("Birth date is out of range."), key))
+                    message = _("Birth date is out of range.") if key == "birth_date" else _(
+                        "Customer since is out of range (in the future or before 1900).")
+                    errors.append(DomainError(ErrorCode.INVALID_DATE, message, key))
                     continue
         elif key in ("owner_id", "team_id", "organization_id"):
             value = value or None
@@ -224,6 +227,9 @@ def create_customer(*, actor, data: dict[str, Any], mobile: str = "", email: str
         clean["custom"] = clean_custom_attributes({})
     clean.setdefault("owner_id", actor.pk)
     clean.setdefault("team_id", getattr(actor, "team_id", None))
+    # Entered here, the customer relationship starts today unless the caller knows an earlier date.
+    if clean.get("customer_since") is None:
+        clean["customer_since"] = timezone.localdate()
     with transaction.atomic():
         customer = Customer(**clean, source=source, external_id=external_id)
         _apply_name(customer)

@@ -186,7 +186,7 @@ def run_plan(plan, values: dict[str, str], clean: dict[str, Any], errors: list) 
 # --- customers ----------------------------------------------------------------------------------------------
 
 PROFILE = ("name", "member_number", "gender", "birth_date", "province", "city", "occupation", "id_number", "status",
-           "notes")
+           "notes", "customer_since", "source_created_at", "source_updated_at")
 NEW_PROFILE = tuple(name for name in PROFILE if name not in ("name", "member_number"))
 # Columns of a new customer row, in the order CustomerHandler builds them (then NEW_PROFILE).
 NEW_CUSTOMER_FIELDS = ("id", "name", "name_pinyin", "name_initials", "member_number", "source", "external_id",
@@ -223,6 +223,9 @@ CUSTOMER_FIELDS: tuple[tuple[str, Any, dict], ...] = (
     ("id_number", v.text, {"max_length": 30}),
     ("status", v.choice, {"table": v.STATUSES}),
     ("notes", v.text, {"max_length": 5000}),
+    ("customer_since", v.since_date, {}),
+    ("source_created_at", v.moment, {}),
+    ("source_updated_at", v.moment, {}),
     *((name, v.yes_no, {}) for name in CONSENT_CHANNELS),
 )
 
@@ -236,9 +239,9 @@ class CustomerHandler(Handler):
         self.key = key_for(job.kind, job.mapping, job.options)
         # The per-field checks of the mapped fields only, in CUSTOMER_FIELDS order (the order errors are listed).
         self.plan = plan_for(self.mapping, CUSTOMER_FIELDS)
-        # Birth dates are checked against today's date, read once per batch (process() sets it).
+        # Birth dates and "customer since" are checked against today's date, read once per batch (process() sets it).
         self.today: dict[str, Any] = {}
-        self.plan = [(name, fn, self.today if fn is v.birth_date else kwargs, max_length)
+        self.plan = [(name, fn, self.today if fn in (v.birth_date, v.since_date) else kwargs, max_length)
                      for name, fn, kwargs, max_length in self.plan]
         from clientwise.customers.models import Customer
 
@@ -250,6 +253,10 @@ class CustomerHandler(Handler):
         if not values.get("name"):
             self.require(row, "name", lazy("Name"))
         run_plan(self.plan, values, clean, errors)
+        if "customer_since" not in clean and "source_created_at" in clean:
+            # Without a "customer since" column the record's creation in the source is the best evidence of when
+            # the customer arrived; kept aside ("_" keys are not row values) so it fills only an unknown date.
+            clean["_since_from_source"] = timezone.localtime(clean["source_created_at"]).date()
         if not errors and not clean.get(self.key):
             errors.append(DomainError(ErrorCode.REQUIRED, _(
                 "%(field)s is the key that matches existing customers; it cannot be empty.") % {"field": self.key},
@@ -390,6 +397,8 @@ class CustomerHandler(Handler):
             for name in PROFILE:
                 if name in row.clean and getattr(customer, name) != row.clean[name]:
                     before[name], after[name] = getattr(customer, name), row.clean[name]
+            if "_since_from_source" in row.clean and customer.customer_since is None:
+                before["customer_since"], after["customer_since"] = None, row.clean["_since_from_source"]
             have = contacts.get(customer.pk, set())
             for kind in ("mobile", "email"):
                 value = row.clean.get(kind)
@@ -426,6 +435,8 @@ class CustomerHandler(Handler):
         for row, pk in zip(new_rows, ids, strict=True):
             clean = row.clean
             clean["_customer_id"] = pk
+            if "_since_from_source" in clean:
+                clean["customer_since"] = clean["_since_from_source"]
             full, initials = pinyin_keys(clean["name"])
             values.append((pk, clean["name"], full[:200], initials[:60], clean.get("member_number") or None,
                            source, clean.get("external_id") or None, owner_id, team_id, custom_json,

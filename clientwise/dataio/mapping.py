@@ -56,6 +56,17 @@ TARGETS: dict[str, tuple[Target, ...]] = {
                pii="id_number"),
         Target("status", _("Status"), ("status", "状态", "客户状态")),
         Target("notes", _("Notes"), ("notes", "note", "remarks", "comment", "备注")),
+        Target("customer_since", _("Customer since"), (
+            "customer since", "member since", "registered", "registered at", "registered on", "registration date",
+            "registration time", "signup date", "sign up date", "signed up", "join date", "joined", "joined on",
+            "first seen", "注册时间", "注册日期", "入会日期", "入会时间", "开卡日期", "开卡时间", "办卡日期",
+            "成为会员日期", "首次到店日期")),
+        Target("source_created_at", _("Created in source"), (
+            "created at", "created", "created on", "creation time", "create time", "date created", "创建时间",
+            "创建日期", "建档时间", "建档日期", "录入时间")),
+        Target("source_updated_at", _("Updated in source"), (
+            "updated at", "updated", "updated on", "update time", "last updated", "last modified", "modified at",
+            "modified", "更新时间", "更新日期", "修改时间", "最后修改时间", "最后更新时间")),
         Target("consent_sms", _("SMS marketing consent"), ("sms consent", "consent sms", "短信同意", "短信营销")),
         Target("consent_email", _("Email marketing consent"), ("email consent", "consent email", "邮件同意",
                                                                "邮件营销")),

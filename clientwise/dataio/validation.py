@@ -130,6 +130,18 @@ def birth_date(value: str, field: str, today: dt.date | None = None) -> dt.date:
     return day
 
 
+def since_date(value: str, field: str, today: dt.date | None = None) -> dt.date:
+    """The local calendar day of a date or a date and time (the formats of `moment`; an offset is converted to
+    local time), not in the future nor before 1900: when a customer relationship began. `today` as in
+    birth_date."""
+    parsed = _moment(value.strip(), field, timezone.get_current_timezone_name())
+    day = timezone.localtime(parsed).date()
+    if day > (today or timezone.localdate()) or day.year < 1900:
+        raise error(ErrorCode.INVALID_DATE, _("“%(value)s” is out of range (in the future or before 1900).") % {
+            "value": value.strip()}, field)
+    return day
+
+
 def moment(value: str, field: str, zone: str | None = None) -> dt.datetime:
     """A date and time (see _moment), not in the future nor before 1990. `zone`: the current time zone's name
     when the caller already has it (a batch asks once)."""

@@ -90,7 +90,7 @@ def order_summary(o: Order) -> dict:
         "store_id": o.store_id, "store_name": o.store.name if o.store else None, "channel_id": o.channel_id,
         "channel_code": o.channel.code if o.channel else None, "ordered_at": o.ordered_at, "status": o.status,
         "currency": o.currency, "subtotal": o.subtotal, "discount": o.discount, "amount": o.amount,
-        "line_count": o.line_count,
+        "line_count": o.line_count, "missing_lines": o.missing_lines,
     }
 
 
@@ -113,7 +113,9 @@ def order_out(o: Order, user) -> dict:
         "returned_amount": returned_amount, "source": o.source, "external_id": o.external_id,
         "lines": [{
             "id": ln.pk, "product_id": ln.product_id, "sku": ln.product.sku, "product_name": ln.product.name,
-            "quantity": ln.quantity, "unit_price": ln.unit_price, "discount": ln.discount, "amount": ln.amount,
+            "quantity": ln.quantity, "unit_price": ln.unit_price, "promotion_discount": ln.promotion_discount,
+            "coupon_discount": ln.coupon_discount, "loyalty_discount": ln.loyalty_discount,
+            "manual_discount": ln.manual_discount, "discount": ln.discount, "amount": ln.amount,
             "cost": ln.cost if show_cost else None, "returned_quantity": returned.get(ln.pk, 0),
         } for ln in o.lines.all()],
         "returns": [return_out(r, o.currency) for r in returns],

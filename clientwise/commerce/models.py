@@ -10,6 +10,7 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
+from clientwise.commerce.rules import default_currency
 from clientwise.core.models import SourcedModel
 
 
@@ -19,6 +20,10 @@ def unique_source_key(name: str) -> models.UniqueConstraint:
 
 def money(verbose: str = "", **kwargs) -> models.DecimalField:
     return models.DecimalField(verbose or None, max_digits=14, decimal_places=2, default=Decimal("0"), **kwargs)
+
+
+def quantity_field() -> models.DecimalField:
+    return models.DecimalField(_("quantity"), max_digits=14, decimal_places=3)
 
 
 class Region(SourcedModel):
@@ -204,12 +209,15 @@ class Order(SourcedModel):
                                  db_index=False)
     ordered_at = models.DateTimeField(_("ordered at"))
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.COMPLETED)
-    currency = models.CharField(max_length=3, default="CNY")
+    currency = models.CharField(max_length=3, default=default_currency)
     subtotal = money(_("subtotal"))
     discount = money(_("discount"))
     amount = money(_("amount"))
     cost = money(_("cost"))
     line_count = models.PositiveIntegerField(default=0)
+    # Lines of the order still in an import's quarantine (line policy "keep the valid lines"): the order is
+    # partial until they are replayed into it.
+    missing_lines = models.PositiveIntegerField(_("lines missing"), default=0, db_default=0)
 
     class Meta:
         constraints = [unique_source_key("order_unique_source_key")]
@@ -226,16 +234,27 @@ class Order(SourcedModel):
     def margin(self) -> Decimal:
         return self.amount - self.cost
 
+    @property
+    def partial(self) -> bool:
+        return self.missing_lines > 0
+
 
 class OrderLine(models.Model):
-    """One product on an order: quantity × unit price − discount = amount; cost = quantity × unit cost."""
+    """One product on an order, priced by `commerce.rules.price_line`: gross = quantity × unit price (to the cent),
+    amount = gross − discount (what the customer paid), discount = promotion + coupon + loyalty + manual; cost =
+    quantity × unit cost. The quantity has three decimals (whole unless the product's unit allows fractions); 0 is
+    a void line."""
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
     customer_id = models.BigIntegerField()  # copied from the order; the analytics distribution column
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="order_lines", db_index=False)
-    quantity = models.IntegerField(_("quantity"))
-    unit_price = money(_("unit price"))
-    discount = money(_("discount"))
+    quantity = quantity_field()
+    unit_price = models.DecimalField(_("unit price"), max_digits=14, decimal_places=4, default=Decimal("0"))
+    promotion_discount = money(_("promotion discount"), db_default=Decimal("0"))
+    coupon_discount = money(_("coupon discount"), db_default=Decimal("0"))
+    loyalty_discount = money(_("loyalty discount"), db_default=Decimal("0"))
+    manual_discount = money(_("manual discount"), db_default=Decimal("0"))
+    discount = money(_("discount"))  # the four discounts' sum
     amount = money(_("amount"))
     cost = money(_("cost"))
 
@@ -266,7 +285,7 @@ class ReturnLine(models.Model):
 
     ret = models.ForeignKey(Return, on_delete=models.CASCADE, related_name="lines")
     order_line = models.ForeignKey(OrderLine, on_delete=models.PROTECT, related_name="+")
-    quantity = models.IntegerField(_("quantity"))
+    quantity = quantity_field()
     amount = money(_("amount"))
 
     def __str__(self) -> str:

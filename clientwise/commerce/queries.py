@@ -72,9 +72,9 @@ def get_order_for(user, pk) -> Order:
     )
 
 
-def returned_quantities(order: Order) -> dict[int, int]:
+def returned_quantities(order: Order) -> dict[int, Decimal]:
     """Units already returned per order line id (uses the prefetched returns when present)."""
-    out: dict[int, int] = {}
+    out: dict[int, Decimal] = {}
     for ret in order.returns.all():
         for rl in ret.lines.all():
             out[rl.order_line_id] = out.get(rl.order_line_id, 0) + rl.quantity

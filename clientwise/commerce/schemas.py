@@ -10,6 +10,14 @@ from ninja import Schema
 from pydantic import Field, PlainSerializer
 
 Money = Annotated[Decimal, PlainSerializer(lambda v: f"{v:.2f}", return_type=str, when_used="json")]
+# Unit prices have up to four decimals: "3999.00", "1.6667" (at least two, trailing zeros past two dropped).
+UnitPrice = Annotated[Decimal, PlainSerializer(
+    lambda v: f"{v:.4f}".rstrip("0") if f"{v:.4f}"[-2:] != "00" else f"{v:.2f}", return_type=str,
+    when_used="always")]
+# Quantities go out as JSON numbers: 2, 0.755 (three decimals at most; whole unless the product's unit allows
+# fractions).
+Quantity = Annotated[Decimal, PlainSerializer(
+    lambda v: int(v) if v == v.to_integral_value() else float(v), return_type=int | float, when_used="always")]
 # Inputs stay loose (a JSON number or a string like "1,234.50"); the service parses them exactly.
 AmountIn = str | int | float | None
 
@@ -249,9 +257,16 @@ class ChannelOut(Schema):
 class OrderLineIn(Schema):
     product_id: int | None = None
     sku: str | None = None
-    quantity: int | str
-    unit_price: AmountIn = Field(None, description="Defaults to the product's list price.")
-    discount: AmountIn = None
+    quantity: int | str | float = Field(description="Greater than zero; up to three decimals when the product's unit "
+                                                    "allows fractions (kg, L).")
+    unit_price: AmountIn = Field(None, description="Up to four decimals. Defaults to the product's list price.")
+    amount: AmountIn = Field(None, description="What the customer paid for the line: when given, it is kept and "
+                                               "the unit price derived (amount + discounts) ÷ quantity.")
+    discount: AmountIn = Field(None, description="A promotion (retail) discount; same as promotion_discount.")
+    promotion_discount: AmountIn = None
+    coupon_discount: AmountIn = None
+    loyalty_discount: AmountIn = None
+    manual_discount: AmountIn = None
 
 
 class OrderIn(Schema):
@@ -266,7 +281,7 @@ class OrderIn(Schema):
     number: str | None = None
     source: str = ""
     external_id: str | None = None
-    currency: str = "CNY"
+    currency: str | None = Field(None, description="Defaults to the configured currency (settings.CURRENCY).")
 
 
 class OrderLineOut(Schema):
@@ -274,17 +289,21 @@ class OrderLineOut(Schema):
     product_id: int
     sku: str
     product_name: str
-    quantity: int
-    unit_price: Money
-    discount: Money
+    quantity: Quantity
+    unit_price: UnitPrice
+    promotion_discount: Money
+    coupon_discount: Money
+    loyalty_discount: Money
+    manual_discount: Money
+    discount: Money = Field(description="The sum of the four discounts.")
     amount: Money
     cost: Money | None = None
-    returned_quantity: int = 0
+    returned_quantity: Quantity = Decimal(0)
 
 
 class ReturnLineOut(Schema):
     order_line_id: int
-    quantity: int
+    quantity: Quantity
     amount: Money
 
 
@@ -315,6 +334,8 @@ class OrderSummaryOut(Schema):
     discount: Money
     amount: Money
     line_count: int
+    missing_lines: int = Field(0, description="Lines still in an import's quarantine: the order is partial until "
+                                              "they are replayed into it.")
 
 
 class OrderOut(OrderSummaryOut):

@@ -24,6 +24,7 @@ from django.db.models import Max, Min, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from clientwise.commerce import rules
 from clientwise.commerce.models import (
     Branch,
     Channel,
@@ -50,7 +51,6 @@ ZERO = Decimal("0.00")
 FUTURE_SKEW = dt.timedelta(minutes=5)
 MAX_LINES = 500
 MAX_QUANTITY = 1_000_000
-CURRENCIES = {"CNY", "USD", "EUR", "HKD"}
 NUMBER_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-./]{0,39}$")
 CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-.]*$")
 
@@ -120,6 +120,30 @@ def _int(value: Any, field: str, errors: list[DomainError], *, label: str) -> in
     return int(number)
 
 
+def _parsed(parse, value: Any, field: str, errors: list[DomainError]):
+    """parse(text, field), or None with its error appended (bools are refused)."""
+    if isinstance(value, bool):
+        errors.append(_error(ErrorCode.INVALID, _("Not a number."), field))
+        return None
+    try:
+        return parse(str(value), field)
+    except DomainError as exc:
+        errors.append(exc)
+        return None
+
+
+def _quantity(value: Any, field: str, errors: list[DomainError], *, allow_zero: bool = False) -> Decimal | None:
+    """A line quantity (commerce.rules.parse_quantity), greater than zero unless `allow_zero`."""
+    if value in (None, ""):
+        errors.append(_error(ErrorCode.REQUIRED, _("Quantity is required."), field))
+        return None
+    number = _parsed(rules.parse_quantity, value, field, errors)
+    if number is not None and not number and not allow_zero:
+        errors.append(_error(ErrorCode.INVALID, _("Quantity must be greater than zero."), field))
+        return None
+    return number
+
+
 def _amount(value: Any, field: str, errors: list[DomainError]) -> Decimal | None:
     if isinstance(value, bool):
         errors.append(_error(ErrorCode.INVALID_AMOUNT, _("Not an amount."), field))
@@ -174,8 +198,9 @@ def _clean_lines(lines: Any) -> tuple[list[dict[str, Any]], list[DomainError]]:
                     ids.add(int(pid))
             elif raw.get("sku"):
                 skus.add(str(raw["sku"]).strip())
-    by_id = {p.pk: p for p in Product.objects.filter(pk__in=ids)} if ids else {}
-    by_sku = {p.sku: p for p in Product.objects.filter(sku__in=skus)} if skus else {}
+    products = Product.objects.select_related("unit")
+    by_id = {p.pk: p for p in products.filter(pk__in=ids)} if ids else {}
+    by_sku = {p.sku: p for p in products.filter(sku__in=skus)} if skus else {}
     clean: list[dict[str, Any]] = []
     for i, raw in enumerate(lines):
         prefix = f"lines.{i}"
@@ -202,30 +227,49 @@ def _clean_lines(lines: Any) -> tuple[list[dict[str, Any]], list[DomainError]]:
         if product is not None and not product.active:
             line_errors.append(_error(CommerceErrorCode.INACTIVE_PRODUCT, _("%(name)s is no longer sold.") % {
                 "name": product.name}, f"{prefix}.product_id"))
-        quantity = _int(raw.get("quantity"), f"{prefix}.quantity", line_errors, label=_("Quantity"))
+        fractional = bool(product is not None and product.unit_id and product.unit.fractional)
+        quantity = _quantity(raw.get("quantity"), f"{prefix}.quantity", line_errors)
         price_raw = raw.get("unit_price")
-        if price_raw in (None, ""):
-            unit_price = product.list_price if product is not None else None
-        else:
-            unit_price = _amount(price_raw, f"{prefix}.unit_price", line_errors)
-        discount_raw = raw.get("discount")
-        discount = ZERO if discount_raw in (None, "") else _amount(discount_raw, f"{prefix}.discount", line_errors)
-        if not line_errors and quantity is not None and unit_price is not None and discount is not None:
-            gross = (unit_price * quantity).quantize(CENT)
-            if discount > gross:
-                line_errors.append(_error(CommerceErrorCode.DISCOUNT_TOO_LARGE, _(
-                    "The discount (%(discount)s) is larger than quantity × unit price (%(gross)s).") % {
-                    "discount": f"{discount:.2f}", "gross": f"{gross:.2f}"}, f"{prefix}.discount"))
-        if line_errors:
+        unit_price = None
+        if price_raw not in (None, ""):
+            unit_price = _parsed(rules.parse_unit_price, price_raw, f"{prefix}.unit_price", line_errors)
+        amount_raw = raw.get("amount")
+        amount = None if amount_raw in (None, "") else _amount(amount_raw, f"{prefix}.amount", line_errors)
+        discounts = {}
+        for kind in rules.DISCOUNT_KINDS:
+            key = f"{kind}_discount"
+            value = raw.get(key)
+            if kind == "promotion" and value in (None, ""):
+                key, value = "discount", raw.get("discount")  # a discount without a kind is a promotion
+            discounts[kind] = ZERO if value in (None, "") else _amount(value, f"{prefix}.{key}", line_errors)
+        if line_errors or product is None or quantity is None:
             errors.extend(line_errors)
             continue
-        gross = (unit_price * quantity).quantize(CENT)
-        clean.append({
-            "product": product, "quantity": quantity, "unit_price": unit_price, "discount": discount,
-            "gross": gross, "amount": gross - discount,
-            "cost": (product.unit_cost * quantity).quantize(CENT),
-        })
+        try:
+            priced = rules.price_line(
+                quantity=quantity, unit_price=unit_price, amount=amount, list_price=product.list_price,
+                unit_cost=product.unit_cost, fractional=fractional,
+                basis=rules.BASIS_AMOUNT if amount is not None else rules.BASIS_UNIT_PRICE, **discounts)
+        except DomainError as exc:
+            errors.append(_error(exc.code, exc.message, f"{prefix}.{exc.field}"))
+            continue
+        clean.append({"product": product, "priced": priced})
     return clean, errors
+
+
+def order_line(*, order_id: int, customer_id: int, product_id: int, priced: rules.PricedLine) -> OrderLine:
+    """The OrderLine row of a priced line."""
+    return OrderLine(order_id=order_id, customer_id=customer_id, product_id=product_id, quantity=priced.quantity,
+                     unit_price=priced.unit_price, promotion_discount=priced.promotion,
+                     coupon_discount=priced.coupon, loyalty_discount=priced.loyalty, manual_discount=priced.manual,
+                     discount=priced.discount, amount=priced.amount, cost=priced.cost)
+
+
+def payload_quantity(quantity: Decimal) -> int | float:
+    """A quantity as the purchase timeline row's JSON holds it: a whole number, or a number with its decimals."""
+    if not isinstance(quantity, Decimal):
+        return quantity
+    return int(quantity) if quantity == quantity.to_integral_value() else float(quantity)
 
 
 def _order_subject(order: Order) -> str:
@@ -236,12 +280,14 @@ def _order_subject(order: Order) -> str:
 def create_order(*, actor, customer_id: int, lines: list[dict[str, Any]], store_id: int | None = None,
                  channel_id: int | None = None, channel_code: str | None = None, sales_rep_id: int | None = None,
                  promoter_id: int | None = None, ordered_at: dt.datetime | None = None, number: str | None = None,
-                 source: str = "", external_id: str | None = None, currency: str = "CNY") -> Order:
+                 source: str = "", external_id: str | None = None, currency: str | None = None) -> Order:
     """Record a purchase: the order, its lines, the customer's totals, a timeline row and an audit row.
 
     Preconditions: the actor has orders.change and can see the customer (404 otherwise). Nothing is written
     unless every field and every line is valid (422 with all errors). A duplicate order number is 409.
-    Line amount = quantity × unit price − discount; a missing unit price means the product's list price.
+    Lines are priced by `commerce.rules.price_line`: amount = quantity × unit price − discounts (a missing unit
+    price means the product's list price), or, when a line gives its amount, that amount with the unit price
+    derived. A quantity of 0 (a void line, which imports may keep) is refused here. The currency defaults to settings.CURRENCY.
     """
     perms.require(actor, perms.CHANGE_ORDERS)
     source = (source or "").strip()[:40]
@@ -299,9 +345,10 @@ def create_order(*, actor, customer_id: int, lines: list[dict[str, Any]], store_
             errors.append(_error(ErrorCode.INVALID_DATE, _("An order cannot be in the future."), "ordered_at"))
         elif ordered_at is not None and ordered_at.year < 1990:
             errors.append(_error(ErrorCode.INVALID_DATE, _("The order date is out of range."), "ordered_at"))
-    currency = (currency or "CNY").strip().upper()
-    if currency not in CURRENCIES:
-        errors.append(_error(ErrorCode.INVALID, _("Unknown currency %(value)s.") % {"value": currency}, "currency"))
+    try:
+        currency = rules.clean_currency(currency)
+    except DomainError as exc:
+        errors.append(exc)
     if number not in (None, ""):
         number = str(number).strip()
         if not NUMBER_RE.match(number):
@@ -314,10 +361,11 @@ def create_order(*, actor, customer_id: int, lines: list[dict[str, Any]], store_
     if number is not None and Order.objects.filter(number=number).exists():
         raise _conflict(ErrorCode.DUPLICATE, _("Order number %(value)s already exists.") % {"value": number}, "number")
 
-    subtotal = sum((ln["gross"] for ln in clean_lines), ZERO)
-    discount = sum((ln["discount"] for ln in clean_lines), ZERO)
-    amount = sum((ln["amount"] for ln in clean_lines), ZERO)
-    cost = sum((ln["cost"] for ln in clean_lines), ZERO)
+    priced = [ln["priced"] for ln in clean_lines]
+    subtotal = sum((p.gross for p in priced), ZERO)
+    discount = sum((p.discount for p in priced), ZERO)
+    amount = sum((p.amount for p in priced), ZERO)
+    cost = sum((p.cost for p in priced), ZERO)
     try:
         with transaction.atomic():
             order = Order.objects.create(
@@ -327,8 +375,7 @@ def create_order(*, actor, customer_id: int, lines: list[dict[str, Any]], store_
                 line_count=len(clean_lines), source=source, external_id=external_id,
             )
             OrderLine.objects.bulk_create([
-                OrderLine(order=order, customer_id=customer.pk, product=ln["product"], quantity=ln["quantity"],
-                          unit_price=ln["unit_price"], discount=ln["discount"], amount=ln["amount"], cost=ln["cost"])
+                order_line(order_id=order.pk, customer_id=customer.pk, product_id=ln["product"].pk, priced=ln["priced"])
                 for ln in clean_lines
             ])
             apply_purchase_totals(customer_id=customer.pk, orders=1, revenue=amount, ordered_at=ordered_at)
@@ -337,15 +384,17 @@ def create_order(*, actor, customer_id: int, lines: list[dict[str, Any]], store_
                 payload={
                     "number": order.number, "amount": amount, "currency": currency, "line_count": len(clean_lines),
                     "store": store.name if store else "", "channel": channel.code if channel else "",
-                    "lines": [{"sku": ln["product"].sku, "name": ln["product"].name, "quantity": ln["quantity"],
-                               "amount": ln["amount"]} for ln in clean_lines[:20]],
+                    "lines": [{"sku": ln["product"].sku, "name": ln["product"].name,
+                               "quantity": payload_quantity(ln["priced"].quantity), "amount": ln["priced"].amount}
+                              for ln in clean_lines[:20]],
                 },
                 occurred_at=ordered_at, ref_type="order", ref_id=order.pk,
             )
             audit(actor=actor, action="order.create", obj=order, customer_id=customer.pk,
                   after={**snapshot(order), "lines": [
-                      {"product_id": ln["product"].pk, "quantity": ln["quantity"], "unit_price": ln["unit_price"],
-                       "discount": ln["discount"], "amount": ln["amount"]} for ln in clean_lines]})
+                      {"product_id": ln["product"].pk, "quantity": ln["priced"].quantity,
+                       "unit_price": ln["priced"].unit_price, "discount": ln["priced"].discount,
+                       "amount": ln["priced"].amount} for ln in clean_lines]})
     except IntegrityError:
         # A racing request took the number or the (source, external_id) between our check and the insert.
         if external_id is not None:
@@ -444,7 +493,7 @@ def create_return(*, actor, order_id: int, lines: list[dict[str, Any]], reason: 
             elif returned_at is not None and returned_at < order.ordered_at:
                 errors.append(_error(ErrorCode.INVALID_DATE, _("A return cannot be before the order."),
                                      "returned_at"))
-        order_lines = {ln.pk: ln for ln in OrderLine.objects.filter(order=order).select_related("product")}
+        order_lines = {ln.pk: ln for ln in OrderLine.objects.filter(order=order).select_related("product__unit")}
         already: dict[int, int] = {}
         already_amount: dict[int, Decimal] = {}
         for row in (ReturnLine.objects.filter(order_line_id__in=list(order_lines)).values("order_line_id")
@@ -476,13 +525,19 @@ def create_return(*, actor, order_id: int, lines: list[dict[str, Any]], reason: 
                                      f"{prefix}.order_line_id"))
                 continue
             seen.add(ref)
-            quantity = _int(raw.get("quantity"), f"{prefix}.quantity", errors, label=_("Quantity"))
+            quantity = _quantity(raw.get("quantity"), f"{prefix}.quantity", errors)
             if quantity is None:
+                continue
+            if quantity != quantity.to_integral_value() and not (line.product.unit_id and line.product.unit.fractional):
+                errors.append(_error(rules.LineErrorCode.FRACTIONAL_QUANTITY, _(
+                    "This product is sold in whole units; %(quantity)s is a fraction.") % {
+                    "quantity": f"{quantity.normalize():f}"}, f"{prefix}.quantity"))
                 continue
             left = line.quantity - (already.get(ref) or 0)
             if quantity > left:
                 errors.append(_error(CommerceErrorCode.OVER_RETURN, _(
-                    "Only %(left)s of %(name)s can still be returned.") % {"left": left, "name": line.product.name},
+                    "Only %(left)s of %(name)s can still be returned.") % {"left": f"{left.normalize():f}",
+                                                                       "name": line.product.name},
                     f"{prefix}.quantity"))
                 continue
             if quantity == left:
@@ -504,8 +559,9 @@ def create_return(*, actor, order_id: int, lines: list[dict[str, Any]], reason: 
                          "number": order.number, "amount": format_amount(total, order.currency)},
                      body=reason,
                      payload={"number": order.number, "amount": total, "reason": reason,
-                              "lines": [{"sku": line.product.sku, "name": line.product.name, "quantity": q,
-                                         "amount": refund} for line, q, refund in picked]},
+                              "lines": [{"sku": line.product.sku, "name": line.product.name,
+                                         "quantity": payload_quantity(q), "amount": refund}
+                                        for line, q, refund in picked]},
                      occurred_at=returned_at, ref_type="return", ref_id=ret.pk)
         audit(actor=actor, action="return.create", obj=ret, customer_id=order.customer_id,
               after={**snapshot(ret), "lines": [{"order_line_id": line.pk, "quantity": q, "amount": refund}

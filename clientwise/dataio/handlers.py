@@ -27,6 +27,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy  # under its own name, so makemessages finds the kind labels
 from django.utils.translation import gettext_lazy as lazy
 
+from clientwise.commerce import rules
 from clientwise.core import permissions as perms
 from clientwise.core.audit import jsonable
 from clientwise.core.bulk import JsonText, inserter, reserve_ids
@@ -51,6 +52,7 @@ class ImportErrorCode:
     DISCOUNT_TOO_LARGE = "discount_too_large"
     AMOUNT_MISMATCH = "amount_mismatch"
     ORDER_CONFLICT = "order_conflict"
+    ORDER_CANCELLED = "order_cancelled"
     PARSE = "unreadable_row"
 
 
@@ -853,6 +855,28 @@ class CustomerRefs:
 
 ORDER_REQUIRED = (("number", lazy("Order number")), ("ordered_at", lazy("Ordered at")), ("sku", lazy("SKU")),
                   ("quantity", lazy("Quantity")))
+# The per-field checks after the customer reference, in the order a line's errors are listed.
+ORDER_TAIL_CHECKS = [
+    ("store", v.text, {"max_length": 20}), ("channel", v.text, {"max_length": 20}), ("ordered_at", v.moment, {}),
+    ("sku", v.text, {"max_length": 40}), ("quantity", v.quantity, {}), ("unit_price", v.unit_price, {}),
+    ("discount", v.amount, {}), ("coupon_discount", v.amount, {}), ("loyalty_discount", v.amount, {}),
+    ("manual_discount", v.amount, {}), ("amount", v.amount, {})]
+# The fields that price a line, in the order of rules.price_line's values (`discount` is the promotion discount).
+PRICE_FIELDS = ("quantity", "unit_price", "amount", "discount", "coupon_discount", "loyalty_discount",
+                "manual_discount")
+
+
+def duplicate_in_file(number: str) -> DomainError:
+    """The error of an order whose number another order of the same batch (with another external id) has."""
+    return DomainError(ErrorCode.DUPLICATE, _("Order number %(value)s belongs to another order of this file.") % {
+        "value": number}, "number")
+
+
+def order_options(options: dict) -> tuple[str, str, str, str]:
+    """An orders import's (line policy, void policy, price basis, default currency) from the job's options
+    (checked by dataio.services when the mapping is set; docs/import.md, "Order lines")."""
+    return (options.get("line_policy") or rules.KEEP_VALID, options.get("void_lines") or rules.VOID_SKIP,
+            options.get("price_basis") or rules.BASIS_UNIT_PRICE, options.get("currency") or rules.default_currency())
 
 
 class OrderColumns:
@@ -888,10 +912,14 @@ class OrderColumns:
 class OrderHandler(Handler):
     """One row per order line; rows with the same order number form one order and must be adjacent.
 
-    An order goes in whole or not at all: when one line is invalid, its other lines are quarantined too (code
-    order_incomplete), so the fixed error file replays the complete order. An order already imported (same
-    source and external id, or the same number) is `unchanged` when its line count and amount match, and
-    rejected as order_conflict otherwise: imports never rewrite recorded sales.
+    Lines are priced by commerce.rules.price_line. The job's options (`order_options`) choose the line policy:
+    keep_valid (the default) stores an order's valid lines and marks the order partial (missing_lines) while its
+    invalid lines wait in quarantine; replaying them (or importing the file again with them fixed) adds them to it.
+    whole_order quarantines the other lines of an order with an invalid line too (code order_incomplete), so the
+    fixed error file replays the complete order. Void lines (quantity 0) are skipped (outcome `skipped`), kept as
+    zero lines, or quarantined (void_line). An order already imported (same source and external id, or the same
+    number) is `unchanged` when its line count and amount match, and rejected as order_conflict otherwise:
+    imports never rewrite recorded sales; only lines a partial order misses can be added to it.
 
     A batch is handled column by column (`process_columns`): each check runs once per distinct value of its
     column (a batch of 50,000 lines has a few thousand order numbers, dates and customers, a few hundred SKUs,
@@ -910,17 +938,48 @@ class OrderHandler(Handler):
         self._products: dict[str, Any] = {}
         self._stores: dict[str, Any] = {}
         self._channels: dict[str, Any] | None = None
-        self._gross: dict[tuple, Decimal] = {}  # (unit price, quantity) -> gross, for the whole job
-        self._cost: dict[tuple, Decimal] = {}  # (product id, quantity) -> cost
+        self._priced: dict[tuple, Any] = {}  # (product id, texts of PRICE_FIELDS) -> PricedLine or its error
         self._payloads = PurchasePayloads(self.job.pk)
         self.fields = [t.name for t in TARGETS["orders"] if self.mapping.get(t.name)]
         # The per-field checks after the order number, in the order the per-row rules list their errors.
         self.plan_head = plan_for(self.mapping, [("external_id", v.text, {"max_length": 100})])
-        self.plan_tail = plan_for(self.mapping, [
-            ("store", v.text, {"max_length": 20}), ("channel", v.text, {"max_length": 20}),
-            ("ordered_at", v.moment, {}), ("sku", v.text, {"max_length": 40}),
-            ("quantity", v.quantity, {}), ("unit_price", v.amount, {}), ("discount", v.amount, {}),
-            ("amount", v.amount, {})])
+        self.plan_tail = plan_for(self.mapping, ORDER_TAIL_CHECKS)
+        self.line_policy, self.void_policy, self.price_basis, self.default_currency = order_options(self.options)
+        self._void_error = DomainError(rules.LineErrorCode.VOID_LINE, _(
+            "A void line (quantity 0); this import quarantines void lines."), "quantity")
+
+    def _price(self, product, parsed: list) -> Any:
+        """rules.price_line of a line (parsed: the clean values of PRICE_FIELDS, None when empty), or its error."""
+        quantity, unit_price, amount, promotion, coupon, loyalty, manual = parsed
+        try:
+            return rules.price_line(
+                quantity=quantity, unit_price=unit_price, amount=amount, list_price=product.list_price,
+                unit_cost=product.unit_cost, fractional=bool(product.unit_id and product.unit.fractional),
+                promotion=promotion or ZERO, coupon=coupon or ZERO, loyalty=loyalty or ZERO, manual=manual or ZERO,
+                basis=self.price_basis)
+        except DomainError as exc:
+            return exc
+
+    @staticmethod
+    def _stored_keys(order_id: int) -> list[tuple]:
+        """The line keys (rules.PricedLine.key) of an order's stored lines."""
+        from clientwise.commerce.models import OrderLine
+
+        return [(pid, q, p, d, a) for pid, q, p, d, a in OrderLine.objects.filter(order_id=order_id).values_list(
+            "product_id", "quantity", "unit_price", "discount", "amount")]
+
+    @staticmethod
+    def _append_problem(order, customer_id: int, currency: str, new: list[bool] | None) -> DomainError | None:
+        """Why lines may not go into an order already stored (None: they may; rules.match_lines said which are
+        new)."""
+        if new is None or order.customer_id != customer_id or order.currency != currency:
+            return DomainError(ImportErrorCode.ORDER_CONFLICT, _(
+                "Order %(number)s was already imported with other lines or another amount; imports do not change "
+                "recorded sales.") % {"number": order.number}, "number")
+        if any(new) and order.status != order.Status.COMPLETED:
+            return DomainError(ImportErrorCode.ORDER_CANCELLED, _(
+                "Order %(number)s is cancelled; lines cannot be added to it.") % {"number": order.number}, "number")
+        return None
 
     def can_split(self, previous: Row, following: Row) -> bool:
         return previous.values.get("number") != following.values.get("number")
@@ -1026,10 +1085,13 @@ class OrderHandler(Handler):
             bad, clean[name] = self._check_column(values[name], name, fn, kwargs, max_length)
             flag(values[name], bad)
         currencies = values.get("currency", empty)
-        currency_of = {x: (x or "CNY").upper() for x in set(currencies)}
-        flag(currencies, {x: DomainError(ErrorCode.INVALID, _("Unknown currency %(value)s.") % {"value": c},
-                                         "currency") for x, c in currency_of.items()
-                          if c not in ("CNY", "USD", "EUR", "HKD")})
+        currency_of: dict[str, Any] = {}
+        for x in set(currencies):
+            try:
+                currency_of[x] = rules.clean_currency(x, self.default_currency)
+            except DomainError as exc:
+                currency_of[x] = exc
+        flag(currencies, {x: c for x, c in currency_of.items() if type(c) is DomainError})
 
         # --- customers: one query per kind of reference, each distinct reference answered once ---
         from clientwise.customers.models import ContactPoint, Customer
@@ -1119,16 +1181,16 @@ class OrderHandler(Handler):
             "value": x}, "store") for x in {stores_col[i] for i in ok} if x and x not in stores}
         channel_error = {x: DomainError(ErrorCode.UNKNOWN_REFERENCE, _("No channel with code %(value)s.") % {
             "value": x}, "channel") for x in {channels_col[i] for i in ok} if x and x not in channels}
-        quantity_of = clean["quantity"]
-        price_of, discount_of, amount_of = (clean.get(f) for f in ("unit_price", "discount", "amount"))
-        quantities = values["quantity"]
-        prices, discounts, amounts = (values.get(f, empty) for f in ("unit_price", "discount", "amount"))
-        gross_memo, cost_memo = self._gross, self._cost
-        if len(gross_memo) > 200_000:
-            gross_memo.clear()
-        if len(cost_memo) > 200_000:
-            cost_memo.clear()
-        line = [None] * n  # (product, quantity, unit price, discount, gross, line amount, cost)
+        # A line's price depends only on its product and the texts of its quantity, price, amount and discounts:
+        # priced once per distinct combination for the whole job (rules.price_line, or the error it raised).
+        texts = [values.get(f, empty) for f in PRICE_FIELDS]
+        parsed = [clean.get(f) for f in PRICE_FIELDS]
+        price_memo = self._priced
+        if len(price_memo) > 200_000:
+            price_memo.clear()
+        void_policy = self.void_policy
+        line: list[tuple | None] = [None] * n  # (product, rules.PricedLine)
+        skipped = [False] * n  # void lines the void policy skips
         for i in ok:
             sku = skus[i]
             if sku_error or store_error or channel_error:
@@ -1138,29 +1200,23 @@ class OrderHandler(Handler):
                     errs[i] = found
                     continue
             product = products[sku]
-            quantity = quantity_of[quantities[i]]
-            unit_price = price_of[prices[i]] if prices[i] else product.list_price
-            discount = discount_of[discounts[i]] if discounts[i] else ZERO
+            key = (product.id, *(column[i] for column in texts))
             try:
-                gross = gross_memo[(unit_price, quantity)]
+                priced = price_memo[key]
             except KeyError:
-                gross = gross_memo[(unit_price, quantity)] = (unit_price * quantity).quantize(CENT)
-            if discount > gross:
-                errs[i] = [DomainError(ImportErrorCode.DISCOUNT_TOO_LARGE, _(
-                    "The discount (%(discount)s) is larger than quantity × unit price (%(gross)s).") % {
-                    "discount": f"{discount:.2f}", "gross": f"{gross:.2f}"}, "discount")]
+                priced = price_memo[key] = self._price(product, [
+                    (good[column[i]] if column[i] else None) for good, column in zip(parsed, texts, strict=True)])
+            if type(priced) is DomainError:
+                errs[i] = [priced]
                 continue
-            line_amount = gross - discount
-            if amounts[i] and abs(amount_of[amounts[i]] - line_amount) > CENT:
-                errs[i] = [DomainError(ImportErrorCode.AMOUNT_MISMATCH, _(
-                    "The amount %(amount)s is not quantity × unit price − discount (%(expected)s).") % {
-                    "amount": f"{amount_of[amounts[i]]:.2f}", "expected": f"{line_amount:.2f}"}, "amount")]
-                continue
-            try:
-                cost = cost_memo[(product.id, quantity)]
-            except KeyError:
-                cost = cost_memo[(product.id, quantity)] = (product.unit_cost * quantity).quantize(CENT)
-            line[i] = (product, quantity, unit_price, discount, gross, line_amount, cost)
+            if not priced.quantity:
+                if void_policy == rules.VOID_SKIP:
+                    skipped[i] = True
+                    continue
+                if void_policy == rules.VOID_QUARANTINE:
+                    errs[i] = [self._void_error]
+                    continue
+            line[i] = (product, priced)
 
         # --- whole orders: adjacent lines with the same number (lines without a number are their own order) ---
         starts = [0]
@@ -1170,79 +1226,121 @@ class OrderHandler(Handler):
         starts.append(n)
         groups = [(starts[k], starts[k + 1]) for k in range(len(starts) - 1)] if n else []
         ext_col = values.get("external_id", empty)
-        complete = [(a, b) for a, b in groups if errs[a:b].count(None) == b - a]
+        whole = self.line_policy == rules.WHOLE_ORDER
+        complete = [(a, b) for a, b in groups if (errs[a:b].count(None) == b - a) or (
+            not whole and errs[a:b].count(None) > skipped[a:b].count(True))]
         order_numbers = {numbers[a] for a, _b in complete}
         ext_ids = {ext_col[a] or numbers[a] for a, _b in complete}
         by_number = {o.number: o for o in _in(Order.objects.all(), "number", order_numbers)}
         by_ext_order = {o.external_id: o for o in _in(Order.objects.filter(source=self.source), "external_id",
                                                        ext_ids)}
         outcome = ["rejected"] * n
+        for i in range(n):
+            if skipped[i]:
+                outcome[i] = "skipped"
         pending: dict[str, tuple[int, Decimal, int]] = {}
-        to_create: list[tuple[int, int, dict[str, Any]]] = []  # (first line, end, the new order's values)
+        pending_numbers: dict[str, str] = {}  # number -> external id of the orders this batch creates
+        to_create: list[tuple[list[int], dict[str, Any]]] = []  # (the lines stored, the new order's values)
+        appends: list[tuple[Any, list[int]]] = []  # (an order already stored, the lines added to it)
+        stored_keys: dict[int, list[tuple]] = {}  # partial orders' line keys (read when first needed)
         ordered_of = clean["ordered_at"]
-        failed = [e is not None for e in errs]
         for a, b in groups:
-            head = a
-            if True in failed[a:b]:
+            valid = [i for i in range(a, b) if errs[i] is None and not skipped[i]]
+            failed = sum(1 for i in range(a, b) if errs[i] is not None)
+            if failed and (whole or not valid):
                 incomplete = None
-                for i in range(a, b):
-                    if errs[i] is None:
-                        incomplete = incomplete or DomainError(ImportErrorCode.ORDER_INCOMPLETE, _(
-                            "Another line of order %(number)s is invalid; the order goes in whole or not at all.") % {
-                            "number": numbers[head]}, "number")
-                        errs[i] = [incomplete]
+                for i in valid:
+                    incomplete = incomplete or DomainError(ImportErrorCode.ORDER_INCOMPLETE, _(
+                        "Another line of order %(number)s is invalid; the order goes in whole or not at all.") % {
+                        "number": numbers[a]}, "number")
+                    errs[i] = [incomplete]
                 continue
+            if not valid:  # only skipped void lines
+                continue
+            head = valid[0]
             cid = customer[head]
-            if b - a > 1 and customer[a:b].count(cid) != b - a:
+            others = [i for i in valid if customer[i] != cid]
+            if others:
                 conflict = DomainError(ErrorCode.CONFLICT, _(
                     "This line names another customer than the first line of the order."), "customer_external_id")
-                incomplete = DomainError(ImportErrorCode.ORDER_INCOMPLETE, _(
-                    "Another line of order %(number)s is invalid; the order goes in whole or not at all.") % {
-                    "number": numbers[head]}, "number")
-                for i in range(a + 1, b):
-                    if customer[i] != cid:
-                        errs[i] = [conflict]
-                for i in range(a, b):
-                    if errs[i] is None:
-                        errs[i] = [incomplete]
-                continue
+                for i in others:
+                    errs[i] = [conflict]
+                if whole:
+                    incomplete = DomainError(ImportErrorCode.ORDER_INCOMPLETE, _(
+                        "Another line of order %(number)s is invalid; the order goes in whole or not at all.") % {
+                        "number": numbers[head]}, "number")
+                    for i in valid:
+                        if errs[i] is None:
+                            errs[i] = [incomplete]
+                    continue
+                valid = [i for i in valid if errs[i] is None]
+                failed += len(others)
             number = numbers[head]
             ext = ext_col[head] or number
-            lines = line[a:b]
-            amount = sum([x[5] for x in lines], ZERO)
-            shape = (b - a, amount, cid)
+            amount = sum([line[i][1].amount for i in valid], ZERO)
+            shape = (len(valid), amount, cid)
             known = by_ext_order.get(ext)
             if known is None and number in by_number:
                 other = by_number[number]
                 if other.source != self.source or (other.external_id or "") != ext:
                     duplicate = DomainError(ErrorCode.DUPLICATE, _(
                         "Order number %(value)s already exists from another source.") % {"value": number}, "number")
-                    for i in range(a, b):
+                    for i in valid:
                         errs[i] = [duplicate]
                     continue
                 known = other
+            if known is None and pending_numbers.get(number, ext) != ext:
+                duplicate = duplicate_in_file(number)
+                for i in valid:
+                    errs[i] = [duplicate]
+                continue
+            currency = currency_of[currencies[head]]
+            if known is not None and (known.missing_lines or failed):
+                # A partial order (or a file with lines still invalid): lines already stored are unchanged, new
+                # ones complete the order while it misses lines.
+                keys = stored_keys.get(known.id)
+                if keys is None:
+                    keys = stored_keys[known.id] = self._stored_keys(known.id)
+                new = rules.match_lines(keys, [line[i][1].key(line[i][0].id) for i in valid], known.missing_lines)
+                problem = self._append_problem(known, cid, currency, new)
+                if problem is not None:
+                    for i in valid:
+                        errs[i] = [problem]
+                    continue
+                added = [i for i, is_new in zip(valid, new, strict=True) if is_new]
+                for i, is_new in zip(valid, new, strict=True):
+                    outcome[i] = "created" if is_new else "unchanged"
+                if added:
+                    keys.extend(line[i][1].key(line[i][0].id) for i in added)
+                    known.missing_lines -= len(added)
+                    appends.append((known, added))
+                continue
             stored = (known.line_count, known.amount, known.customer_id) if known is not None else pending.get(ext)
             if stored is not None:
                 if stored == shape:
-                    outcome[a:b] = ["unchanged"] * (b - a)
+                    for i in valid:
+                        outcome[i] = "unchanged"
                 else:
                     conflict = DomainError(ImportErrorCode.ORDER_CONFLICT, _(
                         "Order %(number)s was already imported with other lines or another amount; imports do "
                         "not change recorded sales.") % {"number": number}, "number")
-                    for i in range(a, b):
+                    for i in valid:
                         errs[i] = [conflict]
                 continue
             pending[ext] = shape
+            pending_numbers[number] = ext
             store = stores.get(stores_col[head]) if stores_col[head] else None
             channel = channels.get(channels_col[head]) if channels_col[head] else None
-            to_create.append((a, b, {
+            priced = [line[i][1] for i in valid]
+            to_create.append((valid, {
                 "number": number, "customer_id": cid, "store": store, "channel": channel,
-                "ordered_at": ordered_of[values["ordered_at"][head]], "currency": currency_of[currencies[head]],
-                "subtotal": sum([x[4] for x in lines], ZERO), "discount": sum([x[3] for x in lines], ZERO),
-                "amount": amount, "cost": sum([x[6] for x in lines], ZERO), "line_count": b - a,
-                "external_id": ext,
+                "ordered_at": ordered_of[values["ordered_at"][head]], "currency": currency,
+                "subtotal": sum([p.gross for p in priced], ZERO), "discount": sum([p.discount for p in priced], ZERO),
+                "amount": amount, "cost": sum([p.cost for p in priced], ZERO), "line_count": len(valid),
+                "missing_lines": failed, "external_id": ext,
             }))
-            outcome[a:b] = ["created"] * (b - a)
+            for i in valid:
+                outcome[i] = "created"
 
         # --- writes: orders and lines (one INSERT / COPY each), totals, timeline ---
         # (Products, stores and channels are read by `.id`, their primary key column: `.pk` is a property call.)
@@ -1251,13 +1349,13 @@ class OrderHandler(Handler):
         inserter(Order, ORDER_FIELDS).insert([
             (pk, o["number"], o["customer_id"], o["store"].id if o["store"] else None,
              o["channel"].id if o["channel"] else None, o["ordered_at"], o["currency"], o["subtotal"], o["discount"],
-             o["amount"], o["cost"], o["line_count"], source, o["external_id"])
-            for pk, (_a, _b, o) in zip(ids, to_create, strict=True)])
+             o["amount"], o["cost"], o["line_count"], o["missing_lines"], source, o["external_id"])
+            for pk, (_v, o) in zip(ids, to_create, strict=True)])
         inserter(OrderLine, ORDER_LINE_FIELDS).insert([
-            (pk, o["customer_id"], x[0].id, x[1], x[2], x[3], x[5], x[6])
-            for pk, (a, b, o) in zip(ids, to_create, strict=True) for x in line[a:b]])
+            line_values(pk, o["customer_id"], *line[i])
+            for pk, (valid, o) in zip(ids, to_create, strict=True) for i in valid])
         deltas: dict[int, list] = {}
-        for _a, _b, o in to_create:
+        for _v, o in to_create:
             d = deltas.get(o["customer_id"])
             if d is None:
                 deltas[o["customer_id"]] = [1, o["amount"], o["ordered_at"], o["ordered_at"]]
@@ -1273,33 +1371,39 @@ class OrderHandler(Handler):
             "customer_id": o["customer_id"], "kind": "purchase", "occurred_at": o["ordered_at"], "ref_type": "order",
             "ref_id": pk,
             "subject": subject % {"number": o["number"], "amount": _money(o["amount"], o["currency"])},
-            "payload": payload(o, line[a:min(b, a + 20)]),
-        } for pk, (a, b, o) in zip(ids, to_create, strict=True)])
+            "payload": payload(o, [line[i] for i in valid[:20]]),
+        } for pk, (valid, o) in zip(ids, to_create, strict=True)])
+        append_lines(self, [(order, [line[i] for i in added]) for order, added in appends])
         self.summary["created_ids"] = list(ids)
         return outcome, errs
 
 
 def purchase_payload(order: dict[str, Any], lines: list[tuple], job_id: int | None) -> dict[str, Any]:
     """The payload of an imported order's purchase timeline row: the order's number, amount, currency, line count,
-    store name, channel code and import job, and its first 20 lines (SKU, product name, quantity, amount)."""
+    store name, channel code and import job, and its first 20 lines (SKU, product name, quantity, amount); `lines`
+    are (product, rules.PricedLine) pairs."""
+    from clientwise.commerce.services import payload_quantity
+
     return {"number": order["number"], "amount": str(order["amount"]), "currency": order["currency"],
             "line_count": order["line_count"], "store": order["store"].name if order["store"] else "",
             "channel": order["channel"].code if order["channel"] else "", "import_job": job_id,
-            "lines": [{"sku": x[0].sku, "name": x[0].name, "quantity": x[1], "amount": str(x[5])} for x in lines]}
+            "lines": [{"sku": x[0].sku, "name": x[0].name, "quantity": payload_quantity(x[1].quantity),
+                       "amount": str(x[1].amount)} for x in lines]}
 
 
 class PurchasePayloads:
     """`JsonText` of `purchase_payload(order, lines, job_id)`, byte for byte what `json.dumps` writes for it, put
     together from fragments encoded once: per product `{"sku": …, "name": …, "quantity": `, per store and channel
     their JSON strings. Only the per-order and per-line values (texts of numbers and amounts, JSON strings of the
-    order number) are encoded per order. An order with values of other types than these fragments assume (int
-    quantities and line count, Decimal amounts) gets the payload dict instead, which record_events_bulk encodes
+    order number) are encoded per order. An order with values of other types than these fragments assume (an int
+    line count, Decimal amounts and quantities) gets the payload dict instead, which record_events_bulk encodes
     (tests/test_orders_columnwise.py compares the texts)."""
 
     def __init__(self, job_id: int | None):
         self.job = json.dumps(job_id)
         self.products: dict[int, str] = {}
         self.names: dict[Any, str] = {}
+        self.quantities: dict[Decimal, str] = {}
 
     def _name(self, obj, attr: str) -> str:
         try:
@@ -1308,21 +1412,30 @@ class PurchasePayloads:
             out = self.names[(attr, obj.id)] = json.dumps(getattr(obj, attr))
             return out
 
+    def _quantity(self, quantity: Decimal) -> str:
+        try:
+            return self.quantities[quantity]
+        except KeyError:
+            from clientwise.commerce.services import payload_quantity
+
+            out = self.quantities[quantity] = json.dumps(payload_quantity(quantity))
+            return out
+
     def encode(self, order: dict[str, Any], lines: list[tuple]) -> JsonText | dict[str, Any]:
         line_count = order["line_count"]
         if type(line_count) is not int or type(order["amount"]) is not Decimal or not all(
-                type(x[1]) is int and type(x[5]) is Decimal for x in lines):
+                type(x[1].quantity) is Decimal and type(x[1].amount) is Decimal for x in lines):
             return purchase_payload(order, lines, json.loads(self.job))  # record_events_bulk encodes it
         products = self.products
+        quantity = self._quantity
         parts = []
-        for x in lines:
-            product = x[0]
+        for product, priced in lines:
             try:
                 head = products[product.id]
             except KeyError:
                 head = products[product.id] = (f'{{"sku": {json.dumps(product.sku)}, '
                                                f'"name": {json.dumps(product.name)}, "quantity": ')
-            parts.append(f'{head}{x[1]}, "amount": "{str(x[5])}"}}')
+            parts.append(f'{head}{quantity(priced.quantity)}, "amount": "{str(priced.amount)}"}}')
         store, channel = order["store"], order["channel"]
         return JsonText(
             f'{{"number": {_json_str(order["number"])}, "amount": "{str(order["amount"])}", '
@@ -1336,8 +1449,59 @@ _json_str = json.encoder.encode_basestring_ascii  # json.dumps of a str, with th
 _EMPTY = '""'
 
 ORDER_FIELDS = ("id", "number", "customer_id", "store_id", "channel_id", "ordered_at", "currency", "subtotal",
-                "discount", "amount", "cost", "line_count", "source", "external_id")
-ORDER_LINE_FIELDS = ("order_id", "customer_id", "product_id", "quantity", "unit_price", "discount", "amount", "cost")
+                "discount", "amount", "cost", "line_count", "missing_lines", "source", "external_id")
+ORDER_LINE_FIELDS = ("order_id", "customer_id", "product_id", "quantity", "unit_price", "promotion_discount",
+                     "coupon_discount", "loyalty_discount", "manual_discount", "discount", "amount", "cost")
+
+
+def line_values(order_id: int, customer_id: int, product, priced) -> tuple:
+    """An order line's values in ORDER_LINE_FIELDS order, from its product and rules.PricedLine."""
+    return (order_id, customer_id, product.id, priced.quantity, priced.unit_price, priced.promotion, priced.coupon,
+            priced.loyalty, priced.manual, priced.discount, priced.amount, priced.cost)
+
+
+def append_lines(handler: Handler, appends: list[tuple[Any, list[tuple]]]) -> None:
+    """Add lines to orders already stored (a partial order's quarantined lines, replayed or imported again):
+    `appends` holds (order, [(product, rules.PricedLine)]). The lines are inserted; each order's line count,
+    missing lines, subtotal, discount, amount and cost move by the added lines' (F() updates); its customer's
+    revenue by the added amount (the order was already counted); and its purchase timeline row is rewritten
+    from its stored lines (subject, amount, line count, first 20 lines)."""
+    if not appends:
+        return
+    from django.db.models import F
+
+    from clientwise.commerce.models import Order, OrderLine
+    from clientwise.customers.models import Interaction
+    from clientwise.customers.services import apply_purchase_totals_bulk
+
+    inserter(OrderLine, ORDER_LINE_FIELDS).insert([
+        line_values(order.id, order.customer_id, *x) for order, added in appends for x in added])
+    deltas: dict[int, list] = {}
+    for order, added in appends:
+        priced = [p for _product, p in added]
+        amount = sum([p.amount for p in priced], ZERO)
+        Order.objects.filter(pk=order.id).update(
+            line_count=F("line_count") + len(added), missing_lines=F("missing_lines") - len(added),
+            subtotal=F("subtotal") + sum([p.gross for p in priced], ZERO),
+            discount=F("discount") + sum([p.discount for p in priced], ZERO), amount=F("amount") + amount,
+            cost=F("cost") + sum([p.cost for p in priced], ZERO), updated_at=handler.now)
+        d = deltas.setdefault(order.customer_id, [0, ZERO, order.ordered_at, order.ordered_at])
+        d[1] += amount
+    apply_purchase_totals_bulk(deltas={k: tuple(d) for k, d in deltas.items()})
+    subject = _("Order %(number)s · %(amount)s")
+    for order in {order.id: order for order, _added in appends}.values():
+        fresh = Order.objects.select_related("store", "channel").get(pk=order.id)
+        lines = [(ln.product, ln) for ln in OrderLine.objects.filter(order_id=order.id).select_related("product")
+                 .order_by("id")[:20]]
+        event = Interaction.objects.filter(kind="purchase", ref_type="order", ref_id=order.id).order_by("id").first()
+        if event is None:
+            continue
+        payload = purchase_payload({"number": fresh.number, "amount": fresh.amount, "currency": fresh.currency,
+                                    "line_count": fresh.line_count, "store": fresh.store, "channel": fresh.channel},
+                                   lines, (event.payload or {}).get("import_job"))
+        Interaction.objects.filter(pk=event.pk).update(
+            payload=payload, subject=subject % {"number": fresh.number, "amount": _money(fresh.amount,
+                                                                                         fresh.currency)})
 
 
 def _money(value: Decimal, currency: str) -> str:

@@ -14,7 +14,7 @@ class ImportJob(models.Model):
 
     Rows are validated and committed in batches; `last_row` is the number of the last input row whose batch
     committed, so `resume` continues after it. The counters always add up to the rows processed so far:
-    created + updated + unchanged + rejected.
+    created + updated + unchanged + rejected + skipped.
     """
 
     class Status(models.TextChoices):
@@ -48,6 +48,8 @@ class ImportJob(models.Model):
     updated = models.PositiveIntegerField(_("updated"), default=0)
     unchanged = models.PositiveIntegerField(_("unchanged"), default=0)
     rejected = models.PositiveIntegerField(_("rejected"), default=0)
+    # Rows stored nowhere by the job's choice, not by an error: void order lines under the void policy "skip".
+    skipped = models.PositiveIntegerField(_("skipped"), default=0)
     replayed = models.PositiveIntegerField(_("replayed"), default=0)
     last_row = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True, default="")
@@ -65,7 +67,7 @@ class ImportJob(models.Model):
 
     @property
     def processed(self) -> int:
-        return self.created + self.updated + self.unchanged + self.rejected
+        return self.created + self.updated + self.unchanged + self.rejected + self.skipped
 
     @property
     def progress_percent(self) -> int:

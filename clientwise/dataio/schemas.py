@@ -25,6 +25,8 @@ class ImportJobOut(Schema):
     updated: int
     unchanged: int
     rejected: int
+    skipped: int = Field(0, description="rows stored nowhere by the job's choice: void order lines under the "
+                                        "option void_lines=skip")
     replayed: int
     last_row: int = Field(..., description="input row number of the last committed batch; resume continues after it")
     error: str

@@ -34,6 +34,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from clientwise.commerce import rules
 from clientwise.core import permissions as perms
 from clientwise.core import spreadsheet
 from clientwise.core.audit import audit
@@ -208,6 +209,8 @@ def _apply_mapping(job: ImportJob, mapping: dict[str, str], options: dict[str, A
             opts["batch_size"] = max(1, min(50_000, int(options["batch_size"])))
         except (TypeError, ValueError):
             errors.append(DomainError(ErrorCode.INVALID, _("Batch size must be a number."), "options.batch_size"))
+    if job.kind == "orders":
+        _order_options(options or {}, opts, errors)
     for target in missing_required(job.kind, clean):
         errors.append(DomainError(ErrorCode.REQUIRED, _("Choose the column for “%(field)s”.") % {"field": target},
                                   f"mapping.{target}"))
@@ -217,6 +220,29 @@ def _apply_mapping(job: ImportJob, mapping: dict[str, str], options: dict[str, A
             "mapping.external_id"))
     job.mapping, job.options = clean, opts
     job.mapping_errors = errors
+
+
+# Options of an orders import (docs/import.md, "Order lines"): their allowed values.
+ORDER_OPTIONS = {"line_policy": rules.LINE_POLICIES, "void_lines": rules.VOID_POLICIES,
+                 "price_basis": rules.PRICE_BASES}
+
+
+def _order_options(options: dict[str, Any], opts: dict[str, Any], errors: list[DomainError]) -> None:
+    """The line policy, void policy, price basis and default currency of an orders import, checked into opts."""
+    for name, allowed in ORDER_OPTIONS.items():
+        value = str(options.get(name) or "").strip()
+        if not value:
+            continue
+        if value not in allowed:
+            errors.append(DomainError(ErrorCode.INVALID, _("%(option)s: one of %(values)s.") % {
+                "option": name, "values": ", ".join(allowed)}, f"options.{name}"))
+        else:
+            opts[name] = value
+    if str(options.get("currency") or "").strip():
+        try:
+            opts["currency"] = rules.clean_currency(str(options["currency"]), field="options.currency")
+        except DomainError as exc:
+            errors.append(exc)
 
 
 def set_mapping(*, actor, job_id: int, mapping: dict[str, str], options: dict[str, Any] | None = None,
@@ -234,7 +260,8 @@ def set_mapping(*, actor, job_id: int, mapping: dict[str, str], options: dict[st
         if save_as.strip():
             MappingTemplate.objects.update_or_create(
                 source=job.source, kind=job.kind, name=save_as.strip()[:80],
-                defaults={"mapping": job.mapping, "options": {k: v for k, v in job.options.items() if k == "key"},
+                defaults={"mapping": job.mapping, "options": {k: v for k, v in job.options.items()
+                                                              if k == "key" or k in ORDER_OPTIONS or k == "currency"},
                           "created_by": actor})
         audit(actor=actor, action="import.mapping", obj=job, after={"mapping": job.mapping, "options": job.options})
     return job
@@ -260,10 +287,10 @@ class RunResult:
 
     @property
     def total(self) -> int:
-        return self.created + self.updated + self.unchanged + self.rejected
+        return self.created + self.updated + self.unchanged + self.rejected + self.skipped
 
     def add(self, rows: Iterable[Row]) -> dict[str, int]:
-        counts = {"created": 0, "updated": 0, "unchanged": 0, "rejected": 0}
+        counts = {"created": 0, "updated": 0, "unchanged": 0, "rejected": 0, "skipped": 0}
         for row in rows:
             counts[row.outcome or "rejected"] += 1
         for key, n in counts.items():
@@ -371,15 +398,19 @@ def settle_numbers(numbers: list[int], outcomes: list[str], errors: list) -> dic
     """settle_raw for rows known by their numbers."""
     if len(outcomes) != len(numbers) or len(errors) != len(numbers):
         raise UnsettledRow(f"{len(numbers)} rows, {len(outcomes)} outcomes")
-    counts = {"created": 0, "updated": 0, "unchanged": 0, "rejected": 0}
+    counts = {"created": 0, "updated": 0, "unchanged": 0, "rejected": 0, "skipped": 0}
     for number, outcome, errs in zip(numbers, outcomes, errors, strict=True):
         if errs:
             counts["rejected"] += 1
-        elif outcome in ("created", "updated", "unchanged"):
+        elif outcome in STORED_OR_SKIPPED:
             counts[outcome] += 1
         else:
             raise UnsettledRow(f"row {number} has no outcome")
     return counts
+
+
+# The outcomes of a row without errors ("skipped": a void order line the job's void policy skips).
+STORED_OR_SKIPPED = ("created", "updated", "unchanged", "skipped")
 
 
 class UnsettledRow(RuntimeError):
@@ -392,7 +423,7 @@ def settle(rows: list[Row]) -> None:
     for row in rows:
         if row.errors:
             row.outcome = "rejected"
-        elif row.outcome not in ("created", "updated", "unchanged"):
+        elif row.outcome not in STORED_OR_SKIPPED:
             raise UnsettledRow(f"row {row.number} has no outcome")
 
 
@@ -737,7 +768,7 @@ def _replay_batch(job: ImportJob, handler, pending: list[tuple[int, dict]], resu
         rows = make_rows(job.mapping, taken)
         handler.process(rows)
         settle(rows)
-        counts = {"created": 0, "updated": 0, "unchanged": 0}
+        counts = {"created": 0, "updated": 0, "unchanged": 0, "skipped": 0}
         now = timezone.now()
         fixed, failing = [], []
         for row in rows:

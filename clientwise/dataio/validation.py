@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from clientwise.commerce.rules import parse_quantity, parse_unit_price
 from clientwise.core.errors import DomainError, ErrorCode
 from clientwise.core.normalize import parse_amount, parse_date
 
@@ -19,7 +20,6 @@ CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-.]*$")
 NUMBER_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-./]{0,39}$")
 TIME_RE = re.compile(r"^(\d{1,2})[:时](\d{1,2})(?:[:分](\d{1,2})(?:\.\d+)?秒?)?$")
 FUTURE_SKEW = dt.timedelta(minutes=5)
-MAX_QUANTITY = 1_000_000
 
 YES = {"1", "true", "yes", "y", "on", "是", "同意", "允许", "granted", "opt-in", "optin", "√", "✓"}
 NO = {"0", "false", "no", "n", "off", "否", "不同意", "拒绝", "withdrawn", "opt-out", "optout", "×"}
@@ -73,31 +73,37 @@ def yes_no(value: str, field: str) -> bool:
     raise error(ErrorCode.INVALID, _("“%(value)s” is not yes or no.") % {"value": value}, field)
 
 
-def quantity(value: str, field: str) -> int:
+def quantity(value: str, field: str) -> Decimal:
+    """A line quantity (commerce.rules.parse_quantity: zero or more, three decimals at most)."""
     number = _quantity(value)
     if number is not None:
         return number
-    try:
-        number = Decimal(value.replace(",", "").strip())
-    except ArithmeticError:
-        number = None
-    if number is None or not number.is_finite() or number != number.to_integral_value() or number <= 0:
-        raise error(ErrorCode.INVALID, _("Quantity must be a whole number greater than zero."), field)
-    if number > MAX_QUANTITY:
-        raise error(ErrorCode.INVALID, _("Quantity is too large."), field)
-    return int(number)
+    return parse_quantity(value, field)
 
 
 @lru_cache(maxsize=4096)
-def _quantity(value: str) -> int | None:
+def _quantity(value: str) -> Decimal | None:
     """A valid quantity's value (None when invalid: `quantity` then raises with the row's field)."""
     try:
-        number = Decimal(value.replace(",", "").strip())
-    except ArithmeticError:
+        return parse_quantity(value)
+    except DomainError:
         return None
-    if not number.is_finite() or number != number.to_integral_value() or number <= 0 or number > MAX_QUANTITY:
+
+
+def unit_price(value: str, field: str) -> Decimal:
+    """A unit price (commerce.rules.parse_unit_price: four decimals)."""
+    number = _unit_price(value)
+    if number is not None:
+        return number
+    return parse_unit_price(value, field)
+
+
+@lru_cache(maxsize=16384)
+def _unit_price(value: str) -> Decimal | None:
+    try:
+        return parse_unit_price(value)
+    except DomainError:
         return None
-    return int(number)
 
 
 def amount(value: str, field: str) -> Decimal:

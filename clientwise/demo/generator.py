@@ -647,11 +647,12 @@ class Simulation:
             "promoter_id": _nullable(promoter), "ordered_at": o_created, "status": ["completed"] * keep.size,
             "currency": ["CNY"] * keep.size, "subtotal": self.money(o_sub[keep]),
             "discount": self.money(o_disc[keep]), "amount": self.money(o_amount[keep]),
-            "cost": self.money(o_cost[keep]), "line_count": o_lines[keep]}))
+            "cost": self.money(o_cost[keep]), "line_count": o_lines[keep], "missing_lines": [0] * keep.size}))
         tables.append((OrderLine, {
             "id": lid, "order_id": oid_of[l_order[l_keep]], "customer_id": cid[l_cust[l_keep]],
             "product_id": w.product_ids[product[l_keep]], "quantity": qty[l_keep],
             "unit_price": self.money(unit[l_keep]), "discount": self.money(l_disc[l_keep]),
+            "promotion_discount": self.money(l_disc[l_keep]),
             "amount": self.money(l_amount[l_keep]), "cost": self.money(l_cost[l_keep])}))
         r_when = self.ts(r_ts)
         reasons = np.array(C.RETURN_REASONS)[rng.integers(0, len(C.RETURN_REASONS), cand.size)].tolist()

@@ -123,7 +123,7 @@ def test_reimport_by_external_id_returns_200_with_existing(org, shop, api_client
     ({"lines": []}, 422, "required", "lines"),
     ({"lines": [{"product_id": 0, "quantity": 1}]}, 422, "unknown_reference", "lines.0.product_id"),
     ({"lines": [{"sku": "PH-1", "quantity": 0}]}, 422, "invalid", "lines.0.quantity"),
-    ({"lines": [{"sku": "PH-1", "quantity": 1.5}]}, 422, "invalid", None),
+    ({"lines": [{"sku": "PH-1", "quantity": 1.5}]}, 422, "fractional_quantity", "lines.0.quantity"),
     ({"lines": [{"sku": "PH-1", "quantity": 1, "unit_price": "12abc"}]}, 422, "invalid_amount",
      "lines.0.unit_price"),
     ({"lines": [{"sku": "PH-1", "quantity": 1, "discount": "5000"}]}, 422, "discount_too_large", "lines.0.discount"),

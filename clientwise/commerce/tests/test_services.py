@@ -75,7 +75,8 @@ def test_failed_order_writes_nothing(org, shop, make_order):
     ({"sku": "NOPE", "quantity": 1}, "unknown_reference", "lines.0.sku"),
     ({"quantity": 1}, "required", "lines.0.product_id"),
     ({"sku": "OLD-1", "quantity": 1}, "inactive_product", "lines.0.product_id"),
-    ({"sku": "PH-1", "quantity": 1.5}, "invalid", "lines.0.quantity"),
+    ({"sku": "PH-1", "quantity": 1.5}, "fractional_quantity", "lines.0.quantity"),  # PH-1 has no unit: whole
+    ({"sku": "PH-1", "quantity": "1.0005"}, "invalid", "lines.0.quantity"),  # more than three decimals
     ({"sku": "PH-1", "quantity": -2}, "invalid", "lines.0.quantity"),
     ({"sku": "PH-1", "quantity": True}, "invalid", "lines.0.quantity"),
     ({"sku": "PH-1", "quantity": 1, "unit_price": "-1"}, "invalid_amount", "lines.0.unit_price"),

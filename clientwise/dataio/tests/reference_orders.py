@@ -1,5 +1,8 @@
 """The per-row order handler as it was before the column-wise one (kept as the reference the tests compare the
-column-wise handler with: same outcomes, same errors in the same order, same stored rows)."""
+column-wise handler with: same outcomes, same errors in the same order, same stored rows), with the line shapes
+and policies of commerce.rules (fractional quantities, four-decimal prices, amount basis, discount kinds, void
+lines, the keep-valid line policy and partial orders, currency per row or mapping). Lines added to a partial order
+go through handlers.append_lines, as the column-wise handler's do."""
 
 from __future__ import annotations
 
@@ -9,22 +12,29 @@ from typing import Any
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from clientwise.commerce import rules
+from clientwise.commerce.services import payload_quantity
 from clientwise.core import permissions as perms
 from clientwise.core.bulk import inserter, reserve_ids
 from clientwise.core.errors import DomainError, ErrorCode
 from clientwise.dataio import validation as v
 from clientwise.dataio.handlers import (
-    CENT,
     ORDER_FIELDS,
     ORDER_LINE_FIELDS,
     ORDER_REQUIRED,
+    ORDER_TAIL_CHECKS,
     ZERO,
     CustomerRefs,
     Handler,
     ImportErrorCode,
+    OrderHandler,
     Row,
     _in,
     _money,
+    append_lines,
+    duplicate_in_file,
+    line_values,
+    order_options,
     plan_for,
     run_plan,
 )
@@ -49,11 +59,9 @@ class ReferenceOrderHandler(Handler):
         self._channels: dict[str, Any] | None = None
         self.zone = {}  # ordered_at's time zone, set per batch
         self.plan_head = plan_for(self.mapping, [("external_id", v.text, {"max_length": 100})])
-        self.plan_tail = plan_for(self.mapping, [
-            ("store", v.text, {"max_length": 20}), ("channel", v.text, {"max_length": 20}),
-            ("ordered_at", v.moment, self.zone), ("sku", v.text, {"max_length": 40}),
-            ("quantity", v.quantity, {}), ("unit_price", v.amount, {}), ("discount", v.amount, {}),
-            ("amount", v.amount, {})])
+        self.plan_tail = [(name, fn, self.zone if fn is v.moment else kwargs, max_length)
+                          for name, fn, kwargs, max_length in plan_for(self.mapping, ORDER_TAIL_CHECKS)]
+        self.line_policy, self.void_policy, self.price_basis, self.default_currency = order_options(self.options)
 
     def can_split(self, previous: Row, following: Row) -> bool:
         return previous.values.get("number") != following.values.get("number")
@@ -73,11 +81,10 @@ class ReferenceOrderHandler(Handler):
         if self.refs.given(row):
             run_plan(self.refs.plan, values, clean, errors)
         run_plan(self.plan_tail, values, clean, errors)
-        currency = (values.get("currency") or "CNY").upper()
-        if currency not in ("CNY", "USD", "EUR", "HKD"):
-            errors.append(DomainError(ErrorCode.INVALID, _("Unknown currency %(value)s.") % {"value": currency},
-                                      "currency"))
-        clean["currency"] = currency
+        try:
+            clean["currency"] = rules.clean_currency(values.get("currency"), self.default_currency)
+        except DomainError as exc:
+            errors.append(exc)
 
     def process(self, rows: list[Row]) -> None:
         from clientwise.commerce.models import Channel, Order, OrderLine, Product, Store
@@ -93,7 +100,7 @@ class ReferenceOrderHandler(Handler):
         # Products, stores and channels are few and read-only here: cached for the whole job.
         products = self._products
         missing = {r.clean["sku"] for r in ok} - set(products)
-        products.update({p.sku: p for p in _in(Product.objects.all(), "sku", missing)})
+        products.update({p.sku: p for p in _in(Product.objects.select_related("unit"), "sku", missing)})
         stores = self._stores
         store_codes = {r.clean["store"] for r in ok if r.clean.get("store")} - set(stores)
         stores.update({s.code: s for s in _in(Store.objects.all(), "code", store_codes)})
@@ -118,22 +125,25 @@ class ReferenceOrderHandler(Handler):
                     "value": row.clean["channel"]}, "channel"))
             if row.errors:
                 continue
-            unit_price = row.clean.get("unit_price", product.list_price)
-            discount = row.clean.get("discount", ZERO)
-            gross = (unit_price * row.clean["quantity"]).quantize(CENT)
-            if discount > gross:
-                row.errors.append(DomainError(ImportErrorCode.DISCOUNT_TOO_LARGE, _(
-                    "The discount (%(discount)s) is larger than quantity × unit price (%(gross)s).") % {
-                    "discount": f"{discount:.2f}", "gross": f"{gross:.2f}"}, "discount"))
+            get = row.clean.get
+            try:
+                priced = rules.price_line(
+                    quantity=row.clean["quantity"], unit_price=get("unit_price"), amount=get("amount"),
+                    list_price=product.list_price, unit_cost=product.unit_cost,
+                    fractional=bool(product.unit_id and product.unit.fractional),
+                    promotion=get("discount", ZERO), coupon=get("coupon_discount", ZERO),
+                    loyalty=get("loyalty_discount", ZERO), manual=get("manual_discount", ZERO), basis=self.price_basis)
+            except DomainError as exc:
+                row.errors.append(exc)
                 continue
-            line_amount = gross - discount
-            if "amount" in row.clean and abs(row.clean["amount"] - line_amount) > CENT:
-                row.errors.append(DomainError(ImportErrorCode.AMOUNT_MISMATCH, _(
-                    "The amount %(amount)s is not quantity × unit price − discount (%(expected)s).") % {
-                    "amount": f"{row.clean['amount']:.2f}", "expected": f"{line_amount:.2f}"}, "amount"))
+            if priced.void and self.void_policy == rules.VOID_SKIP:
+                row.outcome = "skipped"
                 continue
-            row.clean.update(product=product, unit_price=unit_price, discount=discount, gross=gross,
-                             line_amount=line_amount, cost=(product.unit_cost * row.clean["quantity"]).quantize(CENT))
+            if priced.void and self.void_policy == rules.VOID_QUARANTINE:
+                row.errors.append(DomainError(rules.LineErrorCode.VOID_LINE, _(
+                    "A void line (quantity 0); this import quarantines void lines."), "quantity"))
+                continue
+            row.clean.update(product=product, priced=priced)
 
         # Group adjacent rows by order number (rows without a number are their own group).
         groups: list[list[Row]] = []
@@ -142,82 +152,116 @@ class ReferenceOrderHandler(Handler):
                 groups[-1].append(row)
             else:
                 groups.append([row])
+        whole = self.line_policy == rules.WHOLE_ORDER
         numbers = {g[0].clean["number"] for g in groups if g[0].clean.get("number")}
         ext_ids = {(g[0].clean.get("external_id") or g[0].clean["number"]) for g in groups if g[0].clean.get("number")}
         by_number = {o.number: o for o in _in(Order.objects.all(), "number", numbers)}
         by_ext = {o.external_id: o for o in _in(Order.objects.filter(source=self.source), "external_id", ext_ids)}
         pending: dict[str, tuple[int, Decimal, int]] = {}
+        pending_numbers: dict[str, str] = {}
         to_create: list[tuple[list[Row], dict[str, Any]]] = []  # (lines, the new order's values)
+        appends: list[tuple[Any, list[Row]]] = []
+        stored_keys: dict[int, list[tuple]] = {}
         for group in groups:
-            head = group[0]
-            if any(not r.ok for r in group):
-                for r in group:
-                    if r.ok:
-                        r.reject(DomainError(ImportErrorCode.ORDER_INCOMPLETE, _(
-                            "Another line of order %(number)s is invalid; the order goes in whole or not at all.") % {
-                            "number": head.values.get("number", "")}, "number"))
-                    r.outcome = "rejected"
+            lines = [r for r in group if r.outcome != "skipped"]
+            failed = [r for r in lines if not r.ok]
+            valid = [r for r in lines if r.ok]
+            if failed and (whole or not valid):
+                for r in valid:
+                    r.reject(DomainError(ImportErrorCode.ORDER_INCOMPLETE, _(
+                        "Another line of order %(number)s is invalid; the order goes in whole or not at all.") % {
+                        "number": group[0].values.get("number", "")}, "number"))
                 continue
-            for r in group[1:]:
+            if not valid:
+                continue
+            head = valid[0]
+            for r in valid[1:]:
                 if r.clean["customer_id"] != head.clean["customer_id"]:
                     r.reject(DomainError(ErrorCode.CONFLICT, _(
                         "This line names another customer than the first line of the order."), "customer_external_id"))
-            if any(not r.ok for r in group):
-                for r in group:
-                    if r.ok:
-                        r.reject(DomainError(ImportErrorCode.ORDER_INCOMPLETE, _(
-                            "Another line of order %(number)s is invalid; the order goes in whole or not at all.") % {
-                            "number": head.clean["number"]}, "number"))
-                continue
+            if any(not r.ok for r in valid):
+                if whole:
+                    for r in valid:
+                        if r.ok:
+                            r.reject(DomainError(ImportErrorCode.ORDER_INCOMPLETE, _(
+                                "Another line of order %(number)s is invalid; the order goes in whole or not at "
+                                "all.") % {"number": head.clean["number"]}, "number"))
+                    continue
+                failed += [r for r in valid if not r.ok]
+                valid = [r for r in valid if r.ok]
             number = head.clean["number"]
             ext = head.clean.get("external_id") or number
-            amount = sum((r.clean["line_amount"] for r in group), ZERO)
-            shape = (len(group), amount, head.clean["customer_id"])
+            amount = sum((r.clean["priced"].amount for r in valid), ZERO)
+            shape = (len(valid), amount, head.clean["customer_id"])
             known = by_ext.get(ext)
             if known is None and number in by_number:
                 other = by_number[number]
                 if other.source != self.source or (other.external_id or "") != ext:
-                    for r in group:
+                    for r in valid:
                         r.reject(DomainError(ErrorCode.DUPLICATE, _(
                             "Order number %(value)s already exists from another source.") % {"value": number}, "number"))
                     continue
                 known = other
+            if known is None and pending_numbers.get(number, ext) != ext:
+                for r in valid:
+                    r.reject(duplicate_in_file(number))
+                continue
+            if known is not None and (known.missing_lines or failed):
+                if known.id not in stored_keys:
+                    stored_keys[known.id] = OrderHandler._stored_keys(known.id)
+                keys = stored_keys[known.id]
+                new = rules.match_lines(keys, [r.clean["priced"].key(r.clean["product"].id) for r in valid],
+                                        known.missing_lines)
+                problem = OrderHandler._append_problem(known, head.clean["customer_id"], head.clean["currency"], new)
+                if problem is not None:
+                    for r in valid:
+                        r.reject(problem)
+                    continue
+                added = [r for r, is_new in zip(valid, new, strict=True) if is_new]
+                for r, is_new in zip(valid, new, strict=True):
+                    r.outcome = "created" if is_new else "unchanged"
+                if added:
+                    keys.extend(r.clean["priced"].key(r.clean["product"].id) for r in added)
+                    known.missing_lines -= len(added)
+                    appends.append((known, added))
+                continue
             if known is not None:
                 stored = (known.line_count, known.amount, known.customer_id)
             else:
                 stored = pending.get(ext)
             if stored is not None:
                 if stored == shape:
-                    for r in group:
+                    for r in valid:
                         r.outcome = "unchanged"
                 else:
-                    for r in group:
+                    for r in valid:
                         r.reject(DomainError(ImportErrorCode.ORDER_CONFLICT, _(
                             "Order %(number)s was already imported with other lines or another amount; imports do "
                             "not change recorded sales.") % {"number": number}, "number"))
                 continue
             pending[ext] = shape
+            pending_numbers[number] = ext
             store = stores.get(head.clean.get("store")) if head.clean.get("store") else None
             channel = channels.get(head.clean.get("channel")) if head.clean.get("channel") else None
-            to_create.append((group, {
+            to_create.append((valid, {
                 "number": number, "customer_id": head.clean["customer_id"], "store": store, "channel": channel,
                 "ordered_at": head.clean["ordered_at"], "currency": head.clean["currency"],
-                "subtotal": sum((r.clean["gross"] for r in group), ZERO),
-                "discount": sum((r.clean["discount"] for r in group), ZERO), "amount": amount,
-                "cost": sum((r.clean["cost"] for r in group), ZERO), "line_count": len(group), "external_id": ext,
+                "subtotal": sum((r.clean["priced"].gross for r in valid), ZERO),
+                "discount": sum((r.clean["priced"].discount for r in valid), ZERO), "amount": amount,
+                "cost": sum((r.clean["priced"].cost for r in valid), ZERO), "line_count": len(valid),
+                "missing_lines": len(failed), "external_id": ext,
             }))
-            for r in group:
+            for r in valid:
                 r.outcome = "created"
         ids = reserve_ids(Order, len(to_create))
         source = self.source
         inserter(Order, ORDER_FIELDS).insert([
             (pk, o["number"], o["customer_id"], o["store"].pk if o["store"] else None,
              o["channel"].pk if o["channel"] else None, o["ordered_at"], o["currency"], o["subtotal"], o["discount"],
-             o["amount"], o["cost"], o["line_count"], source, o["external_id"])
+             o["amount"], o["cost"], o["line_count"], o["missing_lines"], source, o["external_id"])
             for pk, (_group, o) in zip(ids, to_create, strict=True)])
         inserter(OrderLine, ORDER_LINE_FIELDS).insert([
-            (pk, o["customer_id"], r.clean["product"].pk, r.clean["quantity"], r.clean["unit_price"],
-             r.clean["discount"], r.clean["line_amount"], r.clean["cost"])
+            line_values(pk, o["customer_id"], r.clean["product"], r.clean["priced"])
             for pk, (group, o) in zip(ids, to_create, strict=True) for r in group])
         deltas: dict[int, list] = {}
         for _group, o in to_create:
@@ -237,8 +281,10 @@ class ReferenceOrderHandler(Handler):
                         "line_count": o["line_count"], "store": o["store"].name if o["store"] else "",
                         "channel": o["channel"].code if o["channel"] else "", "import_job": job_id,
                         "lines": [{"sku": r.clean["product"].sku, "name": r.clean["product"].name,
-                                   "quantity": r.clean["quantity"], "amount": str(r.clean["line_amount"])}
+                                   "quantity": payload_quantity(r.clean["priced"].quantity),
+                                   "amount": str(r.clean["priced"].amount)}
                                   for r in group[:20]]},
         } for pk, (group, o) in zip(ids, to_create, strict=True)])
+        append_lines(self, [(order, [(r.clean["product"], r.clean["priced"]) for r in added])
+                            for order, added in appends])
         self.summary["created_ids"] = list(ids)
-

@@ -212,13 +212,15 @@ ORDERS = [
     ["SO-8", "M007", "", "2025-03-03", "P-1", "1", "10", "", "11"],                 # 11 amount mismatch
     ["SO-9", "M007", "", "2025-03-03", "P-OLD", "1", "", "", ""],                   # 12 inactive product
     ["SO-10", "M007", "", "2025-03-04 09:00", "P-2", "3", "", "", "60"],           # 13 ok: 60
-    ["SO-11", "M007", "", "2025-03-04", "P-1", "0", "", "", ""],                    # 14 bad quantity
+    ["SO-11", "M007", "", "2025-03-04", "P-1", "-1", "", "", ""],                   # 14 bad quantity
 ]
 
 
 def test_orders_with_bad_rows(org, catalog, members):
+    """Line policy "whole order": an order with an invalid line is quarantined whole (order_incomplete)."""
     zw, sl = members
-    job = run(org.admin, "orders", "orders.csv", csv_text([ORDER_HEAD, *ORDERS]))
+    whole = {"line_policy": "whole_order"}
+    job = run(org.admin, "orders", "orders.csv", csv_text([ORDER_HEAD, *ORDERS]), options=whole)
     assert counts(job) == (3, 0, 0, 10)
     assert sum(counts(job)) == len(ORDERS)
     assert quarantine(job) == [
@@ -238,7 +240,7 @@ def test_orders_with_bad_rows(org, catalog, members):
     assert (sl.order_count, sl.revenue) == (1, Decimal("60.00"))
     assert Interaction.objects.filter(kind="purchase", ref_type="order", ref_id=so1.pk, customer=zw).count() == 1
     # Re-import: nothing changes, rows of stored orders are unchanged.
-    again = run(org.admin, "orders", "orders.csv", csv_text([ORDER_HEAD, *ORDERS]))
+    again = run(org.admin, "orders", "orders.csv", csv_text([ORDER_HEAD, *ORDERS]), options=whole)
     assert counts(again) == (0, 0, 3, 10)
     zw.refresh_from_db()
     assert (zw.order_count, zw.revenue, Order.objects.count(), OrderLine.objects.count()) == (
@@ -293,14 +295,14 @@ def test_killed_order_job_resumes_to_the_same_state(org, catalog, members):
     job = _kill_and_resume(org, "orders", data, crash_after=1)
     assert job.last_row == 3  # SO-1's two lines form the first batch
     services.run_import(job_id=job.pk)
-    assert counts(job) == (3, 0, 0, 10)
+    assert counts(job) == (4, 0, 0, 9)  # keep the valid lines: SO-4's good line is stored, SO-4 is partial
     resumed = _state()
     Interaction.objects.filter(kind="purchase").delete()
     OrderLine.objects.all().delete()
     Order.objects.all().delete()
     Customer.objects.update(order_count=0, revenue=0, first_order_at=None, last_order_at=None)
     straight = run(org.admin, "orders", "f.csv", data, options={"batch_size": 2})
-    assert counts(straight) == (3, 0, 0, 10)
+    assert counts(straight) == (4, 0, 0, 9)
     assert _state() == resumed
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import random
+from decimal import Decimal
 from unittest import mock
 
 import pytest
@@ -19,14 +20,39 @@ from clientwise.dataio.models import QuarantinedRow
 from clientwise.dataio.tests.helpers import csv_text, run
 from clientwise.dataio.tests.reference_orders import ReferenceOrderHandler
 
-HEAD = ["订单号", "外部编号", "会员号", "手机", "门店编码", "下单时间", "商品编码", "数量", "单价", "折扣", "金额", "币种"]
+HEAD = ["订单号", "外部编号", "会员号", "手机", "门店编码", "下单时间", "商品编码", "数量", "单价", "折扣", "优惠券",
+        "积分抵扣", "手工折扣", "金额", "币种"]
 MAPPING = {"number": "订单号", "external_id": "外部编号", "customer_member_number": "会员号",
            "customer_mobile": "手机", "store": "门店编码", "ordered_at": "下单时间", "sku": "商品编码",
-           "quantity": "数量", "unit_price": "单价", "discount": "折扣", "amount": "金额", "currency": "币种"}
+           "quantity": "数量", "unit_price": "单价", "discount": "折扣", "coupon_discount": "优惠券",
+           "loyalty_discount": "积分抵扣", "manual_discount": "手工折扣", "amount": "金额", "currency": "币种"}
+# The options of the runs compared: every line policy, void policy and price basis, and a mapping's currency.
+OPTION_SETS = [
+    {},  # keep the valid lines, skip void lines, unit price basis, settings.CURRENCY
+    {"line_policy": "whole_order", "void_lines": "keep"},
+    {"void_lines": "quarantine", "price_basis": "amount", "currency": "HKD"},
+    {"line_policy": "whole_order", "price_basis": "amount", "void_lines": "keep"},
+]
 
 
 @pytest.fixture
-def people(org):
+def shapes(catalog):
+    """Products of the real-world line shapes: fuel sold by the litre (fractions allowed) and a multi-buy item."""
+    from decimal import Decimal
+
+    from clientwise.commerce.models import Product, Unit
+
+    litre = Unit.objects.create(code="L", name="litre", fractional=True)
+    piece = Unit.objects.create(code="pc", name="piece", fractional=False)
+    fuel = Product.objects.create(sku="P-FUEL", name="Fuel 95", category=catalog["category"], unit=litre,
+                                  list_price=Decimal("7.89"), unit_cost=Decimal("6.5"))
+    multi = Product.objects.create(sku="P-MB", name="Yoghurt", category=catalog["category"], unit=piece,
+                                   list_price=Decimal("1.67"), unit_cost=Decimal("0.9"))
+    return fuel, multi
+
+
+@pytest.fixture
+def people(org, shapes):
     from clientwise.customers.services import create_customer
 
     a = create_customer(actor=org.admin, data={"name": "甲", "member_number": "M1"}, mobile="13800000001")
@@ -36,6 +62,14 @@ def people(org):
     ContactPoint.objects.create(customer=c, kind="mobile", value="+8613800000002", value_normalized="+8613800000002")
     Customer.objects.filter(pk=c.pk).update(archived_at=dt.datetime(2025, 1, 1, tzinfo=dt.UTC))
     return a, b, c
+
+
+# (SKU, quantity, unit price, amount) of good lines: whole and fractional quantities, list prices, four-decimal
+# and multi-buy prices (3 for 5.00), fuel by the litre with its paid amount, void lines.
+LINE_SHAPES = [("P-1", "1", "", ""), ("P-2", "2", "10", ""), ("P-2", "3", "25.5", ""), ("P-1", "1,000", "", ""),
+               ("P-2", "1", "¥1,234.50", ""), ("P-2", "1", "20", "20"), ("P-FUEL", "35.27", "7.89", "278.28"),
+               ("P-FUEL", "0.5", "", ""), ("P-FUEL", "12.345", "", "97.40"), ("P-MB", "3", "1.6667", "5.00"),
+               ("P-MB", "3", "1.67", "5.00"), ("P-MB", "2", "", ""), ("P-2", "0", "", ""), ("P-MB", "0", "", "0")]
 
 
 def lines(seed: int, orders: int = 160) -> list[list[str]]:
@@ -53,29 +87,33 @@ def lines(seed: int, orders: int = 160) -> list[list[str]]:
         when = pick(["2025-03-01 10:30", "2025/3/2 9:05", "2025-03-03", "2025年3月4日", "2025-03-05T08:00:00+00:00"],
                     ["2099-01-01", "1980-01-01", "2025/13/02", ""])
         store = pick(["S001", "", ""], ["S999"])
-        currency = pick(["", "", "usd"], ["XXX"])
+        currency = pick(["", "", "usd", "hkd"], ["XXX"])
         for _ln in range(rng.choice([1, 1, 2, 3, 4])):
-            sku = pick(["P-1", "P-2", "P-2"], ["P-OLD", "P-404", "", "P" * 41], 0.03)
-            qty = pick(["1", "2", "3", "1,000"], ["0", "x", "", "2000000"], 0.03)
-            price = pick(["", "", "10", "25.5", "¥1,234.50"], ["abc", "-5"], 0.03)
-            discount = pick(["", "", "", "5"], ["500"], 0.03)
-            amount = pick(["", "", "", "", "20"], ["200.00", "11"], 0.03)
+            sku, qty, price, amount = rng.choice(LINE_SHAPES)
+            sku = pick([sku], ["P-OLD", "P-404", "", "P" * 41, "P-2"], 0.03)  # P-2 by 0.5 or 35.27: a fraction
+            qty = pick([qty], ["x", "", "2000000", "-1", "1.2345"], 0.03)
+            price = pick([price], ["abc", "-5", "1.99"], 0.03)
+            amount = pick([amount], ["200.00", "11", "-1"], 0.03)
+            discounts = [pick(["", "", "", "", "", "5", "0.50"] if not amount else [""], ["500"], 0.01)
+                         for _kind in range(4)]
             row_who = who if rng.random() > 0.03 else ("M1", "")
-            out.append([number, ext, *row_who, store, when, sku, qty, price, discount, amount, currency])
+            out.append([number, ext, *row_who, store, when, sku, qty, price, *discounts, amount, currency])
     return out
 
 
 def snapshot(job) -> dict:
     job.refresh_from_db()
     return {
-        "counts": (job.created, job.updated, job.unchanged, job.rejected),
+        "counts": (job.created, job.updated, job.unchanged, job.rejected, job.skipped),
         "quarantine": list(QuarantinedRow.objects.filter(job=job).order_by("row_number").values_list(
             "row_number", "field", "code", "message", "errors", "raw")),
         "orders": sorted(Order.objects.values_list("number", "customer__member_number", "store__code", "ordered_at",
                                                    "currency", "subtotal", "discount", "amount", "cost", "line_count",
-                                                   "source", "external_id")),
+                                                   "missing_lines", "source", "external_id")),
         "lines": sorted(OrderLine.objects.values_list("order__number", "customer_id", "product__sku",
-                                                      "quantity", "unit_price", "discount", "amount", "cost")),
+                                                      "quantity", "unit_price", "promotion_discount",
+                                                      "coupon_discount", "loyalty_discount", "manual_discount",
+                                                      "discount", "amount", "cost")),
         "totals": sorted(Customer.objects.values_list("member_number", "order_count", "revenue", "first_order_at",
                                                       "last_order_at")),
         "timeline": sorted(Interaction.objects.filter(kind="purchase").values_list(
@@ -111,20 +149,31 @@ def _strip_job(snap: dict) -> dict:
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("seed", [1, 2, 3])
-def test_column_wise_orders_answer_like_the_per_row_handler(org, catalog, people, seed):
+@pytest.mark.parametrize(("seed", "options"), [(1, OPTION_SETS[0]), (2, OPTION_SETS[1]), (3, OPTION_SETS[2]),
+                                               (9, OPTION_SETS[3])])
+def test_column_wise_orders_answer_like_the_per_row_handler(org, catalog, people, seed, options):
     data = csv_text([HEAD, *lines(seed)])
+    options = {"batch_size": 7, **options}
     with mock.patch("django.utils.timezone.now", return_value=dt.datetime(2025, 6, 1, tzinfo=dt.UTC)):
-        fast = run(org.admin, "orders", "o.csv", data, mapping=MAPPING, options={"batch_size": 7})
+        fast = run(org.admin, "orders", "o.csv", data, mapping=MAPPING, options=options)
         fast_state = _strip_job(snapshot(fast))
-        again = snapshot(run(org.admin, "orders", "o.csv", data, mapping=MAPPING, options={"batch_size": 7}))
+        again = snapshot(run(org.admin, "orders", "o.csv", data, mapping=MAPPING, options=options))
         reset()
         with mock.patch.dict(handlers.HANDLERS, {"orders": ReferenceOrderHandler}):
-            slow = run(org.admin, "orders", "o.csv", data, mapping=MAPPING, options={"batch_size": 7})
+            slow = run(org.admin, "orders", "o.csv", data, mapping=MAPPING, options=options)
             slow_state = _strip_job(snapshot(slow))
-            slow_again = snapshot(run(org.admin, "orders", "o.csv", data, mapping=MAPPING, options={"batch_size": 7}))
+            slow_again = snapshot(run(org.admin, "orders", "o.csv", data, mapping=MAPPING, options=options))
     assert fast_state["counts"][0] > 60 and fast_state["counts"][3] > 60  # both kinds of outcome are exercised
     assert len({q[2] for q in fast_state["quarantine"]}) >= 12
+    # every line shape is stored: fractional quantities, four-decimal prices, each discount kind
+    stored = fast_state["lines"]
+    assert any(ln[3] != ln[3].to_integral_value() for ln in stored)
+    assert any(ln[4] != ln[4].quantize(Decimal("0.01")) for ln in stored)
+    assert all(any(ln[k] for ln in stored) for k in (5, 6, 7, 8))
+    assert (any(ln[3] == 0 for ln in stored) == (options.get("void_lines") == "keep")
+            and (fast_state["counts"][4] > 0) == (options.get("void_lines", "skip") == "skip"))
+    assert any(o[10] for o in fast_state["orders"]) == (options.get("line_policy") != "whole_order")  # partial
+    assert {o[4] for o in fast_state["orders"]} == {"USD", "HKD", options.get("currency", "CNY")}
     assert fast_state == slow_state
     assert (again["counts"], again["quarantine"]) == (slow_again["counts"], slow_again["quarantine"])
     assert again["counts"][0] == 0  # a re-import creates nothing
@@ -143,7 +192,7 @@ def test_row_path_answers_like_the_per_row_handler(org, catalog, people):
                 result = services.dry_run(actor=org.admin, job_id=job.pk)
                 answers.append([(r.number, r.outcome, handlers.error_dicts(r)) for r in result.rows])
     assert answers[0] == answers[1]
-    assert {a[1] for a in answers[0]} == {"created", "rejected"}
+    assert {a[1] for a in answers[0]} == {"created", "rejected", "skipped"}
 
 
 def _upload(data: str):
@@ -184,16 +233,23 @@ def test_purchase_payload_text_is_what_json_dumps_writes():
     products = [NS(id=1, sku="P-1", name='引号 " 反斜杠 \\ 换行\n制表\t'), NS(id=2, sku="P/2", name="😀 \x01 é"),
                 NS(id=3, sku="P-3", name="")]
     store, channel = NS(id=5, name="南京路 \"1\""), NS(id=6, code="pos")
+    def ln(quantity, amount):
+        return NS(quantity=quantity, amount=amount)
+
     cases = [
         ({"number": "SO-1", "amount": Decimal("220.00"), "currency": "CNY", "line_count": 2, "store": store,
-          "channel": channel}, [(products[0], 2, None, None, None, Decimal("200.00")),
-                                (products[1], 1, None, None, None, Decimal("20.00"))]),
+          "channel": channel}, [(products[0], ln(Decimal("2.000"), Decimal("200.00"))),
+                                (products[1], ln(Decimal("1"), Decimal("20.00")))]),
         ({"number": "B000000001", "amount": Decimal("1E+2"), "currency": "USD", "line_count": 1, "store": None,
-          "channel": None}, [(products[2], 1000000, None, None, None, Decimal("-0.50"))]),
+          "channel": None}, [(products[2], ln(Decimal("1000000.000"), Decimal("-0.50")))]),
+        ({"number": "F", "amount": Decimal("278.28"), "currency": "HKD", "line_count": 2, "store": None,
+          "channel": None}, [(products[0], ln(Decimal("35.270"), Decimal("278.28"))),  # fractions as JSON numbers
+                             (products[1], ln(Decimal("0.005"), Decimal("0.00"))),
+                             (products[2], ln(Decimal("0.000"), Decimal("0.00")))]),
         ({"number": "X", "amount": Decimal("5"), "currency": "EUR", "line_count": 1, "store": None,
-          "channel": channel}, [(products[0], Decimal("1"), None, None, None, Decimal("5"))]),  # not an int
+          "channel": channel}, [(products[0], ln(1, Decimal("5")))]),  # not a Decimal quantity
         ({"number": "Y", "amount": Decimal("5"), "currency": "EUR", "line_count": 1, "store": store,
-          "channel": None}, [(products[1], True, None, None, None, Decimal("5"))]),  # bool is not an int here
+          "channel": None}, [(products[1], ln(Decimal("1"), 5))]),  # not a Decimal amount
     ]
     for job_id in (7, None):
         encoder = handlers.PurchasePayloads(job_id)
@@ -201,11 +257,13 @@ def test_purchase_payload_text_is_what_json_dumps_writes():
             for order, order_lines in cases:
                 payload = handlers.purchase_payload(order, order_lines, job_id)
                 encoded = encoder.encode(order, order_lines)
-                if type(order_lines[0][1]) is int:
+                if all(type(x[1].quantity) is Decimal and type(x[1].amount) is Decimal for x in order_lines):
                     assert type(encoded) is JsonText
                     assert encoded == json.dumps(payload)
                 else:  # the dict, encoded by record_events_bulk
                     assert encoded == payload
+    fuel = json.loads(encoder.encode(*cases[2]))["lines"]
+    assert [x["quantity"] for x in fuel] == [35.27, 0.005, 0]
 
 
 def _semicolons(rows: list[list[str]]) -> str:
@@ -285,10 +343,10 @@ def test_a_product_deleted_between_batches_cannot_leave_a_dangling_line(org, cat
     assert not transaction.get_connection().in_atomic_block  # real commits: the deferred checks run
     p2 = catalog["p2"]
     rows = [HEAD,
-            ["SO-1", "", "M1", "", "", "2025-03-01 10:00", "P-2", "1", "", "", "", ""],
-            ["SO-1", "", "M1", "", "", "2025-03-01 10:00", "P-404", "1", "", "", "", ""],  # SO-1 is rejected
-            ["SO-2", "", "M1", "", "", "2025-03-01 11:00", "P-1", "1", "", "", "", ""],
-            ["SO-3", "", "M2", "", "", "2025-03-01 12:00", "P-2", "2", "", "", "", ""]]
+            ["SO-1", "", "M1", "", "", "2025-03-01 10:00", "P-2", "1", "", "", "", "", "", "", ""],
+            ["SO-1", "", "M1", "", "", "2025-03-01 10:00", "P-404", "1", "", "", "", "", "", "", ""],  # SO-1 is rejected
+            ["SO-2", "", "M1", "", "", "2025-03-01 11:00", "P-1", "1", "", "", "", "", "", "", ""],
+            ["SO-3", "", "M2", "", "", "2025-03-01 12:00", "P-2", "2", "", "", "", "", "", "", ""]]
     real = services._column_batches
 
     def delete_between_batches(*args, **kwargs):
@@ -299,7 +357,8 @@ def test_a_product_deleted_between_batches_cannot_leave_a_dangling_line(org, cat
             yield batch
     monkeypatch.setattr(services, "_column_batches", delete_between_batches)
     with pytest.raises(Exception) as exc:
-        run(org.admin, "orders", "o.csv", _semicolons(rows), mapping=MAPPING, options={"batch_size": 2})
+        run(org.admin, "orders", "o.csv", _semicolons(rows), mapping=MAPPING,
+            options={"batch_size": 2, "line_policy": "whole_order"})
     assert "FOREIGN KEY" in str(exc.value).upper()
     job = ImportJob.objects.get()
     assert (job.status, job.last_row) == ("failed", 3)  # the first batch stays, the second rolled back whole

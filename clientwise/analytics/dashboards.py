@@ -308,7 +308,13 @@ def _parse_date(value) -> dt.date | None:
 def recommendation_reason(rec: dict, products: dict[int, tuple[str, str]]) -> str:
     """Why a product is recommended, in the user's language, from the parts the scoring stored (the product
     bought that led to it, and the rule's lift and confidence or the items' similarity); the stored text when
-    the parts are missing (older batches)."""
+    the parts are missing (older batches). Repeat purchases and popular products (recommend.KINDS) say so."""
+    times, rate = rec.get("times_bought"), rec.get("repeat_rate")
+    if rec.get("kind") == "repeat" and isinstance(times, int) and isinstance(rate, int | float):
+        return gettext("Buys it again and again: on %(times)s orders in the last year (%(rate)s of its buyers "
+                       "buy it again)") % {"times": times, "rate": f"{rate:.0%}"}
+    if rec.get("kind") == "popular":
+        return gettext("Popular with customers who have not bought it yet")
     because = rec.get("because_product_id")
     if not isinstance(because, int):
         return str(rec.get("reason") or "")

@@ -104,6 +104,9 @@ def test_score_command_writes_one_score_per_customer_and_a_run_per_model(demo, u
     assert rec["hit_rate"] > rec["baseline_hit_rate"], rec
     nxt = runs["next_purchase"].metrics
     assert nxt["returned"] > 0 and nxt["mae"] < nxt["baseline_mae"], nxt
+    for model in ("churn", "next_purchase", "clv", "recommend"):  # the baseline guard's stored decision
+        assert runs[model].metrics["guard"]["beats"] is True and runs[model].metrics["guard"]["serving"] == "model"
+    assert "guard" not in runs["rfm"].metrics
     tiers = {b["tier"]: b for b in runs["value"].metrics["holdout"]["bins"]}
     assert tiers["A"]["revenue_share"] > 2 * tiers["A"]["customer_share"]
     assert tiers["A"]["actual"] > tiers["B"]["actual"] > tiers["C"]["actual"] > tiers["D"]["actual"]
@@ -124,6 +127,41 @@ def test_score_command_writes_one_score_per_customer_and_a_run_per_model(demo, u
     assert not scores.filter(share_of_wallet__isnull=False).exists()  # no demand recorded in the demo
     prospect = scores.filter(frequency__isnull=True).first()
     assert prospect.rfm_r is None and prospect.clv is None and prospect.rfm_segment == "" and prospect.next_action == ""
+
+
+def test_models_that_lose_to_their_baseline_serve_the_baseline(demo, monkeypatch):
+    """The guard's rules turned round (each model "loses" exactly when it won): the batch serves recency risk,
+    own-gap dates and popular products, and stores why."""
+    from clientwise.analytics import rules
+
+    for model, rule in list(rules.BASELINE_RULES.items()):
+        monkeypatch.setitem(rules.BASELINE_RULES, model, rules.BaselineRule(
+            rule.baseline_metric, rule.metric, rule.higher_is_better, rule.baseline, rule.serves_baseline))
+    batch = score()
+    runs = {run.model: run for run in ModelRun.objects.filter(batch=batch)}
+    for model in ("churn", "next_purchase", "recommend"):
+        guard = runs[model].metrics["guard"]
+        assert guard["beats"] is False and guard["serving"] == "baseline", guard
+    assert runs["clv"].metrics["guard"]["beats"] is False and runs["clv"].metrics["guard"]["serving"] == "model"
+    scores = CustomerScore.objects.filter(batch=batch, churn_probability__isnull=False).select_related("customer")
+    # Churn risk from recency alone: never lower for a customer longer without a purchase.
+    rows = sorted((s.age - s.recency, s.churn_probability) for s in scores if s.recency is not None)
+    probabilities = [p for _days, p in rows]
+    assert probabilities == sorted(probabilities) and probabilities[0] < probabilities[-1]
+    assert all(s.churn_reasons[0]["feature"] == "days_since_last" and len(s.churn_reasons) == 1 for s in scores)
+    # Popular products for everyone who bought in the last year, the same top product for most.
+    recs = [r for s in CustomerScore.objects.filter(batch=batch).exclude(recommendations=[])
+            for r in s.recommendations]
+    assert recs and {r["kind"] for r in recs} == {"popular"}
+    # Next purchase: last purchase + the customer's own mean gap.
+    np_run = runs["next_purchase"]
+    assert np_run.status == RunStatus.DONE
+    dated = CustomerScore.objects.filter(batch=batch, next_purchase_on__isnull=False, frequency__gte=2)
+    assert dated.exists()
+    for s in dated[:50]:
+        last = AS_OF - dt.timedelta(days=s.age - s.recency)
+        gap = s.recency / s.frequency  # purchase days: t_x over the repeat purchase days
+        assert abs((s.next_purchase_on - last).days - gap) <= 1.0, (s.customer_id, s.next_purchase_on, last, gap)
 
 
 def test_predicted_purchases_track_the_simulated_future(demo):

@@ -236,3 +236,66 @@ def test_phones_in_the_ranked_list_are_masked_without_the_pii_right(world, web_c
     assert "138****0003" in marketer and "13800000003" not in marketer and "138 0000 0003" not in marketer
     admin = web_client(world.org.admin).get(CUSTOMERS).content.decode()
     assert "138 0000 0003" in admin
+
+
+# --- The baseline guard's message --------------------------------------------------------------------------------
+
+
+def guarded_run(batch, model, metrics):
+    """A run with the guard's decision stored the way the pipeline stores it."""
+    from clientwise.analytics.pipeline import ModelOutcome, guard_outcome
+
+    outcome = ModelOutcome(model, metrics=dict(metrics))
+    guard_outcome(outcome)
+    return make_run(batch, model, outcome.metrics)
+
+
+def test_model_page_says_whether_the_model_beat_its_baseline(world, web_client):
+    c = web_client(world.org.analyst)
+    won = guarded_run(world.batch, "recommend", {"hit_rate": 0.80, "baseline_hit_rate": 0.733})
+    body = c.get(reverse("analytics:model", args=["recommend"]), {"run": won.pk}).content.decode()
+    assert 'data-beats="yes"' in body and "Beat its baseline (the most popular products)" in body
+    assert "hit rate 0.800 against 0.733" in body
+    lost = guarded_run(world.batch, "recommend", {"hit_rate": 0.648, "baseline_hit_rate": 0.733})
+    body = c.get(reverse("analytics:model", args=["recommend"]), {"run": lost.pk}).content.decode()
+    assert 'data-beats="no"' in body and "hit rate 0.648 against 0.733" in body
+    assert "Recommendations are the most popular products" in body
+    unchecked = guarded_run(world.batch, "churn", {"auc": 0.8})
+    body = c.get(reverse("analytics:model", args=["churn"]), {"run": unchecked.pk}).content.decode()
+    assert 'data-beats="unknown"' in body and "Not checked against its baseline (recency only)" in body
+    # Models without a baseline have no message.
+    rfm = make_run(world.batch, "rfm", {"customers": 5})
+    assert 'id="an-guard"' not in c.get(reverse("analytics:model", args=["rfm"]), {"run": rfm.pk}).content.decode()
+
+
+def test_card_and_lists_say_when_the_baseline_is_served(world, web_client):
+    detail = reverse("customers:detail", args=[world.a3.pk])
+    guarded_run(world.batch, "churn", {"auc": 0.86, "baseline_auc": 0.85})  # won: nothing to say
+    body = web_client(world.org.rep_a).get(detail).content.decode()
+    assert 'id="analytics-baseline-notes"' not in body
+    guarded_run(world.batch, "recommend", {"hit_rate": 0.648, "baseline_hit_rate": 0.733})
+    guarded_run(world.batch, "next_purchase", {"mae": 30.0, "baseline_mae": 20.0})
+    body = web_client(world.org.rep_a).get(detail).content.decode()
+    assert 'id="analytics-baseline-notes"' in body
+    assert 'data-model="recommend"' in body and "Recommendations are the most popular products" in body
+    assert 'data-model="next_purchase"' in body and 'data-model="churn"' not in body
+    # The churn list names the churn model only, and only once it lost.
+    c = web_client(world.org.analyst)
+    assert 'id="analytics-baseline-notes"' not in c.get(CUSTOMERS).content.decode()
+    guarded_run(world.batch, "churn", {"auc": 0.80, "baseline_auc": 0.85})
+    body = c.get(CUSTOMERS).content.decode()
+    assert 'data-model="churn"' in body and "Churn risk is shown from recency alone" in body
+    assert 'data-model="recommend"' not in body
+    assert 'data-model="churn"' in c.get(INDEX).content.decode()
+
+
+def test_repeat_and_popular_recommendations_are_worded_from_their_parts():
+    from clientwise.analytics.dashboards import recommendation_reason
+
+    assert recommendation_reason({"kind": "repeat", "times_bought": 7, "repeat_rate": 0.83}, {}) == (
+        "Buys it again and again: on 7 orders in the last year (83% of its buyers buy it again)")
+    assert recommendation_reason({"kind": "popular", "new_rate": 0.1}, {}) == (
+        "Popular with customers who have not bought it yet")
+    # A "together" recommendation keeps the bought product and its lift.
+    assert "Bought Kettle" in recommendation_reason(
+        {"kind": "together", "because_product_id": 5, "lift": 2.5, "confidence": 0.4}, {5: ("K1", "Kettle")})

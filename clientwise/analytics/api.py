@@ -51,14 +51,16 @@ def customer_scores(request, customer_id: int):
         "value_tier": card.value_tier, "clv": card.clv,
         "immediate_value": card.immediate_value if perms.has_perm(user, perms.VIEW_COSTS) else None,
         "potential_value": card.potential_value, "share_of_wallet": card.share_of_wallet,
-        "p_alive": card.p_alive, "expected_purchases": card.expected_purchases, "horizon_days": card.horizon_days,
-        "churn_probability": card.churn_probability, "risk": card.risk, "churn_reasons": _reasons(card.reasons),
+        "p_alive": card.p_alive, "p_alive_reading": card.reading.alive,
+        "expected_purchases": card.expected_purchases, "horizon_days": card.horizon_days,
+        "churn_probability": card.churn_probability, "value_at_risk": card.value_at_risk, "risk": card.risk,
+        "churn_reasons": _reasons(card.reasons),
         "rfm_r": card.rfm_r, "rfm_f": card.rfm_f, "rfm_m": card.rfm_m, "rfm_segment": card.rfm_segment,
         "next_purchase_on": card.next_purchase_on,
         "next_purchase_categories": [{"category": c.code, "name": c.name, "date": c.date}
                                      for c in card.next_purchase_categories],
         "recommendations": [r.__dict__ for r in card.recommendations],
-        "next_action": card.action.code,
+        "next_action": card.action.code, "next_action_reason": card.reading.action_reason,
     }
 
 
@@ -74,16 +76,19 @@ def _ranked(request, params: ScoreListParams, ranking: str) -> dict:
             "customer_id": row.customer_id, "name": customer.name, "owner_id": customer.owner_id,
             "owner": str(customer.owner) if customer.owner_id else "", "team_id": customer.team_id,
             "value_tier": row.value_tier, "rfm_segment": row.rfm_segment, "clv": row.clv, "p_alive": row.p_alive,
-            "churn_probability": row.churn_probability, "churn_reasons": _reasons(row.reasons),
+            "churn_probability": row.churn_probability, "value_at_risk": row.value_at_risk,
+            "churn_reasons": _reasons(row.reasons),
             "next_purchase_on": row.next_purchase_on, "next_action": row.action.code,
+            "next_action_reason": row.reading.action_reason,
         })
     return {"as_of": batch.as_of if batch else None, "items": items, "next_cursor": page.next_cursor,
             "prev_cursor": page.prev_cursor}
 
 
-@router.get("/analytics/churn-risk", response=RankedCustomerPage, summary="Customers most likely to churn")
+@router.get("/analytics/churn-risk", response=RankedCustomerPage, summary="Customers most worth saving from churn")
 def churn_risk(request, params: Query[ScoreListParams]):
-    """Visible customers of the current batch, highest churn probability first, with their top reasons.
+    """Visible customers of the current batch, highest value at risk (churn probability × CLV) first, with their
+    top reasons (every one shown with a risk of 25 % or more has at least one).
     Filter by value `tier`, RFM `segment`, `owner`, `team` (and the teams below it), `min_probability`."""
     return _ranked(request, params, "churn")
 

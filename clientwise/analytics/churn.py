@@ -435,6 +435,30 @@ def churn_reasons(model: ChurnModel, m: np.ndarray, k: int = REASON_COUNT, *, ro
                         value=value)
 
 
+EXPLAINER_MODEL = "churn_model.txt"  # beside a scoring batch's snapshot (services.keep_explainer)
+EXPLAINER_FEATURES = "churn_features.parquet"
+
+
+@dataclass
+class StoredExplainer:
+    """What churn_reasons needs of a fitted model, reloaded from the file `save_explainer` wrote (the booster
+    cut to its best iteration; calibration is not needed to explain)."""
+
+    booster: lgb.Booster
+    feature_cols: list[str]
+    best_iteration: int = 0  # 0: every tree of the saved booster
+
+
+def save_explainer(model: ChurnModel, path) -> None:
+    """The booster up to its best iteration as LightGBM's text model (feature names included)."""
+    model.booster.save_model(str(path), num_iteration=model.best_iteration)
+
+
+def load_explainer(path) -> StoredExplainer:
+    booster = lgb.Booster(model_file=str(path))
+    return StoredExplainer(booster=booster, feature_cols=list(booster.feature_name()))
+
+
 def score_churn(model: ChurnModel, X: pd.DataFrame, *, reasons: bool = True,
                 reasons_for: np.ndarray | None = None,
                 max_explained: int | None = MAX_EXPLAINED) -> tuple[np.ndarray, ChurnReasons | None]:

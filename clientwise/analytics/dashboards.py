@@ -9,11 +9,13 @@ being written or failed is never shown. Nothing here writes.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from pathlib import Path
 
 from django.core.exceptions import ValidationError
 from django.db import connection
@@ -22,6 +24,8 @@ from django.utils import timezone
 from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
+from clientwise.analytics import consistency
+from clientwise.analytics.consistency import HIGH_RISK, MEDIUM_RISK  # noqa: F401 - other apps read them here
 from clientwise.analytics.models import CustomerScore, ModelRun, RunStatus, ScoringBatch
 from clientwise.analytics.rfm import SEGMENT_LABELS  # the segment names live with the segment rules
 from clientwise.core import permissions as perms
@@ -29,8 +33,6 @@ from clientwise.core.errors import DomainError, ErrorCode, NotFound
 from clientwise.core.pagination import Page, keyset_page
 from clientwise.customers.queries import visibility_q, visible_customers
 
-HIGH_RISK = 0.5  # churn probability at or above this is "high risk"
-MEDIUM_RISK = 0.25
 TOP_SHARE = 0.2  # value concentration: the share of revenue from the top 20 % of customers
 TOP_REASONS = 3
 
@@ -103,15 +105,32 @@ def segment_label(code: str) -> str:
     return str(label) if label is not None else code.replace("_", " ").capitalize()
 
 
-def action_for(code: str) -> Action:
-    """The next best action; an empty code is "nurture" (nothing urgent)."""
-    return ACTIONS.get(code or "nurture", ACTIONS["nurture"])
+# The action's hint says why (consistency.read_scores' action_reason): "a purchase is due" only when one is.
+ACTION_HINTS = {
+    ("offer", "recommended"): _("Send an offer for the products they are likely to buy next."),
+    ("offer", "at_risk"): _("At risk of not buying again soon: send an offer for what they are likely to buy next."),
+    ("nurture", "at_risk"): _("At risk of not buying again soon, though of lower value: keep them in the regular "
+                              "programme and watch for the next win-back campaign."),
+}
+# How P(alive) reads beside the churn risk (consistency.Reading.alive).
+ALIVE_NOTES = {
+    "unknown": _("Not estimated: with one purchase only, the purchase model chosen for this run (BG/NBD) cannot "
+                 "tell."),
+    "slow_buyer": _("Probably still a customer, but not expected to buy within the churn window: they buy "
+                    "rarely."),
+    "lapsed": _("Probably no longer a customer."),
+}
 
 
-def risk_level(p: float | None) -> str:
-    if p is None:
-        return ""
-    return "high" if p >= HIGH_RISK else "medium" if p >= MEDIUM_RISK else "low"
+def action_for(code: str, reason: str = "") -> Action:
+    """The next best action; an empty code is "nurture" (nothing urgent). `reason` (consistency.Reading's
+    action_reason) picks the hint that says why."""
+    action = ACTIONS.get(code or "nurture", ACTIONS["nurture"])
+    hint = ACTION_HINTS.get((action.code, reason))
+    return Action(action.code, action.label, action.icon, hint) if hint is not None else action
+
+
+risk_level = consistency.risk_level
 
 
 def _fmt_value(feature: str, value) -> str:
@@ -138,9 +157,14 @@ class Reason:
     contribution: float | None
 
 
-def plain_reasons(raw, limit: int = TOP_REASONS) -> list[Reason]:
+def plain_reasons(raw, limit: int = TOP_REASONS, *, probability: float | None = None,
+                  base_rate: float | None = None, horizon_days: int | None = None) -> list[Reason]:
     """The reasons that raise the churn risk most, as sentences. `raw` is CustomerScore.churn_reasons:
-    [{"feature", "label", "value", "contribution"}, ...]; reasons that lower the risk are left out."""
+    [{"feature", "label", "value", "contribution"}, ...]; reasons that lower the risk are left out.
+
+    A risk worth showing (`probability` at least MEDIUM_RISK) never goes without a reason: when no feature raises
+    it above the average, the reason is the average itself (`base_rate`: the share of customers who bought
+    nothing in a churn window of `horizon_days`, from the churn run)."""
     out = []
     for item in raw if isinstance(raw, list) else []:
         if not isinstance(item, dict):
@@ -165,6 +189,14 @@ def plain_reasons(raw, limit: int = TOP_REASONS) -> list[Reason]:
                 text = f"{name[:1].upper()}{name[1:]}: {value}" if value != "" else name
         out.append(Reason(feature=feature, text=text, contribution=contribution))
     out.sort(key=lambda r: -(r.contribution if r.contribution is not None else 0))
+    if not out and probability is not None and probability >= MEDIUM_RISK:
+        if base_rate is not None and horizon_days:
+            text = gettext("No single factor stands out: %(share)s of customers bought nothing in a %(days)s-day "
+                           "window, and this customer is like them") % {"share": f"{base_rate:.0%}",
+                                                                        "days": horizon_days}
+        else:
+            text = gettext("No single factor stands out: the risk is close to that of customers overall")
+        out.append(Reason(feature="base_rate", text=text, contribution=None))
     return out[:limit]
 
 
@@ -216,6 +248,64 @@ def scores(user, batch: ScoringBatch | None = None) -> QuerySet[CustomerScore]:
     return qs if ids is None else qs.filter(customer_id__in=ids)
 
 
+# --- Churn reasons of the customers shown --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChurnContext:
+    """What reading a batch's churn scores needs besides the rows: the churn window and its base rate."""
+
+    horizon_days: int | None = None
+    base_rate: float | None = None
+
+
+def churn_context(batch: ScoringBatch | None) -> ChurnContext:
+    if batch is None:
+        return ChurnContext()
+    params = (ModelRun.objects.filter(batch=batch, model="churn", status=RunStatus.DONE)
+              .values_list("parameters", flat=True).first()) or {}
+    rate = _num(params.get("train_base_rate"))
+    days = params.get("horizon_days")
+    return ChurnContext(horizon_days=days if isinstance(days, int) else None, base_rate=rate)
+
+
+@functools.lru_cache(maxsize=2)
+def _explainer(path: str, mtime: float):
+    from clientwise.analytics import churn
+
+    return churn.load_explainer(path)
+
+
+def explain_churn(batch: ScoringBatch | None, rows: Iterable[CustomerScore]) -> None:
+    """Fill in the churn reasons of the given rows that scoring did not explain (it explains the customers with the
+    most value at risk; the rest are explained when shown), from the churn model and feature rows kept beside
+    the batch's snapshot. In memory only: the rows are not saved. Rows stay as they are when the files are gone
+    (a pruned snapshot) or churn failed."""
+    from clientwise.analytics import churn
+
+    todo = {row.customer_id: row for row in rows
+            if row.churn_probability is not None and not row.churn_reasons}
+    if batch is None or not todo or not batch.snapshot:
+        return
+    model_path = Path(batch.snapshot) / churn.EXPLAINER_MODEL
+    features_path = Path(batch.snapshot) / churn.EXPLAINER_FEATURES
+    if not model_path.exists() or not features_path.exists():
+        return
+    import numpy as np
+    import pyarrow.parquet as pq
+
+    explainer = _explainer(str(model_path), model_path.stat().st_mtime)
+    table = pq.read_table(features_path, columns=["customer_id", *explainer.feature_cols],
+                          filters=[("customer_id", "in", sorted(todo))])
+    if table.num_rows == 0:
+        return
+    matrix = np.column_stack([table[c].to_numpy(zero_copy_only=False) for c in explainer.feature_cols])
+    lists = churn.churn_reasons(explainer, matrix).to_lists()
+    for customer_id, reasons in zip(table["customer_id"].to_pylist(), lists, strict=True):
+        todo[customer_id].churn_reasons = reasons  # [] when no feature raises the risk (plain_reasons: base rate)
+        todo[customer_id].reasons_explained = True
+
+
 # --- The customer 360 card ---------------------------------------------------------------------------------------
 
 
@@ -253,6 +343,7 @@ class ScoreCard:
     expected_purchases: float | None
     horizon_days: int
     churn_probability: float | None
+    value_at_risk: Decimal | None
     risk: str
     reasons: tuple[Reason, ...]
     rfm_r: int | None
@@ -264,6 +355,11 @@ class ScoreCard:
     next_purchase_categories: tuple[CategoryDate, ...]
     recommendations: tuple[Recommendation, ...]
     action: Action
+    reading: consistency.Reading
+    p_alive_shown: float | None  # P(alive) as shown: never 100 % (consistency.shown_alive)
+    alive_note: str  # how P(alive) reads beside the churn risk ("" when nothing needs saying)
+    churn_horizon_days: int | None
+    frequency: int | None
 
     @property
     def next_purchase_in_days(self) -> int | None:
@@ -330,7 +426,18 @@ def recommendation_reason(rec: dict, products: dict[int, tuple[str, str]]) -> st
     return gettext("Bought %(product)s") % {"product": product}
 
 
-def score_card(row: CustomerScore, batch: ScoringBatch | None = None, *, recommendations: int = 5) -> ScoreCard:
+def read_row(row: CustomerScore) -> consistency.Reading:
+    """consistency.read_scores for a stored score row (the next purchase counted from the scoring date)."""
+    due = (row.next_purchase_on - row.as_of).days if row.next_purchase_on and row.as_of else None
+    return consistency.read_scores(action=row.next_action, churn=row.churn_probability, p_alive=row.p_alive,
+                                   bought=row.frequency is not None, next_due_days=due,
+                                   has_recommendations=bool(row.recommendations))
+
+
+def score_card(row: CustomerScore, batch: ScoringBatch | None = None, *, recommendations: int = 5,
+               context: ChurnContext | None = None) -> ScoreCard:
+    context = context or ChurnContext()
+    reading = read_row(row)
     cats = [c for c in (row.next_purchase_categories or []) if isinstance(c, dict)]
     recs = [r for r in (row.recommendations or []) if isinstance(r, dict)][:recommendations]
     names = _category_names([str(c.get("category") or "") for c in cats] + [str(r.get("category") or "") for r in recs])
@@ -353,11 +460,16 @@ def score_card(row: CustomerScore, batch: ScoringBatch | None = None, *, recomme
         tier_hint=str(TIER_HINTS.get(row.value_tier, "")), clv=row.clv, immediate_value=row.immediate_value,
         potential_value=row.potential_value, share_of_wallet=row.share_of_wallet, p_alive=row.p_alive,
         expected_purchases=row.expected_purchases, horizon_days=horizon,
-        churn_probability=row.churn_probability, risk=risk_level(row.churn_probability),
-        reasons=tuple(plain_reasons(row.churn_reasons)), rfm_r=row.rfm_r, rfm_f=row.rfm_f, rfm_m=row.rfm_m,
+        churn_probability=row.churn_probability, value_at_risk=row.value_at_risk, risk=reading.risk,
+        reasons=tuple(plain_reasons(row.churn_reasons, probability=row.churn_probability,
+                                    base_rate=context.base_rate, horizon_days=context.horizon_days)),
+        rfm_r=row.rfm_r, rfm_f=row.rfm_f, rfm_m=row.rfm_m,
         rfm_segment=row.rfm_segment, segment_label=segment_label(row.rfm_segment),
         next_purchase_on=row.next_purchase_on, next_purchase_categories=category_dates,
-        recommendations=tuple(rec_out), action=action_for(row.next_action),
+        recommendations=tuple(rec_out), action=action_for(row.next_action, reading.action_reason),
+        reading=reading, p_alive_shown=consistency.shown_alive(row.p_alive),
+        alive_note=str(ALIVE_NOTES.get(reading.alive, "")), churn_horizon_days=context.horizon_days,
+        frequency=row.frequency,
     )
 
 
@@ -368,7 +480,10 @@ def customer_score(customer_id: int) -> ScoreCard | None:
     if batch is None:
         return None
     row = CustomerScore.objects.filter(batch=batch, customer_id=customer_id).first()
-    return score_card(row, batch) if row is not None else None
+    if row is None:
+        return None
+    explain_churn(batch, [row])
+    return score_card(row, batch, context=churn_context(batch))
 
 
 # --- Overview aggregates -----------------------------------------------------------------------------------------
@@ -549,7 +664,9 @@ class ScoreFilters:
                                                   self.min_probability, self.r, self.f))
 
 
-RANKINGS = {"churn": "-churn_probability", "clv": "-clv"}
+# "churn" (the churn lists' default) ranks by value at risk: probability × CLV, so the customers worth saving come
+# first, not low-value ones who were never going to buy much; "probability" ranks by the probability alone.
+RANKINGS = {"churn": "-value_at_risk", "probability": "-churn_probability", "clv": "-clv"}
 
 
 def filter_scores(qs: QuerySet[CustomerScore], f: ScoreFilters) -> QuerySet[CustomerScore]:
@@ -574,21 +691,31 @@ def filter_scores(qs: QuerySet[CustomerScore], f: ScoreFilters) -> QuerySet[Cust
 
 def ranked_page(user, f: ScoreFilters, *, ranking: str = "churn", cursor: str | None = None,
                 size: int = 25) -> Page:
-    """Visible scored customers, highest churn probability (or CLV) first; keyset pages over the batch's
-    ranked-list index (customers without that score are left out)."""
+    """Visible scored customers, highest value at risk (or churn probability, or CLV) first; keyset pages over
+    the batch's ranked-list index (customers without that score are left out). Every row shown has its churn
+    reasons (explain_churn) and a reading that keeps its scores from contradicting each other."""
+    batch = current_batch()
     sort = RANKINGS[ranking]
     name = sort.lstrip("-")
-    qs = filter_scores(scores(user), f).filter(**{f"{name}__isnull": False}).select_related(
+    base = filter_scores(scores(user, batch), f)
+    if name == "value_at_risk" and not base.filter(value_at_risk__isnull=False).exists():
+        sort, name = RANKINGS["probability"], "churn_probability"  # a batch scored before value at risk was kept
+    qs = base.filter(**{f"{name}__isnull": False}).select_related(
         "customer", "customer__owner", "customer__team")
     try:
         page = keyset_page(qs, sort=sort, cursor=cursor or None, size=size)
     except (ValidationError, ValueError, TypeError, OverflowError, ArithmeticError):
         raise DomainError(ErrorCode.INVALID_CURSOR, "The page cursor is not valid.", "cursor") from None
+    explain_churn(batch, page.items)
+    context = churn_context(batch)
     for row in page.items:
-        row.reasons = plain_reasons(row.churn_reasons)
+        row.reading = read_row(row)
+        row.reasons = plain_reasons(row.churn_reasons, probability=row.churn_probability,
+                                    base_rate=context.base_rate, horizon_days=context.horizon_days)
         row.segment_label = segment_label(row.rfm_segment)
-        row.risk = risk_level(row.churn_probability)
-        row.action = action_for(row.next_action)
+        row.risk = row.reading.risk
+        row.action = action_for(row.next_action, row.reading.action_reason)
+        row.p_alive_shown = consistency.shown_alive(row.p_alive)
     return page
 
 
@@ -701,6 +828,10 @@ class Validation:
     calibration: list[dict] = field(default_factory=list)  # [{predicted, observed, count}]
     scalars: list[tuple[str, object]] = field(default_factory=list)
     other: list[tuple[str, str]] = field(default_factory=list)  # key, pretty JSON
+    # The purchase model's choice between BG/NBD and MBG/NBD (metrics.selection): [{code, name, chosen, ratio,
+    # mae, rmse, correlation, log_likelihood}], the chosen one first, and the criterion.
+    candidates: list[dict] = field(default_factory=list)
+    criterion: str = ""
 
     def charts(self) -> dict:
         return {"holdout": self.holdout, "holdout_key": self.holdout_key, "gains": self.gains,
@@ -791,6 +922,24 @@ def _calibration(value) -> list[dict]:
 CHART_KEYS = {"holdout", "gains", "baseline_gains", "lift", "calibration"}
 
 
+PURCHASE_MODEL_NAMES = {"bgnbd": "BG/NBD", "mbgnbd": "MBG/NBD"}
+
+
+def _candidates(selection) -> tuple[list[dict], str]:
+    """The purchase models compared on the holdout (pipeline.btyd_models' metrics.selection), chosen first."""
+    if not isinstance(selection, dict) or not isinstance(selection.get("candidates"), dict):
+        return [], ""
+    chosen = selection.get("chosen")
+    rows = []
+    for code, figures in selection["candidates"].items():
+        if not isinstance(figures, dict):
+            continue
+        rows.append({"code": code, "name": PURCHASE_MODEL_NAMES.get(code, code), "chosen": code == chosen,
+                     **{k: _num(figures.get(k)) for k in ("ratio", "mae", "rmse", "correlation", "log_likelihood")}})
+    rows.sort(key=lambda r: (not r["chosen"], r["code"]))
+    return rows, str(selection.get("criterion") or "")
+
+
 def validation(metrics) -> Validation:
     """Reshape a ModelRun's metrics for the model page (docs/analytics-ui.md lists the shapes it reads). Keys it
     does not know are still shown: numbers in the figures table, anything else as JSON."""
@@ -807,8 +956,9 @@ def validation(metrics) -> Validation:
         gains_source = None
     v.gains = _gains(gains_source, metrics.get("baseline_gains")) if gains_source is not None else []
     v.calibration = _calibration(metrics.get("calibration"))
+    v.candidates, v.criterion = _candidates(metrics.get("selection"))
     known = {"auc", "holdout_auc", "baseline_auc", "recency_auc", "baseline_holdout_auc", "lift_top_decile",
-             "baseline_lift_top_decile"}
+             "baseline_lift_top_decile", "selection"}
     if isinstance(metrics.get("holdout"), dict):
         for key, value in metrics["holdout"].items():
             if _num(value) is not None:

@@ -71,6 +71,7 @@ def _str(name: str, source: str = "") -> Column:
 TABLES: tuple[TableSpec, ...] = (
     TableSpec("customers", "customers.Customer", (
         Column("id"), _str("kind"), Column("organization_id"), _str("status"), Column("created_at", "epoch"),
+        Column("since_day", "dayno", pa.int32(), "customer_since"),
         Column("birth_day", "dayno", pa.int32(), "birth_date"), _str("gender"), _str("province"), _str("city"),
         _str("urban_rural"), _str("income_band"), Column("owner_id"), Column("team_id"),
         Column("total_demand", "demand", pa.float64(), "custom"),
@@ -81,7 +82,8 @@ TABLES: tuple[TableSpec, ...] = (
         Column("line_count"), Column("sales_rep_id"), Column("promoter_id"),  # reports: by rep / promoter
     ), where="{status} = %s", params=("completed",), day_from="ordered_at"),
     TableSpec("lines", "commerce.OrderLine", (
-        Column("order_id"), Column("customer_id"), Column("product_id"), Column("quantity"),
+        Column("order_id"), Column("customer_id"), Column("product_id"),
+        Column("quantity", "float", pa.float64()),  # NUMERIC(14,3): fractions for kg, L
         Column("amount", "float", pa.float64()), Column("cost", "float", pa.float64()),
     )),
     TableSpec("returns", "commerce.Return", (

@@ -2,9 +2,11 @@
 
 Written once in DuckDB's dialect with portable constructs only (integer day arithmetic, CASE, GROUP BY, window
 ARG_MIN, which Spark calls MIN_BY); `engines.SparkEngine` prints it for Spark with sqlglot. Days are local calendar days as integers
-(days since 1970-01-01, see extract.py); `as_of` is the last day observed, inclusive. Customers registered after
-`as_of` do not exist yet at that date and are left out, so features "as of" a past date are what one would
-have seen that day.
+(days since 1970-01-01, see extract.py); `as_of` is the last day observed, inclusive. A customer starts on the
+earlier of "customer since" (Customer.customer_since) and their first completed order; only when neither is known
+does the row's creation day stand in (a prospect entered without a date). Customers who start after `as_of` do
+not exist yet at that date and are left out, so features "as of" a past date are what one would have seen that
+day, and imported history (rows created on the import day) can be scored as of any day inside it.
 
 Per-customer columns (FEATURE_COLUMNS documents each); per-customer-per-category history for next-purchase
 (CATEGORY_COLUMNS); purchases in a later window for validation and labels (`activity_sql`).
@@ -36,7 +38,7 @@ FEATURE_COLUMNS: dict[str, str] = {
     "income_band": "income band",
     "age": "age in years at the cut-off (null unknown)",
     "age_band": "age band: 18-24, 25-34, 35-44, 45-54, 55-64, 65+ ('' unknown)",
-    "tenure_days": "days from registration to the cut-off",
+    "tenure_days": "days from the customer's start (customer since or first order, the earlier) to the cut-off",
     "frequency": "repeat purchase days: days with a purchase after the first purchase day (BTYD x)",
     "recency_days": "days from the first to the last purchase day (BTYD t_x; 0 without a repeat purchase)",
     "T_days": "days from the first purchase day to the cut-off (BTYD T; null without purchases)",
@@ -145,6 +147,18 @@ cats AS (
     SELECT l.customer_id, CAST(COUNT(DISTINCT p.category_id) AS BIGINT) AS categories
     FROM lines l JOIN o ON o.id = l.order_id JOIN products p ON p.id = l.product_id
     GROUP BY l.customer_id
+),
+starts AS (
+    -- every completed order, not only those up to the cut-off: a customer whose first order comes later has not
+    -- started yet at the cut-off
+    SELECT customer_id, MIN(day) AS first_order_day FROM orders GROUP BY customer_id
+),
+c AS (
+    SELECT cu.*, COALESCE(CASE WHEN cu.since_day IS NULL THEN st.first_order_day
+                               WHEN st.first_order_day IS NULL THEN cu.since_day
+                               WHEN cu.since_day < st.first_order_day THEN cu.since_day
+                               ELSE st.first_order_day END, cu.created_day) AS start_day
+    FROM customers cu LEFT JOIN starts st ON st.customer_id = cu.id
 )
 SELECT
     c.id AS customer_id,
@@ -159,7 +173,7 @@ SELECT
     COALESCE(c.income_band, '') AS income_band,
     CAST({a} - c.birth_day AS DOUBLE) / 365.25 AS age,
     CASE WHEN c.birth_day IS NULL THEN '' {age} ELSE '65+' END AS age_band,
-    {a} - c.created_day AS tenure_days,
+    {a} - c.start_day AS tenure_days,
     COALESCE(b.frequency, 0) AS frequency,
     CASE WHEN b.first_day IS NULL THEN 0 ELSE b.last_day - b.first_day END AS recency_days,
     {a} - b.first_day AS T_days,
@@ -185,12 +199,12 @@ SELECT
     CASE WHEN s.orders > 0 THEN (s.n_web + s.n_app) / s.orders ELSE 0.0 END AS web_share,
     COALESCE(s.acquisition_channel, '') AS acquisition_channel,
     c.total_demand
-FROM customers c
+FROM c
 LEFT JOIN btyd b ON b.customer_id = c.id
 LEFT JOIN s ON s.customer_id = c.id
 LEFT JOIN ret ON ret.customer_id = c.id
 LEFT JOIN cats ON cats.customer_id = c.id
-WHERE c.created_day <= {a}
+WHERE c.start_day <= {a}
 ORDER BY c.id
 """
 

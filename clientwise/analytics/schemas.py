@@ -88,10 +88,15 @@ class CustomerScoresOut(Schema):
                                                         "orders.view_costs right")
     potential_value: Decimal | None
     share_of_wallet: float | None
-    p_alive: float | None
+    p_alive: float | None = Field(description="chance the customer has not left for good (BG/NBD or MBG/NBD); "
+                                              "null when not estimated (one purchase under BG/NBD)")
+    p_alive_reading: str = Field("", description="how P(alive) reads beside the churn risk: '' (nothing to add), "
+                                                 "unknown, slow_buyer (probably still a customer but not buying "
+                                                 "within the churn window), lapsed")
     expected_purchases: float | None
     horizon_days: int
-    churn_probability: float | None
+    churn_probability: float | None = Field(description="chance of no purchase in the churn window")
+    value_at_risk: Decimal | None = Field(None, description="churn probability × CLV")
     risk: str = Field(description="high, medium, low, or empty")
     churn_reasons: list[ChurnReasonOut]
     rfm_r: int | None
@@ -102,6 +107,8 @@ class CustomerScoresOut(Schema):
     next_purchase_categories: list[NextPurchaseCategoryOut]
     recommendations: list[RecommendationOut]
     next_action: str = Field(description="call, offer, win_back or nurture")
+    next_action_reason: str = Field("", description="why: valuable_at_risk, lapsed, due (a purchase is due within "
+                                                    "30 days), recommended, at_risk or quiet")
 
 
 class RankedCustomerOut(Schema):
@@ -115,9 +122,11 @@ class RankedCustomerOut(Schema):
     clv: Decimal | None
     p_alive: float | None
     churn_probability: float | None
+    value_at_risk: Decimal | None = Field(None, description="churn probability × CLV (the churn list's order)")
     churn_reasons: list[ChurnReasonOut]
     next_purchase_on: dt.date | None
     next_action: str
+    next_action_reason: str = ""
 
 
 class RankedCustomerPage(Schema):

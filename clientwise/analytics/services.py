@@ -41,7 +41,7 @@ WRITE_CHUNK = 50_000
 STALE_RUN = dt.timedelta(hours=6)  # a batch "running" longer than this was killed (its rows are removed)
 
 # CustomerScore columns written from the pipeline's columns, with how each is turned into a database value.
-MONEY = ("monetary", "expected_spend", "clv", "immediate_value", "potential_value")
+MONEY = ("monetary", "expected_spend", "clv", "immediate_value", "potential_value", "value_at_risk")
 FLOATS = ("p_alive", "expected_purchases", "churn_probability", "share_of_wallet")
 INTS = ("rfm_r", "rfm_f", "rfm_m", "frequency", "recency", "age")
 TEXTS = ("rfm_segment", "value_tier", "next_action", "acquisition_channel")
@@ -78,7 +78,8 @@ def _validate(*, as_of: dt.date, engine: str, horizon_days: int, discount_rate: 
     if not 7 <= churn_horizon_days <= 730:
         errors.append(("churn_horizon_days", "churn_horizon_days must be between 7 and 730."))
     if as_of > timezone.localdate():
-        errors.append(("as_of", "as_of cannot be in the future."))
+        errors.append(("as_of", f"as_of {as_of} is in the future (today is {timezone.localdate()} in "
+                                f"{settings.TIME_ZONE})."))
     if errors:
         field, message = errors[0]
         raise DomainError(ErrorCode.INVALID, message, field)
@@ -132,16 +133,24 @@ def run_scoring(*, actor=None, as_of: dt.date | None = None, engine: str = "duck
         with get_engine(engine, **(engine_options or {})) as eng:
             eng.register(snap)
             result = pipeline.compute_scores(eng, config, progress=report)
+        keep_explainer(snap.path, result)
         t0 = time.perf_counter()
         written = _write_batch(batch, result, config, stages=stages, started=started)
         report("write", time.perf_counter() - t0, {"scores": written, "model_runs": len(result.models)})
         ScoringBatch.objects.filter(pk=batch.pk).update(stages=stages, seconds=round(time.perf_counter() - started, 3))
     except Exception as exc:
-        log.exception("Scoring batch %s failed", batch.pk)
+        history = isinstance(exc, pipeline.NotEnoughHistory)
+        if history:
+            log.warning("Scoring batch %s refused: %s", batch.pk, exc)
+        else:
+            log.exception("Scoring batch %s failed", batch.pk)
         ScoringBatch.objects.filter(pk=batch.pk).update(
-            status=RunStatus.FAILED, finished_at=timezone.now(), error=f"{type(exc).__name__}: {exc}"[:4000],
+            status=RunStatus.FAILED, finished_at=timezone.now(),
+            error=(str(exc) if history else f"{type(exc).__name__}: {exc}")[:4000],
             stages=stages, seconds=round(time.perf_counter() - started, 3))
         CustomerScore.objects.filter(batch_id=batch.pk).delete()  # only if a failure came after a partial write
+        if history:
+            raise DomainError(ErrorCode.INVALID, exc.message, exc.field) from None
         raise
     t0 = time.perf_counter()
     pruned = prune_old_batches(keep=int(_setting("ANALYTICS_KEEP_BATCHES", 2)))
@@ -156,6 +165,27 @@ def run_scoring(*, actor=None, as_of: dt.date | None = None, engine: str = "duck
               detail={"as_of": as_of.isoformat(), "engine": engine, "customers": batch.customers,
                       "models": [run.model for run in batch.model_runs.all()]})
     return batch
+
+
+def keep_explainer(path: Path, result: pipeline.ScoringResult) -> None:
+    """Keep the churn model and every scored buyer's feature row beside the snapshot, so the reasons of any
+    customer a page shows can be computed when shown (dashboards.churn_reasons_for); scoring explains only the
+    ANALYTICS_CHURN_REASONS_LIMIT customers with the most value at risk. Nothing is kept when churn failed."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from clientwise.analytics import churn
+
+    run = next((m for m in result.models if m.model == "churn" and not m.error and m.artifacts), None)
+    if run is None:
+        return
+    model, matrix, ids = run.artifacts["model"], run.artifacts["matrix"], run.artifacts["customer_ids"]
+    churn.save_explainer(model, path / churn.EXPLAINER_MODEL)
+    table = pa.table({"customer_id": pa.array(ids, pa.int64()),
+                      **{name: pa.array(matrix[:, j], pa.float64()) for j, name in enumerate(model.feature_cols)}})
+    # Sorted by customer id in row groups of 20,000: a page's few ids read a few row groups (min/max pruning).
+    pq.write_table(table, path / churn.EXPLAINER_FEATURES, row_group_size=20_000, compression="zstd")
+    run.artifacts.clear()
 
 
 def _fail_abandoned_batches() -> None:

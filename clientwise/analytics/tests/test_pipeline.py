@@ -336,3 +336,52 @@ def _engine_for(batch):
     engine = engines.DuckDBEngine()
     engine.register(extract.Snapshot.open(batch.snapshot))
     return engine
+
+
+def test_no_customer_of_the_demo_gets_contradicting_scores(demo, users, settings):
+    """Over every scored customer of the demo: next best action, next purchase, churn risk and P(alive) read
+    together without a contradiction (consistency.contradictions), every churn risk worth showing has reasons —
+    also for the customers scoring did not explain (ANALYTICS_CHURN_REASONS_LIMIT), explained when shown —
+    and the churn list is ranked by value at risk."""
+    from clientwise.analytics import consistency, dashboards
+
+    settings.ANALYTICS_CHURN_REASONS_LIMIT = 100  # most customers are explained on demand
+    batch = score()
+    runs = {run.model: run for run in ModelRun.objects.filter(batch=batch)}
+    assert runs["churn"].parameters["reasons"]["explained"] == 100
+    assert runs["bgnbd"].parameters["model"] == runs["bgnbd"].metrics["selection"]["chosen"]
+    context = dashboards.churn_context(batch)
+    assert context.horizon_days == 90 and 0 < context.base_rate < 1
+    rows = list(CustomerScore.objects.filter(batch=batch))
+    unexplained = [r for r in rows if r.churn_probability is not None and not r.churn_reasons]
+    assert len(unexplained) > 500
+    dashboards.explain_churn(batch, rows)
+    assert not [r for r in rows if r.churn_probability is not None and not r.churn_reasons
+                and not getattr(r, "reasons_explained", False)]
+    problems = {}
+    for row in rows:
+        reading = dashboards.read_row(row)
+        reasons = dashboards.plain_reasons(row.churn_reasons, probability=row.churn_probability,
+                                           base_rate=context.base_rate, horizon_days=context.horizon_days)
+        due = (row.next_purchase_on - row.as_of).days if row.next_purchase_on else None
+        broken = consistency.contradictions(
+            action=row.next_action, reading=reading, churn=row.churn_probability, p_alive=row.p_alive,
+            tier=row.value_tier, frequency=row.frequency, next_due_days=due,
+            has_recommendations=bool(row.recommendations), reasons=len(reasons))
+        if broken:
+            problems[row.customer_id] = broken
+    assert problems == {}
+    one_time = [r for r in rows if r.frequency == 0]
+    assert one_time and all(r.p_alive is None or r.p_alive < 1 for r in one_time)
+
+    page = dashboards.ranked_page(users["admin"], dashboards.ScoreFilters(), ranking="churn", size=50)
+    risks = [row.value_at_risk for row in page.items]
+    assert risks == sorted(risks, reverse=True) and all(r is not None for r in risks)
+    for row in page.items:
+        assert row.value_at_risk == pytest.approx(Decimal(str(row.churn_probability)) * row.clv, abs=Decimal("0.02"))
+        assert row.reasons or row.churn_probability < consistency.MEDIUM_RISK
+    by_probability = dashboards.ranked_page(users["admin"], dashboards.ScoreFilters(), ranking="probability",
+                                            size=50)
+    assert [r.churn_probability for r in by_probability.items] == sorted(
+        (r.churn_probability for r in by_probability.items), reverse=True)
+    assert all(row.reasons for row in by_probability.items if row.churn_probability >= consistency.MEDIUM_RISK)

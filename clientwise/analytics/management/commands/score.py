@@ -1,4 +1,8 @@
-"""`clientwise score`: extract → features → models → CustomerScore rows, with a line per stage."""
+"""`clientwise score`: extract → features → models → CustomerScore rows, with a line per stage.
+
+Every failure ends as one line on stderr and exit status 1 (a CommandError), never a traceback: a bad or future
+date, too little history before --as-of, a run already in progress, or a stage that failed (its detail is in the
+log and on the failed batch)."""
 
 from __future__ import annotations
 
@@ -28,8 +32,9 @@ class Command(BaseCommand):
         parser.add_argument("--engine", choices=["duckdb", "spark"], default="duckdb",
                             help="SQL engine for the features (default duckdb; spark runs local[2] unless "
                                  "SPARK_MASTER is set)")
-        parser.add_argument("--as-of", type=dt.date.fromisoformat, default=None, metavar="YYYY-MM-DD",
-                            help="last day observed (default today in TIME_ZONE)")
+        parser.add_argument("--as-of", default=None, metavar="YYYY-MM-DD",
+                            help="last day observed (default today in TIME_ZONE); any day inside the imported "
+                                 "history works")
         parser.add_argument("--horizon-days", type=int, default=365,
                             help="horizon of expected purchases and CLV (default 365)")
         parser.add_argument("--discount-rate", type=float, default=None,
@@ -57,6 +62,8 @@ class Command(BaseCommand):
 
         from clientwise.analytics.services import run_scoring
 
+        as_of = _as_of(as_of)
+
         def progress(stage: str, seconds: float, rows: dict) -> None:
             self.stdout.write(f"  {stage:<14} {seconds:8.2f} s   {_rows(rows)}")
             self.stdout.flush()
@@ -68,6 +75,9 @@ class Command(BaseCommand):
                                 churn_horizon_days=churn_horizon_days, progress=progress)
         except DomainError as exc:
             raise CommandError(exc.message) from None
+        except Exception as exc:  # noqa: BLE001 - the batch is marked failed and the log has the traceback
+            first = (str(exc).strip().splitlines() or [""])[0]
+            raise CommandError(f"Scoring failed: {type(exc).__name__}: {first} (details in the log).") from None
         rate = batch.scores / batch.seconds if batch.seconds else 0
         self.stdout.write(f"Scored {batch.scores:,} customers in {batch.seconds:.1f} s ({rate:,.0f} customers/s); "
                           f"batch {batch.pk} as of {batch.as_of} is current.")
@@ -75,6 +85,15 @@ class Command(BaseCommand):
             headline = _headline(run)
             self.stdout.write(f"  {run.model:<14} {run.status:<7} {run.seconds or 0:7.2f} s  rows in {run.rows_in:,}"
                               f"{'  ' + headline if headline else ''}")
+
+
+def _as_of(value: str | dt.date | None) -> dt.date | None:
+    if value is None or isinstance(value, dt.date):  # call_command(as_of=date) passes a date
+        return value
+    try:
+        return dt.date.fromisoformat(value.strip())
+    except ValueError:
+        raise CommandError(f"--as-of “{value}” is not a date; use YYYY-MM-DD.") from None
 
 
 def _headline(run) -> str:

@@ -17,19 +17,29 @@ LEVEL_LABELS = {
     "same pinyin (another character)": _("same pinyin, another character"),
     "pinyin similar (Jaro-Winkler ≥ 0.92)": _("similar pinyin"),
     "pinyin close (≤ 2 edits)": _("pinyin differs in 1–2 letters"),
+    "given and family names each ≤ 1 edit (either order)": _("given and family names alike, in either order"),
+    "one name missing, the other the same": _("one name missing, the other the same"),
+    "one name the same, the other's initial": _("one name the same, the other's initial"),
+    "one of the names the same": _("one of the names the same"),
     "same mobile": _("same mobile"),
     "same last 8 digits": _("same last 8 digits"),
     "same email": _("same email"),
     "same local part, other provider": _("same name before @, other provider"),
     "local part similar": _("similar name before @"),
     "same birth date": _("same birth date"),
-    "one digit differs": _("one digit differs"),
+    "one digit differs or two swapped": _("one digit differs or two swapped"),
+    "same day and month, or day and month swapped": _("same day and month, or day and month swapped"),
     "same birth year": _("same birth year"),
     "same address": _("same address"),
+    "address similar (Jaro-Winkler ≥ 0.9)": _("similar address"),
+    "address alike (Jaro-Winkler ≥ 0.75)": _("address alike"),
+    "same postcode and city": _("same postcode and city"),
+    "same postcode": _("same postcode"),
+    "postcode one digit off or city similar": _("postcode one digit off or city similar"),
     "same city": _("same city"),
     "same province": _("same province"),
     "same ID number": _("same ID number"),
-    "one character differs": _("one character differs"),
+    "one character differs or two swapped": _("one character differs or two swapped"),
     "same gender": _("same gender"),
     "same occupation": _("same occupation"),
     "same income band": _("same income band"),
@@ -79,7 +89,22 @@ def pair_rows(user, a, b, evidence: dict) -> list[dict]:
     def place(c):
         if c is None:
             return "—"
-        return " ".join(p for p in (c.province, c.city) if p) or "—"
+        return " ".join(p for p in (c.province, c.city, postal(c)[1]) if p) or "—"
+
+    def postal(c) -> tuple[str, str]:
+        """The street address and postcode the engine compares: the primary postal address, else the oldest."""
+        if c is None:
+            return "", ""
+        if not hasattr(c, "_postal"):
+            c._postal = c.contact_points.filter(kind="address").order_by("-is_primary", "id").values_list(
+                "value", "postal_code").first() or ("", "")
+        return c._postal
+
+    def street(c):
+        value = postal(c)[0]
+        if not value:
+            return "—"
+        return value if pii else masking.mask_contact("address", value)
 
     rows = [
         {"label": _("Name"), "a": show(a, "name"), "b": show(b, "name"), "ev": _evidence(evidence, "name")},
@@ -90,7 +115,8 @@ def pair_rows(user, a, b, evidence: dict) -> list[dict]:
         {"label": _("Birth date"), "a": show(a, "birth_date"), "b": show(b, "birth_date"),
          "ev": _evidence(evidence, "birth_date")},
         {"label": _("Gender"), "a": show(a, "gender"), "b": show(b, "gender"), "ev": _evidence(evidence, "gender")},
-        {"label": _("Province and city"), "a": place(a), "b": place(b), "ev": _evidence(evidence, "place")},
+        {"label": _("Street address"), "a": street(a), "b": street(b), "ev": _evidence(evidence, "address")},
+        {"label": _("Province, city and postcode"), "a": place(a), "b": place(b), "ev": _evidence(evidence, "place")},
         {"label": _("ID number"), "a": show(a, "id_number", "id_number"), "b": show(b, "id_number", "id_number"),
          "ev": _evidence(evidence, "id_number")},
         {"label": _("Occupation"), "a": show(a, "occupation"), "b": show(b, "occupation"),

@@ -17,6 +17,8 @@ def fmt_value(value, fmt: str) -> str:
     # Grouped with "," in every language, as the money filter does (Chinese business documents write 34,707.79).
     if fmt == "int":
         return f"{int(value):,}"
+    if fmt == "qty":  # 1,250 pieces or 35.27 L: up to three decimals, none when whole
+        return f"{value:,.3f}".rstrip("0").rstrip(".")
     return f"{value:,.2f}"
 
 

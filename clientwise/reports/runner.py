@@ -214,6 +214,8 @@ def _num(value, fmt: str):
         value = float(value)
     if fmt == "int":
         return int(round(value))
+    if fmt == "qty":  # quantities: three decimals (kg, L), whole numbers for pieces
+        return round(float(value), 3)
     if fmt == "money":
         return round(float(value), 2)
     return float(value)

@@ -375,3 +375,45 @@ def test_store_region_branch_channel_category(org):
                                                    "channel.create", "category.create"])
                .values_list("action", flat=True)) == {"region.create", "branch.create", "store.create",
                                                       "store.update", "channel.create", "category.create"}
+
+
+def test_create_order_prices_real_shop_lines(org, shop, make_order, settings):
+    """Fractions for a unit that allows them, four-decimal prices, the four discount kinds, a paid amount kept with
+    its unit price derived; the currency from the settings; a fraction of fuel returned."""
+    from clientwise.commerce.models import Unit
+
+    settings.CURRENCY = "HKD"
+    litre = Unit.objects.create(code="L", name="litre", fractional=True)
+    fuel = Product.objects.create(sku="FUEL", name="Fuel", category=shop.phone.category, unit=litre,
+                                  list_price=Decimal("7.89"), unit_cost=Decimal("6.50"))
+    order = make_order(lines=[
+        {"product_id": fuel.pk, "quantity": "35.27", "amount": "278.28"},
+        {"product_id": shop.case.pk, "quantity": 3, "unit_price": "1.6667"},
+        {"product_id": shop.phone.pk, "quantity": 1, "discount": "10", "coupon_discount": "20",
+         "loyalty_discount": "5.5", "manual_discount": "0.49"},
+    ])
+    lines = list(OrderLine.objects.filter(order=order).order_by("id").values_list(
+        "quantity", "unit_price", "promotion_discount", "coupon_discount", "loyalty_discount", "manual_discount",
+        "discount", "amount"))
+    assert lines == [
+        (Decimal("35.27"), Decimal("7.89"), 0, 0, 0, 0, 0, Decimal("278.28")),
+        (Decimal("3"), Decimal("1.6667"), 0, 0, 0, 0, 0, Decimal("5.00")),
+        (Decimal("1"), Decimal("3999"), Decimal("10"), Decimal("20"), Decimal("5.5"), Decimal("0.49"),
+         Decimal("35.99"), Decimal("3963.01")),
+    ]
+    order.refresh_from_db()
+    assert (order.currency, order.amount, order.discount) == ("HKD", Decimal("4246.29"), Decimal("35.99"))
+    payload = Interaction.objects.get(kind="purchase", ref_id=order.pk).payload
+    assert [x["quantity"] for x in payload["lines"]] == [35.27, 3, 1]
+    with pytest.raises(ValidationFailed) as exc:  # the phone is sold whole
+        make_order(lines=[{"product_id": shop.phone.pk, "quantity": "0.5"}])
+    assert exc.value.errors[0].code == "fractional_quantity"
+    fuel_line = OrderLine.objects.get(order=order, product=fuel)
+    ret = services.create_return(actor=org.rep_a, order_id=order.pk, lines=[
+        {"order_line_id": fuel_line.pk, "quantity": "10.5"}])
+    assert ret.amount == Decimal("82.84")  # 278.28 × 10.5 / 35.27 = 82.8449…
+    case_line = OrderLine.objects.get(order=order, product=shop.case)
+    with pytest.raises(ValidationFailed) as exc:
+        services.create_return(actor=org.rep_a, order_id=order.pk, lines=[
+            {"order_line_id": case_line.pk, "quantity": "1.5"}])
+    assert exc.value.errors[0].code == "fractional_quantity"

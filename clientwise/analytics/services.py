@@ -133,7 +133,9 @@ def run_scoring(*, actor=None, as_of: dt.date | None = None, engine: str = "duck
         with get_engine(engine, **(engine_options or {})) as eng:
             eng.register(snap)
             result = pipeline.compute_scores(eng, config, progress=report)
-        keep_explainer(snap.path, result)
+        t0 = time.perf_counter()
+        kept = keep_explainer(snap.path, result)
+        report("keep_reasons", time.perf_counter() - t0, {"feature_rows": kept})
         t0 = time.perf_counter()
         written = _write_batch(batch, result, config, stages=stages, started=started)
         report("write", time.perf_counter() - t0, {"scores": written, "model_runs": len(result.models)})
@@ -167,10 +169,11 @@ def run_scoring(*, actor=None, as_of: dt.date | None = None, engine: str = "duck
     return batch
 
 
-def keep_explainer(path: Path, result: pipeline.ScoringResult) -> None:
+def keep_explainer(path: Path, result: pipeline.ScoringResult) -> int:
     """Keep the churn model and every scored buyer's feature row beside the snapshot, so the reasons of any
     customer a page shows can be computed when shown (dashboards.churn_reasons_for); scoring explains only the
-    ANALYTICS_CHURN_REASONS_LIMIT customers with the most value at risk. Nothing is kept when churn failed."""
+    ANALYTICS_CHURN_REASONS_LIMIT customers with the most value at risk. Nothing is kept when churn failed.
+    Returns the number of feature rows kept."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -178,7 +181,7 @@ def keep_explainer(path: Path, result: pipeline.ScoringResult) -> None:
 
     run = next((m for m in result.models if m.model == "churn" and not m.error and m.artifacts), None)
     if run is None:
-        return
+        return 0
     model, matrix, ids = run.artifacts["model"], run.artifacts["matrix"], run.artifacts["customer_ids"]
     churn.save_explainer(model, path / churn.EXPLAINER_MODEL)
     table = pa.table({"customer_id": pa.array(ids, pa.int64()),
@@ -186,6 +189,7 @@ def keep_explainer(path: Path, result: pipeline.ScoringResult) -> None:
     # Sorted by customer id in row groups of 20,000: a page's few ids read a few row groups (min/max pruning).
     pq.write_table(table, path / churn.EXPLAINER_FEATURES, row_group_size=20_000, compression="zstd")
     run.artifacts.clear()
+    return int(ids.size)
 
 
 def _fail_abandoned_batches() -> None:

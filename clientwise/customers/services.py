@@ -813,6 +813,10 @@ def _merged_profile(survivor: Customer, others: list[Customer]) -> dict[str, Any
     values["notes"] = "\n\n".join(notes)
     if not survivor.member_number:
         values["member_number"] = next((c.member_number for c in ranked if c.member_number), None)
+    # One customer since the earliest of the records: an imported record often knows the real start.
+    since = [c.customer_since for c in ranked if c.customer_since is not None]
+    if since:
+        values["customer_since"] = min(since)
     return values
 
 
@@ -1021,7 +1025,7 @@ def unmerge_customers(*, actor, snapshot: dict[str, Any]) -> list[int]:
             Customer.objects.filter(pk=member_id, organization_id=survivor_id).update(organization_id=org_id)
         # Profiles last (member numbers move back only after the survivor gives its borrowed one up).
         restorable = (*MERGE_FIELDS, "custom", "notes", "member_number", "name_pinyin", "name_initials", "mobile",
-                      "email", "archived_at")
+                      "email", "archived_at", "customer_since")
         order = [survivor_id, *dup_ids]
         for cid in order:
             data = profiles[str(cid)]
@@ -1029,7 +1033,7 @@ def unmerge_customers(*, actor, snapshot: dict[str, Any]) -> list[int]:
             for key in restorable:
                 if key in data:
                     value = data[key]
-                    if key == "birth_date" and value:
+                    if key in ("birth_date", "customer_since") and value:
                         value = dt.date.fromisoformat(value)
                     setattr(customer, key, value)
             customer.save()

@@ -78,7 +78,7 @@ def demo_lines(customers: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame, d
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--customers", type=int, default=2_500)
+    parser.add_argument("--customers", type=int, default=2_500, help="grocery shoppers (0 skips)")
     parser.add_argument("--products", type=int, default=70_000)
     parser.add_argument("--light", type=int, default=100_000, help="light shoppers over 5,000 products (0 skips)")
     parser.add_argument("--demo", type=int, default=5_000, help="demo customers (0 skips)")
@@ -90,12 +90,13 @@ def main(argv: list[str] | None = None) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clientwise.settings")
     from clientwise.analytics.grocery import grocery_lines, light_lines
 
-    lines = grocery_lines(customers=args.customers, products=args.products, seed=args.seed)
-    for holdout in (180, 28):
-        run_step(f"grocery, holdout {holdout} d", lines, _catalog(lines), holdout=holdout, k=args.k)
+    if args.customers:
+        lines = grocery_lines(customers=args.customers, products=args.products, seed=args.seed)
+        for holdout in (180, 28):
+            run_step(f"grocery, holdout {holdout} d", lines, _catalog(lines), holdout=holdout, k=args.k)
     if args.light:
         lines = light_lines(customers=args.light, seed=args.seed)
-        run_step("light shoppers, holdout 180 d", lines, _catalog(lines), holdout=180, k=args.k)
+        run_step(f"light shoppers ({args.light:,}), 180 d", lines, _catalog(lines), holdout=180, k=args.k)
     if args.demo:
         lines, catalog, _ = demo_lines(args.demo, args.seed or 42)
         run_step("demo, holdout 180 d", lines, catalog, holdout=180, k=args.k)

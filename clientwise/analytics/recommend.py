@@ -250,7 +250,8 @@ def fit_recommender(lines: pd.DataFrame, *, as_of_day: int, window_days: int = 1
             boost[b] = (rate / (1 - rate)) / (overall / (1 - overall))  # an odds ratio
     n_active = int(active.sum())
     new_after = active[ac] & ~np.isin(after_keys, bc * n_items + bu, assume_unique=True)
-    new_rate = np.bincount(au[new_after], minlength=n_items) / max(n_active, 1)
+    # Among the active customers who had not bought it before (its earlier buyers cannot be new buyers).
+    new_rate = np.bincount(au[new_after], minlength=n_items) / np.maximum(n_active - pairs, 1.0)
 
     # Links over the history up to as_of_day.
     recent = day > as_of_day - history_days

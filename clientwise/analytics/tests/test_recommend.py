@@ -182,13 +182,14 @@ def test_a_customer_without_links_gets_the_popular_products_and_the_fallback_ski
     lines = day_lines([(1, 1, 10, [1, 2]), (2, 2, 10, [1, 2]), (3, 3, 10, [1]), (4, 1, 250, [1, 3]),
                        (5, 2, 250, [1, 3]), (6, 3, 250, [1, 2]), (7, 4, 250, [5])])
     model = rec.fit_recommender(lines, as_of_day=300, window_days=100, min_common=5)
-    # New buyers after the split (day 200) among the three customers active on both sides: 3 twice, 2 once.
-    assert model.new_rate[np.searchsorted(model.items, [2, 3])].tolist() == pytest.approx([1 / 3, 2 / 3])
+    # New buyers after the split (day 200) among the customers active on both sides who had not bought it:
+    # 2 by the one of three who had not (customer 3), 3 by two of three.
+    assert model.new_rate[np.searchsorted(model.items, [2, 3])].tolist() == pytest.approx([1.0, 2 / 3])
     out = rec.recommend(model, lines, k=3, customers=np.array([4]))
     # Product 5 has no repeat history of its own: it gets the overall repeat rate (3 of 5 earlier pairs).
-    # Product 3 (a new buyer's chance 2/3) ranks above it, then product 2 (1/3).
-    assert list(out["product_id"]) == [3, 5, 2] and list(out["kind"]) == ["popular", "repeat", "popular"]
-    assert out["score"].tolist() == pytest.approx([2 / 3, 0.6, 1 / 3]) and set(out["customer_id"]) == {4}
+    # Products 2 and 3 (a new buyer's chance 1 and 2/3) rank above it.
+    assert list(out["product_id"]) == [2, 3, 5] and list(out["kind"]) == ["popular", "popular", "repeat"]
+    assert out["score"].tolist() == pytest.approx([1.0, 2 / 3, 0.6]) and set(out["customer_id"]) == {4}
     popular = rec.most_popular(lines, as_of_day=300, k=3)
     assert list(popular) == [1, 2, 3]
     served = rec.popular_lists(model, lines, k=2)

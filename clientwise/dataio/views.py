@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
@@ -35,6 +36,23 @@ GRID_ROWS = 15
 
 # Anonymous → login page; without data.import → 403 page; a job one may not see → 404.
 _importer = perm_required(perms.IMPORT)
+
+
+def _order_option_choices(options: dict) -> list[dict]:
+    """The orders import's options on the mapping page: (name, label, [(value, label)], chosen)."""
+    labels = {
+        "line_policy": (_("An order with an invalid line"), {
+            "keep_valid": _("keep its valid lines (the order is partial until the rest are replayed)"),
+            "whole_order": _("goes in whole or not at all")}),
+        "void_lines": (_("Void lines (quantity 0)"), {
+            "skip": _("skip them and count them"), "keep": _("keep them as zero lines"),
+            "quarantine": _("quarantine them")}),
+        "price_basis": (_("The line amount"), {
+            "unit_price": _("is quantity × unit price − discounts (a given amount is checked)"),
+            "amount": _("is what the customer paid (the unit price is derived)")}),
+    }
+    return [{"name": name, "label": label, "choices": list(choices.items()), "value": options.get(name, "")}
+            for name, (label, choices) in labels.items()]
 
 
 def _errors_of(exc: DomainError) -> list[DomainError]:
@@ -90,6 +108,9 @@ def import_mapping(request, pk: int):
         mapping = {t.name: request.POST.get(f"map_{t.name}", "") for t in targets(job.kind)}
         options = {"key": request.POST.get("key", ""),
                    "create_missing": request.POST.get("create_missing") == "1"}
+        if job.kind == "orders":
+            options.update({name: request.POST.get(name, "") for name in services.ORDER_OPTIONS})
+            options["currency"] = request.POST.get("currency", "")
         try:
             services.set_mapping(actor=request.user, job_id=job.pk, mapping=mapping, options=options,
                                  save_as=request.POST.get("save_as", ""))
@@ -106,6 +127,8 @@ def import_mapping(request, pk: int):
         "keys": NATURAL_KEYS[job.kind], "key": options.get("key", ""),
         "can_create_missing": job.kind in services.CREATE_MISSING_KINDS,
         "create_missing": options.get("create_missing"),
+        "order_options": _order_option_choices(options) if job.kind == "orders" else None,
+        "default_currency": settings.CURRENCY,
         "templates": queries.templates_for(source=job.source, kind=job.kind),
     }, status=422 if errors and request.method == "POST" else 200)
 

@@ -237,3 +237,23 @@ def test_error_file_of_a_partial_order_lists_only_its_bad_line(org, grocer):
     assert [(r[0], r[3], r[4], r[-3], r[-2]) for r in rows[1:]] == [("E-1", "P-2", "-3", "quantity", "invalid")]
     grocer.refresh_from_db()
     assert grocer.revenue == D("100.00") == Order.objects.get(number="E-1").amount
+
+
+def test_mapping_page_sets_the_order_options(org, grocer, web_client):
+    from clientwise.dataio.models import ImportJob
+
+    c = web_client(org.admin)
+    c.post("/data/imports/new/", {"kind": "orders", "source": "pos",
+                                  "file": upload("o.csv", csv_text([HEAD, line("P-9", "P-1", "1")]))})
+    job = ImportJob.objects.get()
+    page = c.get(f"/data/imports/{job.pk}/mapping/").content.decode()
+    assert 'name="line_policy"' in page and 'name="void_lines"' in page and 'name="price_basis"' in page
+    form = {f"map_{k}": v for k, v in job.mapping.items()}
+    r = c.post(f"/data/imports/{job.pk}/mapping/", {**form, "line_policy": "whole_order", "void_lines": "keep",
+                                                    "price_basis": "amount", "currency": "usd"})
+    assert r.status_code == 302, r.content.decode()[:2000]
+    job.refresh_from_db()
+    assert {k: job.options[k] for k in ("line_policy", "void_lines", "price_basis", "currency")} == {
+        "line_policy": "whole_order", "void_lines": "keep", "price_basis": "amount", "currency": "USD"}
+    r = c.post(f"/data/imports/{job.pk}/mapping/", {**form, "void_lines": "drop"})
+    assert r.status_code == 422

@@ -30,6 +30,17 @@ class Command(BaseCommand):
         parser.add_argument("--create-missing", action="store_true",
                             help="products, stores, branches: create the categories, units, branches and regions "
                                  "the file names that do not exist yet (listed in the summary)")
+        parser.add_argument("--line-policy", choices=["keep_valid", "whole_order"], default="",
+                            help="orders: keep an order's valid lines (default; the order is partial until its "
+                                 "quarantined lines are replayed) or take each order whole or not at all")
+        parser.add_argument("--void-lines", choices=["skip", "keep", "quarantine"], default="",
+                            help="orders: lines with quantity 0 are skipped and counted (default), kept as zero "
+                                 "lines, or quarantined")
+        parser.add_argument("--price-basis", choices=["unit_price", "amount"], default="",
+                            help="orders: the line amount is quantity × unit price − discounts (default), or the "
+                                 "file's amount is what was paid and the unit price is derived")
+        parser.add_argument("--currency", default="", help="orders: currency of rows without one (default: "
+                                                           "settings.CURRENCY)")
         parser.add_argument("--errors", type=Path, help="where to write the error rows CSV (default: next to FILE)")
 
     def handle(self, *args, **opts):
@@ -58,6 +69,9 @@ class Command(BaseCommand):
                     options["batch_size"] = opts["batch_size"]
                 if opts["create_missing"]:
                     options["create_missing"] = True
+                for name in ("line_policy", "void_lines", "price_basis", "currency"):
+                    if opts[name]:
+                        options[name] = opts[name]
                 with open(path, "rb") as fh:
                     job = services.create_job(actor=actor, kind=opts["kind"], upload=fh, source=opts["source"],
                                               template=opts["mapping"], options=options)

@@ -199,3 +199,16 @@ def test_cli_imports_a_registered_kind_with_create_missing(org, tmp_path):
     cats.write_text(csv_text([["code", "name", "parent"], ["SNACK", "零食", "DAIRY"]]), encoding="utf-8")
     call_command("import", "categories", str(cats), stdout=StringIO())
     assert ProductCategory.objects.get(code="SNACK").parent.code == "DAIRY"
+
+
+def test_entry_grid_takes_reference_kinds(org, web_client):
+    import json
+
+    admin = web_client(org.admin)
+    assert admin.get("/data/grid/categories/").status_code == 200
+    rows = [{"code": "FOOD", "name": "食品"}, {"code": "MILK", "name": "奶粉", "parent": "FOOD", "replenishable": "是",
+                                             "cycle_days": "30"}]
+    r = admin.post("/data/grid/categories/save/", json.dumps({"rows": rows}), content_type="application/json")
+    assert r.status_code == 200, r.content
+    assert (r.json()["created"], r.json()["rejected"]) == (2, 0)
+    assert ProductCategory.objects.get(code="MILK").parent.code == "FOOD"

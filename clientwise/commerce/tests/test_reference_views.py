@@ -118,3 +118,34 @@ def test_store_create_edit_delete_pages(org, web_client, shop, make_order):
     make_order()
     admin.post(f"/commerce/stores/{shop.store.pk}/delete/")
     assert Store.objects.filter(pk=shop.store.pk).exists()
+
+
+def test_list_query_counts_do_not_grow_with_rows(org, web_client):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from clientwise.commerce.models import Branch
+
+    admin = web_client(org.admin)
+
+    def add(n: int, tag: str) -> None:
+        for i in range(n):
+            parent = CategoryFactory(code=f"{tag}P{i}")
+            ProductFactory(category=CategoryFactory(code=f"{tag}C{i}", parent=parent), brand=f"{tag}brand{i}")
+            Brand.objects.create(name=f"{tag}brand{i}")
+            Unit.objects.create(code=f"{tag}u{i}", name="u")
+            region = Region.objects.create(code=f"{tag}R{i}", name="r")
+            StoreFactory(branch=Branch.objects.create(code=f"{tag}B{i}", name="b", region=region))
+
+    def counts() -> list[int]:
+        out = []
+        for kind in KINDS:
+            with CaptureQueriesContext(connection) as ctx:
+                assert admin.get(f"/commerce/reference/{kind}/", headers={"HX-Request": "true"}).status_code == 200
+            out.append(len(ctx))
+        return out
+
+    add(2, "a")
+    small = counts()
+    add(6, "b")
+    assert counts() == small

@@ -15,7 +15,7 @@ from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import APIKeyCookie, HttpBearer
 
-from clientwise.core.errors import DomainError, ErrorCode
+from clientwise.core.errors import DomainError, ErrorCode, input_out_of_range
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,68 @@ class SessionAuth(APIKeyCookie):
         return user if user is not None and user.is_authenticated else None
 
 
-api = NinjaAPI(
+# The error answers every operation may give, documented beside its own 2xx: one shape (ErrorOut), the status
+# decided by what the operation takes (docs/api.md "Errors").
+ERROR_DESCRIPTIONS = {
+    400: "The request breaks a business rule (code says which).",
+    401: "No valid token or session.",
+    403: "Signed in, but without the right for this.",
+    404: "No such record, or one you may not see.",
+    409: "Conflicts with the current state (e.g. already done, still running, Idempotency-Key in use).",
+    413: "The upload is too large.",
+    422: "A parameter or field is missing or malformed (field says which; errors lists all).",
+    429: "Too many requests; try again later.",
+}
+ERROR_SCHEMA = {
+    "title": "ErrorOut", "type": "object", "required": ["code", "message"],
+    "properties": {
+        "code": {"type": "string", "description": "A stable error code (docs/api.md lists them)."},
+        "message": {"type": "string", "description": "In the user's language."},
+        "field": {"anyOf": [{"type": "string"}, {"type": "null"}], "description": "The offending field, if any."},
+        "errors": {"type": "array", "items": {"$ref": "#/components/schemas/ErrorOut"},
+                   "description": "Every validation error (422 only)."},
+    },
+}
+
+
+def error_statuses(method: str, operation: dict) -> list[int]:
+    """Which error statuses an operation documents: 400 and 422 always (rules and input), 401/403/404 when it needs
+    authentication (a record it names may not exist or not be visible), 404 when its path names a record, 409/413
+    for writes (413 only with a file upload), 429 for unauthenticated writes (the public forms are rate-limited)."""
+    statuses = {400, 422}
+    params = operation.get("parameters", [])
+    secured = operation.get("security", [{}]) != [] and "security" in operation
+    if secured:
+        statuses |= {401, 403, 404}  # any record named in the path, query or body may be missing or not visible
+    if any(p.get("in") == "path" for p in params):
+        statuses.add(404)
+    if method in ("post", "put", "patch", "delete"):
+        statuses.add(409)
+        if "multipart/form-data" in operation.get("requestBody", {}).get("content", {}):
+            statuses.add(413)
+        if not secured:
+            statuses.add(429)
+    return sorted(statuses)
+
+
+class ClientwiseAPI(NinjaAPI):
+    """NinjaAPI whose schema documents the error answers of every operation (ErrorOut) beside its own."""
+
+    def get_openapi_schema(self, *args, **kwargs):
+        schema = super().get_openapi_schema(*args, **kwargs)
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components["ErrorOut"] = ERROR_SCHEMA
+        ref = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}}
+        for operations in schema.get("paths", {}).values():
+            for method, operation in operations.items():
+                responses = operation.setdefault("responses", {})
+                for status in error_statuses(method, operation):
+                    if status not in responses and str(status) not in responses:
+                        responses[status] = {"description": ERROR_DESCRIPTIONS[status], "content": ref}
+        return schema
+
+
+api = ClientwiseAPI(
     title="Clientwise API",
     version="1",
     urls_namespace="api-v1",
@@ -93,6 +154,10 @@ def on_http_error(request, exc: HttpError):
 
 @api.exception_handler(Exception)
 def on_unexpected(request, exc):
+    if input_out_of_range(exc):
+        log.warning("API input out of range on %s %s: %s", request.method, request.path, exc)
+        return error_response(request, 422, ErrorCode.INVALID,
+                              "A number is too large (or a text too long) for what it stands for.")
     log.exception("API error on %s %s", request.method, request.path)
     return error_response(request, 500, "server_error", "Something went wrong on our side; it has been logged.")
 

@@ -89,6 +89,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "clientwise.core.middleware.PrivatePagesMiddleware",
+    "clientwise.core.middleware.OutOfRangeInputMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "clientwise.accounts.middleware.IdempotencyMiddleware",
     "clientwise.core.middleware.ApiFeatureLevelMiddleware",

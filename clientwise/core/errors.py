@@ -70,3 +70,16 @@ class ValidationFailed(DomainError):
         data = super().as_dict()
         data["errors"] = [{"code": e.code, "message": e.message, "field": e.field} for e in self.errors]
         return data
+
+
+def input_out_of_range(exc: BaseException) -> bool:
+    """A number the database cannot hold (SQLite: OverflowError; PostgreSQL: numeric_value_out_of_range) or text
+    longer than its column (string_data_right_truncation): bad input that reached a query, not a server fault. The
+    API answers it 422 and pages 400 (core.middleware.OutOfRangeInputMiddleware), instead of a 500."""
+    from django.db import DataError
+
+    if isinstance(exc, OverflowError):
+        return True
+    if isinstance(exc, DataError):
+        return getattr(exc.__cause__, "sqlstate", None) in ("22003", "22001")
+    return False

@@ -40,3 +40,27 @@ class PrivatePagesMiddleware:
         if not response.has_header("Cache-Control"):
             patch_cache_control(response, no_store=True, private=True)
         return response
+
+
+class OutOfRangeInputMiddleware:
+    """A page whose query got a number too large for the database (`?owner=99999999999999999999`) answers 400
+    Bad Request, not a server error (the API does the same with a 422 JSON error)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        import logging
+
+        from django.views.defaults import bad_request
+
+        from clientwise.core.errors import input_out_of_range
+
+        if input_out_of_range(exception):
+            logging.getLogger(__name__).warning("input out of range on %s %s: %s", request.method, request.path,
+                                                exception)
+            return bad_request(request, exception)
+        return None

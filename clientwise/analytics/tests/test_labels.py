@@ -283,6 +283,8 @@ def test_scores_follow_visibility(customers, var_dir, api_client):
 def test_page_upload_pick_train_apply(customers, var_dir, web_client):
     client = web_client(customers.analyst)
     assert client.get("/analytics/own-models/").status_code == 200
+    zh = client.get("/analytics/own-models/", headers={"Accept-Language": "zh-hans"})
+    assert "自有标签模型" in zh.content.decode()
     assert web_client(customers.marketer).get("/analytics/own-models/").status_code == 403
     response = client.post("/analytics/own-models/upload/", {"file": _upload(csv_bytes(telco(800)), "telco.csv")})
     assert response.status_code == 200

@@ -691,24 +691,29 @@ def recommend_model(config: ScoringConfig, ids: np.ndarray, lines: pd.DataFrame,
     pos, found = _align(ids, recs["customer_id"].to_numpy(dtype=np.int64))
     # The reason is stored as its parts (the UI words it in the user's language) plus a short English text; the
     # recommended product's own name is not repeated in it (it travels as product_id).
+    popular_text = ("popular with customers like this one" if verdict.serving == rules.SERVE_MODEL
+                    else "popular (the model did not beat it)")
+
+    def rounded(col: str, digits: int) -> list:
+        return np.round(recs[col].to_numpy(dtype=float), digits).tolist()
+
     for p, ok, pid, score, kind, because, times, rate, lift, conf, new_rate in zip(
-            pos.tolist(), found.tolist(), recs["product_id"].tolist(), recs["score"].tolist(), recs["kind"].tolist(),
-            recs["because_product_id"].tolist(), recs["times_bought"].tolist(), recs["repeat_rate"].tolist(),
-            recs["lift"].tolist(), recs["confidence"].tolist(), recs["new_rate"].tolist(), strict=True):
+            pos.tolist(), found.tolist(), recs["product_id"].tolist(), rounded("score", 4), recs["kind"].tolist(),
+            recs["because_product_id"].tolist(), recs["times_bought"].tolist(), rounded("repeat_rate", 3),
+            rounded("lift", 2), rounded("confidence", 3), rounded("new_rate", 4), strict=True):
         if not ok:
             continue
-        item = {"product_id": int(pid), "category": category.get(pid, ""), "score": round(float(score), 4),
-                "kind": kind}
         if kind == "together":
-            item.update({"because_product_id": int(because), "lift": round(float(lift), 2),
-                         "confidence": round(float(conf), 3),
-                         "reason": f"bought {names.get(because, because)}; lift {lift:.1f}, confidence {conf:.0%}"})
+            item = {"product_id": pid, "category": category.get(pid, ""), "score": score, "kind": kind,
+                    "because_product_id": because, "lift": lift, "confidence": conf,
+                    "reason": f"bought {names.get(because, because)}; lift {lift:.1f}, confidence {conf:.0%}"}
         elif kind == "repeat":
-            item.update({"times_bought": int(times), "repeat_rate": round(float(rate), 3),
-                         "reason": f"bought on {times} orders in the last year; {rate:.0%} of buyers buy it again"})
+            item = {"product_id": pid, "category": category.get(pid, ""), "score": score, "kind": kind,
+                    "times_bought": times, "repeat_rate": rate,
+                    "reason": f"bought on {times} orders in the last year; {rate:.0%} of buyers buy it again"}
         else:
-            item.update({"new_rate": round(float(new_rate), 4), "reason": "popular with customers like this one"
-                         if verdict.serving == rules.SERVE_MODEL else "popular (the model did not beat it)"})
+            item = {"product_id": pid, "category": category.get(pid, ""), "score": score, "kind": kind,
+                    "new_rate": new_rate, "reason": popular_text}
         lists[p].append(item)
     kinds = recs["kind"].value_counts().to_dict()
     out.parameters = {"k": k, **fitted.parameters, "served": {str(key): int(v) for key, v in kinds.items()},

@@ -145,13 +145,24 @@ class Recommender:
     parameters: dict
 
 
-def _unique_pairs(c: np.ndarray, u: np.ndarray, order: np.ndarray, n_items: int) -> tuple[np.ndarray, ...]:
+def _unique_pairs(c: np.ndarray, u: np.ndarray, order: np.ndarray, n_items: int,
+                  n_customers: int) -> tuple[np.ndarray, ...]:
     """Distinct (customer code, item code) with the number of distinct orders holding the item, sorted by
-    customer then item."""
-    _, first = np.unique(order.astype(np.int64) * n_items + u, return_index=True)  # a product twice on an order
-    key = c[first].astype(np.int64) * n_items + u[first]
-    keys, counts = np.unique(key, return_counts=True)
-    return keys // n_items, keys % n_items, counts
+    customer then item. A hash pass drops a product's repeats on one order; the counts come from building a
+    sparse matrix (a counting sort, no comparison sort of the lines)."""
+    first = ~pd.Series(order.astype(np.int64) * n_items + u).duplicated().to_numpy()
+    m = sparse.csr_matrix((np.ones(int(first.sum())), (c[first], u[first])), shape=(n_customers, n_items))
+    m.sum_duplicates()
+    rows = np.repeat(np.arange(n_customers, dtype=np.int64), np.diff(m.indptr))
+    return rows, m.indices.astype(np.int64), m.data.astype(np.int64)
+
+
+def _member(sorted_keys: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """keys ∈ sorted_keys (both int64; sorted_keys ascending and unique)."""
+    pos = np.searchsorted(sorted_keys, keys)
+    found = pos < sorted_keys.size
+    found[found] = sorted_keys[pos[found]] == keys[found]
+    return found
 
 
 def _bucket(n: np.ndarray) -> np.ndarray:
@@ -225,18 +236,17 @@ def fit_recommender(lines: pd.DataFrame, *, as_of_day: int, window_days: int = 1
     prod_all = lines["product_id"].to_numpy(dtype=np.int64)[used]
     order_all = lines["order_id"].to_numpy(dtype=np.int64)[used]
     day = day[used]
-    items, u_all = np.unique(prod_all, return_inverse=True)
-    customers, c_all = np.unique(cust_all, return_inverse=True)
-    n_items = items.size
+    u_all, items = pd.factorize(prod_all, sort=True)
+    c_all, customers = pd.factorize(cust_all)
+    n_items, n_cust = int(items.size), int(customers.size)
 
     before = day <= split
-    bc, bu, bn = _unique_pairs(c_all[before], u_all[before], order_all[before], n_items)
-    ac, au, _ = _unique_pairs(c_all[~before], u_all[~before], order_all[~before], n_items)
-    active = np.zeros(customers.size, dtype=bool)
-    active[np.intersect1d(np.unique(bc), np.unique(ac))] = True
-    after_keys = ac * n_items + au
+    bc, bu, bn = _unique_pairs(c_all[before], u_all[before], order_all[before], n_items, n_cust)
+    ac, au, _ = _unique_pairs(c_all[~before], u_all[~before], order_all[~before], n_items, n_cust)
+    active = (np.bincount(bc, minlength=n_cust) > 0) & (np.bincount(ac, minlength=n_cust) > 0)
+    after_keys = ac * n_items + au  # ascending: the pairs are sorted by customer, then item
     on = active[bc]
-    rebought = np.isin(bc[on] * n_items + bu[on], after_keys, assume_unique=True)
+    rebought = _member(after_keys, bc[on] * n_items + bu[on])
     pairs = np.bincount(bu[on], minlength=n_items).astype(float)
     rebuys = np.bincount(bu[on], weights=rebought, minlength=n_items)
     overall = float(rebought.mean()) if rebought.size else 0.0
@@ -249,21 +259,24 @@ def fit_recommender(lines: pd.DataFrame, *, as_of_day: int, window_days: int = 1
             rate = float(np.clip(rebought[sel].mean(), 1e-3, 1 - 1e-3))
             boost[b] = (rate / (1 - rate)) / (overall / (1 - overall))  # an odds ratio
     n_active = int(active.sum())
-    new_after = active[ac] & ~np.isin(after_keys, bc * n_items + bu, assume_unique=True)
+    new_after = active[ac] & ~_member(bc * n_items + bu, after_keys)
     # Among the active customers who had not bought it before (its earlier buyers cannot be new buyers).
     new_rate = np.bincount(au[new_after], minlength=n_items) / np.maximum(n_active - pairs, 1.0)
 
     # Links over the history up to as_of_day.
     recent = day > as_of_day - history_days
-    hc, hu, hn = _unique_pairs(c_all[recent], u_all[recent], order_all[recent], n_items)
-    n_customers = int(np.unique(hc).size)
+    hc, hu, hn = _unique_pairs(c_all[recent], u_all[recent], order_all[recent], n_items, n_cust)
+    n_customers = int((np.bincount(hc, minlength=n_cust) > 0).sum())
     buyers = np.bincount(hu, minlength=n_items)
-    order = np.lexsort((-buyers[hu], -hn, hc))  # each customer's most-bought products first
-    hc, hu = hc[order], hu[order]
-    starts = np.searchsorted(hc, hc, side="left")
-    keep = (np.arange(hc.size) - starts < profile_cap) & (buyers[hu] >= min_common)
+    if hc.size and np.bincount(hc).max() > profile_cap:
+        order = np.lexsort((-buyers[hu], -hn, hc))  # each customer's most-bought products first
+        hc, hu = hc[order], hu[order]
+        starts = np.searchsorted(hc, hc, side="left")
+        keep = np.arange(hc.size) - starts < profile_cap
+        hc, hu = hc[keep], hu[keep]
+    keep = buyers[hu] >= min_common
     hc, hu = hc[keep], hu[keep]
-    X = sparse.csr_matrix((np.ones(hc.size, dtype=np.float32), (hc, hu)), shape=(customers.size, n_items))
+    X = sparse.csr_matrix((np.ones(hc.size, dtype=np.float32), (hc, hu)), shape=(n_cust, n_items))
     n_i = np.asarray(X.sum(axis=0)).ravel()
     co = (X.T @ X).tocoo()
     ok = (co.row != co.col) & (co.data >= min_common)
@@ -324,8 +337,8 @@ def recommend(model: Recommender, lines: pd.DataFrame, *, k: int = 5, customers:
     n_items = model.items.size
     u = np.searchsorted(model.items, prod)
     known = (u < n_items) & (model.items[np.minimum(u, n_items - 1)] == prod)
-    ids, c = np.unique(cust[known], return_inverse=True)
-    pc, pu, pn = _unique_pairs(c, u[known], order_ids[known], n_items)
+    c, ids = pd.factorize(cust[known], sort=True)
+    pc, pu, pn = _unique_pairs(c, u[known], order_ids[known], n_items, int(ids.size))
     odds = model.repeat_rate[pu] / np.maximum(1 - model.repeat_rate[pu], 1e-9) * model.repeat_boost[_bucket(pn)]
     repeat_score = odds / (1 + odds)
     n_popular = popular if popular is not None else 3 * k + 10
@@ -394,29 +407,30 @@ def popular_lists(model: Recommender, lines: pd.DataFrame, *, k: int = 5, custom
     "popular"."""
     day = lines["day"].to_numpy(dtype=np.int64)
     recent = (day <= model.as_of_day) & (day > model.as_of_day - model.history_days)
-    hist = lines.loc[recent, ["customer_id", "product_id", "order_id"]]
+    cust = lines["customer_id"].to_numpy(dtype=np.int64)[recent]
+    prod = lines["product_id"].to_numpy(dtype=np.int64)[recent]
+    order_ids = lines["order_id"].to_numpy(dtype=np.int64)[recent]
     if customers is not None:
-        hist = hist[hist["customer_id"].isin(np.asarray(customers, dtype=np.int64))]
-    ids = np.unique(hist["customer_id"].to_numpy(dtype=np.int64))
-    counts = hist.groupby(["customer_id", "product_id"], sort=False)["order_id"].nunique().reset_index()
-    u = np.searchsorted(model.items, counts["product_id"].to_numpy(dtype=np.int64))
-    odds = model.repeat_rate[u] / np.maximum(1 - model.repeat_rate[u], 1e-9) * model.repeat_boost[
-        _bucket(counts["order_id"].to_numpy())]
-    excluded = counts.loc[odds / (1 + odds) < min_repeat, ["customer_id", "product_id"]]
+        wanted = np.isin(cust, np.asarray(customers, dtype=np.int64))
+        cust, prod, order_ids = cust[wanted], prod[wanted], order_ids[wanted]
+    c, ids = pd.factorize(cust, sort=True)
+    n_items = model.items.size
+    pc, pu, pn = _unique_pairs(c, np.searchsorted(model.items, prod), order_ids, n_items, int(ids.size))
+    odds = model.repeat_rate[pu] / np.maximum(1 - model.repeat_rate[pu], 1e-9) * model.repeat_boost[_bucket(pn)]
+    one_off = sparse.csr_matrix(((odds / (1 + odds) < min_repeat).astype(np.float64), (pc, pu)),
+                                shape=(ids.size, n_items))
     popular = most_popular(lines, as_of_day=model.as_of_day, k=3 * k + 10)
-    cand = pd.DataFrame({"customer_id": np.repeat(ids, popular.size), "product_id": np.tile(popular, ids.size),
-                         "order": np.tile(np.arange(popular.size), ids.size)})
-    cand = cand.merge(excluded.assign(_x=True), on=["customer_id", "product_id"], how="left")
-    cand = cand[cand["_x"].isna()].sort_values(["customer_id", "order"], kind="stable")
-    cand["rank"] = cand.groupby("customer_id", sort=False).cumcount() + 1
-    cand = cand[cand["rank"] <= k]
-    col = np.searchsorted(model.items, cand["product_id"].to_numpy(dtype=np.int64))
-    share = model.buyers[col] / max(int(ids.size), 1)
+    cols = np.searchsorted(model.items, popular)
+    # customers × popular products: may it be served (not a one-off purchase of theirs), the first k that may.
+    allowed = one_off[:, cols].toarray() == 0
+    take = allowed & (np.cumsum(allowed, axis=1) <= k)
+    row, j = np.nonzero(take)
+    col = cols[j]
     return pd.DataFrame({
-        "customer_id": cand["customer_id"].to_numpy(), "rank": cand["rank"].to_numpy(),
-        "product_id": cand["product_id"].to_numpy(), "score": share, "kind": "popular",
-        "because_product_id": -1, "times_bought": 0, "repeat_rate": np.nan, "lift": np.nan,
-        "confidence": np.nan, "new_rate": model.new_rate[col]})[TOP_COLUMNS]
+        "customer_id": ids[row], "rank": np.cumsum(take, axis=1)[row, j], "product_id": model.items[col],
+        "score": model.buyers[col] / max(int(ids.size), 1), "kind": "popular", "because_product_id": -1,
+        "times_bought": 0, "repeat_rate": np.nan, "lift": np.nan, "confidence": np.nan,
+        "new_rate": model.new_rate[col]})[TOP_COLUMNS]
 
 
 def most_popular(lines: pd.DataFrame, *, as_of_day: int, k: int, days: int = 365) -> np.ndarray:

@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from clientwise.analytics import label_queries, label_services
+from clientwise.analytics import label_queries, label_services, labels
 from clientwise.analytics.models import LabelModel
 from clientwise.core import permissions as perms
 from clientwise.core.decorators import perm_required
@@ -114,6 +114,8 @@ def own_model(request, model_id: int):
     feats = model.features or {}
     return render(request, "analytics/own_model.html", {
         "m": model, "metrics": model.metrics, "rows": _rows(model.metrics), "calibration": _calibration(model.metrics),
+        # Worded in the reader's language (the stored metrics.verdict is in the trainer's).
+        "verdict": labels.verdict(model.metrics),
         "features": feats.get("features", []),
         "dropped": [{"name": d["name"], "reason": DROP_REASONS.get(d["reason"], d["reason"])}
                     for d in feats.get("dropped", [])],

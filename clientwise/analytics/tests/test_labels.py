@@ -302,6 +302,8 @@ def test_page_upload_pick_train_apply(customers, var_dir, web_client):
     assert response.status_code == 302 and response["Location"] == f"/analytics/own-models/{model.pk}/"
     page = client.get(response["Location"])
     assert page.status_code == 200 and b'id="verdict"' in page.content and b"MonthlyCharges" in page.content
+    zh = client.get(response["Location"], headers={"Accept-Language": "zh-hans"}).content.decode()
+    assert "模型优于最佳单一特征" in zh and "5 折分层交叉验证" in zh
     response = client.post(f"/analytics/own-models/{model.pk}/apply/", {})
     assert response.status_code == 302
     model.refresh_from_db()

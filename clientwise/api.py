@@ -37,6 +37,13 @@ class SessionAuth(APIKeyCookie):
 
     param_name = settings.SESSION_COOKIE_NAME
 
+    def _get_key(self, request):
+        # Without a session cookie there is no session to protect: skip the CSRF check, so a call with a missing or
+        # bad token is answered 401 (not authenticated), not 403 "CSRF check failed".
+        if self.param_name not in request.COOKIES:
+            return None
+        return super()._get_key(request)
+
     def authenticate(self, request, key):
         user = getattr(request, "user", None)
         return user if user is not None and user.is_authenticated else None

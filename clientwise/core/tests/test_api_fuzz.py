@@ -21,13 +21,24 @@ schema.app = get_wsgi_application()
 
 @pytest.fixture
 def fuzz_world(org):
-    """Rows for the generated ids to hit sometimes, and a token for the admin."""
+    """Rows for the generated ids to hit sometimes, and a token for the admin. The requests go through the real
+    WSGI handler, which closes the database connection after each request; like Django's test client, keep the
+    test's connection (and its transaction) open instead."""
+    from django.core import signals
+    from django.db import close_old_connections
+
     from clientwise.accounts.services import issue_token
     from clientwise.customers.services import create_customer
 
     for i in range(3):
         create_customer(actor=org.admin, data={"name": f"客户{i}"}, mobile=f"1380000{i:04d}")
-    return {"Authorization": f"Bearer {issue_token(user=org.admin, name='fuzz').secret}"}
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    try:
+        yield {"Authorization": f"Bearer {issue_token(user=org.admin, name='fuzz').secret}"}
+    finally:
+        signals.request_started.connect(close_old_connections)
+        signals.request_finished.connect(close_old_connections)
 
 
 @schema.parametrize()

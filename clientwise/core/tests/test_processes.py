@@ -197,3 +197,17 @@ def test_numbers_too_large_for_the_database_are_bad_input_not_server_errors(web_
     page = web_client(org.admin).get("/customers/", {"owner": str(2 ** 70)})
     assert page.status_code in (200, 400)  # the list form may reject it itself; never a 500
     assert web_client(org.admin).get("/data/export/customers.csv", {"owner": str(2 ** 70)}).status_code in (200, 400)
+
+
+def test_unsafe_api_calls_without_a_valid_token_are_401_not_a_csrf_failure(org, web_client):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    for headers in ({}, {"Authorization": "Bearer cw_not-a-token"}):
+        r = client.post("/api/v1/customers", {"name": "x"}, content_type="application/json", headers=headers)
+        assert r.status_code == 401 and r.json()["code"] == "not_authenticated", (headers, r.content)
+    # With a session cookie the CSRF check still applies.
+    browser = web_client(org.admin)
+    browser.handler.enforce_csrf_checks = True
+    r = browser.post("/api/v1/customers", {"name": "x"}, content_type="application/json")
+    assert r.status_code == 403

@@ -79,6 +79,11 @@ def test_an_import_that_created_customers_queues_a_dedup_run(org, settings, djan
 
     make_customer(org.rep_a, "张伟", mobile="13812345678")
     make_customer(org.rep_a, "张 伟", mobile="13812345678")
+    # Other customers: the model learns how often fields agree between different people (u) from random pairs,
+    # so a base of two records, one person, has nothing to learn it from.
+    for i, name in enumerate(["李娜", "王芳", "刘洋", "陈静", "杨帆", "赵磊", "黄敏", "周杰", "吴昊", "徐丽",
+                              "孙强", "马超", "朱琳", "胡斌", "郭靖", "何平", "高峰", "林涛", "罗敏", "郑爽"]):
+        make_customer(org.rep_a, name, mobile=f"1390000{i:04d}")
     settings.IDENTITY_DEDUP_AFTER_IMPORT = False
     assert services.dedup_after_import(created=5) is False
     settings.IDENTITY_DEDUP_AFTER_IMPORT = True

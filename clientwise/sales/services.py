@@ -25,7 +25,7 @@ from django.utils.translation import pgettext, pgettext_lazy
 
 from clientwise.core import permissions as perms
 from clientwise.core.audit import audit, diff, snapshot
-from clientwise.core.errors import DomainError, ErrorCode, NotFound, ValidationFailed
+from clientwise.core.errors import DomainError, ErrorCode, NotFound, PermissionDenied, ValidationFailed
 from clientwise.core.normalize import normalize_email, normalize_phone, parse_date
 from clientwise.customers import queries as customer_queries
 from clientwise.customers import services as customer_services
@@ -187,7 +187,7 @@ def _user(user_id: Any, field: str):
     return user
 
 
-def _check_owner_allowed(actor, owner) -> None:
+def _check_owner_allowed(actor, owner, field: str = "owner_id") -> None:
     """A rep may own things themselves only; a manager may give them to anyone in their team subtree."""
     if owner.pk == actor.pk:
         return
@@ -199,8 +199,8 @@ def _check_owner_allowed(actor, owner) -> None:
 
         if owner.team_id in team_subtree_ids(actor.team_id):
             return
-    raise ValidationFailed([_err(ErrorCode.PERMISSION_DENIED, _("You may not give this to that colleague."),
-                                 "owner_id")])
+    # A permission problem, not a malformed field: 403 like every other refusal (field says which input).
+    raise PermissionDenied(_("You may not give this to that colleague."), field)
 
 
 def _product_lines(data: dict, errors: list) -> list[str]:
@@ -1042,9 +1042,9 @@ def transfer_ownership(*, actor, from_user_id: int, to_user_ids: list[int], reas
         if user.pk == from_user.pk:
             raise ValidationFailed([_err(ErrorCode.INVALID, _("Choose colleagues other than the one leaving."),
                                          "to_user_ids")])
-        _check_owner_allowed(actor, user)
+        _check_owner_allowed(actor, user, "to_user_ids")
         to_users.append(user)
-    _check_owner_allowed(actor, from_user)
+    _check_owner_allowed(actor, from_user, "from_user_id")
     teams = {u.pk: u.team_id for u in to_users}
     with transaction.atomic():
         moved: dict[str, dict[str, int]] = {}
@@ -1110,7 +1110,7 @@ def set_quota(*, actor, user_id: int, month, amount) -> Quota:
     if errors:
         raise ValidationFailed(errors)
     user = _user(user_id, "user_id")
-    _check_owner_allowed(actor, user)
+    _check_owner_allowed(actor, user, "user_id")
     with transaction.atomic():
         quota, _created = Quota.objects.update_or_create(user=user, month=month_start(day),
                                                          defaults={"amount": value})

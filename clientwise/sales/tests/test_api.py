@@ -94,6 +94,13 @@ def test_transfer_endpoint_matrix(org, api_client, make_customer):
                                                                            "to_user_ids": [org.rep_a.pk]}))
     assert_error(api_client(org.manager_a).post("ownership-transfers", {"from_user_id": org.rep_a.pk,
                                                                         "to_user_ids": []}), 422)
+    # A manager handing over to (or setting a quota for) someone outside their team: 403 naming the field.
+    body = assert_error(api_client(org.manager_a).post("ownership-transfers", {
+        "from_user_id": org.rep_a2.pk, "to_user_ids": [org.rep_b.pk]}), 403, "permission_denied")
+    assert body["field"] == "to_user_ids"
+    body = assert_error(api_client(org.manager_a).post("quotas", {"user_id": org.rep_b.pk, "month": "2026-12-01",
+                                                                  "amount": "1000"}), 403, "permission_denied")
+    assert body["field"] == "user_id"
 
 
 @pytest.mark.parametrize("payload", [{"kind": "call", "subject": "x"}, {"subject": ""},

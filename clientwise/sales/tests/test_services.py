@@ -162,8 +162,11 @@ def test_explicit_owner_beats_rules_and_reps_may_only_take_leads_themselves(org)
     services.save_assignment_rule(actor=org.admin, data={"name": "All", "member_ids": [org.rep_b.pk]})
     lead = services.create_lead(actor=org.manager_a, data={"name": "X", "owner_id": org.rep_a2.pk})
     assert lead.owner == org.rep_a2
-    with pytest.raises(ValidationFailed):
+    # Giving a lead to a colleague outside one's reach is a permission refusal (403), not a malformed field (422).
+    with pytest.raises(PermissionDenied) as refused:
         services.create_lead(actor=org.rep_a, data={"name": "Y", "owner_id": org.rep_b.pk})
+    assert (refused.value.status, refused.value.field) == (403, "owner_id")
+    assert not Lead.objects.filter(name="Y").exists()
 
 
 def test_convert_lead_creates_customer_contact_and_opportunity_and_keeps_history(org):

@@ -27,7 +27,7 @@ from clientwise.analytics import labels as L
 from clientwise.analytics.errors import AnalyticsErrorCode
 from clientwise.analytics.models import LabelModel, LabelScore
 from clientwise.core.audit import audit
-from clientwise.core.errors import DomainError
+from clientwise.core.errors import DomainError, ErrorCode
 
 ID_KINDS = ("external_id", "member_number", "customer_id")
 MAX_UPLOAD_BYTES = 512 * 1024 ** 2
@@ -182,8 +182,7 @@ def train_label_model(*, actor, path: Path, file_name: str, name: str, id_column
     started = time.monotonic()
     name = (name or "").strip()
     if not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,49}", name):
-        raise DomainError(AnalyticsErrorCode.MODEL_NAME_TAKEN,
-                          _("The name must be 1-50 lower-case letters, digits, - or _."), "name")
+        raise DomainError(ErrorCode.INVALID, _("The name must be 1-50 lower-case letters, digits, - or _."), "name")
     if LabelModel.objects.filter(name=name).exists():
         raise DomainError(AnalyticsErrorCode.MODEL_NAME_TAKEN,
                           _("A model named “%(name)s” exists; choose another name.") % {"name": name}, "name")

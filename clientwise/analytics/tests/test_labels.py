@@ -258,6 +258,7 @@ def test_api_train_apply_scores_and_errors(customers, var_dir, api_client):
         "label_not_binary": _train(client, csv_bytes(telco(200).assign(Churn=lambda f: f["tenure"])), name="x5"),
         "model_name_taken": _train(client, csv_bytes(telco(200)), name="telco"),
         "empty_file": _train(client, b"", name="x6"),
+        "invalid": _train(client, csv_bytes(telco(200)), name="Not A Slug"),
     }
     for code, response in bad.items():
         assert_error(response, 400, code)

@@ -1198,8 +1198,9 @@ def record_wallet_share(*, actor, account_id: int, period, our_volume, total_dem
         account = queries.get_key_account_for(actor, account_id)
         row, created = WalletShare.objects.update_or_create(
             account=account, period=month_start(day),
+            # A blank external id is no id: two entered months must not collide on (source, external_id).
             defaults={"our_volume": ours, "total_demand": total, "source": (source or "")[:40],
-                      "external_id": external_id})
+                      "external_id": (external_id or "").strip() or None})
         audit(actor=actor, action="key_account.wallet", obj=row, customer_id=account.customer_id,
               after={"period": row.period, "our_volume": ours, "total_demand": total})
     return row

@@ -80,6 +80,12 @@ def test_forecast_funnel_and_key_accounts_endpoints(org, api_client, make_custom
     out = client.post(f"key-accounts/{acc['id']}/wallet", {"period": "2026-01-01", "our_volume": "25",
                                                            "total_demand": "100"}).json()
     assert out["share_of_wallet"] == 0.25 and out["relationship_history"][0]["to"] == "vendor"
+    # A second month entered with an empty external id (as the page and many clients send it) is no clash.
+    for month in ("2026-02-01", "2026-03-01"):
+        r = client.post(f"key-accounts/{acc['id']}/wallet", {"period": month, "our_volume": "30",
+                                                             "total_demand": "100", "external_id": ""})
+        assert r.status_code == 200, r.content
+    assert len(r.json()["wallet"]) == 3
     out = client.post(f"key-accounts/{acc['id']}/stage", {"stage": "preferred", "note": "框架协议"}).json()
     assert out["relationship_stage"] == "preferred"
     assert api_client(org.rep_b).get(f"key-accounts/{acc['id']}").status_code == 404

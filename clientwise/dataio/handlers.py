@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import operator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -938,7 +939,7 @@ class OrderHandler(Handler):
         self._products: dict[str, Any] = {}
         self._stores: dict[str, Any] = {}
         self._channels: dict[str, Any] | None = None
-        self._priced: dict[tuple, Any] = {}  # (product id, texts of PRICE_FIELDS) -> PricedLine or its error
+        self._priced: dict[tuple, Any] = {}  # (SKU, texts of PRICE_FIELDS) -> PricedLine or its error
         self._payloads = PurchasePayloads(self.job.pk)
         self.fields = [t.name for t in TARGETS["orders"] if self.mapping.get(t.name)]
         # The per-field checks after the order number, in the order the per-row rules list their errors.
@@ -1185,6 +1186,7 @@ class OrderHandler(Handler):
         # priced once per distinct combination for the whole job (rules.price_line, or the error it raised).
         texts = [values.get(f, empty) for f in PRICE_FIELDS]
         parsed = [clean.get(f) for f in PRICE_FIELDS]
+        price_texts = list(zip(*texts, strict=True))  # per line: its texts of PRICE_FIELDS
         price_memo = self._priced
         if len(price_memo) > 200_000:
             price_memo.clear()
@@ -1200,12 +1202,12 @@ class OrderHandler(Handler):
                     errs[i] = found
                     continue
             product = products[sku]
-            key = (product.id, *(column[i] for column in texts))
+            key = (sku, price_texts[i])
             try:
                 priced = price_memo[key]
             except KeyError:
                 priced = price_memo[key] = self._price(product, [
-                    (good[column[i]] if column[i] else None) for good, column in zip(parsed, texts, strict=True)])
+                    (good[text] if text else None) for good, text in zip(parsed, price_texts[i], strict=True)])
             if type(priced) is DomainError:
                 errs[i] = [priced]
                 continue
@@ -1244,9 +1246,14 @@ class OrderHandler(Handler):
         appends: list[tuple[Any, list[int]]] = []  # (an order already stored, the lines added to it)
         stored_keys: dict[int, list[tuple]] = {}  # partial orders' line keys (read when first needed)
         ordered_of = clean["ordered_at"]
+        any_skipped = True in skipped
         for a, b in groups:
-            valid = [i for i in range(a, b) if errs[i] is None and not skipped[i]]
-            failed = sum(1 for i in range(a, b) if errs[i] is not None)
+            clean_lines = errs[a:b].count(None)
+            if clean_lines == b - a and not (any_skipped and True in skipped[a:b]):
+                valid, failed = list(range(a, b)), 0
+            else:
+                valid = [i for i in range(a, b) if errs[i] is None and not skipped[i]]
+                failed = b - a - clean_lines
             if failed and (whole or not valid):
                 incomplete = None
                 for i in valid:
@@ -1454,10 +1461,13 @@ ORDER_LINE_FIELDS = ("order_id", "customer_id", "product_id", "quantity", "unit_
                      "coupon_discount", "loyalty_discount", "manual_discount", "discount", "amount", "cost")
 
 
+_priced_values = operator.attrgetter("quantity", "unit_price", "promotion", "coupon", "loyalty", "manual",
+                                     "discount", "amount", "cost")
+
+
 def line_values(order_id: int, customer_id: int, product, priced) -> tuple:
     """An order line's values in ORDER_LINE_FIELDS order, from its product and rules.PricedLine."""
-    return (order_id, customer_id, product.id, priced.quantity, priced.unit_price, priced.promotion, priced.coupon,
-            priced.loyalty, priced.manual, priced.discount, priced.amount, priced.cost)
+    return (order_id, customer_id, product.id, *_priced_values(priced))
 
 
 def append_lines(handler: Handler, appends: list[tuple[Any, list[tuple]]]) -> None:

@@ -257,3 +257,15 @@ def test_mapping_page_sets_the_order_options(org, grocer, web_client):
         "line_policy": "whole_order", "void_lines": "keep", "price_basis": "amount", "currency": "USD"}
     r = c.post(f"/data/imports/{job.pk}/mapping/", {**form, "void_lines": "drop"})
     assert r.status_code == 422
+
+
+def test_discount_kinds_without_a_column_are_zero(org, grocer):
+    """The import leaves out the columns of discount kinds the file does not have; the database writes 0."""
+    head = ["单号", "会员号", "下单时间", "货号", "数量", "折扣"]
+    with mock.patch("django.utils.timezone.now", return_value=NOW):
+        job = run(org.admin, "orders", "pos.csv", csv_text([head, ["D-1", "M1", "2025-03-01", "P-1", "2", "3.5"],
+                                                             ["D-1", "M1", "2025-03-01", "P-2", "1", ""]]))
+    assert counts(job) == (2, 0, 0, 0, 0)
+    assert stored_lines("D-1") == [
+        ("P-1", D("2"), D("100"), D("3.50"), 0, 0, 0, D("3.50"), D("196.50"), D("120.00")),
+        ("P-2", D("1"), D("20"), 0, 0, 0, 0, 0, D("20.00"), D("5.00"))]

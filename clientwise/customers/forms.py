@@ -50,6 +50,10 @@ class CustomerForm(forms.Form):
     industry = forms.CharField(label=_("Industry"), max_length=100, required=False)
     province = forms.CharField(label=_("Province"), max_length=40, required=False)
     city = forms.CharField(label=_("City"), max_length=60, required=False)
+    customer_since = forms.CharField(label=_("Customer since"), required=False, max_length=30,
+                                     widget=forms.DateInput(attrs={"type": "date"}),
+                                     help_text=_("When the relationship began; a new customer left blank starts "
+                                                 "today."))
     tags = forms.CharField(label=_("Tags"), required=False, max_length=1000,
                            help_text=_("Separate tags with commas."))
     notes = forms.CharField(label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
@@ -96,7 +100,7 @@ class CustomerForm(forms.Form):
         d = self.cleaned_data
         data = {k: d.get(k) for k in ("kind", "name", "member_number", "status", "gender", "birth_date", "occupation",
                                       "income_band", "urban_rural", "id_number", "industry", "province", "city",
-                                      "notes")}
+                                      "notes", "customer_since")}
         data["owner_id"], data["team_id"], data["organization_id"] = d.get("owner"), d.get("team"), d.get("organization")
         data["custom"] = {a.key: d.get(f"custom_{a.key}") or None for a in self.attributes}
         return data
@@ -111,6 +115,7 @@ class CustomerForm(forms.Form):
                                                       "income_band", "urban_rural", "id_number", "industry",
                                                       "province", "city", "notes")}
         initial["birth_date"] = customer.birth_date.isoformat() if customer.birth_date else ""
+        initial["customer_since"] = customer.customer_since.isoformat() if customer.customer_since else ""
         initial["owner"], initial["team"] = customer.owner_id, customer.team_id
         initial["organization"] = customer.organization_id
         initial["tags"] = ", ".join(t.name for t in customer.tags.all())

@@ -45,3 +45,14 @@ def test_merge_keeps_the_earliest_customer_since_and_unmerge_restores_it(org):
     services.unmerge_customers(actor=org.admin, snapshot=result.snapshot)
     assert Customer.objects.get(pk=survivor.pk).customer_since == dt.date(2024, 6, 1)
     assert Customer.objects.get(pk=imported.pk).customer_since == dt.date(2016, 9, 9)
+
+
+def test_the_customer_form_edits_customer_since(org, web_client):
+    customer = services.create_customer(actor=org.admin, data={"name": "周八", "customer_since": "2021-04-01"})
+    client = web_client(org.admin)
+    form = client.get(reverse("customers:edit", args=[customer.pk])).content.decode()
+    assert 'name="customer_since"' in form and 'value="2021-04-01"' in form
+    response = client.post(reverse("customers:edit", args=[customer.pk]),
+                           {"kind": "person", "name": "周八", "status": "active", "customer_since": "2015-07-15"})
+    assert response.status_code in (200, 302)
+    assert Customer.objects.get(pk=customer.pk).customer_since == dt.date(2015, 7, 15)

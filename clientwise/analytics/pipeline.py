@@ -54,6 +54,17 @@ class NotEnoughHistory(ValueError):
         self.field = field
 
 
+def fit_windows(as_of: dt.date, first_order_day: dt.date | None, holdout_days: int,
+                churn_horizon_days: int) -> tuple[int, int]:
+    """Validation windows that fit the history: the holdout at most half of the days from the first order to
+    `as_of`, the churn horizon at most a third (its training labels start two horizons back), neither below 7.
+    For windows the caller did not choose, so scoring as of a day early in a (newly imported) history works."""
+    if first_order_day is None or first_order_day >= as_of:
+        return holdout_days, churn_horizon_days
+    observed = (as_of - first_order_day).days
+    return min(holdout_days, max(7, observed // 2)), min(churn_horizon_days, max(7, observed // 3))
+
+
 def check_history(now: pd.DataFrame, cal: pd.DataFrame, config: ScoringConfig) -> None:
     """Refuse, with a sentence a user can act on, the as-of dates the models cannot be fitted at."""
     if len(now) == 0:

@@ -94,7 +94,10 @@ def run_scoring(*, actor=None, as_of: dt.date | None = None, engine: str = "duck
     `actor` None means the system (CLI, nightly task); a user needs the analytics.run right. `discount_rate` is
     annual (default settings.ANALYTICS_DISCOUNT_RATE or 0.10), `holdout_days` the validation window (default
     settings.ANALYTICS_HOLDOUT_DAYS or 180), `churn_horizon_days` the churn label window (default
-    settings.ANALYTICS_CHURN_HORIZON_DAYS or 90). `progress(stage, seconds, rows)` is called after each stage.
+    settings.ANALYTICS_CHURN_HORIZON_DAYS or 90); when neither window is given, both are shortened to fit the
+    history before `as_of` (pipeline.fit_windows: holdout ≤ half, churn horizon ≤ a third of the days since the
+    first order), so any day inside an imported history can be scored. `progress(stage, seconds, rows)` is
+    called after each stage.
     Returns the finished batch; raises (after marking the batch failed) when a stage fails.
     """
     if actor is not None:
@@ -102,8 +105,12 @@ def run_scoring(*, actor=None, as_of: dt.date | None = None, engine: str = "duck
     as_of = as_of or default_as_of()
     discount_rate = _setting("ANALYTICS_DISCOUNT_RATE", DEFAULT_DISCOUNT_RATE) if discount_rate is None \
         else discount_rate
+    chosen_windows = bool(holdout_days or churn_horizon_days)
     holdout_days = holdout_days or _setting("ANALYTICS_HOLDOUT_DAYS", DEFAULT_HOLDOUT_DAYS)
     churn_horizon_days = churn_horizon_days or _setting("ANALYTICS_CHURN_HORIZON_DAYS", DEFAULT_CHURN_HORIZON_DAYS)
+    if not chosen_windows and as_of <= timezone.localdate():
+        holdout_days, churn_horizon_days = pipeline.fit_windows(as_of, _first_order_day(), holdout_days,
+                                                                churn_horizon_days)
     _validate(as_of=as_of, engine=engine, horizon_days=horizon_days, discount_rate=discount_rate,
               holdout_days=holdout_days, churn_horizon_days=churn_horizon_days)
     _fail_abandoned_batches()
@@ -190,6 +197,16 @@ def keep_explainer(path: Path, result: pipeline.ScoringResult) -> int:
     pq.write_table(table, path / churn.EXPLAINER_FEATURES, row_group_size=20_000, compression="zstd")
     run.artifacts.clear()
     return int(ids.size)
+
+
+def _first_order_day():
+    """The local day of the first completed order (None without orders)."""
+    from django.apps import apps
+    from django.db.models import Min
+
+    first = apps.get_model("commerce.Order").objects.filter(status="completed").aggregate(
+        first=Min("ordered_at"))["first"]
+    return timezone.localdate(first) if first is not None else None
 
 
 def _fail_abandoned_batches() -> None:

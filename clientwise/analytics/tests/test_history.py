@@ -135,6 +135,18 @@ def test_as_of_inside_the_history_sees_only_customers_who_had_started(imported):
     assert batch.status == RunStatus.DONE and batch.customers == started < CUSTOMERS
 
 
+def test_early_in_the_history_the_validation_windows_shrink_to_fit(imported):
+    """Two months into the history the default 180-day holdout would start before the first order: without
+    chosen windows the run uses half the history for the holdout and a third for the churn horizon."""
+    first = min(dt.date.fromisoformat(o[3][:10]) for o in imported["orders"])
+    as_of = first + dt.timedelta(days=60)
+    batch = services.run_scoring(as_of=as_of)
+    assert batch.status == RunStatus.DONE
+    runs = {run.model: run for run in ModelRun.objects.filter(batch=batch)}
+    assert runs["bgnbd"].metrics["holdout_days"] == 30
+    assert runs["churn"].status == RunStatus.FAILED or runs["churn"].parameters["horizon_days"] == 20
+
+
 def test_nightly_task_scores_today_after_the_history(imported):
     from clientwise.analytics.tasks import score_customers
 
@@ -162,8 +174,8 @@ def test_score_refuses_with_one_line_per_error_path(imported):
     first_order = min(o[3][:10] for o in imported["orders"])
     before = (dt.date.fromisoformat(first_order) - dt.timedelta(days=1)).isoformat()
     assert _score_error(as_of=before).startswith(f"No completed orders up to {before}")
-    # Orders, but none before the validation cut-off.
-    message = _score_error(as_of="2024-03-01")
+    # Orders, but none before the validation cut-off the user chose.
+    message = _score_error(as_of="2024-03-01", holdout_days=180)
     assert message.startswith("No purchases before 2023-09-03 (the validation cut-off: 2024-03-01 minus 180")
     assert not ScoringBatch.objects.filter(status=RunStatus.DONE).exists()
     assert set(ScoringBatch.objects.values_list("status", flat=True)) == {RunStatus.FAILED}

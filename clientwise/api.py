@@ -10,6 +10,7 @@ import logging
 
 from django.conf import settings
 from django.http import Http404
+from django.http.multipartparser import MultiPartParserError
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
@@ -150,6 +151,11 @@ def on_auth_error(request, exc):
 @api.exception_handler(Http404)
 def on_404(request, exc):
     return error_response(request, 404, ErrorCode.NOT_FOUND, "Not found.")
+
+
+@api.exception_handler(MultiPartParserError)
+def on_bad_multipart(request, exc):
+    return error_response(request, 400, ErrorCode.INVALID, f"The multipart body cannot be read: {exc}")
 
 
 @api.exception_handler(HttpError)

@@ -437,7 +437,8 @@ class OrderExportQuery(OrderFilterIn):
 def api_export_customers(request, query: Query[CustomerExportQuery]):
     """The visible customers matching the list filters as a CSV (streamed), XLSX or Parquet file.
     PII is masked without view_pii; needs data.export; audited as export.customers."""
-    params = CustomerListParams.model_validate(query.model_dump(exclude={"format"}))
+    # An export has no page: cursor and size are ignored (not validated against the list's page size).
+    params = CustomerListParams.model_validate(query.model_dump(exclude={"format", "cursor", "size"}))
     return as_response(export_customers(actor=request.user, params=params, fmt=query.format))
 
 

@@ -211,3 +211,11 @@ def test_unsafe_api_calls_without_a_valid_token_are_401_not_a_csrf_failure(org, 
     browser.handler.enforce_csrf_checks = True
     r = browser.post("/api/v1/customers", {"name": "x"}, content_type="application/json")
     assert r.status_code == 403
+
+
+def test_malformed_requests_found_by_fuzzing_are_4xx(org, api_client):
+    c = api_client(org.admin)
+    r = c.client.post("/api/v1/imports", data=b"--x\r\n", content_type="multipart/form-data", headers=c.headers)
+    assert r.status_code == 400 and r.json()["code"] == "invalid"  # multipart without a boundary
+    r = c.client.get("/api/v1/exports/customers", {"size": "1000"}, headers=c.headers)
+    assert r.status_code == 200  # an export has no page size

@@ -227,3 +227,15 @@ def test_export_neutralizes_formula_like_labels(api_client, users):
     sheet = load_workbook(io.BytesIO(body)).active
     assert not [cell.coordinate for row in sheet.iter_rows() for cell in row if cell.data_type == "f"]
     assert "=1+2" in [row[0].value for row in sheet.iter_rows()]
+
+
+@pytest.mark.parametrize("engine", ["snapshot", "database"])
+@pytest.mark.parametrize("dimension, values", [("store", ["abc"]), ("channel", ["x", 1.5]), ("product", [True]),
+                                               ("customer", ["no-id"]), ("region", [{"x": 1}]),
+                                               ("sales_rep", ["99999999999999999999999"])])
+def test_a_filter_value_of_the_wrong_type_is_a_422(api_client, users, snapshot, engine, dimension, values):
+    spec = {**SPEC, "engine": engine, "filters": [{"dimension": dimension, "op": "in", "values": values}]}
+    res = api_client(users["admin"]).post("reports/run", {"spec": spec})
+    assert res.status_code in (200, 422), res.content[:300]
+    if res.status_code == 422:
+        assert res.json()["code"] == "invalid"

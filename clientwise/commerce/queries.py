@@ -64,7 +64,8 @@ def get_order_for(user, pk) -> Order:
         visible_orders(user)
         .select_related("customer", "store", "store__branch", "channel", "sales_rep", "promoter")
         .prefetch_related(
-            Prefetch("lines", queryset=OrderLine.objects.select_related("product", "product__category")),
+            Prefetch("lines", queryset=OrderLine.objects.select_related("product", "product__category",
+                                                                        "product__unit")),
             Prefetch("returns", queryset=Return.objects.order_by("-returned_at", "-id").prefetch_related(
                 Prefetch("lines", queryset=ReturnLine.objects.select_related("order_line__product")))),
         ),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import ROUND_DOWN, Decimal
+
 from django import template
 from django.urls import NoReverseMatch, reverse
 
@@ -43,3 +45,27 @@ def store_location(store) -> str:
         if part and part not in parts:
             parts.append(part)
     return " ".join(parts)
+
+
+@register.filter
+def qty(value, style: str = "") -> str:
+    """A line quantity as people write it: 2, 35.27, 1,000 (NUMERIC(14,3) without its trailing zeros); `qty:"plain"`
+    without the thousands separator (an input's value or max)."""
+    if value in (None, ""):
+        return ""
+    text = f"{Decimal(value):{'' if style == 'plain' else ','}.3f}".rstrip("0").rstrip(".")
+    return text or "0"
+
+
+@register.filter
+def unit_money(value, currency: str | None = None) -> str:
+    """A unit price with its four decimals when it has them: ¥1.6667, ¥3,999.00."""
+    from clientwise.core.templatetags.cw import money
+
+    if value in (None, ""):
+        return ""
+    exact = Decimal(value).quantize(Decimal("0.0001"))
+    if exact == exact.quantize(Decimal("0.01")):
+        return money(exact, currency)
+    head = money(exact.quantize(Decimal("0.01"), rounding=ROUND_DOWN), currency)
+    return head + f"{exact:.4f}"[-2:].rstrip("0")

@@ -269,3 +269,15 @@ def test_discount_kinds_without_a_column_are_zero(org, grocer):
     assert stored_lines("D-1") == [
         ("P-1", D("2"), D("100"), D("3.50"), 0, 0, 0, D("3.50"), D("196.50"), D("120.00")),
         ("P-2", D("1"), D("20"), 0, 0, 0, 0, 0, D("20.00"), D("5.00"))]
+
+
+def test_order_page_shows_fractions_four_decimal_prices_and_a_partial_order(org, grocer, web_client):
+    from django.urls import reverse
+
+    imported(org, [line("F-1", "FUEL", "35.27", "7.89", amount="278.28"), line("F-1", "YOG", "3", "1.67",
+                                                                            amount="5.00"),
+                   line("F-1", "P-404", "1")], price_basis="amount")
+    order = Order.objects.get(number="F-1")
+    html = web_client(org.admin).get(reverse("commerce:order_detail", args=[order.pk])).content.decode()
+    assert "35.27" in html and "35.270" not in html and "¥1.6667" in html
+    assert "partial: 1 line missing" in html

@@ -68,7 +68,7 @@ def demo_lines(customers: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame, d
     now = dt.datetime(2026, 6, 30, 16, 0, tzinfo=dt.UTC)
     generate(customers=customers, seed=seed, now=now, future_days=0, reset=True)
     as_of = dt.date(2026, 6, 30)
-    snap = extract.extract_snapshot(stamp=f"bench-recommend-{customers}")
+    snap = extract.extract_snapshot(stamp=f"bench-recommend-{customers}-{time.time_ns()}")
     with get_engine("duckdb") as eng:
         eng.register(snap)
         lines = eng.arrow(features.lines_sql(as_of)).to_pandas()

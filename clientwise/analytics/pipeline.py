@@ -698,34 +698,54 @@ def recommend_model(config: ScoringConfig, ids: np.ndarray, lines: pd.DataFrame,
     else:
         recs = recommend.recommend(fitted, lines, k=k)
     lists: list = [[] for _ in range(ids.size)]
-    category = dict(zip(catalog["product_id"].tolist(), catalog["category"].tolist(), strict=True))
     pos, found = _align(ids, recs["customer_id"].to_numpy(dtype=np.int64))
+    recs = recs[found]
+    pos = pos[found]
     # The reason is stored as its parts (the UI words it in the user's language) plus a short English text; the
-    # recommended product's own name is not repeated in it (it travels as product_id).
+    # recommended product's own name is not repeated in it (it travels as product_id). One comprehension per
+    # kind over whole columns (a million customers × 3 items), then the items go to their customers in order.
+    category = pd.Series(catalog["category"].to_numpy(), index=catalog["product_id"].to_numpy())
+    cats = category.reindex(recs["product_id"].to_numpy()).fillna("").to_numpy(dtype=object)
+    kind = recs["kind"].to_numpy(dtype=object)
+    items: list = [None] * len(recs)
+
+    def column(name: str, sel: np.ndarray, digits: int | None = None) -> list:
+        values = recs[name].to_numpy()[sel]
+        return (np.round(values.astype(float), digits) if digits is not None else values).tolist()
+
+    sel = np.flatnonzero(kind == "together")
+    for i, item in zip(sel.tolist(), [
+            {"product_id": pid, "category": cat, "score": score, "kind": "together", "because_product_id": because,
+             "lift": lift, "confidence": conf,
+             "reason": f"bought {names.get(because, because)}; lift {lift:.1f}, confidence {conf:.0%}"}
+            for pid, cat, score, because, lift, conf in zip(
+                column("product_id", sel), cats[sel].tolist(), column("score", sel, 4),
+                column("because_product_id", sel), column("lift", sel, 2), column("confidence", sel, 3), strict=True)],
+            strict=True):
+        items[i] = item
+    sel = np.flatnonzero(kind == "repeat")
+    for i, item in zip(sel.tolist(), [
+            {"product_id": pid, "category": cat, "score": score, "kind": "repeat", "times_bought": times,
+             "repeat_rate": rate,
+             "reason": f"bought on {times} orders in the last year; {rate:.0%} of buyers buy it again"}
+            for pid, cat, score, times, rate in zip(
+                column("product_id", sel), cats[sel].tolist(), column("score", sel, 4),
+                column("times_bought", sel), column("repeat_rate", sel, 3), strict=True)],
+            strict=True):
+        items[i] = item
     popular_text = ("popular with customers like this one" if verdict.serving == rules.SERVE_MODEL
                     else "popular (the model did not beat it)")
-
-    def rounded(col: str, digits: int) -> list:
-        return np.round(recs[col].to_numpy(dtype=float), digits).tolist()
-
-    for p, ok, pid, score, kind, because, times, rate, lift, conf, new_rate in zip(
-            pos.tolist(), found.tolist(), recs["product_id"].tolist(), rounded("score", 4), recs["kind"].tolist(),
-            recs["because_product_id"].tolist(), recs["times_bought"].tolist(), rounded("repeat_rate", 3),
-            rounded("lift", 2), rounded("confidence", 3), rounded("new_rate", 4), strict=True):
-        if not ok:
-            continue
-        if kind == "together":
-            item = {"product_id": pid, "category": category.get(pid, ""), "score": score, "kind": kind,
-                    "because_product_id": because, "lift": lift, "confidence": conf,
-                    "reason": f"bought {names.get(because, because)}; lift {lift:.1f}, confidence {conf:.0%}"}
-        elif kind == "repeat":
-            item = {"product_id": pid, "category": category.get(pid, ""), "score": score, "kind": kind,
-                    "times_bought": times, "repeat_rate": rate,
-                    "reason": f"bought on {times} orders in the last year; {rate:.0%} of buyers buy it again"}
-        else:
-            item = {"product_id": pid, "category": category.get(pid, ""), "score": score, "kind": kind,
-                    "new_rate": new_rate, "reason": popular_text}
-        lists[p].append(item)
+    sel = np.flatnonzero(kind == "popular")
+    for i, item in zip(sel.tolist(), [
+            {"product_id": pid, "category": cat, "score": score, "kind": "popular", "new_rate": rate,
+             "reason": popular_text}
+            for pid, cat, score, rate in zip(column("product_id", sel), cats[sel].tolist(), column("score", sel, 4),
+                                             column("new_rate", sel, 4), strict=True)], strict=True):
+        items[i] = item
+    # recs is sorted by customer and rank: each customer's items are one slice.
+    starts = np.flatnonzero(np.r_[True, pos[1:] != pos[:-1]]) if pos.size else np.empty(0, dtype=np.int64)
+    for p, a, b in zip(pos[starts].tolist(), starts.tolist(), [*starts[1:].tolist(), len(items)], strict=True):
+        lists[p] = items[a:b]
     kinds = recs["kind"].value_counts().to_dict()
     out.parameters = {"k": k, **fitted.parameters, "served": {str(key): int(v) for key, v in kinds.items()},
                       "method": "own repeat purchases (repeat rate × odds ratio by times bought), products bought "
@@ -733,7 +753,7 @@ def recommend_model(config: ScoringConfig, ids: np.ndarray, lines: pd.DataFrame,
                                 "linked products) and popularity, as chances to buy in the next window",
                       "top_links": _json_links(fitted, names)}
     out.rows_in = int(len(lines))
-    out.rows_out = int(found.sum() and len(np.unique(pos[found])))
+    out.rows_out = int(starts.size)
     out.seconds = time.perf_counter() - started
     return lists, out
 

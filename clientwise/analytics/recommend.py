@@ -145,13 +145,21 @@ class Recommender:
     parameters: dict
 
 
-def _unique_pairs(c: np.ndarray, u: np.ndarray, order: np.ndarray, n_items: int,
+def _first_on_order(order: np.ndarray, u: np.ndarray, n_items: int) -> np.ndarray:
+    """Mask of each product's first line on its order (a hash pass, no sort): a product twice on an order
+    counts once."""
+    return ~pd.Series(order.astype(np.int64) * n_items + u).duplicated().to_numpy()
+
+
+def _unique_pairs(c: np.ndarray, u: np.ndarray, order: np.ndarray | None, n_items: int,
                   n_customers: int) -> tuple[np.ndarray, ...]:
     """Distinct (customer code, item code) with the number of distinct orders holding the item, sorted by
-    customer then item. A hash pass drops a product's repeats on one order; the counts come from building a
-    sparse matrix (a counting sort, no comparison sort of the lines)."""
-    first = ~pd.Series(order.astype(np.int64) * n_items + u).duplicated().to_numpy()
-    m = sparse.csr_matrix((np.ones(int(first.sum())), (c[first], u[first])), shape=(n_customers, n_items))
+    customer then item (`order` None: the lines are already one per order and product). The counts come from
+    building a sparse matrix (a counting sort, no comparison sort of the lines)."""
+    if order is not None:
+        first = _first_on_order(order, u, n_items)
+        c, u = c[first], u[first]
+    m = sparse.csr_matrix((np.ones(c.size), (c, u)), shape=(n_customers, n_items))
     m.sum_duplicates()
     rows = np.repeat(np.arange(n_customers, dtype=np.int64), np.diff(m.indptr))
     return rows, m.indices.astype(np.int64), m.data.astype(np.int64)
@@ -239,10 +247,12 @@ def fit_recommender(lines: pd.DataFrame, *, as_of_day: int, window_days: int = 1
     u_all, items = pd.factorize(prod_all, sort=True)
     c_all, customers = pd.factorize(cust_all)
     n_items, n_cust = int(items.size), int(customers.size)
+    first = _first_on_order(order_all, u_all, n_items)  # once for every window: an order has one day
+    c_all, u_all, day = c_all[first], u_all[first], day[first]
 
     before = day <= split
-    bc, bu, bn = _unique_pairs(c_all[before], u_all[before], order_all[before], n_items, n_cust)
-    ac, au, _ = _unique_pairs(c_all[~before], u_all[~before], order_all[~before], n_items, n_cust)
+    bc, bu, bn = _unique_pairs(c_all[before], u_all[before], None, n_items, n_cust)
+    ac, au, _ = _unique_pairs(c_all[~before], u_all[~before], None, n_items, n_cust)
     active = (np.bincount(bc, minlength=n_cust) > 0) & (np.bincount(ac, minlength=n_cust) > 0)
     after_keys = ac * n_items + au  # ascending: the pairs are sorted by customer, then item
     on = active[bc]
@@ -265,7 +275,7 @@ def fit_recommender(lines: pd.DataFrame, *, as_of_day: int, window_days: int = 1
 
     # Links over the history up to as_of_day.
     recent = day > as_of_day - history_days
-    hc, hu, hn = _unique_pairs(c_all[recent], u_all[recent], order_all[recent], n_items, n_cust)
+    hc, hu, hn = _unique_pairs(c_all[recent], u_all[recent], None, n_items, n_cust)
     n_customers = int((np.bincount(hc, minlength=n_cust) > 0).sum())
     buyers = np.bincount(hu, minlength=n_items)
     if hc.size and np.bincount(hc).max() > profile_cap:
@@ -345,8 +355,10 @@ def recommend(model: Recommender, lines: pd.DataFrame, *, k: int = 5, customers:
     top_new = np.argsort(-model.new_rate, kind="stable")[:n_popular]
     top_new = top_new[model.new_rate[top_new] > 0]
     log_miss = np.log1p(-np.minimum(model.new_rate, 1 - 1e-12))
-    link_ones = model.links.copy()
-    link_ones.data[:] = 1.0
+    # One sparse product gives both the summed excess lift (real part) and the number of linked products
+    # (imaginary part) per customer and candidate.
+    links_and_ones = model.links.astype(np.complex128)
+    links_and_ones.data += 1j
     frames = []
     bounds = np.searchsorted(pc, np.arange(0, ids.size + chunk_size, chunk_size))
     for chunk, lo in enumerate(range(0, ids.size, chunk_size)):
@@ -360,10 +372,11 @@ def recommend(model: Recommender, lines: pd.DataFrame, *, k: int = 5, customers:
         own = sparse.csr_matrix((repeat_score[a:b], (rows, cols)), shape=(m, n_items))
         own.data[own.data < min_repeat] = 0.0
         own.eliminate_zeros()
-        linked = bought @ model.links
         # The mean excess lift over the customer's products linked to u: one strong link counts as much as
         # several (a long grocery history would otherwise lift every well-connected product to certainty).
-        linked = linked.multiply((bought @ link_ones).power(-1)).tocsr()
+        both = bought @ links_and_ones
+        linked = sparse.csr_matrix((both.data.real / np.maximum(both.data.imag, 1.0), both.indices, both.indptr),
+                                   shape=both.shape)
         pop = sparse.csr_matrix((np.full(m * top_new.size, 1e-30), (np.repeat(np.arange(m), top_new.size),
                                                                      np.tile(top_new, m))), shape=(m, n_items))
         new = linked + pop

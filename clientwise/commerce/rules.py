@@ -22,8 +22,8 @@ are the sums of its lines' (no rounding at the order level).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import NamedTuple
 
 from django.conf import settings
 from django.utils.translation import gettext as _
@@ -117,10 +117,10 @@ def clean_currency(value: str | None, default: str | None = None, field: str = "
     return code
 
 
-@dataclass(frozen=True, slots=True)
-class PricedLine:
+class PricedLine(NamedTuple):
     """A priced line as it is stored: quantity, unit price (four decimals), gross, the four discounts, their
-    sum, the net amount (what the customer paid) and the cost, all money in cents."""
+    sum, the net amount (what the customer paid) and the cost, all money in cents. (A named tuple: imports price
+    a line per distinct combination of values, often once per line.)"""
 
     quantity: Decimal
     unit_price: Decimal
@@ -151,7 +151,7 @@ def price_line(*, quantity: Decimal, unit_price: Decimal | None, amount: Decimal
         raise DomainError(LineErrorCode.FRACTIONAL_QUANTITY, _(
             "This product is sold in whole units; %(quantity)s is a fraction.") % {
             "quantity": f"{quantity.normalize():f}"}, "quantity")
-    discount = promotion + coupon + loyalty + manual
+    discount = promotion + coupon + loyalty + manual if (coupon or loyalty or manual) else promotion
     if basis == BASIS_AMOUNT and amount is not None:
         gross = amount + discount
         if not quantity:
@@ -168,7 +168,7 @@ def price_line(*, quantity: Decimal, unit_price: Decimal | None, amount: Decimal
                     "quantity": f"{quantity.normalize():f}", "derived": f"{price.normalize():f}"}, "unit_price")
     else:
         price = list_price if unit_price is None else unit_price
-        gross = _round(price * quantity)
+        gross = (price * quantity).quantize(CENT, ROUND_HALF_UP)
         if discount > gross:
             raise DomainError(LineErrorCode.DISCOUNT_TOO_LARGE, _(
                 "The discount (%(discount)s) is larger than quantity × unit price (%(gross)s).") % {
@@ -179,9 +179,8 @@ def price_line(*, quantity: Decimal, unit_price: Decimal | None, amount: Decimal
                 "The amount %(amount)s is not quantity × unit price − discount (%(expected)s).") % {
                 "amount": f"{amount:.2f}", "expected": f"{net:.2f}"}, "amount")
         amount = net
-    return PricedLine(quantity=quantity, unit_price=price, gross=gross, promotion=promotion, coupon=coupon,
-                      loyalty=loyalty, manual=manual, discount=discount, amount=amount,
-                      cost=_round(unit_cost * quantity))
+    return PricedLine(quantity, price, gross, promotion, coupon, loyalty, manual, discount, amount,
+                      (unit_cost * quantity).quantize(CENT, ROUND_HALF_UP))
 
 
 def match_lines(stored: list[tuple], incoming: list[tuple], missing: int) -> list[bool] | None:

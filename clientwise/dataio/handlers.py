@@ -18,7 +18,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import operator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -1207,7 +1206,7 @@ class OrderHandler(Handler):
                 priced = price_memo[key]
             except KeyError:
                 priced = price_memo[key] = self._price(product, [
-                    (good[text] if text else None) for good, text in zip(parsed, price_texts[i], strict=True)])
+                    good[text] if text else None for good, text in zip(parsed, key[1], strict=True)])
             if type(priced) is DomainError:
                 errs[i] = [priced]
                 continue
@@ -1461,13 +1460,10 @@ ORDER_LINE_FIELDS = ("order_id", "customer_id", "product_id", "quantity", "unit_
                      "coupon_discount", "loyalty_discount", "manual_discount", "discount", "amount", "cost")
 
 
-_priced_values = operator.attrgetter("quantity", "unit_price", "promotion", "coupon", "loyalty", "manual",
-                                     "discount", "amount", "cost")
-
-
 def line_values(order_id: int, customer_id: int, product, priced) -> tuple:
-    """An order line's values in ORDER_LINE_FIELDS order, from its product and rules.PricedLine."""
-    return (order_id, customer_id, product.id, *_priced_values(priced))
+    """An order line's values in ORDER_LINE_FIELDS order, from its product and rules.PricedLine (whose fields
+    after the unit price are the columns' order: gross is not stored)."""
+    return (order_id, customer_id, product.id, priced[0], priced[1], *priced[3:])
 
 
 def append_lines(handler: Handler, appends: list[tuple[Any, list[tuple]]]) -> None:

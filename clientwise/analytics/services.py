@@ -64,6 +64,26 @@ def default_as_of() -> dt.date:
     return timezone.localdate()
 
 
+# Orders older than this make "as of today" meaningless: the data is imported history, not a live feed.
+STALE_DATA_DAYS = 7
+
+
+def suggested_as_of() -> tuple[dt.date, dt.date | None]:
+    """(the day to score as of, the local day of the newest completed order or None). Today while orders keep
+    coming; the newest order's day when the newest order is more than STALE_DATA_DAYS old (a history imported in
+    one go, scored where it ends rather than months after it)."""
+    from django.db.models import Max
+
+    from clientwise.commerce.models import Order
+
+    newest = Order.objects.filter(status=Order.Status.COMPLETED).aggregate(at=Max("ordered_at"))["at"]
+    today = timezone.localdate()
+    if newest is None:
+        return today, None
+    day = timezone.localtime(newest).date()
+    return (day if (today - day).days > STALE_DATA_DAYS else today), day
+
+
 def _validate(*, as_of: dt.date, engine: str, horizon_days: int, discount_rate: float, holdout_days: int,
               churn_horizon_days: int) -> None:
     errors = []

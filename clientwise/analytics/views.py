@@ -17,9 +17,11 @@ from django.views.decorators.http import require_POST
 
 from clientwise.analytics import dashboards
 from clientwise.analytics.schemas import ScoreListParams
+from clientwise.analytics.services import suggested_as_of
 from clientwise.core import permissions as perms
 from clientwise.core.decorators import perm_required
 from clientwise.core.errors import DomainError, NotFound
+from clientwise.core.normalize import parse_date
 from clientwise.core.scheduler import no_worker_warning
 from clientwise.core.templatetags.cw import CURRENCY_SYMBOLS
 
@@ -97,10 +99,14 @@ def index(request):
                              size=OVERVIEW_LIST_SIZE, target="#churn-table", base_url=request.path)
     if request.htmx and not request.htmx.boosted:
         return render(request, "analytics/_ranked.html", ranked)
+    can_run = dashboards.can_run(user)
+    suggested, newest_order = suggested_as_of() if can_run else (None, None)
     context = {
         "batch": batch,
         "latest": dashboards.latest_batch(),
-        "can_run": dashboards.can_run(user),
+        "can_run": can_run,
+        "suggested_as_of": suggested,
+        "newest_order_day": newest_order,
         "score_command": SCORE_COMMAND,
         "concentration": dashboards.value_concentration(user),
         "cohorts": dashboards.cohort_retention(user),
@@ -140,11 +146,11 @@ def customers(request):
     return render(request, "analytics/customers.html", context)
 
 
-def _request_scoring(actor):
+def _request_scoring(actor, as_of=None):
     """Queue the pipeline's scoring task (analytics.services.request_scoring); returns the TaskResult."""
     from clientwise.analytics.services import request_scoring
 
-    return request_scoring(actor=actor)
+    return request_scoring(actor=actor, as_of=as_of)
 
 
 @require_POST
@@ -153,7 +159,9 @@ def run(request):
     if not dashboards.can_run(request.user):
         raise PermissionDenied
     try:
-        result = _request_scoring(request.user)
+        raw = (request.POST.get("as_of") or "").strip()
+        as_of = parse_date(raw, field="as_of") if raw else None
+        result = _request_scoring(request.user, as_of)
     except DomainError as exc:
         messages.error(request, exc.message)
         return redirect("analytics:index")

@@ -299,3 +299,32 @@ def test_repeat_and_popular_recommendations_are_worded_from_their_parts():
     # A "together" recommendation keeps the bought product and its lift.
     assert "Bought Kettle" in recommendation_reason(
         {"kind": "together", "because_product_id": 5, "lift": 2.5, "confidence": 0.4}, {5: ("K1", "Kettle")})
+
+
+def test_run_scoring_takes_the_as_of_day_and_suggests_where_imported_history_ends(org, web_client, settings):
+    import datetime as dt
+
+    from django.utils import timezone
+    from django_tasks import task_backends
+
+    from clientwise.commerce import services as commerce_services
+    from clientwise.commerce.tests.factories import ProductFactory, StoreFactory
+    from clientwise.customers.services import create_customer
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
+    client = web_client(org.analyst)
+    today = timezone.localdate()
+    assert f'value="{today:%Y-%m-%d}"' in client.get(reverse("analytics:index")).content.decode()
+    # A year of history that ended 40 days ago: the page proposes that day and says why.
+    customer = create_customer(actor=org.admin, data={"name": "张伟"}, mobile="13800000001")
+    ended = timezone.now() - dt.timedelta(days=40)
+    commerce_services.create_order(actor=org.admin, customer_id=customer.pk, store_id=StoreFactory().pk,
+                                   lines=[{"product_id": ProductFactory().pk, "quantity": 1}], ordered_at=ended)
+    body = client.get(reverse("analytics:index")).content.decode()
+    day = timezone.localtime(ended).date()
+    assert f'value="{day:%Y-%m-%d}"' in body and 'id="an-history-hint"' in body
+    client.post(reverse("analytics:run"), {"as_of": f"{day:%Y-%m-%d}"})
+    assert task_backends["default"].results[-1].kwargs["as_of"] == day.isoformat()
+    response = client.post(reverse("analytics:run"), {"as_of": "2026-13-45"}, follow=True)
+    assert len(task_backends["default"].results) == 1  # a bad date queues nothing and says so
+    assert "messages" in response.context and list(response.context["messages"])

@@ -363,10 +363,12 @@ class ScoreCard:
 
     @property
     def next_purchase_in_days(self) -> int | None:
-        """Days from today to the expected next purchase (negative: overdue)."""
+        """Days from the scoring date to the expected next purchase (negative: overdue). The card describes the
+        customer as of that date (its header says so), like the reading behind it (read_row): a history scored
+        where it ends must not call a purchase "overdue by 798 days" counted from today."""
         if self.next_purchase_on is None:
             return None
-        return (self.next_purchase_on - timezone.localdate()).days
+        return (self.next_purchase_on - self.as_of).days
 
     @property
     def next_purchase_overdue_days(self) -> int:

@@ -427,3 +427,15 @@ def test_recommendation_reasons_are_worded_in_the_users_language(world):
     with translation.override("zh-hans"):
         text = dashboards.recommendation_reason(rule, products)
         assert world.product.name in text and "3.2" in text and "Bought" not in text
+
+
+def test_the_card_counts_the_next_purchase_from_the_scoring_date(world):
+    """A history scored where it ends: "overdue by 10 days" as of that day, not by hundreds counted from today."""
+    as_of = timezone.localdate() - dt.timedelta(days=400)
+    ScoringBatch.objects.update(is_current=False)
+    batch = ScoringBatch.objects.create(as_of=as_of, status=RunStatus.DONE, is_current=True, customers=1)
+    make_score(batch, world.a1, churn_probability=0.2, p_alive=0.8, value_tier="A", frequency=3,
+               next_purchase_on=as_of - dt.timedelta(days=10))
+    card = dashboards.customer_score(world.a1.pk)
+    assert (card.as_of, card.next_purchase_in_days, card.next_purchase_overdue_days) == (as_of, -10, 10)
+    assert card.reading.next_purchase == "overdue"

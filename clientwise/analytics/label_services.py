@@ -131,12 +131,16 @@ def _match(ids: list[str], kind: str, actor) -> dict[str, int]:
     return {k: v[0] for k, v in found.items() if len(v) == 1}
 
 
+def check_id_kind(kind: str) -> None:
+    if kind != "auto" and kind not in ID_KINDS:
+        raise DomainError(ErrorCode.INVALID, _("The id kind must be one of: %(kinds)s.")
+                          % {"kinds": ", ".join(("auto", *ID_KINDS))}, "id_kind")
+
+
 def match_customers(ids: list[str], kind: str, actor) -> tuple[str, dict[str, int]]:
     """(the id kind used, id → customer pk). `kind` "auto" tries each kind and keeps the one matching most ids."""
+    check_id_kind(kind)
     if kind != "auto":
-        if kind not in ID_KINDS:
-            raise DomainError(AnalyticsErrorCode.MISSING_COLUMN,
-                              _("The id kind must be one of: %(kinds)s.") % {"kinds": ", ".join(ID_KINDS)}, "id_kind")
         return kind, _match(ids, kind, actor)
     best = ("external_id", {})
     for k in ID_KINDS:
@@ -183,6 +187,7 @@ def train_label_model(*, actor, path: Path, file_name: str, name: str, id_column
     name = (name or "").strip()
     if not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,49}", name):
         raise DomainError(ErrorCode.INVALID, _("The name must be 1-50 lower-case letters, digits, - or _."), "name")
+    check_id_kind(id_kind)
     if LabelModel.objects.filter(name=name).exists():
         raise DomainError(AnalyticsErrorCode.MODEL_NAME_TAKEN,
                           _("A model named “%(name)s” exists; choose another name.") % {"name": name}, "name")

@@ -250,17 +250,18 @@ def test_api_train_apply_scores_and_errors(customers, var_dir, api_client):
     assert len(probs) == 100 and probs == sorted(probs, reverse=True) and page["next_cursor"]
 
     # Bad input: a code and a message, never a server error.
-    bad = {
-        "missing_column": _train(client, csv_bytes(telco(200)), name="x1", label_column="churn_flag"),
-        "one_class": _train(client, csv_bytes(telco(200).assign(Churn="No")), name="x2"),
-        "too_few_rows": _train(client, csv_bytes(telco(30)), name="x3"),
-        "unreadable_file": _train(client, b"PAR1 this is not parquet", name="x4", file_name="t.parquet"),
-        "label_not_binary": _train(client, csv_bytes(telco(200).assign(Churn=lambda f: f["tenure"])), name="x5"),
-        "model_name_taken": _train(client, csv_bytes(telco(200)), name="telco"),
-        "empty_file": _train(client, b"", name="x6"),
-        "invalid": _train(client, csv_bytes(telco(200)), name="Not A Slug"),
-    }
-    for code, response in bad.items():
+    bad = [
+        ("missing_column", _train(client, csv_bytes(telco(200)), name="x1", label_column="churn_flag")),
+        ("one_class", _train(client, csv_bytes(telco(200).assign(Churn="No")), name="x2")),
+        ("too_few_rows", _train(client, csv_bytes(telco(30)), name="x3")),
+        ("unreadable_file", _train(client, b"PAR1 this is not parquet", name="x4", file_name="t.parquet")),
+        ("label_not_binary", _train(client, csv_bytes(telco(200).assign(Churn=lambda f: f["tenure"])), name="x5")),
+        ("model_name_taken", _train(client, csv_bytes(telco(200)), name="telco")),
+        ("empty_file", _train(client, b"", name="x6")),
+        ("invalid", _train(client, csv_bytes(telco(200)), name="Not A Slug")),
+        ("invalid", _train(client, csv_bytes(telco(200)), name="x7", id_kind="phone")),
+    ]
+    for code, response in bad:
         assert_error(response, 400, code)
     assert LabelModel.objects.count() == 1
     no_match = telco(100).assign(customerID=lambda f: "Z" + f["customerID"])

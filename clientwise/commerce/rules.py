@@ -147,6 +147,14 @@ def price_line(*, quantity: Decimal, unit_price: Decimal | None, amount: Decimal
                loyalty: Decimal = ZERO, manual: Decimal = ZERO, basis: str = BASIS_UNIT_PRICE) -> PricedLine:
     """Price one line (the rules in this module's docstring). Raises DomainError with the field at fault:
     fractional_quantity, discount_too_large, amount_mismatch, price_mismatch."""
+    return price_values(quantity, unit_price, amount, list_price, unit_cost, fractional, promotion, coupon, loyalty,
+                        manual, basis)
+
+
+def price_values(quantity: Decimal, unit_price: Decimal | None, amount: Decimal | None, list_price: Decimal,
+                 unit_cost: Decimal, fractional: bool, promotion: Decimal, coupon: Decimal, loyalty: Decimal,
+                 manual: Decimal, basis: str) -> PricedLine:
+    """`price_line` with positional arguments, for imports that price a line per distinct combination of values."""
     if not fractional and quantity != quantity.to_integral_value():
         raise DomainError(LineErrorCode.FRACTIONAL_QUANTITY, _(
             "This product is sold in whole units; %(quantity)s is a fraction.") % {

@@ -939,6 +939,7 @@ class OrderHandler(Handler):
         self._stores: dict[str, Any] = {}
         self._channels: dict[str, Any] | None = None
         self._priced: dict[tuple, Any] = {}  # (SKU, texts of PRICE_FIELDS) -> PricedLine or its error
+        self._terms: dict[int, tuple] = {}  # product id -> (list price, unit cost, fractions allowed)
         self._payloads = PurchasePayloads(self.job.pk)
         self.fields = [t.name for t in TARGETS["orders"] if self.mapping.get(t.name)]
         # The per-field checks after the order number, in the order the per-row rules list their errors.
@@ -948,15 +949,21 @@ class OrderHandler(Handler):
         self._void_error = DomainError(rules.LineErrorCode.VOID_LINE, _(
             "A void line (quantity 0); this import quarantines void lines."), "quantity")
 
-    def _price(self, product, parsed: list) -> Any:
-        """rules.price_line of a line (parsed: the clean values of PRICE_FIELDS, None when empty), or its error."""
-        quantity, unit_price, amount, promotion, coupon, loyalty, manual = parsed
+    def _price(self, product, texts: tuple, parsed: list) -> Any:
+        """rules.price_line of a line (texts of PRICE_FIELDS; parsed: their clean values per field, None for a
+        field not mapped), or its error."""
+        terms = self._terms.get(product.id)
+        if terms is None:
+            terms = self._terms[product.id] = (product.list_price, product.unit_cost,
+                                               bool(product.unit_id and product.unit.fractional))
+        quantity, unit_price, amount, promotion, coupon, loyalty, manual = texts
+        p_quantity, p_price, p_amount, p_promotion, p_coupon, p_loyalty, p_manual = parsed
         try:
-            return rules.price_line(
-                quantity=quantity, unit_price=unit_price, amount=amount, list_price=product.list_price,
-                unit_cost=product.unit_cost, fractional=bool(product.unit_id and product.unit.fractional),
-                promotion=promotion or ZERO, coupon=coupon or ZERO, loyalty=loyalty or ZERO, manual=manual or ZERO,
-                basis=self.price_basis)
+            return rules.price_values(
+                p_quantity[quantity], p_price[unit_price] if unit_price else None,
+                p_amount[amount] if amount else None, *terms, p_promotion[promotion] if promotion else ZERO,
+                p_coupon[coupon] if coupon else ZERO, p_loyalty[loyalty] if loyalty else ZERO,
+                p_manual[manual] if manual else ZERO, self.price_basis)
         except DomainError as exc:
             return exc
 
@@ -1189,7 +1196,7 @@ class OrderHandler(Handler):
         price_memo = self._priced
         if len(price_memo) > 200_000:
             price_memo.clear()
-        void_policy = self.void_policy
+        void_policy, price = self.void_policy, self._price
         line: list[tuple | None] = [None] * n  # (product, rules.PricedLine)
         skipped = [False] * n  # void lines the void policy skips
         for i in ok:
@@ -1205,8 +1212,7 @@ class OrderHandler(Handler):
             try:
                 priced = price_memo[key]
             except KeyError:
-                priced = price_memo[key] = self._price(product, [
-                    good[text] if text else None for good, text in zip(parsed, key[1], strict=True)])
+                priced = price_memo[key] = price(product, key[1], parsed)
             if type(priced) is DomainError:
                 errs[i] = [priced]
                 continue

@@ -69,6 +69,13 @@ def get_model(request, model_id: int):
     return label_queries.get_label_model(model_id)
 
 
+@router.delete("/analytics/label-models/{int:model_id}", response={204: None}, summary="Delete a model and its scores")
+def delete_model(request, model_id: int):
+    user = _trainer(request)
+    label_services.delete_label_model(actor=user, model=label_queries.get_label_model(model_id))
+    return Status(204, None)
+
+
 @router.post("/analytics/label-models/{int:model_id}/apply", response=LabelApplyOut,
              summary="Score customers with a trained model")
 def apply(request, model_id: int, file: UploadedFile | None = File(None)):  # noqa: B008 (ninja's File marker)

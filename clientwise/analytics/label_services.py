@@ -291,3 +291,13 @@ def apply_label_model(*, actor, model: LabelModel, path: Path | None = None, fil
     return ApplyResult(model=model, rows=len(scores), scored=written,
                        unmatched=int(sum(1 for i in scores["id"] if i not in matches)), scores=scores)
 
+
+def delete_label_model(*, actor, model: LabelModel) -> None:
+    """Remove a model, its scores (routing rules and reports naming it then match no one) and its files."""
+    files = [Path(model.model_file), _oof_path(model.model_file)]
+    with transaction.atomic():
+        audit(actor=actor, action="analytics.label_model.delete", obj=model,
+              detail={"name": model.name, "scored": model.scored})
+        model.delete()
+        transaction.on_commit(lambda: [f.unlink(missing_ok=True) for f in files])
+

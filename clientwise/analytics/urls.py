@@ -14,4 +14,5 @@ urlpatterns = [
     path("own-models/train/", views_labels.own_model_train, name="own_model_train"),
     path("own-models/<int:model_id>/", views_labels.own_model, name="own_model"),
     path("own-models/<int:model_id>/apply/", views_labels.own_model_apply, name="own_model_apply"),
+    path("own-models/<int:model_id>/delete/", views_labels.own_model_delete, name="own_model_delete"),
 ]

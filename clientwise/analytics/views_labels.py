@@ -148,3 +148,13 @@ def own_model_apply(request, model_id: int):
                                 "matched no customer.") % {"rows": result.rows, "scored": result.scored,
                                                            "unmatched": result.unmatched})
     return redirect("analytics:own_model", model_id=model.pk)
+
+
+@require_POST
+@perm_required(perms.RUN_ANALYTICS)
+def own_model_delete(request, model_id: int):
+    model = label_queries.get_label_model(model_id)
+    label_services.delete_label_model(actor=request.user, model=model)
+    messages.success(request, _("Model “%(name)s” and its scores are deleted.") % {"name": model.name})
+    return redirect("analytics:own_models")
+

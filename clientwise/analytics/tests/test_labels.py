@@ -232,7 +232,7 @@ def test_api_permissions(customers, var_dir, api_client):
         call=lambda c: _train(c, data, name=f"m{next(counter)}"))
 
 
-def test_api_train_apply_scores_and_errors(customers, var_dir, api_client):
+def test_api_train_apply_scores_and_errors(customers, var_dir, api_client, django_capture_on_commit_callbacks):
     client = api_client(customers.analyst)
     response = _train(client, csv_bytes(telco(1200)))
     assert response.status_code == 201, response.content[:300]
@@ -269,6 +269,17 @@ def test_api_train_apply_scores_and_errors(customers, var_dir, api_client):
                                    {"file": _upload(csv_bytes(no_match), "new.csv")}, headers=client.headers)
     assert_error(response, 400, "no_match")
     assert_error(client.get("analytics/label-models/999999"), 404, "not_found")
+
+    # Delete: the model, its scores and its files go; the name is free again.
+    files = [Path(LabelModel.objects.get(pk=model_id).model_file)]
+    files.append(files[0].with_suffix(".oof.parquet"))
+    assert all(f.is_file() for f in files)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.delete(f"analytics/label-models/{model_id}")
+    assert response.status_code == 204
+    assert not LabelModel.objects.exists() and not LabelScore.objects.exists()
+    assert not any(f.exists() for f in files)
+    assert _train(client, csv_bytes(telco(300)), name="telco").status_code == 201
 
 
 def test_scores_follow_visibility(customers, var_dir, api_client):
@@ -312,6 +323,8 @@ def test_page_upload_pick_train_apply(customers, var_dir, web_client):
     assert model.scored == 600
     page = client.get(f"/analytics/own-models/{model.pk}/")
     assert len(page.context["top"]) == 20 and sum(b["customers"] for b in page.context["bands"]) == 600
+    response = client.post(f"/analytics/own-models/{model.pk}/delete/")
+    assert response.status_code == 302 and not LabelModel.objects.filter(pk=model.pk).exists()
     # An unreadable upload is an error on the first step.
     response = client.post("/analytics/own-models/upload/", {"file": _upload(b"\x00\x01garbage", "t.xlsx")})
     assert response.status_code == 400 and b"alert-danger" in response.content

@@ -248,7 +248,7 @@ IDENTITY_TRUSTED_SOURCES = [s.strip() for s in os.environ.get("IDENTITY_TRUSTED_
 
 CURRENCY = os.environ.get("CURRENCY", "CNY")
 PHONE_REGION = os.environ.get("PHONE_REGION", "CN")
-API_FEATURE_LEVEL = 9
+API_FEATURE_LEVEL = 10
 
 # The scheduler (`clientwise scheduler`, started by `clientwise serve`) keeps these periodic jobs queued: "all", or
 # a comma-separated list of keys (heartbeat, nightly_scoring, sla_check, report_mailer).

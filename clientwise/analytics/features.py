@@ -216,7 +216,7 @@ def category_history_sql(as_of: dt.date) -> str:
 WITH {_orders_cte(a)}
 SELECT l.customer_id, p.category_id, cat.code AS category, cat.replenishable, cat.cycle_days,
        CAST(COUNT(DISTINCT o.day) AS BIGINT) AS purchase_days, MIN(o.day) AS first_day, MAX(o.day) AS last_day,
-       CAST(SUM(l.quantity) AS BIGINT) AS quantity, SUM(l.amount) AS amount
+       CAST(SUM(l.quantity) AS DOUBLE) AS quantity, SUM(l.amount) AS amount  -- fractions (kg, L) kept
 FROM lines l
 JOIN o ON o.id = l.order_id
 JOIN products p ON p.id = l.product_id

@@ -28,6 +28,7 @@ from clientwise.analytics.errors import AnalyticsErrorCode
 from clientwise.analytics.models import LabelModel, LabelScore
 from clientwise.core.audit import audit
 from clientwise.core.errors import DomainError, ErrorCode
+from clientwise.core.uploads import save_upload
 
 ID_KINDS = ("external_id", "member_number", "customer_id")
 MAX_UPLOAD_BYTES = 512 * 1024 ** 2
@@ -48,23 +49,11 @@ def label_dir() -> Path:
 def store_upload(upload) -> str:
     """Copy an uploaded table (Django UploadedFile or any object with read()) to var/labels/uploads/; returns the
     token that names it for a later step (the page's pick-columns form)."""
-    name = Path(getattr(upload, "name", "") or "table.csv").name
-    safe = re.sub(r"[^\w.\-]+", "_", name)[-120:]
-    token = f"{uuid.uuid4().hex[:12]}-{safe}"
-    path = label_dir() / "uploads" / token
-    path.parent.mkdir(parents=True, exist_ok=True)
-    size = 0
-    with open(path, "wb") as out:
-        chunks = upload.chunks() if hasattr(upload, "chunks") else iter(lambda: upload.read(1 << 20), b"")
-        for chunk in chunks:
-            size += len(chunk)
-            if size > MAX_UPLOAD_BYTES:
-                out.close()
-                path.unlink(missing_ok=True)
-                raise DomainError(AnalyticsErrorCode.UNREADABLE_FILE,
-                                  _("The file is larger than %(mb)d MB.") % {"mb": MAX_UPLOAD_BYTES >> 20}, "file")
-            out.write(chunk)
-    return token
+    path, _name = save_upload(upload, label_dir() / "uploads", max_bytes=MAX_UPLOAD_BYTES,
+                              default_name="table.csv", too_large=DomainError(
+                                  AnalyticsErrorCode.UNREADABLE_FILE,
+                                  _("The file is larger than %(mb)d MB.") % {"mb": MAX_UPLOAD_BYTES >> 20}, "file"))
+    return path.name
 
 
 def upload_path(token: str) -> Path:

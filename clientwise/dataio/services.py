@@ -40,6 +40,7 @@ from clientwise.core import spreadsheet
 from clientwise.core.audit import audit
 from clientwise.core.errors import DomainError, ErrorCode, ValidationFailed
 from clientwise.core.masking import mask_email, mask_id_number, mask_phone
+from clientwise.core.uploads import save_upload
 from clientwise.dataio import readers
 from clientwise.dataio.handlers import HANDLERS, Row, error_dicts, make_rows, row_maker
 from clientwise.dataio.mapping import NATURAL_KEYS, TARGETS, missing_required, pii_columns, suggest_mapping
@@ -74,21 +75,8 @@ def import_dir() -> Path:
 
 def _store_upload(upload, *, prefix: str = "") -> tuple[Path, str]:
     """Copy an uploaded file (Django UploadedFile or any object with read()) to var/imports/ in chunks."""
-    name = Path(getattr(upload, "name", "") or "upload.csv").name
-    safe = re.sub(r"[^\w.\-]+", "_", name)[-120:]
-    path = import_dir() / f"{timezone.now():%Y%m}" / f"{prefix}{uuid.uuid4().hex[:12]}-{safe}"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    size = 0
-    with open(path, "wb") as out:
-        chunks = upload.chunks() if hasattr(upload, "chunks") else iter(lambda: upload.read(1 << 20), b"")
-        for chunk in chunks:
-            size += len(chunk)
-            if size > MAX_UPLOAD_BYTES:
-                out.close()
-                path.unlink(missing_ok=True)
-                raise DomainError(ErrorCode.INVALID, _("The file is larger than 2 GB; split it."), "file")
-            out.write(chunk)
-    return path, name
+    return save_upload(upload, import_dir() / f"{timezone.now():%Y%m}", prefix=prefix, max_bytes=MAX_UPLOAD_BYTES,
+                       too_large=DomainError(ErrorCode.INVALID, _("The file is larger than 2 GB; split it."), "file"))
 
 
 def _inspect(path: Path, name: str) -> tuple[str, str, list[str]]:

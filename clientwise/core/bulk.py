@@ -156,7 +156,8 @@ class BulkInsert:
         for f in opts.concrete_fields:
             if f in given or f.primary_key:
                 continue
-            if getattr(f, "db_default", NOT_PROVIDED) is not NOT_PROVIDED:
+            if getattr(f, "db_default", NOT_PROVIDED) is not NOT_PROVIDED and not f.has_default():
+                # Only a database default: its value is not known here, so the caller must give one.
                 raise ValueError(f"{model.__name__}.{f.name} has a database default; give it explicitly")
             (self.stamped if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)
              else self.defaulted).append(f)

@@ -32,6 +32,7 @@ from django.utils import timezone
 
 from clientwise.commerce.models import (
     Branch,
+    Brand,
     Channel,
     Order,
     OrderLine,
@@ -188,7 +189,7 @@ def delete_demo_data(using: str = "default") -> None:
             cur.execute(f"DELETE FROM {table(model)} WHERE {qn('source')} = %s", params)
         cur.execute(f"DELETE FROM {table(ProductCategory)} WHERE {qn('source')} = %s AND {qn('parent_id')} IS NOT NULL",
                     params)
-        for model in (ProductCategory, Store, Branch, Region):
+        for model in (ProductCategory, Store, Branch, Region, Brand):
             cur.execute(f"DELETE FROM {table(model)} WHERE {qn('source')} = %s", params)
         # Channels and tags carry no source: the demo's own codes and names go when nothing uses them any more.
         Channel.objects.using(using).filter(code__in=[c for c, _n, _k in C.CHANNELS], orders__isnull=True).delete()

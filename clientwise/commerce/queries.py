@@ -261,15 +261,18 @@ def store_figures(user, store: Store, *, today: dt.date | None = None) -> dict:
             "month_start": this_start}
 
 
-def key_figures(user, day: dt.date | None = None) -> dict:
+def key_figures(user, day: dt.date | None = None, *, until: dt.time | None = None) -> dict:
     """One day's figures in the user's scope, for the home page.
 
     orders: completed orders that day; revenue: their amount; average_order_value: revenue / orders;
     active_customers: distinct customers who ordered; new_customers: those whose first purchase was that day;
-    returns: the amount refunded that day. Every query is bounded by the day's ordered_at/returned_at range.
+    returns: the amount refunded that day. Every query is bounded by the day's ordered_at/returned_at range;
+    `until` (a local time of day) ends the range there, so a partial day compares like for like.
     """
     day = day or timezone.localdate()
     start, end = day_bounds(day)
+    if until is not None:
+        end = min(end, timezone.make_aware(dt.datetime.combine(day, until)))
     empty = {"day": day, "orders": 0, "revenue": ZERO, "average_order_value": ZERO, "new_customers": 0,
              "active_customers": 0, "returns": ZERO, "currency": "CNY"}
     if not can_view_orders(user):

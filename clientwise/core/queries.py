@@ -52,12 +52,16 @@ def _change(current, previous) -> dict[str, Any]:
     return {"previous": previous, "delta": delta, "pct": pct, "direction": (delta > 0) - (delta < 0)}
 
 
-def home_figures(user, day: dt.date | None = None) -> dict[str, Any]:
-    """Today's key figures in the user's scope, each compared with the same weekday last week."""
+def home_figures(user, day: dt.date | None = None, *, now: dt.datetime | None = None) -> dict[str, Any]:
+    """Today's key figures in the user's scope, each compared with the same weekday last week up to the same time
+    of day (today is not over: at 08:24 it is compared with last week's 00:00–08:24, not with its whole day). A
+    past day is compared whole with whole."""
     from clientwise.commerce.queries import key_figures
 
-    day = day or timezone.localdate()
-    now, before = key_figures(user, day), key_figures(user, day - dt.timedelta(days=7))
+    moment = timezone.localtime(now or timezone.now())
+    day = day or moment.date()
+    until = moment.time().replace(microsecond=0) if day == moment.date() else None
+    now, before = key_figures(user, day, until=until), key_figures(user, day - dt.timedelta(days=7), until=until)
 
     def aov(fig):
         return fig.get("average_order_value", fig.get("avg_order_value", ZERO))
@@ -72,6 +76,7 @@ def home_figures(user, day: dt.date | None = None) -> dict[str, Any]:
     out = {key: {"value": cur, **_change(cur, prev)} for key, (cur, prev) in figures.items()}
     out["day"] = day
     out["compare_day"] = day - dt.timedelta(days=7)
+    out["until"] = until  # None: whole days
     out["currency"] = now.get("currency", "CNY")
     return out
 
@@ -95,7 +100,10 @@ def revenue_trend(user, *, days: int = 30, end: dt.date | None = None) -> dict[s
         labels.append(d.isoformat())
         revenue.append(str((row["revenue"] or ZERO) if row else ZERO))
         orders.append(row["orders"] if row else 0)
-    return {"days": labels, "revenue": revenue, "orders": orders}
+    # The last day is still going on when it is today: the chart draws it apart instead of as a drop.
+    partial = end == timezone.localdate()
+    return {"days": labels, "revenue": revenue, "orders": orders, "partial_last": partial,
+            "until": timezone.localtime().strftime("%H:%M") if partial else None}
 
 
 def customers_in_scope(user) -> int | None:

@@ -121,3 +121,36 @@ def test_recent_activity_leaves_out_old_backdated_rows(org, sales):
 def test_home_recent_activity_on_the_page(org, sales, web_client):
     body = web_client(org.rep_b).get(reverse("core:home")).content.decode()
     assert "李娜" in body and "张伟" not in body
+
+
+def test_today_is_compared_with_last_week_up_to_the_same_time_of_day(org):
+    """At 08:24 today's figures are set against last week's same weekday from 00:00 to 08:24, not its whole day
+    (the page was red every morning); a past day is compared whole with whole."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from clientwise.commerce.services import create_order
+    from clientwise.commerce.tests.factories import ProductFactory, StoreFactory
+    from clientwise.customers.services import create_customer
+
+    store, product = StoreFactory(), ProductFactory(list_price=Decimal("100.00"))
+    customer = create_customer(actor=org.admin, data={"name": "张伟"})
+    today = timezone.localdate() - dt.timedelta(days=1)  # a whole past day serves as "today" at 08:24
+    at = lambda day, h, m: timezone.make_aware(dt.datetime.combine(day, dt.time(h, m)))  # noqa: E731
+    last_week = today - dt.timedelta(days=7)
+    for when in (at(today, 8, 0), at(last_week, 7, 0), at(last_week, 20, 0)):
+        create_order(actor=org.admin, customer_id=customer.pk, store_id=store.pk, ordered_at=when,
+                     lines=[{"product_id": product.pk, "quantity": 1}])
+    morning = queries.home_figures(org.admin, now=at(today, 8, 24))
+    assert (morning["orders"]["value"], morning["orders"]["previous"], morning["orders"]["pct"]) == (1, 1, 0.0)
+    assert morning["until"] == dt.time(8, 24)
+    whole = queries.home_figures(org.admin, day=today, now=at(today + dt.timedelta(days=1), 9, 0))
+    assert (whole["orders"]["value"], whole["orders"]["previous"], whole["until"]) == (1, 2, None)
+
+
+def test_the_trend_marks_today_as_partial(org, sales, web_client):
+    trend = web_client(org.admin).get(reverse("core:home")).context["trend"]
+    assert trend["partial_last"] is True and trend["until"]
+    body = web_client(org.admin).get(reverse("core:home")).content.decode()
+    assert 'id="cw-kpi-note"' in body and "until" in body

@@ -25,6 +25,15 @@
     if (!el || !data || !window.echarts) return;
     const trend = JSON.parse(data.textContent);
     const names = JSON.parse(document.getElementById("cw-trend-labels").textContent);
+    // Today is not over: its bar is drawn pale and its point hollow, labelled "today so far (HH:MM)", and the
+    // orders line does not run down into it as if sales had stopped.
+    const last = trend.days.length - 1;
+    const partial = trend.partial_last && last >= 0;
+    const revenue = trend.revenue.map(Number).map((v, i) => (partial && i === last
+      ? { value: v, itemStyle: { opacity: 0.35 } } : v));
+    const orders = trend.orders.map((v, i) => (partial && i === last ? null : v));
+    const todayOrders = trend.orders.map((v, i) => (partial && i === last ? v : null));
+    const xLabels = trend.days.map((d, i) => (partial && i === last ? `${names.today} ${trend.until}` : d.slice(5)));
     const chart = window.echarts.init(el, null, { renderer: "svg" });
     const money = new Intl.NumberFormat(document.documentElement.lang || undefined, { maximumFractionDigits: 0 });
     chart.setOption({
@@ -33,16 +42,18 @@
       grid: { left: 8, right: 8, top: 36, bottom: 4, containLabel: true },
       legend: { top: 0, right: 0, data: [names.revenue, names.orders] },
       tooltip: { trigger: "axis" },
-      xAxis: { type: "category", data: trend.days.map((d) => d.slice(5)), axisTick: { show: false },
+      xAxis: { type: "category", data: xLabels, axisTick: { show: false },
                axisLine: { lineStyle: { color: "#cbd5e1" } } },
       yAxis: [
         { type: "value", splitLine: { lineStyle: { color: "#eef1f6" } }, axisLabel: { formatter: (v) => money.format(v) } },
         { type: "value", splitLine: { show: false }, minInterval: 1 },
       ],
       series: [
-        { name: names.revenue, type: "bar", data: trend.revenue.map(Number), barMaxWidth: 18,
+        { name: names.revenue, type: "bar", data: revenue, barMaxWidth: 18,
           itemStyle: { borderRadius: [3, 3, 0, 0] } },
-        { name: names.orders, type: "line", yAxisIndex: 1, data: trend.orders, smooth: true, symbolSize: 5 },
+        { name: names.orders, type: "line", yAxisIndex: 1, data: orders, smooth: true, symbolSize: 5 },
+        { name: names.orders, type: "line", yAxisIndex: 1, data: todayOrders, symbol: "emptyCircle", symbolSize: 7,
+          lineStyle: { opacity: 0 }, tooltip: { show: partial } },
       ],
     });
     window.addEventListener("resize", () => chart.resize());

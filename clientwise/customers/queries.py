@@ -218,10 +218,16 @@ def organizations_for(user, *, limit: int = 300) -> list[Customer]:
                 .order_by("name", "id").only("id", "name")[:limit])
 
 
+# Audit actions about a customer that are not changes to it: kept in the audit log, left out of its change history.
+NOT_CHANGES = ("pii.view",)
+
+
 def customer_audit(customer: Customer, *, limit: int = 50):
+    """The customer's change history: audit rows that changed it (views of personal data are in the audit log)."""
     from clientwise.core.models import AuditLog
 
-    return list(AuditLog.objects.filter(customer_id=customer.pk).select_related("actor").order_by("-at", "-id")[:limit])
+    return list(AuditLog.objects.filter(customer_id=customer.pk).exclude(action__in=NOT_CHANGES)
+                .select_related("actor").order_by("-at", "-id")[:limit])
 
 
 PII_KEYS = {"mobile": masking.mask_phone, "email": masking.mask_email, "id_number": masking.mask_id_number}

@@ -593,11 +593,34 @@ def delete_attribute(*, actor, attribute_id: int) -> None:
 
 
 def audit_pii_view(*, actor, customer_ids: list[int], context: str) -> None:
-    """Record that a user with PII rights saw unmasked personal data of these customers in bulk."""
+    """Record that a user with PII rights saw unmasked personal data of these customers.
+
+    A list page is one row per view (which customers, how many). One customer's page is aggregated: one row per
+    user, customer, page and local day, whose `views` counts the visits and `last_at` holds the latest, so an
+    account manager opening a customer forty times a day leaves one row, not forty. These rows are in the audit
+    log; the customer's change history leaves them out (queries.customer_audit)."""
     if not customer_ids or not perms.can_view_pii(actor):
         return
-    audit(actor=actor, action="pii.view", object_type="customers.customer",
-          customer_id=customer_ids[0] if len(customer_ids) == 1 else None,
+    if len(customer_ids) == 1:
+        from clientwise.core.models import AuditLog
+
+        now = timezone.now()
+        start = timezone.make_aware(dt.datetime.combine(timezone.localdate(now), dt.time.min))
+        with transaction.atomic():
+            # Today's rows of this user and customer are few (one per page kind): pick the page's in Python.
+            todays = (AuditLog.objects.select_for_update()
+                      .filter(action="pii.view", actor=actor, customer_id=customer_ids[0], at__gte=start)
+                      .order_by("-id"))
+            row = next((r for r in todays if (r.detail or {}).get("context") == context), None)
+            if row is not None:
+                row.detail = {**row.detail, "views": int(row.detail.get("views", 1)) + 1, "last_at": now.isoformat()}
+                AuditLog.objects.filter(pk=row.pk).update(detail=row.detail)
+                return
+            audit(actor=actor, action="pii.view", object_type="customers.customer", object_id=customer_ids[0],
+                  customer_id=customer_ids[0], detail={"context": context, "count": 1, "customer_ids": customer_ids,
+                                                       "views": 1, "last_at": now.isoformat()})
+        return
+    audit(actor=actor, action="pii.view", object_type="customers.customer", customer_id=None,
           detail={"context": context, "count": len(customer_ids), "customer_ids": customer_ids[:200]})
 
 

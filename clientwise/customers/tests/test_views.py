@@ -329,3 +329,17 @@ def test_every_timeline_kind_has_its_icon():
     from clientwise.customers.templatetags.customers_extras import KIND_ICONS
 
     assert set(Interaction.Kind.values) <= set(KIND_ICONS)
+
+
+def test_pii_views_are_one_row_a_day_in_the_audit_log_and_not_in_the_change_history(web_client, org, cust):
+    w = web_client(org.admin)
+    for _ in range(3):
+        html = w.get(reverse("customers:detail", args=[cust.pk])).content.decode()
+    log = AuditLog.objects.get(action="pii.view", customer_id=cust.pk, actor=org.admin)
+    assert (log.detail["views"], log.detail["context"]) == (3, "customer_360")
+    history = html.split("Change history")[1]
+    assert "customer.create" in history and "pii.view" not in history
+    # Another user's views are their own row; the audit log page lists the views.
+    web_client(org.manager_a).get(reverse("customers:detail", args=[cust.pk]))
+    assert AuditLog.objects.filter(action="pii.view", customer_id=cust.pk).count() == 2
+    assert "pii.view" in w.get(reverse("core:audit"), {"action": "pii.view"}).content.decode()

@@ -106,3 +106,24 @@ def worker_status():
     from clientwise.core.scheduler import worker_status as status
 
     return status()
+
+
+@register.filter
+def local_datetime(value, fmt: str = "Y-m-d H:i") -> str:
+    """A datetime, or an ISO 8601 string such as a snapshot's time, shown in the display time zone (TIME_ZONE);
+    a naive value is taken as UTC, how the snapshots record it. Unreadable values come back as they are."""
+    import datetime as dt
+
+    from django.utils import timezone
+    from django.utils.dateformat import format as date_format
+
+    if isinstance(value, str):
+        try:
+            value = dt.datetime.fromisoformat(value.strip())
+        except ValueError:
+            return value
+    if not isinstance(value, dt.datetime):
+        return "" if value is None else str(value)
+    if timezone.is_naive(value):
+        value = value.replace(tzinfo=dt.UTC)
+    return date_format(timezone.localtime(value), fmt)

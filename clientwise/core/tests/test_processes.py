@@ -219,3 +219,19 @@ def test_malformed_requests_found_by_fuzzing_are_4xx(org, api_client):
     assert r.status_code == 400 and r.json()["code"] == "invalid"  # multipart without a boundary
     r = c.client.get("/api/v1/exports/customers", {"size": "1000"}, headers=c.headers)
     assert r.status_code == 200  # an export has no page size
+
+
+def test_snapshot_times_are_shown_in_the_display_time_zone(settings):
+    """Reports said "data as of 2026-12-07 02:30 UTC" while every other page shows Asia/Shanghai."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from clientwise.core.templatetags.cw import local_datetime
+
+    settings.TIME_ZONE = "Asia/Shanghai"
+    with timezone.override("Asia/Shanghai"):
+        assert local_datetime("2026-12-07T02:30:00+00:00") == "2026-12-07 10:30"
+        assert local_datetime("2026-12-07 18:30:00") == "2026-12-08 02:30"  # naive: UTC, as snapshots record it
+        assert local_datetime(dt.datetime(2026, 12, 7, 2, 30, tzinfo=dt.UTC), "H:i") == "10:30"
+        assert local_datetime("not a time") == "not a time" and local_datetime(None) == ""

@@ -239,3 +239,11 @@ def test_a_filter_value_of_the_wrong_type_is_a_422(api_client, users, snapshot, 
     assert res.status_code in (200, 422), res.content[:300]
     if res.status_code == 422:
         assert res.json()["code"] == "invalid"
+
+
+def test_snapshot_time_is_shown_in_the_display_time_zone(web_client, users, snapshot):
+    import re
+
+    body = web_client(users["admin"]).get("/reports/dashboard/").content.decode()
+    shown = re.findall(r"data as of ([0-9: -]+)(UTC)?", body)
+    assert shown and all(utc == "" for _at, utc in shown), shown[:3]

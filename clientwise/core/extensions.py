@@ -86,6 +86,17 @@ def register_periodic(key: str, label, ensure: Callable[[], Any]) -> None:
     PERIODIC.append(PeriodicJob(key, label, ensure))
 
 
+# Functions (user, customer_id) -> bool naming users who work with a customer right now and may therefore see
+# its unmasked phone or e-mail on demand (customers.services.may_reveal_contact): sales registers "an open call or
+# task of theirs for this customer". Core and customers call them; they never import the apps.
+CONTACT_REASONS: list[Callable[[Any, int], bool]] = []
+
+
+def register_contact_reason(reason: Callable[[Any, int], bool]) -> None:
+    if reason not in CONTACT_REASONS:
+        CONTACT_REASONS.append(reason)
+
+
 def customer_panels(user, customer) -> list[dict]:
     """The registered cards for one customer, in order, each as {"template", "panel"}; a card whose context
     function returns None (nothing to show, or no right to see it) is left out."""

@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 
 from clientwise.core import permissions as perms
 from clientwise.core.audit import audit, diff, snapshot
-from clientwise.core.errors import DomainError, ErrorCode, NotFound, ValidationFailed
+from clientwise.core.errors import DomainError, ErrorCode, NotFound, PermissionDenied, ValidationFailed
 from clientwise.core.normalize import normalize_email, normalize_phone, parse_date, pinyin_keys
 from clientwise.customers.events import record_event
 from clientwise.customers.models import (
@@ -590,6 +590,53 @@ def delete_attribute(*, actor, attribute_id: int) -> None:
             raise NotFound()
         audit(actor=actor, action="attribute.delete", obj=attr, before=snapshot(attr))
         attr.delete()
+
+
+REVEALABLE_KINDS = ("mobile", "landline", "email", "wechat")
+
+
+def may_reveal_contact(user, customer) -> bool:
+    """Whether `user` may see this customer's unmasked phone numbers and e-mails, one at a time and audited,
+    without the view-personal-data right: the customer's owner, and users an app names as working with the
+    customer now (core.extensions.register_contact_reason: an open call or task of theirs). Everyone else keeps
+    the masked form; users with view_pii see everything anyway."""
+    from clientwise.core import extensions
+
+    if perms.can_view_pii(user):
+        return True
+    if not perms.has_perm(user, perms.VIEW_CUSTOMERS):
+        return False
+    if customer.owner_id == user.pk:
+        return True
+    return any(reason(user, customer.pk) for reason in extensions.CONTACT_REASONS)
+
+
+def reveal_contact(*, actor, customer_id: int, contact_id: int):
+    """One contact point of a visible customer, unmasked for a user who may reveal it (may_reveal_contact).
+    Audited as `pii.reveal`; at most settings.PII_REVEALS_PER_HOUR per user and hour (429 `throttled` beyond).
+    Returns the ContactPoint."""
+    from django.conf import settings
+    from django.core.cache import cache
+
+    customer = get_customer_for(actor, customer_id)
+    contact = ContactPoint.objects.filter(customer_id=customer.pk, pk=contact_id).first()
+    if contact is None:
+        raise NotFound()
+    if contact.kind not in REVEALABLE_KINDS or not may_reveal_contact(actor, customer):
+        raise PermissionDenied(_("Only the customer's owner and colleagues working with them now may see this."))
+    limit = int(getattr(settings, "PII_REVEALS_PER_HOUR", 60))
+    key = f"pii-reveal:{actor.pk}:{timezone.now():%Y%m%d%H}"
+    cache.add(key, 0, 3700)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, 3700)
+        count = 1
+    if count > limit:
+        raise DomainError(ErrorCode.THROTTLED, _("Too many contacts shown this hour; try again later."), status=429)
+    audit(actor=actor, action="pii.reveal", object_type="customers.contactpoint", object_id=contact.pk,
+          customer_id=customer.pk, detail={"kind": contact.kind, "count_this_hour": count})
+    return contact
 
 
 def audit_pii_view(*, actor, customer_ids: list[int], context: str) -> None:

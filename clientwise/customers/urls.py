@@ -20,6 +20,7 @@ urlpatterns = [
     path("<int:pk>/contacts/form/", views.contact_form, name="contact_form"),
     path("<int:pk>/contacts/<int:cp_id>/edit/", views.contact_edit, name="contact_edit"),
     path("<int:pk>/contacts/<int:cp_id>/primary/", views.contact_primary, name="contact_primary"),
+    path("<int:pk>/contacts/<int:cp_id>/reveal/", views.contact_reveal, name="contact_reveal"),
     path("<int:pk>/contacts/<int:cp_id>/delete/", views.contact_delete, name="contact_delete"),
     path("<int:pk>/consents/", views.consent_set, name="consent_set"),
     path("fields/", views.attribute_list, name="attribute_list"),

@@ -9,7 +9,7 @@ from decimal import Decimal
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.http import Http404, HttpResponseRedirect
+from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -136,6 +136,8 @@ def _contacts_context(request, customer, *, add_form=None, edit_form=None, editi
         "edit_form": edit_form,
         "editing": editing,
         "can_change": perms.has_perm(request.user, perms.CHANGE_CUSTOMERS),
+        "can_reveal": not perms.can_view_pii(request.user) and services.may_reveal_contact(request.user, customer),
+        "revealable_kinds": services.REVEALABLE_KINDS,
     }
 
 
@@ -340,6 +342,20 @@ def contact_edit(request, pk: int, cp_id: int):
         return render(request, "customers/_contacts.html",
                       _contacts_context(request, customer, edit_form=form, editing=cp.pk))
     return render(request, "customers/_contacts.html", _contacts_context(request, customer))
+
+
+@customer_view
+@require_POST
+def contact_reveal(request, pk: int, cp_id: int):
+    """The unmasked value of one contact point, for its owner or a colleague working with the customer now
+    (services.reveal_contact: audited, rate-limited); a phone number comes as a tel: link."""
+    try:
+        contact = services.reveal_contact(actor=request.user, customer_id=pk, contact_id=cp_id)
+    except DomainError as exc:
+        if exc.status == 429:
+            return HttpResponse(exc.message, status=429)
+        raise
+    return render(request, "customers/_contact_value.html", {"cp": contact, "revealed": True})
 
 
 @customer_view

@@ -18,6 +18,7 @@ class SalesConfig(AppConfig):
         extensions.register_nav("sales", _("Sales"), "sales:index", "briefcase", perm=VIEW_SALES, order=30)
         extensions.register_customer_panel("sales/_customer_panel.html", queries.customer_panel, order=20)
         register_merge_participant("sales", move=services.merge_move, restore=services.merge_restore)
+        extensions.register_contact_reason(queries.has_open_activity_with)
         from django.apps import apps
 
         if apps.is_installed("clientwise.reports"):  # pipeline, weighted pipeline, won deals in the pivot engine

@@ -566,3 +566,11 @@ def leftovers(user_id: int) -> dict[str, int]:
         "key_accounts": KeyAccount.objects.filter(owner_id=user_id).count(),
         "open_activities": Activity.objects.filter(assignee_id=user_id, done_at__isnull=True).count(),
     }
+
+
+def has_open_activity_with(user, customer_id: int) -> bool:
+    """Whether `user` has an open call or task for this customer (not done): they may see its phone on demand to
+    make the call (customers.services.may_reveal_contact)."""
+    from clientwise.sales.models import Activity
+
+    return Activity.objects.filter(customer_id=customer_id, assignee_id=user.pk, done_at__isnull=True).exists()

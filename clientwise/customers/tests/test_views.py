@@ -343,3 +343,51 @@ def test_pii_views_are_one_row_a_day_in_the_audit_log_and_not_in_the_change_hist
     web_client(org.manager_a).get(reverse("customers:detail", args=[cust.pk]))
     assert AuditLog.objects.filter(action="pii.view", customer_id=cust.pk).count() == 2
     assert "pii.view" in w.get(reverse("core:audit"), {"action": "pii.view"}).content.decode()
+
+
+def test_owner_without_the_pii_right_reveals_a_phone_on_click_audited_and_rate_limited(web_client, org, cust,
+                                                                                      settings):
+    """A sales rep can call their own customer: the masked number has a Show button; showing it is audited and
+    limited per hour. A user who is neither owner nor working with the customer cannot."""
+    from django.core.cache import cache
+
+    from clientwise.customers.models import ContactPoint
+
+    cache.clear()
+    settings.PII_REVEALS_PER_HOUR = 2
+    mobile = ContactPoint.objects.get(customer=cust, kind="mobile")
+    rep = web_client(org.rep_a)
+    html = rep.get(reverse("customers:detail", args=[cust.pk])).content.decode()
+    url = reverse("customers:contact_reveal", args=[cust.pk, mobile.pk])
+    assert "138****5678" in html and url in html
+    r = rep.post(url, HTTP_HX_REQUEST="true")
+    assert r.status_code == 200 and 'href="tel:+8613812345678"' in r.content.decode()
+    log = AuditLog.objects.get(action="pii.reveal")
+    assert (log.actor, log.customer_id, log.detail["kind"]) == (org.rep_a, cust.pk, "mobile")
+    assert rep.post(url).status_code == 200
+    assert rep.post(url).status_code == 429  # the third this hour
+    assert AuditLog.objects.filter(action="pii.reveal").count() == 2
+    # The analyst sees the customer masked and may not reveal it: no button, 403, nothing audited.
+    analyst = web_client(org.analyst)
+    assert url not in analyst.get(reverse("customers:detail", args=[cust.pk])).content.decode()
+    assert analyst.post(url).status_code == 403
+    assert AuditLog.objects.filter(action="pii.reveal").count() == 2
+    # A user with the right sees the number as a tel: link at once.
+    assert 'href="tel:+8613812345678"' in web_client(org.admin).get(
+        reverse("customers:detail", args=[cust.pk])).content.decode()
+
+
+def test_an_open_call_task_lets_a_colleague_reveal_the_phone(web_client, org, cust):
+    from django.core.cache import cache
+
+    from clientwise.customers import services as customer_services
+    from clientwise.customers.models import ContactPoint
+    from clientwise.sales.models import Activity
+
+    cache.clear()
+    assert not customer_services.may_reveal_contact(org.analyst, cust)
+    Activity.objects.create(kind="call", subject="回访", assignee=org.analyst, customer=cust)
+    assert customer_services.may_reveal_contact(org.analyst, cust)
+    mobile = ContactPoint.objects.get(customer=cust, kind="mobile")
+    assert web_client(org.analyst).post(reverse("customers:contact_reveal", args=[cust.pk, mobile.pk])
+                                        ).status_code == 200

@@ -246,6 +246,10 @@ IDENTITY_DEDUP_AFTER_IMPORT = os.environ.get("IDENTITY_DEDUP_AFTER_IMPORT", "1")
 IDENTITY_TRUSTED_SOURCES = [s.strip() for s in os.environ.get("IDENTITY_TRUSTED_SOURCES", ",crm,pos,import,demo")
                             .split(",")]
 
+# A customer's owner (or a colleague with an open call for them) may unmask one contact at a time, this many a
+# user and hour (docs/access.md).
+PII_REVEALS_PER_HOUR = int(os.environ.get("PII_REVEALS_PER_HOUR", "60"))
+
 CURRENCY = os.environ.get("CURRENCY", "CNY")
 PHONE_REGION = os.environ.get("PHONE_REGION", "CN")
 API_FEATURE_LEVEL = 10

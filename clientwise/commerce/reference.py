@@ -76,6 +76,27 @@ def _required_on_edit(data: dict, key: str, value, errors: list[DomainError], la
         errors.append(_error(ErrorCode.REQUIRED, _("%(label)s is required.") % {"label": label}, key))
 
 
+def _code_and_name(data: dict, errors: list[DomainError], *, creating: bool, code_length: int,
+                   name_length: int = 100) -> tuple[str, str]:
+    """The code and name every reference row has: required on create; a change may leave them out, not blank
+    them."""
+    code = _code(data, "code", errors, max_length=code_length, required=creating, label=_("Code"))
+    name = _text(data, "name", errors, max_length=name_length, required=creating, label=_("Name"))
+    if not creating:
+        _required_on_edit(data, "code", code, errors, _("Code"))
+        _required_on_edit(data, "name", name, errors, _("Name"))
+    return code, name
+
+
+def _set_code_and_name(obj, code: str, name: str) -> None:
+    """Put a given code (unique among its kind) and name on `obj`; what was not given stays."""
+    if code:
+        _unique(type(obj), "code", code, obj, _("Code"))
+        obj.code = code
+    if name:
+        obj.name = name
+
+
 def _sourced(obj, data: dict) -> None:
     obj.source = str(data.get("source") or "")[:40]
     obj.external_id = str(data["external_id"])[:100] if data.get("external_id") else None
@@ -103,11 +124,7 @@ def save_category(*, actor, data: dict[str, Any], category_id: int | None = None
     category = _get(ProductCategory, category_id) if category_id is not None else None
     creating = category is None
     errors: list[DomainError] = []
-    code = _code(data, "code", errors, max_length=30, required=creating, label=_("Code"))
-    name = _text(data, "name", errors, max_length=100, required=creating, label=_("Name"))
-    if not creating:
-        _required_on_edit(data, "code", code, errors, _("Code"))
-        _required_on_edit(data, "name", name, errors, _("Name"))
+    code, name = _code_and_name(data, errors, creating=creating, code_length=30)
     has_parent, parent = _fk(ProductCategory, data, "parent_id", errors, required=False, label=_("parent category"))
     if parent is not None and category is not None:
         node, seen = parent, set()
@@ -128,11 +145,7 @@ def save_category(*, actor, data: dict[str, Any], category_id: int | None = None
             category = ProductCategory()
             _sourced(category, data)
         before = None if creating else snapshot(category)
-        if code:
-            _unique(ProductCategory, "code", code, category, _("Code"))
-            category.code = code
-        if name:
-            category.name = name
+        _set_code_and_name(category, code, name)
         if has_parent:
             category.parent = parent
         if replenishable is not None:
@@ -248,11 +261,7 @@ def save_region(*, actor, data: dict[str, Any], region_id: int | None = None) ->
     region = _get(Region, region_id) if region_id is not None else None
     creating = region is None
     errors: list[DomainError] = []
-    code = _code(data, "code", errors, max_length=20, required=creating, label=_("Code"))
-    name = _text(data, "name", errors, max_length=100, required=creating, label=_("Name"))
-    if not creating:
-        _required_on_edit(data, "code", code, errors, _("Code"))
-        _required_on_edit(data, "name", name, errors, _("Name"))
+    code, name = _code_and_name(data, errors, creating=creating, code_length=20)
     has_team, team = _team(data, errors)
     if errors:
         raise ValidationFailed(errors)
@@ -261,11 +270,7 @@ def save_region(*, actor, data: dict[str, Any], region_id: int | None = None) ->
             region = Region()
             _sourced(region, data)
         before = None if creating else snapshot(region)
-        if code:
-            _unique(Region, "code", code, region, _("Code"))
-            region.code = code
-        if name:
-            region.name = name
+        _set_code_and_name(region, code, name)
         if has_team:
             region.team = team
         _save_with_audit(actor, region, before, "region.create" if creating else "region.update")
@@ -285,11 +290,7 @@ def save_branch(*, actor, data: dict[str, Any], branch_id: int | None = None) ->
     branch = _get(Branch, branch_id) if branch_id is not None else None
     creating = branch is None
     errors: list[DomainError] = []
-    code = _code(data, "code", errors, max_length=20, required=creating, label=_("Code"))
-    name = _text(data, "name", errors, max_length=100, required=creating, label=_("Name"))
-    if not creating:
-        _required_on_edit(data, "code", code, errors, _("Code"))
-        _required_on_edit(data, "name", name, errors, _("Name"))
+    code, name = _code_and_name(data, errors, creating=creating, code_length=20)
     has_region, region = _fk(Region, data, "region_id", errors, required=creating, label=_("region"))
     if has_region and region is None and not creating and not any(e.field == "region_id" for e in errors):
         errors.append(_error(ErrorCode.REQUIRED, _("%(label)s is required.") % {"label": _("Region")}, "region_id"))
@@ -301,11 +302,7 @@ def save_branch(*, actor, data: dict[str, Any], branch_id: int | None = None) ->
             branch = Branch()
             _sourced(branch, data)
         before = None if creating else snapshot(branch)
-        if code:
-            _unique(Branch, "code", code, branch, _("Code"))
-            branch.code = code
-        if name:
-            branch.name = name
+        _set_code_and_name(branch, code, name)
         if region is not None:
             branch.region = region
         if has_team:
@@ -357,11 +354,7 @@ def save_channel(*, actor, data: dict[str, Any], channel_id: int | None = None) 
         if creating:
             channel = Channel()
         before = None if creating else snapshot(channel)
-        if code:
-            _unique(Channel, "code", code, channel, _("Code"))
-            channel.code = code
-        if name:
-            channel.name = name
+        _set_code_and_name(channel, code, name)
         if kind:
             channel.kind = kind
         _save_with_audit(actor, channel, before, "channel.create" if creating else "channel.update")
@@ -383,11 +376,7 @@ def save_unit(*, actor, data: dict[str, Any], unit_id: int | None = None) -> Uni
     unit = _get(Unit, unit_id) if unit_id is not None else None
     creating = unit is None
     errors: list[DomainError] = []
-    code = _code(data, "code", errors, max_length=20, required=creating, label=_("Code"))
-    name = _text(data, "name", errors, max_length=60, required=creating, label=_("Name"))
-    if not creating:
-        _required_on_edit(data, "code", code, errors, _("Code"))
-        _required_on_edit(data, "name", name, errors, _("Name"))
+    code, name = _code_and_name(data, errors, creating=creating, code_length=20, name_length=60)
     fractional = _bool(data, "fractional", errors)
     active = _bool(data, "active", errors)
     if errors:
@@ -396,11 +385,7 @@ def save_unit(*, actor, data: dict[str, Any], unit_id: int | None = None) -> Uni
         if creating:
             unit = Unit()
         before = None if creating else snapshot(unit)
-        if code:
-            _unique(Unit, "code", code, unit, _("Code"))
-            unit.code = code
-        if name:
-            unit.name = name
+        _set_code_and_name(unit, code, name)
         if fractional is not None:
             unit.fractional = fractional
         if active is not None:

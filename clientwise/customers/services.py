@@ -18,6 +18,7 @@ from clientwise.core import permissions as perms
 from clientwise.core.audit import audit, diff, snapshot
 from clientwise.core.errors import DomainError, ErrorCode, NotFound, PermissionDenied, ValidationFailed
 from clientwise.core.normalize import normalize_email, normalize_phone, parse_date, pinyin_keys
+from clientwise.core.ratelimit import count_hit
 from clientwise.customers.events import record_event
 from clientwise.customers.models import (
     Consent,
@@ -616,7 +617,6 @@ def reveal_contact(*, actor, customer_id: int, contact_id: int):
     Audited as `pii.reveal`; at most settings.PII_REVEALS_PER_HOUR per user and hour (429 `throttled` beyond).
     Returns the ContactPoint."""
     from django.conf import settings
-    from django.core.cache import cache
 
     customer = get_customer_for(actor, customer_id)
     contact = ContactPoint.objects.filter(customer_id=customer.pk, pk=contact_id).first()
@@ -625,13 +625,7 @@ def reveal_contact(*, actor, customer_id: int, contact_id: int):
     if contact.kind not in REVEALABLE_KINDS or not may_reveal_contact(actor, customer):
         raise PermissionDenied(_("Only the customer's owner and colleagues working with them now may see this."))
     limit = int(getattr(settings, "PII_REVEALS_PER_HOUR", 60))
-    key = f"pii-reveal:{actor.pk}:{timezone.now():%Y%m%d%H}"
-    cache.add(key, 0, 3700)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, 3700)
-        count = 1
+    count = count_hit(f"pii-reveal:{actor.pk}:{timezone.now():%Y%m%d%H}", 3700)
     if count > limit:
         raise DomainError(ErrorCode.THROTTLED, _("Too many contacts shown this hour; try again later."), status=429)
     audit(actor=actor, action="pii.reveal", object_type="customers.contactpoint", object_id=contact.pk,

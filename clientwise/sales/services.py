@@ -15,7 +15,6 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import F, Max, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
@@ -27,6 +26,7 @@ from clientwise.core import permissions as perms
 from clientwise.core.audit import audit, diff, snapshot
 from clientwise.core.errors import DomainError, ErrorCode, NotFound, PermissionDenied, ValidationFailed
 from clientwise.core.normalize import normalize_email, normalize_phone, parse_date
+from clientwise.core.ratelimit import count_hit
 from clientwise.customers import queries as customer_queries
 from clientwise.customers import services as customer_services
 from clientwise.customers.events import record_event
@@ -501,14 +501,7 @@ def submit_web_form(*, token: str, data: dict[str, Any], client: str) -> Lead | 
     form = WebForm.objects.filter(token=str(token or "")[:40], active=True).first()
     if form is None:
         raise NotFound()
-    key = f"sales:webform:{form.pk}:{client}"
-    cache.add(key, 0, FORM_RATE_WINDOW)
-    try:
-        count = cache.incr(key)
-    except ValueError:
-        cache.set(key, 1, FORM_RATE_WINDOW)
-        count = 1
-    if count > FORM_RATE_LIMIT:
+    if count_hit(f"sales:webform:{form.pk}:{client}", FORM_RATE_WINDOW) > FORM_RATE_LIMIT:
         raise DomainError(ErrorCode.THROTTLED, _("Too many submissions; please try again later."), status=429)
     if str(data.get(HONEYPOT_FIELD) or "").strip():
         return None

@@ -75,7 +75,7 @@ class WorkerStatus:
 
 def worker_status(now: dt.datetime | None = None) -> WorkerStatus:
     """Whether a task worker is running, from the newest finished heartbeat, and what is waiting for one."""
-    from django.db.models import Min
+    from django.db.models import Count, Min
     from django_tasks_db.models import DBTaskResult
 
     from clientwise.core.tasks import HEARTBEAT_TASK
@@ -84,9 +84,9 @@ def worker_status(now: dt.datetime | None = None) -> WorkerStatus:
     last = (DBTaskResult.objects.filter(task_path=HEARTBEAT_TASK).successful()
             .order_by("-finished_at").values_list("finished_at", flat=True).first())
     due = DBTaskResult.objects.ready()
-    agg = due.aggregate(oldest=Min("enqueued_at"))
+    agg = due.aggregate(oldest=Min("enqueued_at"), waiting=Count("id"))
     return WorkerStatus(alive=bool(last and now - last <= WORKER_SILENT_AFTER), last_seen=last,
-                        waiting=due.count(), oldest_waiting=agg["oldest"])
+                        waiting=agg["waiting"], oldest_waiting=agg["oldest"])
 
 
 def no_worker_warning() -> str | None:

@@ -71,14 +71,20 @@ def _count_all(cursor, tables: list[str]) -> dict[str, int]:
     return out
 
 
-def _pg_params() -> tuple[list[str], dict[str, str]]:
-    """Connection options for pg_dump / pg_restore from the Django settings (password through the environment)."""
+def _pg_connection() -> dict[str, str]:
+    """The configured PostgreSQL database's host, port, user, name and password, with the defaults filled in."""
     s = connection.settings_dict
-    args = ["--host", s.get("HOST") or "127.0.0.1", "--port", str(s.get("PORT") or 5432),
-            "--username", s.get("USER") or "postgres", "--dbname", s["NAME"]]
+    return {"host": s.get("HOST") or "127.0.0.1", "port": str(s.get("PORT") or 5432),
+            "user": s.get("USER") or "postgres", "dbname": s["NAME"], "password": s.get("PASSWORD") or ""}
+
+
+def _pg_params() -> tuple[list[str], dict[str, str]]:
+    """Connection options for pg_dump / pg_restore (the password through the environment)."""
+    c = _pg_connection()
+    args = ["--host", c["host"], "--port", c["port"], "--username", c["user"], "--dbname", c["dbname"]]
     env = {**os.environ}
-    if s.get("PASSWORD"):
-        env["PGPASSWORD"] = s["PASSWORD"]
+    if c["password"]:
+        env["PGPASSWORD"] = c["password"]
     return args, env
 
 
@@ -143,10 +149,8 @@ def _pg_dump(out: Path, tables: list[str]) -> dict[str, int]:
     """pg_dump from a snapshot exported by a REPEATABLE READ transaction that counts the rows of the same instant."""
     import psycopg
 
-    s = connection.settings_dict
-    dsn = psycopg.conninfo.make_conninfo(host=s.get("HOST") or "127.0.0.1", port=str(s.get("PORT") or 5432),
-                                         user=s.get("USER") or "postgres", dbname=s["NAME"],
-                                         password=s.get("PASSWORD") or None)
+    c = _pg_connection()
+    dsn = psycopg.conninfo.make_conninfo(**{**c, "password": c["password"] or None})
     with psycopg.connect(dsn) as conn:
         conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
         snapshot = conn.execute("SELECT pg_export_snapshot()").fetchone()[0]

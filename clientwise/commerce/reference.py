@@ -37,6 +37,7 @@ from clientwise.commerce.models import (
     Store,
     Unit,
 )
+from clientwise.commerce.rules import unit_allows_fractions
 from clientwise.commerce.services import (
     _bool,
     _code,
@@ -406,7 +407,8 @@ def delete_unit(*, actor, unit_id: int) -> None:
 
 def create_missing(model, codes: Iterable[str], *, source: str, extra: dict[str, dict] | None = None) -> list:
     """Create a row of `model` (ProductCategory, Region, Branch, Unit, Channel) for each code that has none,
-    named after its code, with `extra[code]` as further fields (a branch's region_id). For imports whose mapping
+    named after its code, with `extra[code]` as further fields (a branch's region_id); a unit allows fractions
+    when its code is a measure (rules.unit_allows_fractions). For imports whose mapping
     allows creating missing references: the caller has checked `catalog.manage` and lists the rows in the job's
     result and its batch audit row. Returns the created rows."""
     wanted = sorted({c for c in codes if c})
@@ -425,6 +427,8 @@ def create_missing(model, codes: Iterable[str], *, source: str, extra: dict[str,
             values["source"] = source[:40]
         if model is Channel and "kind" not in values:
             values["kind"] = Channel.Kind.STORE
+        if model is Unit and "fractional" not in values:
+            values["fractional"] = unit_allows_fractions(code)  # kg, L: a product sold by weight takes 2.345
         new.append(model(**values))
     model.objects.bulk_create(new, batch_size=500)
     if any(o.pk is None for o in new):

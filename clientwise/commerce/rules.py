@@ -52,6 +52,22 @@ BASIS_UNIT_PRICE, BASIS_AMOUNT = "unit_price", "amount"
 PRICE_BASES = (BASIS_UNIT_PRICE, BASIS_AMOUNT)
 
 
+# Units of measure (weight, volume, length, area) are sold in fractions: a unit created from an import's unit
+# column allows them when its code is one of these (case and spaces ignored); any other (pcs, 件, 瓶…) counts
+# whole pieces. The unit's page can change it either way.
+MEASURE_UNITS = frozenset({
+    "kg", "g", "mg", "t", "lb", "lbs", "oz", "公斤", "千克", "克", "斤", "两", "吨",
+    "l", "ml", "cl", "dl", "gal", "升", "毫升", "公升",
+    "m", "cm", "mm", "km", "ft", "in", "米", "厘米", "毫米", "公里",
+    "m2", "m²", "㎡", "sqm", "平方米", "平米", "m3", "m³", "立方米", "kwh", "度",
+})
+
+
+def unit_allows_fractions(code: str) -> bool:
+    """Whether a unit with this code is a measure sold in fractions (kg, L, m…) rather than a count of pieces."""
+    return "".join(str(code or "").split()).lower() in MEASURE_UNITS
+
+
 class LineErrorCode:
     """Codes of the line rules (the rest are core.errors.ErrorCode)."""
 

@@ -212,3 +212,16 @@ def test_entry_grid_takes_reference_kinds(org, web_client):
     assert r.status_code == 200, r.content
     assert (r.json()["created"], r.json()["rejected"]) == (2, 0)
     assert ProductCategory.objects.get(code="MILK").parent.code == "FOOD"
+
+
+def test_units_created_by_an_import_allow_fractions_when_they_are_measures(org):
+    """A products file naming kg and L (and a count unit, pcs): the measures take fractional quantities at once, so
+    the orders that follow (2.345 kg of rice, 35.27 L of fuel) are not quarantined as whole-piece units."""
+    from clientwise.commerce.rules import unit_allows_fractions
+
+    data = csv_text([["商品编码", "商品名称", "品类", "单位"], ["R-1", "散装大米", "RICE", "kg"],
+                     ["F-1", "汽油92#", "FUEL", " L "], ["W-1", "矿泉水", "DRINK", "pcs"]])
+    run(org.admin, "products", "p.csv", data, options={"create_missing": "1"})
+    assert dict(Unit.objects.values_list("code", "fractional")) == {"kg": True, "L": True, "pcs": False}
+    assert [unit_allows_fractions(c) for c in ("KG", "公斤", "m²", "ml", "pcs", "件", "")] == [
+        True, True, True, True, False, False, False]

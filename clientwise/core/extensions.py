@@ -1,5 +1,6 @@
 """Extension points other apps register into from their AppConfig.ready(): navigation entries, cards on the
-customer 360 page, periodic jobs for the scheduler, and demo-data hooks. Core and customers read these registries;
+customer 360 page, periodic jobs for the scheduler, personal-data sections for data-subject requests, and
+demo-data hooks. Core and customers read these registries;
 they never import the apps.
 
     # clientwise/sales/apps.py
@@ -95,6 +96,35 @@ CONTACT_REASONS: list[Callable[[Any, int], bool]] = []
 def register_contact_reason(reason: Callable[[Any, int], bool]) -> None:
     if reason not in CONTACT_REASONS:
         CONTACT_REASONS.append(reason)
+
+
+@dataclass(frozen=True)
+class PersonalDataSection:
+    """What one app holds about a person, for data-subject requests (the privacy app, docs/privacy.md).
+
+    `export(subject)` returns the app's tables about the subject: a list of
+    {"key": str, "title": lazy text, "columns": [(name, label), ...], "rows": [{name: value}, ...]}.
+    `erase(erasure)` removes or anonymises the app's personal data of `erasure.subject` inside the erasure's one
+    transaction, keeping facts that must stay (orders' amounts, dates, products, stores), and reports what it did
+    through the erasure object (counts, rows touched, files to delete after the commit). Both receive the privacy
+    app's objects (privacy.subject.Subject / Erasure) and must not check permissions: the privacy service has."""
+
+    key: str
+    label: Any
+    export: Callable[[Any], list[dict]]
+    erase: Callable[[Any], None]
+    order: int = 50
+
+
+PERSONAL_DATA: list[PersonalDataSection] = []
+
+
+def register_personal_data(key: str, label, *, export: Callable[[Any], list[dict]], erase: Callable[[Any], None],
+                           order: int = 50) -> None:
+    if any(s.key == key for s in PERSONAL_DATA):
+        return
+    PERSONAL_DATA.append(PersonalDataSection(key, label, export, erase, order))
+    PERSONAL_DATA.sort(key=lambda s: s.order)
 
 
 def customer_panels(user, customer) -> list[dict]:

@@ -31,7 +31,8 @@ from clientwise.analytics.rfm import SEGMENT_LABELS  # the segment names live wi
 from clientwise.core import permissions as perms
 from clientwise.core.errors import DomainError, ErrorCode, NotFound
 from clientwise.core.pagination import Page, keyset_page
-from clientwise.customers.queries import visibility_q, visible_customers
+from clientwise.customers.queries import visible_customers
+from clientwise.customers.scope import restrict_by_customer
 
 TOP_SHARE = 0.2  # value concentration: the share of revenue from the top 20 % of customers
 TOP_REASONS = 3
@@ -231,21 +232,13 @@ def latest_batch() -> ScoringBatch | None:
     return ScoringBatch.objects.order_by("-started_at", "-id").first()
 
 
-def _visible_ids(user) -> QuerySet | None:
-    """None when the user sees every customer; otherwise a subquery of the customer ids they may see."""
-    if visibility_q(user) is None:
-        return None
-    return visible_customers(user).values("pk")
-
-
 def scores(user, batch: ScoringBatch | None = None) -> QuerySet[CustomerScore]:
     """The current batch's scores of the (non-archived) customers `user` may see; none without analytics.view."""
     batch = batch or current_batch()
     if batch is None or not can_view(user):
         return CustomerScore.objects.none()
     qs = CustomerScore.objects.filter(batch=batch, customer__archived_at__isnull=True)
-    ids = _visible_ids(user)
-    return qs if ids is None else qs.filter(customer_id__in=ids)
+    return restrict_by_customer(qs, user)
 
 
 # --- Churn reasons of the customers shown --------------------------------------------------------------------------

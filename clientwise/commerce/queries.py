@@ -1,7 +1,7 @@
 """Reads shared by commerce pages, the API, the customer 360 and the home page.
 
 Order visibility follows customer visibility: a user sees an order when they may see its customer
-(`customers.queries.visibility_q`). The catalog (products, categories, stores, channels) is visible to every
+(`customers.scope.CustomerScope`). The catalog (products, categories, stores, channels) is visible to every
 user with orders.view.
 """
 
@@ -32,7 +32,8 @@ from clientwise.commerce.models import (
 from clientwise.core import permissions as perms
 from clientwise.core.errors import NotFound
 from clientwise.core.queries import get_visible
-from clientwise.customers.queries import search_q, visibility_q, visible_customers
+from clientwise.customers.queries import search_q, visible_customers
+from clientwise.customers.scope import restrict_by_customer
 
 PREFIX_END = "\U0010ffff"
 ZERO = Decimal("0.00")
@@ -51,10 +52,7 @@ def visible_orders(user) -> QuerySet[Order]:
     """Orders whose customer `user` may see; nothing without orders.view."""
     if not can_view_orders(user):
         return Order.objects.none()
-    q = visibility_q(user)
-    if q is None:
-        return Order.objects.all()
-    return Order.objects.filter(customer_id__in=visible_customers(user).values("pk"))
+    return restrict_by_customer(Order.objects.all(), user)
 
 
 def get_order_for(user, pk) -> Order:
@@ -283,9 +281,7 @@ def key_figures(user, day: dt.date | None = None, *, until: dt.time | None = Non
     new = visible_customers(user).filter(pk__in=todays.values("customer_id"), first_order_at__gte=start,
                                          first_order_at__lt=end).count() if agg["orders"] else 0
     returns_qs = Return.objects.filter(returned_at__gte=start, returned_at__lt=end)
-    scope = visibility_q(user)
-    if scope is not None:
-        returns_qs = returns_qs.filter(customer_id__in=visible_customers(user).values("pk"))
+    returns_qs = restrict_by_customer(returns_qs, user)
     returns = returns_qs.aggregate(s=Sum("amount"))["s"] or ZERO
     from django.conf import settings
 

@@ -109,22 +109,16 @@ def revenue_trend(user, *, days: int = 30, end: dt.date | None = None) -> dict[s
 def customers_in_scope(user) -> int | None:
     """How many (non-archived) customers the user may see, cached for ten minutes per scope.
 
-    The cache key is the scope itself (everyone / a team subtree / one user), so all users with the same
-    reach share one count.
+    The cache key is the scope itself (CustomerScope.cache_key: everyone / a team subtree / one user and their
+    team), so all users with the same reach share one count and a move to another team takes effect at once.
     """
-    from clientwise.customers.queries import visible_customers
+    from clientwise.customers.scope import CustomerScope
 
-    scope = perms.scope_of(user)
-    if scope is None or not perms.has_perm(user, perms.VIEW_CUSTOMERS):
+    scope = CustomerScope.for_user(user)
+    if scope.nothing:
         return None
-    if scope is perms.Scope.ALL:
-        key = "cw:scope-count:all"
-    elif scope is perms.Scope.TEAM:
-        key = f"cw:scope-count:team:{user.team_id}:{user.pk}"
-    else:
-        key = f"cw:scope-count:own:{user.pk}:{user.team_id}"
-    return cache.get_or_set(key, lambda: visible_customers(user).filter(archived_at__isnull=True).count(),
-                            SCOPE_COUNT_TTL)
+    return cache.get_or_set(f"cw:scope-count:{scope.cache_key}",
+                            lambda: scope.customers().filter(archived_at__isnull=True).count(), SCOPE_COUNT_TTL)
 
 
 def recent_activity(user, *, limit: int = 8, window_days: int = 30) -> list:
@@ -142,18 +136,14 @@ def visible_audit(user) -> QuerySet[AuditLog]:
     everything done by the users of their team subtree (themselves included); others nothing."""
     if not perms.has_perm(user, perms.VIEW_AUDIT):
         return AuditLog.objects.none()
-    from clientwise.customers.queries import visibility_q, visible_customers
-
-    if perms.scope_of(user) is perms.Scope.ALL and visibility_q(user) is None:
-        return AuditLog.objects.all()
     from clientwise.accounts.models import User
-    from clientwise.accounts.services import team_subtree_ids
+    from clientwise.customers.scope import CustomerScope
 
-    teams = team_subtree_ids(user.team_id)
-    actors = Q(actor_id=user.pk)
-    if teams:
-        actors |= Q(actor_id__in=User.objects.filter(team_id__in=teams).values("pk"))
-    customers = Q(customer_id__isnull=False, customer_id__in=visible_customers(user).values("pk"))
+    scope = CustomerScope.for_user(user)
+    if scope.everything:
+        return AuditLog.objects.all()
+    actors = Q(actor_id=user.pk) | Q(actor_id__in=User.objects.filter(scope.users_q()).values("pk"))
+    customers = Q(customer_id__isnull=False, customer_id__in=scope.customers().values("pk"))
     return AuditLog.objects.filter(actors | customers)
 
 
@@ -236,11 +226,12 @@ def audit_rows(entries: list[AuditLog], *, user) -> list[AuditRow]:
 def audit_actor_choices(user) -> list:
     """Users the filter menu offers: everyone for administrators, the team subtree for managers."""
     from clientwise.accounts.models import User
-    from clientwise.accounts.services import team_subtree_ids
+    from clientwise.customers.scope import CustomerScope
 
     qs = User.objects.order_by("username")
-    if perms.scope_of(user) is not perms.Scope.ALL:
-        qs = qs.filter(Q(pk=user.pk) | Q(team_id__in=team_subtree_ids(user.team_id)))
+    q = CustomerScope.for_user(user).users_q()
+    if q is not None:
+        qs = qs.filter(q)
     return list(qs.only("id", "username", "display_name", "first_name", "last_name")[:500])
 
 

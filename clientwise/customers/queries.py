@@ -10,39 +10,26 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from clientwise.accounts.services import team_subtree_ids
 from clientwise.core import masking
 from clientwise.core import permissions as perms
 from clientwise.core.errors import DomainError, ErrorCode
 from clientwise.core.normalize import normalize_email, parse_date, phone_search_key, pinyin_keys
 from clientwise.core.pagination import Page, keyset_page
 from clientwise.core.queries import get_visible
-from clientwise.customers.models import ContactPoint, Customer, CustomerShare, Interaction
+from clientwise.customers.models import ContactPoint, Customer, Interaction
+from clientwise.customers.scope import CustomerScope
 
 PREFIX_END = "\U0010ffff"
 
 
 def visibility_q(user) -> Q | None:
-    """The filter on Customer a user may see: None means everything, Q(pk__in=[]) nothing."""
-    scope = perms.scope_of(user)
-    if scope is None or not perms.has_perm(user, perms.VIEW_CUSTOMERS):
-        return Q(pk__in=[])
-    if scope is perms.Scope.ALL:
-        return None
-    if scope is perms.Scope.TEAM:
-        teams = team_subtree_ids(user.team_id)
-        return Q(team_id__in=teams) | Q(owner_id=user.pk) if teams else Q(owner_id=user.pk)
-    q = Q(owner_id=user.pk)
-    if user.team_id:
-        q |= Q(pk__in=CustomerShare.objects.filter(team_id=user.team_id).values("customer_id"))
-    return q
+    """The filter on Customer a user may see: None means everything, Q(pk__in=[]) nothing (CustomerScope.q)."""
+    return CustomerScope.for_user(user).q()
 
 
 def visible_customers(user) -> QuerySet[Customer]:
     """Every customer `user` may see, archived ones included (callers filter archived_at as they need)."""
-    q = visibility_q(user)
-    qs = Customer.objects.all()
-    return qs if q is None else qs.filter(q)
+    return CustomerScope.for_user(user).customers()
 
 
 def get_customer_for(user, pk) -> Customer:
@@ -258,25 +245,17 @@ def owner_choices(user, *, limit: int = 300):
     managers, oneself for sales reps."""
     from clientwise.accounts.models import User
 
-    scope = perms.scope_of(user)
     qs = User.objects.filter(is_active=True).exclude(role="").order_by("username")
-    if scope is perms.Scope.TEAM:
-        qs = qs.filter(Q(team_id__in=team_subtree_ids(user.team_id)) | Q(pk=user.pk))
-    elif scope is not perms.Scope.ALL:
-        qs = qs.filter(pk=user.pk)
-    return list(qs[:limit])
+    q = CustomerScope.for_user(user).users_q() if perms.scope_of(user) is not None else Q(pk=user.pk)
+    return list((qs if q is None else qs.filter(q))[:limit])
 
 
 def team_choices(user):
     from clientwise.accounts.models import Team
 
-    scope = perms.scope_of(user)
     qs = Team.objects.order_by("name")
-    if scope is perms.Scope.TEAM:
-        qs = qs.filter(pk__in=team_subtree_ids(user.team_id))
-    elif scope is not perms.Scope.ALL:
-        qs = qs.filter(pk=user.team_id)
-    return list(qs)
+    q = CustomerScope.for_user(user).teams_q() if perms.scope_of(user) is not None else Q(pk=user.team_id)
+    return list(qs if q is None else qs.filter(q))
 
 
 def recent_activity(user, *, limit: int = 8, window_days: int = 30) -> list:

@@ -31,6 +31,7 @@ from clientwise.customers.models import (
     Tag,
 )
 from clientwise.customers.queries import get_customer_for, visible_customers
+from clientwise.customers.scope import CustomerScope
 
 # Fields a create/update may set directly (the rest are derived or owned by other services).
 PROFILE_FIELDS = (
@@ -189,7 +190,7 @@ def _apply_name(customer: Customer) -> None:
 
 def _check_still_visible(actor, customer: Customer) -> None:
     """After a write, the actor must still see the record; otherwise the transaction rolls back."""
-    if not visible_customers(actor).filter(pk=customer.pk).exists():
+    if not CustomerScope.for_user(actor).contains(customer.pk):
         raise DomainError(ErrorCode.PERMISSION_DENIED,
                           _("This change would move the customer out of what you may see."), "owner_id", status=403)
 

@@ -33,6 +33,7 @@ from clientwise.core.audit import jsonable
 from clientwise.core.bulk import JsonText, inserter, reserve_ids
 from clientwise.core.errors import DomainError, ErrorCode, PermissionDenied, ValidationFailed
 from clientwise.core.normalize import normalize_email, normalize_phone, parse_date, pinyin_keys
+from clientwise.customers.scope import CustomerScope
 from clientwise.dataio import validation as v
 from clientwise.dataio.mapping import NATURAL_KEYS, TARGETS
 from clientwise.dataio.readers import EXTRA_PREFIX, PARSE_ERROR
@@ -445,8 +446,9 @@ class CustomerHandler(Handler):
                            clean.get("mobile") or "", clean.get("email") or "",
                            *[clean.get(name, default) for name, default in self.profile_defaults]))
         inserter(Customer, NEW_CUSTOMER_FIELDS).insert(values)
-        if new_rows and perms.scope_of(self.actor) is not perms.Scope.ALL:
-            seen_ids = sum(visible_customers(self.actor).filter(pk__in=ch).count() for ch in _chunks(ids))
+        scope = CustomerScope.for_user(self.actor)
+        if new_rows and not scope.everything:
+            seen_ids = sum(scope.customers().filter(pk__in=ch).count() for ch in _chunks(ids))
             if seen_ids != len(ids):
                 raise PermissionDenied(_("The owner or team chosen for new customers is outside what you may see."))
         changed_fields: set[str] = set()

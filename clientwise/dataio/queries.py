@@ -7,6 +7,7 @@ from django.db.models import QuerySet
 from clientwise.core import permissions as perms
 from clientwise.core.pagination import Page, keyset_page
 from clientwise.core.queries import get_visible
+from clientwise.customers.scope import CustomerScope
 from clientwise.dataio.models import ImportJob, MappingTemplate, QuarantinedRow
 
 
@@ -15,7 +16,7 @@ def visible_jobs(user) -> QuerySet[ImportJob]:
     if not perms.has_perm(user, perms.IMPORT):
         return ImportJob.objects.none()
     qs = ImportJob.objects.select_related("actor")
-    if perms.scope_of(user) is perms.Scope.ALL:
+    if CustomerScope.for_user(user).everything:
         return qs
     return qs.filter(actor=user)
 

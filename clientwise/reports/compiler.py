@@ -1,8 +1,8 @@
 """Compile a PivotSpec into one SQL statement (a sqlglot AST printed for DuckDB, SQLite or PostgreSQL).
 
 The compiler, not its callers, applies what the user may see:
-- record-level visibility: the user's scope (core.permissions) as a predicate on the fact's customer column,
-  the same rule as customers.queries.visibility_q (tests compare the two customer sets for every role);
+- record-level visibility: the user's customer scope (customers.scope.CustomerScope.sql) as a predicate on the
+  fact's customer column, the same rule as its ORM form .q() (tests compare the two customer sets for every role);
   an unrestricted query must be asked for by name (`UNSCOPED_compile_pivot`), which only benchmarks do;
 - PII masking: a dimension marked `pii` prints its `masked` SQL for users without view_pii, so unmasked values
   never leave the database;
@@ -28,6 +28,7 @@ from sqlglot import exp
 
 from clientwise.core import permissions as perms
 from clientwise.core.errors import DomainError, ErrorCode, PermissionDenied
+from clientwise.customers.scope import CustomerScope
 from clientwise.reports import semantic
 from clientwise.reports.spec import Filter, PivotSpec
 
@@ -35,19 +36,8 @@ EPOCH = dt.date(1970, 1, 1)
 OTHERS = "__others__"
 
 
-@dataclass(frozen=True)
-class Visibility:
-    """Which customers a query may read: scope ALL (no predicate), TEAM (team ids + own) or OWN (own + shares)."""
-
-    scope: str  # "all", "team", "own"
-    user_id: int | None = None
-    team_ids: tuple[int, ...] = ()
-    share_team_id: int | None = None
-    shared_customer_ids: tuple[int, ...] | None = None  # DuckDB: the snapshot has no shares table
-
-    @property
-    def cache_key(self) -> str:
-        return "all" if self.scope == "all" else f"{self.scope}:{self.user_id}"
+# The report compiler reads the one customer scope (customers.scope); tests build one by hand as Visibility(...).
+Visibility = CustomerScope
 
 
 @dataclass
@@ -89,23 +79,12 @@ class DistinctPlan:
     idents: list[str]
 
 
-def visibility_for(user, engine: str) -> Visibility:
-    """The user's customer scope as data the compiler turns into SQL; PermissionDenied without one."""
-    from clientwise.accounts.services import team_subtree_ids
-
-    scope = perms.scope_of(user)
-    if scope is None or not perms.has_perm(user, perms.VIEW_CUSTOMERS):
+def visibility_for(user, engine: str) -> CustomerScope:
+    """The user's customer scope for a query on `engine`; PermissionDenied without one."""
+    scope = CustomerScope.for_user(user, engine=engine)
+    if scope.nothing:
         raise PermissionDenied()
-    if scope is perms.Scope.ALL:
-        return Visibility("all")
-    if scope is perms.Scope.TEAM:
-        return Visibility("team", user.pk, tuple(sorted(team_subtree_ids(user.team_id))) if user.team_id else ())
-    shared = None
-    if engine == "duckdb" and user.team_id:
-        from clientwise.customers.models import CustomerShare
-
-        shared = tuple(CustomerShare.objects.filter(team_id=user.team_id).values_list("customer_id", flat=True))
-    return Visibility("own", user.pk, (), user.team_id, shared)
+    return scope
 
 
 @lru_cache(maxsize=4096)
@@ -377,29 +356,12 @@ class Compiler:
         return exp.Paren(this=cond)
 
     def visibility_condition(self) -> exp.Expression | None:
-        v = self.ctx.visibility
-        if v.scope == "all":
-            return None
-        col = expr(self.fact.customer_column, self.engine)
         customers = semantic.TABLES["customers"]
-        table = customers.snapshot if self.engine == "duckdb" else _db_table(customers.db_model)
-        if v.scope == "team":
-            pred = exp.column("owner_id").eq(exp.convert(v.user_id))
-            if v.team_ids:
-                pred = exp.or_(exp.column("team_id").isin(*[exp.convert(t) for t in v.team_ids]), pred)
-            sub = exp.select("id").from_(table).where(pred)
-            return col.isin(query=sub)
-        own = exp.select("id").from_(table).where(exp.column("owner_id").eq(exp.convert(v.user_id)))
-        parts = [col.copy().isin(query=own)]
-        if v.share_team_id:
-            if self.engine == "duckdb":
-                if v.shared_customer_ids:
-                    parts.append(col.copy().isin(*[exp.convert(i) for i in v.shared_customer_ids]))
-            else:
-                shares = exp.select("customer_id").from_(_db_table("customers.CustomerShare")).where(
-                    exp.column("team_id").eq(exp.convert(v.share_team_id)))
-                parts.append(col.copy().isin(query=shares))
-        return exp.Paren(this=exp.or_(*parts)) if len(parts) > 1 else parts[0]
+        duck = self.engine == "duckdb"
+        return self.ctx.visibility.sql(
+            expr(self.fact.customer_column, self.engine), self.engine,
+            customers_table=customers.snapshot if duck else _db_table(customers.db_model),
+            shares_table=None if duck else _db_table("customers.CustomerShare"))
 
     # ----- the pivot query ----------------------------------------------------------------------------------
 

@@ -28,7 +28,8 @@ from django.utils import timezone
 from clientwise.accounts.services import team_subtree_ids
 from clientwise.core import permissions as perms
 from clientwise.core.queries import get_visible
-from clientwise.customers.queries import owner_choices, visibility_q, visible_customers
+from clientwise.customers.queries import owner_choices, visible_customers
+from clientwise.customers.scope import CustomerScope, restrict_by_customer
 from clientwise.sales.models import (
     AccountContact,
     Activity,
@@ -65,49 +66,36 @@ def can_manage(user) -> bool:
     return perms.has_perm(user, MANAGE_SALES)
 
 
-def _customer_ids(user):
-    """None when the user sees every customer, else a subquery of the customer ids they may see."""
-    return None if visibility_q(user) is None else visible_customers(user).values("pk")
-
-
 # --- Visibility --------------------------------------------------------------------------------------------------------
 
 
 def visible_leads(user) -> QuerySet[Lead]:
     if not can_view(user):
         return Lead.objects.none()
-    scope = perms.scope_of(user)
-    if scope is perms.Scope.ALL:
-        return Lead.objects.all()
-    if scope is perms.Scope.TEAM:
-        teams = team_subtree_ids(user.team_id)
-        return Lead.objects.filter(Q(team_id__in=teams) | Q(owner_id=user.pk))
-    return Lead.objects.filter(owner_id=user.pk)
+    q = CustomerScope.for_user(user).owned_q()
+    return Lead.objects.all() if q is None else Lead.objects.filter(q)
 
 
 def visible_opportunities(user) -> QuerySet[Opportunity]:
     if not can_view(user):
         return Opportunity.objects.none()
-    ids = _customer_ids(user)
-    qs = Opportunity.objects.all()
-    return qs if ids is None else qs.filter(customer_id__in=ids)
+    return restrict_by_customer(Opportunity.objects.all(), user)
 
 
 def visible_activities(user) -> QuerySet[Activity]:
     if not can_view(user):
         return Activity.objects.none()
-    if perms.scope_of(user) is perms.Scope.ALL:
+    scope = CustomerScope.for_user(user)
+    if scope.everything:
         return Activity.objects.all()
-    return Activity.objects.filter(Q(assignee_id=user.pk) | Q(customer_id__in=visible_customers(user).values("pk"))
+    return Activity.objects.filter(Q(assignee_id=user.pk) | Q(customer_id__in=scope.customers().values("pk"))
                                    | Q(lead_id__in=visible_leads(user).values("pk")))
 
 
 def visible_key_accounts(user) -> QuerySet[KeyAccount]:
     if not can_view(user):
         return KeyAccount.objects.none()
-    ids = _customer_ids(user)
-    qs = KeyAccount.objects.all()
-    return qs if ids is None else qs.filter(customer_id__in=ids)
+    return restrict_by_customer(KeyAccount.objects.all(), user)
 
 
 def get_lead_for(user, pk, *, for_update: bool = False) -> Lead:
@@ -370,9 +358,7 @@ def funnel(user, pipeline: Pipeline, *, since: dt.date | None = None, owner: int
     if since or owner:
         visits = visits.filter(opportunity_id__in=qs.values("pk"))
     elif can_view(user):
-        ids = _customer_ids(user)
-        if ids is not None:
-            visits = visits.filter(customer_id__in=ids)
+        visits = restrict_by_customer(visits, user)
     else:
         visits = visits.none()
     avg = {r["stage_id"]: r for r in visits.values("stage_id").annotate(avg=Avg("seconds_in_stage"), n=Count("id"))}

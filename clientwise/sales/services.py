@@ -30,6 +30,7 @@ from clientwise.core.ratelimit import count_hit
 from clientwise.customers import queries as customer_queries
 from clientwise.customers import services as customer_services
 from clientwise.customers.events import record_event
+from clientwise.customers.scope import TEAM, CustomerScope
 from clientwise.sales import queries
 from clientwise.sales.models import (
     AccountContact,
@@ -191,14 +192,9 @@ def _check_owner_allowed(actor, owner, field: str = "owner_id") -> None:
     """A rep may own things themselves only; a manager may give them to anyone in their team subtree."""
     if owner.pk == actor.pk:
         return
-    scope = perms.scope_of(actor)
-    if scope is perms.Scope.ALL:
+    scope = CustomerScope.for_user(actor)
+    if scope.everything or (scope.kind == TEAM and perms.has_perm(actor, MANAGE_SALES) and scope.reaches_user(owner)):
         return
-    if scope is perms.Scope.TEAM and perms.has_perm(actor, MANAGE_SALES):
-        from clientwise.accounts.services import team_subtree_ids
-
-        if owner.team_id in team_subtree_ids(actor.team_id):
-            return
     # A permission problem, not a malformed field: 403 like every other refusal (field says which input).
     raise PermissionDenied(_("You may not give this to that colleague."), field)
 

@@ -14,7 +14,8 @@ from clientwise.core import permissions as perms
 from clientwise.core.normalize import phone_search_key
 from clientwise.core.pagination import Page, keyset_page
 from clientwise.core.queries import get_visible
-from clientwise.customers.queries import find_customers_by_contact, visibility_q, visible_customers
+from clientwise.customers.queries import find_customers_by_contact, visible_customers
+from clientwise.customers.scope import restrict_by_customer
 from clientwise.service.models import (
     CannedReply,
     KnowledgeArticle,
@@ -30,10 +31,7 @@ from clientwise.service.perms import SERVICE_VIEW, SERVICE_WORK
 def _scoped(qs: QuerySet, user) -> QuerySet:
     if not perms.has_perm(user, SERVICE_VIEW):
         return qs.none()
-    q = visibility_q(user)
-    if q is None:
-        return qs
-    return qs.filter(customer_id__in=visible_customers(user).values("pk"))
+    return restrict_by_customer(qs, user)
 
 
 def visible_tickets(user) -> QuerySet[Ticket]:

@@ -15,9 +15,9 @@ from clientwise.core.queries import get_visible
 from clientwise.customers.queries import (  # noqa: F401  (likely_duplicates is re-exported)
     LikelyDuplicate,
     likely_duplicates,
-    visibility_q,
     visible_customers,
 )
+from clientwise.customers.scope import CustomerScope, restrict_by_customer
 from clientwise.dataio.identity.models import DuplicateCandidate, MergedCustomer, MergeRecord
 
 
@@ -26,10 +26,8 @@ def visible_candidates(user) -> QuerySet[DuplicateCandidate]:
     qs = DuplicateCandidate.objects.all()
     if not perms.has_perm(user, perms.MERGE):
         return qs.none()
-    if visibility_q(user) is None:
-        return qs
-    ids = visible_customers(user).values("pk")
-    return qs.filter(customer_a_id__in=ids, customer_b_id__in=ids)
+    scope = CustomerScope.for_user(user)
+    return scope.restrict(scope.restrict(qs, "customer_a_id"), "customer_b_id")
 
 
 def get_candidate_for(user, pk) -> DuplicateCandidate:
@@ -94,9 +92,7 @@ def visible_merges(user) -> QuerySet[MergeRecord]:
     qs = MergeRecord.objects.all()
     if not perms.has_perm(user, perms.MERGE):
         return qs.none()
-    if visibility_q(user) is None:
-        return qs
-    return qs.filter(survivor_id__in=visible_customers(user).values("pk"))
+    return restrict_by_customer(qs, user, "survivor_id")
 
 
 def get_merge_for(user, pk) -> MergeRecord:

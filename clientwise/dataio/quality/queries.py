@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from clientwise.core import permissions as perms
 from clientwise.core.errors import DomainError, ErrorCode
 from clientwise.core.pagination import Page, keyset_page
-from clientwise.customers.queries import visibility_q, visible_customers
+from clientwise.customers.scope import restrict_by_customer
 from clientwise.dataio.quality.models import CustomerQuality, QualityRun
 
 INCOMPLETE_BELOW = 60  # completeness under this counts as the "incomplete" problem
@@ -68,9 +68,7 @@ def scoped(user) -> QuerySet[CustomerQuality]:
     """Quality rows of the customers `user` may see (none without customers.view)."""
     if not can_view(user):
         return CustomerQuality.objects.none()
-    if visibility_q(user) is None:
-        return CustomerQuality.objects.all()
-    return CustomerQuality.objects.filter(customer_id__in=visible_customers(user).values("pk"))
+    return restrict_by_customer(CustomerQuality.objects.all(), user)
 
 
 def summary(user) -> dict:

@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "clientwise.reports",
     "clientwise.sales",
     "clientwise.service",
+    "clientwise.privacy",
     "clientwise.demo",
 ]
 
@@ -249,6 +250,12 @@ IDENTITY_TRUSTED_SOURCES = [s.strip() for s in os.environ.get("IDENTITY_TRUSTED_
 # A customer's owner (or a colleague with an open call for them) may unmask one contact at a time, this many a
 # user and hour (docs/access.md).
 PII_REVEALS_PER_HOUR = int(os.environ.get("PII_REVEALS_PER_HOUR", "60"))
+
+# Data-subject requests (docs/privacy.md): how long an answer may take after the day a request arrives — "15 working
+# days" (PIPL practice), "1 month" (GDPR art. 12(3)), or "<n> days" — counted in local dates; PRIVACY_CALENDAR names a
+# service business calendar whose holidays and make-up working days count (empty: Monday to Friday).
+PRIVACY_RESPONSE_DEADLINE = os.environ.get("PRIVACY_RESPONSE_DEADLINE", "15 working days")
+PRIVACY_CALENDAR = os.environ.get("PRIVACY_CALENDAR", "")
 
 CURRENCY = os.environ.get("CURRENCY", "CNY")
 PHONE_REGION = os.environ.get("PHONE_REGION", "CN")

@@ -16,5 +16,6 @@ urlpatterns = [
     path("reports/", include("clientwise.reports.urls")),
     path("sales/", include("clientwise.sales.urls")),
     path("service/", include("clientwise.service.urls")),
+    path("privacy/", include("clientwise.privacy.urls")),
     path("", include("clientwise.core.urls")),
 ]

@@ -11,11 +11,13 @@ class ReportsConfig(AppConfig):
     verbose_name = "Reports"
 
     def ready(self):
+        from django.db.models.signals import post_migrate
+
         from clientwise.analytics import measures as analytics_measures
         from clientwise.commerce import measures as commerce_measures
         from clientwise.core import extensions
         from clientwise.customers import measures as customer_measures
-        from clientwise.reports import perms, tasks
+        from clientwise.reports import dashboards, perms, tasks
 
         # Order matters: sales and customers define the facts that the score tables join.
         commerce_measures.register()
@@ -24,3 +26,5 @@ class ReportsConfig(AppConfig):
         extensions.register_nav("reports", _("Reports"), "reports:index", "bar-chart-line", perm=perms.USE_REPORTS,
                                 order=40)
         extensions.register_periodic("report_mailer", _("Scheduled report e-mails"), tasks.schedule_report_mailer)
+        # Default dashboards are data created by `migrate`, never by a page view (dashboards.py).
+        post_migrate.connect(dashboards.seed_after_migrate, sender=self, dispatch_uid="reports.default_dashboards")

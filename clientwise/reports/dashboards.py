@@ -1,9 +1,12 @@
 """Default dashboards per role, shipped as data: each item is a saved report (system_key) shared with the role.
 
-`ensure_default_dashboards()` creates what is missing on first use (the dashboard page calls it), so a later
-domain that registers its own items with `register_dashboard_item(...)` (service: tickets and SLA breaches,
-sales: pipeline, ...) shows up on the existing dashboards without a migration. An item is only added when every
-field of its spec is registered, so apps can ship items for measures that land later.
+`sync_default_dashboards()` creates what is missing. It runs after every `migrate` (reports/apps.py connects it to
+Django's post_migrate, the hook Django itself uses to create content types and permissions), so a new install, an
+upgrade, the test database and a test database flushed by a transactional test all have the dashboards, and a later
+domain that registers its own items with `register_dashboard_item(...)` (service: tickets and SLA breaches, sales:
+pipeline, ...) shows up on the existing dashboards at its next migrate. Pages only read: nothing is written on a GET.
+An item is only added when every field of its spec is registered, so apps can ship items for measures that land
+later.
 """
 
 from __future__ import annotations
@@ -111,23 +114,39 @@ def _usable(item: Item) -> bool:
     return all(m in semantic.MEASURES for m in ids_m) and all(d in semantic.DIMENSIONS for d in ids_d)
 
 
-def ensure_default_dashboards() -> None:
-    """Create the shipped reports and one default dashboard per role, adding items registered since. Names are
-    stored in English (the default language); pages translate system reports' names when they show them."""
-    with override("en"), transaction.atomic():
+def sync_default_dashboards(*, using: str = "default") -> int:
+    """Create the shipped reports and one default dashboard per role, adding items registered since; returns how
+    many rows it wrote (0 when everything is there: it only reads then). Names are stored in English (the default
+    language); pages translate system reports' names when they show them."""
+    writes = 0
+    with override("en"), transaction.atomic(using=using):
         for item in ITEMS:
             if not _usable(item):
                 continue
-            report, created = Report.objects.get_or_create(
+            report, created = Report.objects.using(using).get_or_create(
                 system_key=item.key,
                 defaults={"name": str(item.name), "spec": {"kind": "pivot", "version": 1, **item.spec},
                           "chart": item.chart, "shared_roles": sorted(item.roles)})
+            writes += created
             for role in item.roles:
-                dash, _c = Dashboard.objects.get_or_create(
+                dash, made = Dashboard.objects.using(using).get_or_create(
                     role=role, is_default=True, defaults={"name": str(DASHBOARD_NAMES[R(role)]), "items": []})
+                writes += made
                 if all(i.get("report") != report.pk for i in dash.items):
                     dash.items = [*dash.items, {"report": report.pk, "width": item.width}]
                     dash.save(update_fields=["items", "updated_at"])
+                    writes += 1
+    return writes
+
+
+def seed_after_migrate(sender, using: str = "default", **kwargs) -> None:
+    """post_migrate receiver: sync the default dashboards once the reports tables exist (a migrate to an earlier
+    state, or of another database without them, is left alone)."""
+    from django.db import connections
+
+    tables = set(connections[using].introspection.table_names())
+    if {Report._meta.db_table, Dashboard._meta.db_table} <= tables:
+        sync_default_dashboards(using=using)
 
 
 def display_name(report: Report) -> str:

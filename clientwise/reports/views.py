@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 
 from clientwise.core import permissions as perms
 from clientwise.core.decorators import perm_required
-from clientwise.core.errors import DomainError, NotFound
+from clientwise.core.errors import DomainError, ErrorCode, NotFound
 from clientwise.reports import dashboards, display, queries, runner, services
 from clientwise.reports.models import Report, ReportSchedule
 from clientwise.reports.perms import SHARE_REPORTS, USE_REPORTS
@@ -29,7 +29,7 @@ def _json_body(request) -> dict:
     except ValueError:
         data = None
     if not isinstance(data, dict):
-        raise DomainError("invalid", _("The request is not valid JSON."), "spec")
+        raise DomainError(ErrorCode.INVALID, _("The request is not valid JSON."), "spec")
     return data
 
 
@@ -186,7 +186,6 @@ def unschedule(request, pk: int, schedule_id: int):
 @perm_required(USE_REPORTS)
 def dashboard(request):
     """The role's dashboard: each shipped or added report as a chart and a table, run for the viewer."""
-    dashboards.ensure_default_dashboards()
     role = request.GET.get("role") or None
     try:
         dash = queries.dashboard_for(request.user, role)

@@ -19,9 +19,25 @@ class SalesConfig(AppConfig):
         extensions.register_customer_panel("sales/_customer_panel.html", queries.customer_panel, order=20)
         register_merge_participant("sales", move=services.merge_move, restore=services.merge_restore)
         extensions.register_contact_reason(queries.has_open_activity_with)
+        # The default pipeline is data created by `migrate`, so no page has to create it on a GET.
+        from django.db.models.signals import post_migrate
+
+        post_migrate.connect(_seed_default_pipeline, sender=self, dispatch_uid="sales.default_pipeline")
         from django.apps import apps
 
         if apps.is_installed("clientwise.reports"):  # pipeline, weighted pipeline, won deals in the pivot engine
             from clientwise.sales import measures
 
             measures.register()
+
+
+def _seed_default_pipeline(sender, using: str = "default", **kwargs) -> None:
+    """post_migrate: the default pipeline with its stages (sales.services.default_pipeline), once its tables exist."""
+    from django.db import connections
+
+    from clientwise.sales.models import Pipeline, Stage
+    from clientwise.sales.services import default_pipeline
+
+    tables = set(connections[using].introspection.table_names())
+    if using == "default" and {Pipeline._meta.db_table, Stage._meta.db_table} <= tables:
+        default_pipeline()

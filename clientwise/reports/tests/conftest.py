@@ -26,11 +26,13 @@ def demo(django_db_setup, django_db_blocker):
         result = generate(customers=300, seed=11, now=NOW, history_days=400, future_days=0, reset=True)
     yield result
     with django_db_blocker.unblock():
+        from clientwise.reports.dashboards import sync_default_dashboards
         from clientwise.reports.models import Dashboard, Report
 
         Report.objects.all().delete()
         Dashboard.objects.all().delete()
         delete_demo_data()
+        sync_default_dashboards()  # back to the state migrate left, for the tests that follow
 
 
 @pytest.fixture(autouse=True)

@@ -127,3 +127,19 @@ def local_datetime(value, fmt: str = "Y-m-d H:i") -> str:
     if timezone.is_naive(value):
         value = value.replace(tzinfo=dt.UTC)
     return date_format(timezone.localtime(value), fmt)
+
+
+@register.filter(name="label")
+def label_filter(code, kind: str) -> str:
+    """`{{ value|label:"service.skill" }}`: the code's label from the label table (core/labels.py)."""
+    from clientwise.core import labels
+
+    return labels.label(kind, code)
+
+
+@register.filter(name="label_list")
+def label_list_filter(codes, kind: str) -> str:
+    """`{{ agent.skills|label_list:"service.skill" }}`: comma-separated codes (or a list) as labels."""
+    from clientwise.core import labels
+
+    return labels.label_list(kind, codes)

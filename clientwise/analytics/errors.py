@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import enum
 
+from clientwise.core.errors import register_codes
+
 
 class AnalyticsErrorCode(enum.StrEnum):
     """Codes of models trained on a company's own labels (labels.py, label_services.py)."""
@@ -18,3 +20,6 @@ class AnalyticsErrorCode(enum.StrEnum):
     NO_MATCH = "no_match"  # no row's id matches a customer the user may see
     MODEL_NAME_TAKEN = "model_name_taken"
     MODEL_FILE_MISSING = "model_file_missing"  # the fitted model's file under the var dir is gone
+
+
+register_codes(AnalyticsErrorCode)

@@ -135,7 +135,7 @@ def run_scoring(*, actor=None, as_of: dt.date | None = None, engine: str = "duck
               holdout_days=holdout_days, churn_horizon_days=churn_horizon_days)
     _fail_abandoned_batches()
     if ScoringBatch.objects.filter(status=RunStatus.RUNNING).exists():
-        raise DomainError(ErrorCode.CONFLICT, "A scoring run is already in progress.", status=409)
+        raise DomainError(ErrorCode.CONFLICT, "A scoring run is already in progress.")
     config = pipeline.ScoringConfig(as_of=as_of, horizon_days=horizon_days, discount_rate=discount_rate,
                                     holdout_days=holdout_days, churn_horizon_days=churn_horizon_days, engine=engine,
                                     time_zone=settings.TIME_ZONE,
@@ -379,7 +379,7 @@ def request_scoring(*, actor, as_of: dt.date | None = None, engine: str = "duckd
     """
     perms.require(actor, perms.RUN_ANALYTICS)
     if ScoringBatch.objects.filter(status=RunStatus.RUNNING, started_at__gte=timezone.now() - STALE_RUN).exists():
-        raise DomainError(ErrorCode.CONFLICT, "A scoring run is already in progress.", status=409)
+        raise DomainError(ErrorCode.CONFLICT, "A scoring run is already in progress.")
     from clientwise.analytics.tasks import score_customers
 
     return score_customers.enqueue(actor_id=actor.pk, as_of=as_of.isoformat() if as_of else None, engine=engine,

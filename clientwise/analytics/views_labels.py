@@ -14,7 +14,7 @@ from clientwise.analytics import label_queries, label_services, labels
 from clientwise.analytics.models import LabelModel
 from clientwise.core import permissions as perms
 from clientwise.core.decorators import perm_required
-from clientwise.core.errors import DomainError
+from clientwise.core.errors import DomainError, ErrorCode
 
 TOP_SCORES = 20
 DROP_REASONS = {
@@ -53,7 +53,7 @@ def _pick(request, token: str, form: dict, *, error: DomainError | None = None):
 def own_model_upload(request):
     upload = request.FILES.get("file")
     if upload is None:
-        return _index(request, error=DomainError("required", _("Choose a file to upload."), "file"), status=400)
+        return _index(request, error=DomainError(ErrorCode.REQUIRED, _("Choose a file to upload."), "file"), status=400)
     try:
         token = label_services.store_upload(upload)
         return _pick(request, token, {"name": ""})

@@ -25,6 +25,7 @@ from django.db import transaction
 from django.db.models.functions import Lower
 from django.utils.translation import gettext as _
 
+from clientwise.commerce.errors import CommerceErrorCode
 from clientwise.commerce.models import (
     Branch,
     Brand,
@@ -41,7 +42,6 @@ from clientwise.commerce.rules import unit_allows_fractions
 from clientwise.commerce.services import (
     _bool,
     _code,
-    _conflict,
     _error,
     _fk,
     _int,
@@ -52,13 +52,6 @@ from clientwise.commerce.services import (
 from clientwise.core import permissions as perms
 from clientwise.core.audit import audit, snapshot
 from clientwise.core.errors import DomainError, ErrorCode, NotFound, ValidationFailed
-
-
-class ReferenceErrorCode:
-    """Codes of reference-data operations (shown as `code` by the API, forms and quarantined rows)."""
-
-    IN_USE = "in_use"
-    CYCLE = "category_cycle"
 
 
 def _get(model, pk) -> Any:
@@ -107,7 +100,7 @@ def _delete(actor, obj, action: str, users: list[tuple[int, str]]) -> None:
     """Delete `obj` unless something refers to it; `users` is [(how many, what)]."""
     in_use = [f"{n} {what}" for n, what in users if n]
     if in_use:
-        raise _conflict(ReferenceErrorCode.IN_USE, _("%(name)s is still used by %(users)s; it cannot be deleted.") % {
+        raise _error(CommerceErrorCode.IN_USE, _("%(name)s is still used by %(users)s; it cannot be deleted.") % {
             "name": str(obj), "users": ", ".join(in_use)})
     before = snapshot(obj)
     pk = obj.pk
@@ -131,7 +124,7 @@ def save_category(*, actor, data: dict[str, Any], category_id: int | None = None
         node, seen = parent, set()
         while node is not None and node.pk not in seen:
             if node.pk == category.pk:
-                errors.append(_error(ReferenceErrorCode.CYCLE, _("A category cannot be inside itself."), "parent_id"))
+                errors.append(_error(CommerceErrorCode.CATEGORY_CYCLE, _("A category cannot be inside itself."), "parent_id"))
                 break
             seen.add(node.pk)
             node = node.parent
@@ -225,7 +218,7 @@ def save_brand(*, actor, data: dict[str, Any], brand_id: int | None = None) -> B
         if name:
             clash = Brand.objects.annotate(key=Lower("name")).filter(key=brand_key(name)).exclude(pk=brand.pk)
             if clash.exists():
-                raise _conflict(ErrorCode.DUPLICATE, _("%(label)s %(value)s is already used.") % {
+                raise _error(ErrorCode.DUPLICATE, _("%(label)s %(value)s is already used.") % {
                     "label": _("Brand"), "value": name}, "name")
             if not creating and name != brand.name:
                 renamed = Product.objects.filter(brand__iexact=brand.name).update(brand=name)

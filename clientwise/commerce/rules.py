@@ -28,6 +28,7 @@ from typing import NamedTuple
 from django.conf import settings
 from django.utils.translation import gettext as _
 
+from clientwise.commerce.errors import CommerceErrorCode
 from clientwise.core.errors import DomainError, ErrorCode
 
 CENT = Decimal("0.01")
@@ -66,16 +67,6 @@ MEASURE_UNITS = frozenset({
 def unit_allows_fractions(code: str) -> bool:
     """Whether a unit with this code is a measure sold in fractions (kg, L, m…) rather than a count of pieces."""
     return "".join(str(code or "").split()).lower() in MEASURE_UNITS
-
-
-class LineErrorCode:
-    """Codes of the line rules (the rest are core.errors.ErrorCode)."""
-
-    FRACTIONAL_QUANTITY = "fractional_quantity"
-    DISCOUNT_TOO_LARGE = "discount_too_large"
-    AMOUNT_MISMATCH = "amount_mismatch"
-    PRICE_MISMATCH = "price_mismatch"
-    VOID_LINE = "void_line"
 
 
 def _round(value: Decimal, places: Decimal = CENT) -> Decimal:
@@ -172,7 +163,7 @@ def price_values(quantity: Decimal, unit_price: Decimal | None, amount: Decimal 
                  manual: Decimal, basis: str) -> PricedLine:
     """`price_line` with positional arguments, for imports that price a line per distinct combination of values."""
     if not fractional and quantity != quantity.to_integral_value():
-        raise DomainError(LineErrorCode.FRACTIONAL_QUANTITY, _(
+        raise DomainError(CommerceErrorCode.FRACTIONAL_QUANTITY, _(
             "This product is sold in whole units; %(quantity)s is a fraction.") % {
             "quantity": f"{quantity.normalize():f}"}, "quantity")
     discount = promotion + coupon + loyalty + manual if (coupon or loyalty or manual) else promotion
@@ -180,13 +171,13 @@ def price_values(quantity: Decimal, unit_price: Decimal | None, amount: Decimal 
         gross = amount + discount
         if not quantity:
             if gross:
-                raise DomainError(LineErrorCode.AMOUNT_MISMATCH, _(
+                raise DomainError(CommerceErrorCode.AMOUNT_MISMATCH, _(
                     "A void line (quantity 0) cannot have an amount or a discount."), "amount")
             price = list_price if unit_price is None else unit_price
         else:
             price = _round(gross / quantity, PRICE_PLACES)
             if unit_price is not None and abs(unit_price * quantity - gross) > quantity * HALF_CENT + HALF_CENT:
-                raise DomainError(LineErrorCode.PRICE_MISMATCH, _(
+                raise DomainError(CommerceErrorCode.PRICE_MISMATCH, _(
                     "The unit price %(price)s does not fit the amount: %(gross)s ÷ %(quantity)s is %(derived)s.") % {
                     "price": f"{unit_price.normalize():f}", "gross": f"{gross:.2f}",
                     "quantity": f"{quantity.normalize():f}", "derived": f"{price.normalize():f}"}, "unit_price")
@@ -194,12 +185,12 @@ def price_values(quantity: Decimal, unit_price: Decimal | None, amount: Decimal 
         price = list_price if unit_price is None else unit_price
         gross = (price * quantity).quantize(CENT, ROUND_HALF_UP)
         if discount > gross:
-            raise DomainError(LineErrorCode.DISCOUNT_TOO_LARGE, _(
+            raise DomainError(CommerceErrorCode.DISCOUNT_TOO_LARGE, _(
                 "The discount (%(discount)s) is larger than quantity × unit price (%(gross)s).") % {
                 "discount": f"{discount:.2f}", "gross": f"{gross:.2f}"}, "discount")
         net = gross - discount
         if amount is not None and abs(amount - net) > CENT:
-            raise DomainError(LineErrorCode.AMOUNT_MISMATCH, _(
+            raise DomainError(CommerceErrorCode.AMOUNT_MISMATCH, _(
                 "The amount %(amount)s is not quantity × unit price − discount (%(expected)s).") % {
                 "amount": f"{amount:.2f}", "expected": f"{net:.2f}"}, "amount")
         amount = net

@@ -19,7 +19,7 @@ from clientwise.commerce.models import Order
 from clientwise.commerce.schemas import OrderFilterIn
 from clientwise.core import permissions as perms
 from clientwise.core.decorators import perm_required
-from clientwise.core.errors import DomainError, NotFound, ValidationFailed
+from clientwise.core.errors import DomainError, ErrorCode, NotFound, ValidationFailed
 from clientwise.core.params import validate_dropping_bad
 
 PAGE_SIZE = 25
@@ -426,7 +426,7 @@ def reference_edit(request, kind: str, pk: int | None = None):
                 messages.success(request, _("%(name)s saved.") % {"name": str(saved)})
                 return redirect("commerce:reference_list", kind="regions" if kind == "branches" else kind)
         else:
-            _form_errors(form, DomainError("invalid", _("Check the highlighted fields.")))
+            _form_errors(form, DomainError(ErrorCode.INVALID, _("Check the highlighted fields.")))
     else:
         initial = {}
         if obj is not None:
@@ -475,7 +475,7 @@ def store_edit(request, pk: int | None = None):
                 messages.success(request, _("Store saved."))
                 return redirect("commerce:store_detail", pk=saved.pk)
         else:
-            _form_errors(form, DomainError("invalid", _("Check the highlighted fields.")))
+            _form_errors(form, DomainError(ErrorCode.INVALID, _("Check the highlighted fields.")))
     elif store is not None:
         form = StoreForm(initial={k: getattr(store, k) for k in STORE_FIELDS})
     else:

@@ -184,7 +184,7 @@ def restore(src: str | Path, *, force: bool = False) -> RestoreResult:
             cursor.execute("SELECT COUNT(*) FROM customers_customer")
             if cursor.fetchone()[0]:
                 raise DomainError(ErrorCode.CONFLICT, "The database already holds customers; restore with --force "
-                                  "to replace everything in it.", status=409)
+                                  "to replace everything in it.")
     if engine == "sqlite":
         # The backup API copies every page into the live database in one step (readers see before or after).
         connection.ensure_connection()

@@ -1,8 +1,47 @@
-"""Domain errors carry a stable code; the API, HTMX forms and import quarantine all show the same code."""
+"""Domain errors carry a stable code; the API, HTMX forms and import quarantine all show the same code.
+
+Every app declares its codes once, in `<app>/errors.py`, as a StrEnum registered here with `register_codes`,
+together with the HTTP status each code answers with at the API edge (`http_status`). Services raise a code and a
+message, never an HTTP status: the status is looked up from the code (or fixed by the error's class: NotFound 404,
+PermissionDenied 403, ValidationFailed 422). A code is unique across apps (`register_codes` refuses a second
+owner), and docs/api.md lists them all (tests check both).
+"""
 
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
+
+# code → (the enum declaring it, its HTTP status or None for the default 400)
+_REGISTRY: dict[str, tuple[str, int | None]] = {}
+
+
+def register_codes(codes: type[enum.StrEnum], statuses: Mapping[str, int] | None = None) -> type[enum.StrEnum]:
+    """Declare an app's error codes (and the HTTP status of those that are not a plain 400)."""
+    owner = f"{codes.__module__}.{codes.__qualname__}"
+    statuses = dict(statuses or {})
+    unknown = set(statuses) - {m.value for m in codes}
+    if unknown:
+        raise ValueError(f"{owner}: statuses for codes it does not declare: {sorted(unknown)}")
+    for member in codes:
+        taken = _REGISTRY.get(member.value)
+        if taken is not None and taken[0] != owner:
+            raise ValueError(f"Error code {member.value!r} of {owner} is already declared by {taken[0]}.")
+        _REGISTRY[member.value] = (owner, statuses.get(member.value))
+    return codes
+
+
+def registered_codes() -> dict[str, tuple[str, int]]:
+    """Every declared code with its declaring enum and HTTP status (the docs/api.md table)."""
+    return {code: (owner, status or 400) for code, (owner, status) in sorted(_REGISTRY.items())}
+
+
+def http_status(error: DomainError) -> int:
+    """The HTTP status an error answers with: its class's fixed status, else its code's declared one, else 400."""
+    if error.fixed_status is not None:
+        return error.fixed_status
+    entry = _REGISTRY.get(error.code)
+    return (entry[1] if entry else None) or 400
 
 
 class ErrorCode(enum.StrEnum):
@@ -25,32 +64,43 @@ class ErrorCode(enum.StrEnum):
     INVALID_CURSOR = "invalid_cursor"
 
 
-class DomainError(Exception):
-    """A business rule said no. `status` is the HTTP status the API answers with."""
+register_codes(ErrorCode, {
+    ErrorCode.NOT_FOUND: 404, ErrorCode.PERMISSION_DENIED: 403, ErrorCode.NOT_AUTHENTICATED: 401,
+    ErrorCode.CONFLICT: 409, ErrorCode.DUPLICATE: 409, ErrorCode.THROTTLED: 429,
+    ErrorCode.IDEMPOTENCY_MISMATCH: 422,
+})
 
-    status = 400
+
+class DomainError(Exception):
+    """A business rule said no. `status` is the HTTP status the API answers with, looked up from the code
+    (register_codes); only the API edge may pass one explicitly (`status=`), services never do."""
+
+    fixed_status: int | None = None
 
     def __init__(self, code: str, message: str, field: str | None = None, status: int | None = None):
         super().__init__(message)
         self.code = str(code)
         self.message = str(message)
         self.field = field
-        if status is not None:
-            self.status = status
+        self._status = status
+
+    @property
+    def status(self) -> int:
+        return self._status if self._status is not None else http_status(self)
 
     def as_dict(self) -> dict:
         return {"code": self.code, "message": self.message, "field": self.field}
 
 
 class NotFound(DomainError):
-    status = 404
+    fixed_status = 404
 
     def __init__(self, message: str = "Not found.", field: str | None = None):
         super().__init__(ErrorCode.NOT_FOUND, message, field)
 
 
 class PermissionDenied(DomainError):
-    status = 403
+    fixed_status = 403
 
     def __init__(self, message: str = "You do not have permission to do this.", field: str | None = None):
         super().__init__(ErrorCode.PERMISSION_DENIED, message, field)
@@ -59,7 +109,7 @@ class PermissionDenied(DomainError):
 class ValidationFailed(DomainError):
     """One or more fields are invalid. `errors` lists them all; the first is the headline."""
 
-    status = 422
+    fixed_status = 422
 
     def __init__(self, errors: list[DomainError]):
         first = errors[0]

@@ -28,6 +28,7 @@ from django.utils.translation import gettext_lazy  # under its own name, so make
 from django.utils.translation import gettext_lazy as lazy
 
 from clientwise.commerce import rules
+from clientwise.commerce.errors import CommerceErrorCode
 from clientwise.core import permissions as perms
 from clientwise.core.audit import jsonable
 from clientwise.core.bulk import JsonText, inserter, reserve_ids
@@ -35,26 +36,13 @@ from clientwise.core.errors import DomainError, ErrorCode, PermissionDenied, Val
 from clientwise.core.normalize import normalize_email, normalize_phone, parse_date, pinyin_keys
 from clientwise.customers.scope import CustomerScope
 from clientwise.dataio import validation as v
+from clientwise.dataio.errors import DataioErrorCode
 from clientwise.dataio.mapping import NATURAL_KEYS, TARGETS
 from clientwise.dataio.readers import EXTRA_PREFIX, PARSE_ERROR
 from clientwise.dataio.registry import HANDLERS, ImportKindSpec, register  # noqa: F401  (HANDLERS: the lookup)
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
-
-
-class ImportErrorCode:
-    """Codes only imports produce (the rest come from core.errors.ErrorCode)."""
-
-    ORDER_INCOMPLETE = "order_incomplete"
-    AMBIGUOUS = "ambiguous_reference"
-    ARCHIVED = "customer_archived"
-    INACTIVE_PRODUCT = "inactive_product"
-    DISCOUNT_TOO_LARGE = "discount_too_large"
-    AMOUNT_MISMATCH = "amount_mismatch"
-    ORDER_CONFLICT = "order_conflict"
-    ORDER_CANCELLED = "order_cancelled"
-    PARSE = "unreadable_row"
 
 
 @dataclass(slots=True)
@@ -87,7 +75,7 @@ def row_maker(mapping: dict[str, str]):
     def make(number: int, raw: dict) -> Row:
         row = Row(number=number, raw=raw)
         if PARSE_ERROR in raw:
-            row.reject(DomainError(ImportErrorCode.PARSE, raw[PARSE_ERROR], None))
+            row.reject(DomainError(DataioErrorCode.PARSE, raw[PARSE_ERROR], None))
         else:
             get = raw.get
             row.values = {t: (get(h) or "").strip() for t, h in pairs}
@@ -353,7 +341,7 @@ class CustomerHandler(Handler):
                 continue
             matches = existing.get(key, [])
             if len(matches) > 1:
-                row.reject(DomainError(ImportErrorCode.AMBIGUOUS, _(
+                row.reject(DomainError(DataioErrorCode.AMBIGUOUS, _(
                     "%(n)s customers have this %(field)s; merge them first.") % {"n": len(matches), "field": self.key},
                     self.key))
                 continue
@@ -375,7 +363,7 @@ class CustomerHandler(Handler):
                     "This row matches a customer outside what you may see."), self.key))
                 continue
             if customer is not None and customer.archived_at is not None:
-                row.reject(DomainError(ImportErrorCode.ARCHIVED, _(
+                row.reject(DomainError(CommerceErrorCode.CUSTOMER_ARCHIVED, _(
                     "This row matches an archived customer; restore it first."), self.key))
                 continue
             if customer is None and isinstance(custom_default, DomainError):
@@ -838,7 +826,7 @@ class CustomerRefs:
                 name = "customer_mobile"
                 hits = {c for c in by_mobile.get(row.clean["customer_mobile"], ()) if c in info}
                 if len(hits) > 1:
-                    row.reject(DomainError(ImportErrorCode.AMBIGUOUS, _(
+                    row.reject(DomainError(DataioErrorCode.AMBIGUOUS, _(
                         "%(n)s customers have this mobile.") % {"n": len(hits)}, name))
                     continue
                 found = next(iter(hits), None)
@@ -846,7 +834,7 @@ class CustomerRefs:
                 row.reject(DomainError(ErrorCode.UNKNOWN_REFERENCE, _("No customer “%(value)s”.") % {
                     "value": row.values.get(name)}, name))
             elif info[found] is not None:
-                row.reject(DomainError(ImportErrorCode.ARCHIVED, _("This customer is archived; restore it first."),
+                row.reject(DomainError(CommerceErrorCode.CUSTOMER_ARCHIVED, _("This customer is archived; restore it first."),
                                        name))
             else:
                 row.clean["customer_id"] = found
@@ -948,7 +936,7 @@ class OrderHandler(Handler):
         self.plan_head = plan_for(self.mapping, [("external_id", v.text, {"max_length": 100})])
         self.plan_tail = plan_for(self.mapping, ORDER_TAIL_CHECKS)
         self.line_policy, self.void_policy, self.price_basis, self.default_currency = order_options(self.options)
-        self._void_error = DomainError(rules.LineErrorCode.VOID_LINE, _(
+        self._void_error = DomainError(CommerceErrorCode.VOID_LINE, _(
             "A void line (quantity 0); this import quarantines void lines."), "quantity")
 
     def _price(self, product, texts: tuple, parsed: list) -> Any:
@@ -982,11 +970,11 @@ class OrderHandler(Handler):
         """Why lines may not go into an order already stored (None: they may; rules.match_lines said which are
         new)."""
         if new is None or order.customer_id != customer_id or order.currency != currency:
-            return DomainError(ImportErrorCode.ORDER_CONFLICT, _(
+            return DomainError(DataioErrorCode.ORDER_CONFLICT, _(
                 "Order %(number)s was already imported with other lines or another amount; imports do not change "
                 "recorded sales.") % {"number": order.number}, "number")
         if any(new) and order.status != order.Status.COMPLETED:
-            return DomainError(ImportErrorCode.ORDER_CANCELLED, _(
+            return DomainError(CommerceErrorCode.ORDER_CANCELLED, _(
                 "Order %(number)s is cancelled; lines cannot be added to it.") % {"number": order.number}, "number")
         return None
 
@@ -1007,7 +995,7 @@ class OrderHandler(Handler):
         cols = OrderColumns.from_raw(raws, self.mapping, headers)
         outcomes, errors = self.process_columns(cols)
         for i in cols.blocked:
-            errors[i] = [DomainError(ImportErrorCode.PARSE, raws[i][PARSE_ERROR], None)]
+            errors[i] = [DomainError(DataioErrorCode.PARSE, raws[i][PARSE_ERROR], None)]
         return outcomes, errors
 
     def process_values(self, n: int, values: dict[str, list[str]]) -> tuple[list[str], list]:
@@ -1143,7 +1131,7 @@ class OrderHandler(Handler):
             else:
                 hits = {c for c in by_mobile.get(mobile_of[text], ()) if c in info}
                 if len(hits) > 1:
-                    answers[key] = DomainError(ImportErrorCode.AMBIGUOUS, _("%(n)s customers have this mobile.") % {
+                    answers[key] = DomainError(DataioErrorCode.AMBIGUOUS, _("%(n)s customers have this mobile.") % {
                         "n": len(hits)}, name)
                     continue
                 found = next(iter(hits), None)
@@ -1151,7 +1139,7 @@ class OrderHandler(Handler):
                 answers[key] = DomainError(ErrorCode.UNKNOWN_REFERENCE, _("No customer “%(value)s”.") % {
                     "value": text}, name)
             elif info[found] is not None:
-                answers[key] = DomainError(ImportErrorCode.ARCHIVED, _("This customer is archived; restore it first."),
+                answers[key] = DomainError(CommerceErrorCode.CUSTOMER_ARCHIVED, _("This customer is archived; restore it first."),
                                            name)
             else:
                 answers[key] = found
@@ -1184,7 +1172,7 @@ class OrderHandler(Handler):
                 sku_error[sku] = DomainError(ErrorCode.UNKNOWN_REFERENCE, _("No product with SKU %(value)s.") % {
                     "value": sku}, "sku")
             elif not product.active:
-                sku_error[sku] = DomainError(ImportErrorCode.INACTIVE_PRODUCT, _("%(name)s is no longer sold.") % {
+                sku_error[sku] = DomainError(CommerceErrorCode.INACTIVE_PRODUCT, _("%(name)s is no longer sold.") % {
                     "name": product.name}, "sku")
         store_error = {x: DomainError(ErrorCode.UNKNOWN_REFERENCE, _("No store with code %(value)s.") % {
             "value": x}, "store") for x in {stores_col[i] for i in ok} if x and x not in stores}
@@ -1264,7 +1252,7 @@ class OrderHandler(Handler):
             if failed and (whole or not valid):
                 incomplete = None
                 for i in valid:
-                    incomplete = incomplete or DomainError(ImportErrorCode.ORDER_INCOMPLETE, _(
+                    incomplete = incomplete or DomainError(DataioErrorCode.ORDER_INCOMPLETE, _(
                         "Another line of order %(number)s is invalid; the order goes in whole or not at all.") % {
                         "number": numbers[a]}, "number")
                     errs[i] = [incomplete]
@@ -1280,7 +1268,7 @@ class OrderHandler(Handler):
                 for i in others:
                     errs[i] = [conflict]
                 if whole:
-                    incomplete = DomainError(ImportErrorCode.ORDER_INCOMPLETE, _(
+                    incomplete = DomainError(DataioErrorCode.ORDER_INCOMPLETE, _(
                         "Another line of order %(number)s is invalid; the order goes in whole or not at all.") % {
                         "number": numbers[head]}, "number")
                     for i in valid:
@@ -1335,7 +1323,7 @@ class OrderHandler(Handler):
                     for i in valid:
                         outcome[i] = "unchanged"
                 else:
-                    conflict = DomainError(ImportErrorCode.ORDER_CONFLICT, _(
+                    conflict = DomainError(DataioErrorCode.ORDER_CONFLICT, _(
                         "Order %(number)s was already imported with other lines or another amount; imports do "
                         "not change recorded sales.") % {"number": number}, "number")
                     for i in valid:

@@ -19,17 +19,11 @@ from typing import Any
 from django.utils.translation import gettext as _
 
 from clientwise.core.errors import DomainError
+from clientwise.dataio.errors import DataioErrorCode
 
 SAMPLE_BYTES = 256 * 1024
 PARSE_ERROR = "__parse_error__"  # key of the dict a reader yields for a line it could not read (JSONL)
 EXTRA_PREFIX = "__extra_"  # cells beyond the header row
-
-
-class FileErrorCode:
-    UNDECODABLE = "undecodable"
-    UNSUPPORTED_FORMAT = "unsupported_format"
-    EMPTY_FILE = "empty_file"
-    BAD_FILE = "bad_file"
 
 
 def file_error(code: str, message: str) -> DomainError:
@@ -44,7 +38,7 @@ def detect_format(name: str) -> str:
         return "xlsx"
     if suffix in (".jsonl", ".ndjson"):
         return "jsonl"
-    raise file_error(FileErrorCode.UNSUPPORTED_FORMAT,
+    raise file_error(DataioErrorCode.UNSUPPORTED_FORMAT,
                      _("Unsupported file type “%(suffix)s”: use CSV, XLSX or JSONL.") % {"suffix": suffix or name})
 
 
@@ -64,7 +58,7 @@ def detect_encoding(path: str | Path) -> str:
     with open(path, "rb") as fh:
         sample = fh.read(SAMPLE_BYTES)
     if not sample.strip():
-        raise file_error(FileErrorCode.EMPTY_FILE, _("The file is empty."))
+        raise file_error(DataioErrorCode.EMPTY_FILE, _("The file is empty."))
     if sample.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
     if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
@@ -75,13 +69,13 @@ def detect_encoding(path: str | Path) -> str:
 
     best = from_bytes(sample, cp_isolation=["gb18030", "gbk", "gb2312", "big5", "utf_16"]).best()
     if best is None:
-        raise file_error(FileErrorCode.UNDECODABLE, _(
+        raise file_error(DataioErrorCode.UNDECODABLE, _(
             "The file's text encoding could not be recognised: save it as UTF-8 or GB18030 and upload it again."))
     encoding = best.encoding.lower().replace("-", "_")
     if encoding in ("gb2312", "gbk", "cp936", "gb18030"):
         encoding = "gb18030"
     if not _decodes(sample, encoding):
-        raise file_error(FileErrorCode.UNDECODABLE, _(
+        raise file_error(DataioErrorCode.UNDECODABLE, _(
             "The file's text encoding could not be recognised: save it as UTF-8 or GB18030 and upload it again."))
     return encoding
 
@@ -175,10 +169,10 @@ def _open_csv(path: Path, encoding: str):
         raise
     except csv.Error as exc:
         fh.close()
-        raise file_error(FileErrorCode.BAD_FILE, str(exc)) from None
+        raise file_error(DataioErrorCode.BAD_FILE, str(exc)) from None
     if first is None:
         fh.close()
-        raise file_error(FileErrorCode.EMPTY_FILE, _("The file is empty."))
+        raise file_error(DataioErrorCode.EMPTY_FILE, _("The file is empty."))
     return fh, reader, _headers(first)
 
 
@@ -197,7 +191,7 @@ def read_csv(path: Path, encoding: str, *, cells: bool = False) -> tuple[list[st
                 except UnicodeDecodeError:
                     raise _undecodable(encoding, number + 1) from None
                 except csv.Error as exc:
-                    raise file_error(FileErrorCode.BAD_FILE, _("Row %(row)s: %(error)s") % {
+                    raise file_error(DataioErrorCode.BAD_FILE, _("Row %(row)s: %(error)s") % {
                         "row": number + 1, "error": exc}) from None
                 number += 1
                 if as_cells:
@@ -229,7 +223,7 @@ def row_dict(headers: list[str], cells: list[str]) -> dict[str, str]:
 
 
 def _undecodable(encoding: str, row: int) -> DomainError:
-    return file_error(FileErrorCode.UNDECODABLE, _(
+    return file_error(DataioErrorCode.UNDECODABLE, _(
         "Row %(row)s has bytes that are not valid %(encoding)s text: the file mixes encodings or is damaged. "
         "Save it as UTF-8 and upload it again.") % {"row": row, "encoding": encoding.upper()})
 
@@ -240,14 +234,14 @@ def read_xlsx(path: Path) -> tuple[list[str], Iterator[tuple[int, dict]]]:
     try:
         wb = load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a damaged or non-XLSX file
-        raise file_error(FileErrorCode.BAD_FILE, _("This is not a readable XLSX file (%(error)s).") % {
+        raise file_error(DataioErrorCode.BAD_FILE, _("This is not a readable XLSX file (%(error)s).") % {
             "error": type(exc).__name__}) from None
     ws = wb.worksheets[0]
     it = ws.iter_rows(values_only=True)
     first = next(it, None)
     if first is None or not any(c not in (None, "") for c in first):
         wb.close()
-        raise file_error(FileErrorCode.EMPTY_FILE, _("The file is empty."))
+        raise file_error(DataioErrorCode.EMPTY_FILE, _("The file is empty."))
     headers = _headers(first)
     while headers and headers[-1].startswith("column_"):
         headers.pop()  # trailing empty header cells of a styled sheet
@@ -277,7 +271,7 @@ def read_jsonl(path: Path, encoding: str) -> tuple[list[str], Iterator[tuple[int
             if isinstance(obj, dict):
                 headers.extend(k for k in obj if k not in headers)
     if not headers:
-        raise file_error(FileErrorCode.EMPTY_FILE, _("The file has no JSON objects."))
+        raise file_error(DataioErrorCode.EMPTY_FILE, _("The file has no JSON objects."))
 
     def rows():
         with open(path, encoding=encoding, errors="strict") as fh:

@@ -42,6 +42,7 @@ from clientwise.core.errors import DomainError, ErrorCode, ValidationFailed
 from clientwise.core.masking import mask_email, mask_id_number, mask_phone
 from clientwise.core.uploads import save_upload
 from clientwise.dataio import readers
+from clientwise.dataio.errors import DataioErrorCode
 from clientwise.dataio.handlers import HANDLERS, Row, error_dicts, make_rows, row_maker
 from clientwise.dataio.mapping import NATURAL_KEYS, TARGETS, missing_required, pii_columns, suggest_mapping
 from clientwise.dataio.models import ImportJob, MappingTemplate, QuarantinedRow
@@ -59,12 +60,6 @@ MASKERS = {"mobile": mask_phone, "email": mask_email, "id_number": mask_id_numbe
 
 # Kinds whose rows may create the reference rows they name when the option create_missing is on.
 CREATE_MISSING_KINDS = ("products", "stores", "branches")
-
-
-class ImportErrorCodes:
-    JOB_BUSY = "job_busy"
-    NOT_ERROR_FILE = "not_an_error_file"
-    BAD_MAPPING = "bad_mapping"
 
 
 def import_dir() -> Path:
@@ -156,10 +151,10 @@ def _apply_mapping(job: ImportJob, mapping: dict[str, str], options: dict[str, A
         if not header:
             continue
         if target not in names:
-            errors.append(DomainError(ImportErrorCodes.BAD_MAPPING, _("Unknown field “%(field)s”.") % {
+            errors.append(DomainError(DataioErrorCode.BAD_MAPPING, _("Unknown field “%(field)s”.") % {
                 "field": target}, f"mapping.{target}"))
         elif header not in job.headers:
-            errors.append(DomainError(ImportErrorCodes.BAD_MAPPING, _("The file has no column “%(column)s”.") % {
+            errors.append(DomainError(DataioErrorCode.BAD_MAPPING, _("The file has no column “%(column)s”.") % {
                 "column": header}, f"mapping.{target}"))
         else:
             clean[target] = header
@@ -239,7 +234,7 @@ def set_mapping(*, actor, job_id: int, mapping: dict[str, str], options: dict[st
     job = get_job_for(actor, job_id)
     HANDLERS[job.kind].check_permission(actor)
     if job.status != ImportJob.Status.UPLOADED or job.processed:
-        raise DomainError(ImportErrorCodes.JOB_BUSY, _("This import has already run; start a new one."), status=409)
+        raise DomainError(DataioErrorCode.JOB_BUSY, _("This import has already run; start a new one."))
     _apply_mapping(job, mapping, options or {})
     if job.mapping_errors:
         raise ValidationFailed(job.mapping_errors)
@@ -617,7 +612,7 @@ def enqueue_import(*, actor, job_id: int) -> ImportJob:
     updated = ImportJob.objects.filter(pk=job.pk, status__in=[ImportJob.Status.UPLOADED, ImportJob.Status.FAILED]) \
         .update(status=ImportJob.Status.QUEUED, error="")
     if not updated:
-        raise DomainError(ImportErrorCodes.JOB_BUSY, _("This import is already queued, running or done."), status=409)
+        raise DomainError(DataioErrorCode.JOB_BUSY, _("This import is already queued, running or done."))
     audit(actor=actor, action="import.queue", obj=job, detail={"resume_after_row": job.last_row})
     run_import_task.enqueue(job.pk)
     job.refresh_from_db()
@@ -656,7 +651,7 @@ def resume_import(*, actor, job_id: int) -> ImportJob:
         # A worker killed mid-run leaves 'running' behind; resuming it is the way out.
         ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.FAILED, error="interrupted")
     elif job.status == ImportJob.Status.DONE:
-        raise DomainError(ImportErrorCodes.JOB_BUSY, _("This import is done; nothing to resume."), status=409)
+        raise DomainError(DataioErrorCode.JOB_BUSY, _("This import is done; nothing to resume."))
     return enqueue_import(actor=actor, job_id=job_id)
 
 
@@ -706,12 +701,12 @@ def replay_errors(*, actor, job_id: int, upload) -> ReplayResult:
     handler_cls = HANDLERS[job.kind]
     handler_cls.check_permission(actor)
     if job.is_active:
-        raise DomainError(ImportErrorCodes.JOB_BUSY, _("This import is still running."), status=409)
+        raise DomainError(DataioErrorCode.JOB_BUSY, _("This import is still running."))
     path, name = _store_upload(upload, prefix="replay-")
     try:
         fmt, encoding, headers = _inspect(path, name)
         if "_row" not in headers:
-            raise DomainError(ImportErrorCodes.NOT_ERROR_FILE, _(
+            raise DomainError(DataioErrorCode.NOT_ERROR_FILE, _(
                 "This file has no _row column: upload the error file downloaded from this import, fixed."), "file")
         job.actor = actor
         handler = handler_cls(job=job, actor=actor)

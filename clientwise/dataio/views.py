@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST
 
 from clientwise.core import permissions as perms
 from clientwise.core.decorators import perm_required
-from clientwise.core.errors import DomainError, ValidationFailed
+from clientwise.core.errors import DomainError, ErrorCode, ValidationFailed
 from clientwise.dataio import queries, registry, services
 from clientwise.dataio.identity.queries import pending_pairs_of_import
 from clientwise.dataio.mapping import NATURAL_KEYS, TARGETS, pii_columns, targets
@@ -84,7 +84,7 @@ def import_new(request):
         form = {k: request.POST.get(k, "").strip() for k in ("kind", "source", "template")}
         upload = request.FILES.get("file")
         if upload is None:
-            errors.append(DomainError("required", _("Choose a file."), "file"))
+            errors.append(DomainError(ErrorCode.REQUIRED, _("Choose a file."), "file"))
         else:
             try:
                 job = services.create_job(actor=request.user, kind=form["kind"], upload=upload,
@@ -251,7 +251,7 @@ def _grid_payload(request) -> list[dict]:
         data = None
     rows = data.get("rows") if isinstance(data, dict) else None
     if not isinstance(rows, list) or len(rows) > 5000:
-        raise ValidationFailed([DomainError("invalid", _("Send {\"rows\": [...]} with at most 5,000 rows."), "rows")])
+        raise ValidationFailed([DomainError(ErrorCode.INVALID, _("Send {\"rows\": [...]} with at most 5,000 rows."), "rows")])
     return rows
 
 

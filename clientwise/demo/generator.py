@@ -76,8 +76,6 @@ BULK_MODELS = [Customer, ContactPoint, Consent, CustomerTag, CustomerShare, Inte
 
 
 class DemoDataExists(DomainError):
-    status = 409
-
     def __init__(self):
         super().__init__(ErrorCode.CONFLICT, "Demo data already exists in this database. Run `clientwise demo "
                          "--reset ...` to delete it and generate again.")

@@ -32,6 +32,7 @@ from clientwise.customers import services as customer_services
 from clientwise.customers.events import record_event
 from clientwise.customers.scope import TEAM, CustomerScope
 from clientwise.sales import queries
+from clientwise.sales.errors import SalesErrorCode
 from clientwise.sales.models import (
     AccountContact,
     AccountGoal,
@@ -62,17 +63,6 @@ LEAD_IMPORT_MAX_ROWS = 5000
 FORM_RATE_LIMIT = 5
 FORM_RATE_WINDOW = 600  # seconds
 HONEYPOT_FIELD = "website"
-
-
-class SalesErrorCode:
-    """Codes only sales produces (the rest come from core.errors.ErrorCode)."""
-
-    LEAD_CONVERTED = "lead_already_converted"
-    LOST_REASON_REQUIRED = "lost_reason_required"
-    STAGE_NOT_IN_PIPELINE = "stage_not_in_pipeline"
-    OPPORTUNITY_CLOSED = "opportunity_closed"
-    FORM_INACTIVE = "form_inactive"
-    ORG_CHART_CYCLE = "org_chart_cycle"
 
 
 # Default stages of the sales process (case study: call → meeting → inspection → signing → delivery).
@@ -349,8 +339,7 @@ def create_lead(*, actor, data: dict[str, Any], channel: str = Lead.Channel.MANU
             with transaction.atomic():
                 lead.save()
         except IntegrityError:
-            raise DomainError(ErrorCode.DUPLICATE, _("A lead with this external id exists."), "external_id",
-                              status=409) from None
+            raise DomainError(ErrorCode.DUPLICATE, _("A lead with this external id exists."), "external_id") from None
         audit(actor=actor, action="lead.create", obj=lead, after=snapshot(lead),
               detail={"channel": channel, "web_form": web_form.pk if web_form else None})
     return lead
@@ -361,8 +350,7 @@ def update_lead(*, actor, lead_id: int, data: dict[str, Any]) -> Lead:
     with transaction.atomic():
         lead = queries.get_lead_for(actor, lead_id, for_update=True)
         if lead.status == Lead.Status.CONVERTED:
-            raise DomainError(SalesErrorCode.LEAD_CONVERTED, _("This lead was converted; change the customer."),
-                              status=409)
+            raise DomainError(SalesErrorCode.LEAD_CONVERTED, _("This lead was converted; change the customer."))
         clean = _clean_lead(data, partial=True)
         if "status" in data:
             status = str(data["status"])
@@ -397,7 +385,7 @@ def convert_lead(*, actor, lead_id: int, customer_id: int | None = None, create_
     with transaction.atomic():
         lead = queries.get_lead_for(actor, lead_id, for_update=True)
         if lead.status == Lead.Status.CONVERTED:
-            raise DomainError(SalesErrorCode.LEAD_CONVERTED, _("This lead was already converted."), status=409)
+            raise DomainError(SalesErrorCode.LEAD_CONVERTED, _("This lead was already converted."))
         owner = lead.owner or actor
         if customer_id:
             customer = customer_queries.get_customer_for(actor, customer_id)
@@ -498,7 +486,7 @@ def submit_web_form(*, token: str, data: dict[str, Any], client: str) -> Lead | 
     if form is None:
         raise NotFound()
     if count_hit(f"sales:webform:{form.pk}:{client}", FORM_RATE_WINDOW) > FORM_RATE_LIMIT:
-        raise DomainError(ErrorCode.THROTTLED, _("Too many submissions; please try again later."), status=429)
+        raise DomainError(ErrorCode.THROTTLED, _("Too many submissions; please try again later."))
     if str(data.get(HONEYPOT_FIELD) or "").strip():
         return None
     fields = {k: data.get(k) for k in ("name", "company", "mobile", "email", "province", "city", "message",
@@ -772,7 +760,7 @@ def create_opportunity_record(*, actor, data: dict[str, Any], lead: Lead | None 
                 opp.save()
         except IntegrityError:
             raise DomainError(ErrorCode.DUPLICATE, _("An opportunity with this external id exists."),
-                              "external_id", status=409) from None
+                              "external_id") from None
         StageVisit.objects.create(opportunity=opp, customer_id=customer.pk, stage=stage, entered_at=now, actor=actor)
         audit(actor=actor, action="opportunity.create", obj=opp, customer_id=customer.pk, after=snapshot(opp))
         record_event(customer_id=customer.pk, kind="opp", actor=actor,
@@ -950,7 +938,7 @@ def complete_activity(*, actor, activity_id: int, outcome: str = "", notes: str 
     with transaction.atomic():
         act = queries.get_activity_for(actor, activity_id, for_update=True)
         if act.done_at is not None:
-            raise DomainError(ErrorCode.CONFLICT, _("This is done already."), status=409)
+            raise DomainError(ErrorCode.CONFLICT, _("This is done already."))
         act.done_at = timezone.now()
         act.outcome = outcome or (Activity.Outcome.DONE if act.kind != Activity.Kind.CALL else "")
         if act.kind == Activity.Kind.CALL and not act.outcome:
@@ -1122,8 +1110,7 @@ def create_key_account(*, actor, customer_id: int, owner_id: int | None = None,
     with transaction.atomic():
         customer = customer_queries.get_customer_for(actor, customer_id)
         if KeyAccount.objects.filter(customer_id=customer.pk).exists():
-            raise DomainError(ErrorCode.DUPLICATE, _("This customer is a key account already."), "customer_id",
-                              status=409)
+            raise DomainError(ErrorCode.DUPLICATE, _("This customer is a key account already."), "customer_id")
         owner = actor
         if owner_id:
             owner = _user(owner_id, "owner_id")

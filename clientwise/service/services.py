@@ -30,6 +30,7 @@ from clientwise.core.queries import get_visible
 from clientwise.customers.events import record_event
 from clientwise.customers.queries import get_customer_for
 from clientwise.service import routing, sla
+from clientwise.service.errors import ServiceErrorCode
 from clientwise.service.models import (
     PRIORITY_RANK,
     AgentProfile,
@@ -52,17 +53,6 @@ from clientwise.service.models import (
     WorkOrderPart,
 )
 from clientwise.service.perms import SERVICE_MANAGE, SERVICE_VIEW, SERVICE_WORK
-
-
-class ServiceErrorCode:
-    INVALID_TRANSITION = "invalid_transition"
-    SLA_ALREADY_BREACHED = "sla_already_breached"
-    ATTACHMENT_TOO_LARGE = "attachment_too_large"
-    ATTACHMENT_TYPE = "attachment_type_not_allowed"
-    SURVEY_LINK_INVALID = "survey_link_invalid"
-    SURVEY_ANSWERED = "survey_already_answered"
-    NO_TECHNICIAN = "no_technician"
-
 
 # Attachments: size limit and the file types accepted (by extension; the stored content type comes from the
 # extension, never from what the browser claims).
@@ -267,7 +257,7 @@ def create_ticket(*, actor, customer_id, type: str, channel: str, subject: str, 
                 ticket.save()
         except IntegrityError:
             raise DomainError(ErrorCode.DUPLICATE, _("A ticket with this source and external id exists."),
-                              "external_id", status=409) from None
+                              "external_id") from None
         ticket.number = f"T{ticket.pk:07d}"
         Ticket.objects.filter(pk=ticket.pk).update(number=ticket.number)
         audit(actor=actor, action="ticket.create", obj=ticket, customer_id=customer.pk, after=snapshot(ticket))
@@ -286,7 +276,7 @@ def assign_ticket(*, actor, ticket_id, assignee_id: int | None = None, queue_id:
         ticket = _get_ticket(actor, ticket_id)
         if not ticket.is_open:
             raise DomainError(ServiceErrorCode.INVALID_TRANSITION, _("Only open tickets can be reassigned."),
-                              "status", status=409)
+                              "status")
         before = snapshot(ticket, ["queue_id", "assignee_id", "status"])
         if queue_id:
             queue = Queue.objects.filter(pk=queue_id, active=True).first()
@@ -332,7 +322,7 @@ def add_message(*, actor, ticket_id, kind: str, body: str) -> TicketMessage:
         ticket = _get_ticket(actor, ticket_id)
         if ticket.status == Ticket.Status.CLOSED:
             raise DomainError(ServiceErrorCode.INVALID_TRANSITION, _("A closed ticket takes no more messages."),
-                              "status", status=409)
+                              "status")
         msg = TicketMessage.objects.create(ticket=ticket, kind=kind, author=_user_ref(actor), body=body)
         fields = ["updated_at"]
         now = timezone.now()
@@ -417,7 +407,7 @@ def change_status(*, actor, ticket_id, status: str, resolution: str = "", root_c
             raise DomainError(ServiceErrorCode.INVALID_TRANSITION,
                               _("A ticket that is %(old)s cannot become %(new)s.") % {
                                   "old": ticket.get_status_display(), "new": Ticket.Status(status).label},
-                              "status", status=409)
+                              "status")
         errors = []
         resolution = (resolution or "").strip()
         if status == Ticket.Status.RESOLVED and not resolution:
@@ -469,7 +459,7 @@ def escalate_ticket(*, actor, ticket_id, to_id: int | None = None, reason: str =
         ticket = _get_ticket(actor, ticket_id)
         if not ticket.is_open:
             raise DomainError(ServiceErrorCode.INVALID_TRANSITION, _("Only open tickets can be escalated."),
-                              "status", status=409)
+                              "status")
         target = _escalation_target(ticket, to_id)
         _escalate(ticket, actor=actor, target=target, reason=reason.strip() or _("escalated by hand"))
     return ticket
@@ -610,8 +600,7 @@ def survey_from_token(token: str) -> Survey:
         data = signing.loads(token, salt=SURVEY_SALT, max_age=dt.timedelta(days=SURVEY_LINK_DAYS))
         survey = Survey.objects.select_related("ticket").get(pk=int(data["s"]))
     except (signing.BadSignature, KeyError, TypeError, ValueError, Survey.DoesNotExist):
-        raise DomainError(ServiceErrorCode.SURVEY_LINK_INVALID, _("This survey link is not valid or has expired."),
-                          status=404) from None
+        raise DomainError(ServiceErrorCode.SURVEY_LINK_INVALID, _("This survey link is not valid or has expired.")) from None
     return survey
 
 
@@ -643,8 +632,7 @@ def send_purchase_survey(*, actor, order_id) -> Survey:
     order = get_order_for(actor, order_id)
     with transaction.atomic():
         if Survey.objects.filter(order_id=order.pk).exists():
-            raise DomainError(ErrorCode.DUPLICATE, _("A survey was already sent for this order."), "order_id",
-                              status=409)
+            raise DomainError(ErrorCode.DUPLICATE, _("A survey was already sent for this order."), "order_id")
         return _create_survey(actor=actor, customer_id=order.customer_id, trigger=Survey.Trigger.PURCHASE,
                               order=order)
 
@@ -686,8 +674,7 @@ def answer_survey(*, token: str, csat: int | None, nps: int | None, scores: dict
     with transaction.atomic():
         survey = Survey.objects.select_for_update().get(pk=survey.pk)
         if survey.answered_at is not None:
-            raise DomainError(ServiceErrorCode.SURVEY_ANSWERED, _("This survey has already been answered."),
-                              status=409)
+            raise DomainError(ServiceErrorCode.SURVEY_ANSWERED, _("This survey has already been answered."))
         weights = {code: a.weight for code, a in attributes.items()}
         simple, weighted = satisfaction_indexes(clean, weights)
         SurveyAnswer.objects.bulk_create([SurveyAnswer(survey=survey, attribute=attributes[code], score=score,
@@ -842,7 +829,7 @@ def assign_technician(*, actor, work_order_id, technician_id: int | None = None)
         wo = _get_work_order(actor, work_order_id)
         if wo.status not in (WorkOrder.Status.SCHEDULED, WorkOrder.Status.ASSIGNED):
             raise DomainError(ServiceErrorCode.INVALID_TRANSITION, _("This work order can no longer be reassigned."),
-                              "status", status=409)
+                              "status")
         if technician_id:
             tech = Technician.objects.filter(pk=technician_id, active=True).first()
             if tech is None:
@@ -855,7 +842,7 @@ def assign_technician(*, actor, work_order_id, technician_id: int | None = None)
             if tech is None:
                 raise DomainError(ServiceErrorCode.NO_TECHNICIAN,
                                   _("No technician serves this region with this skill in that window."),
-                                  "technician_id", status=409)
+                                  "technician_id")
         before = snapshot(wo, ["technician_id", "status"])
         wo.technician, wo.status = tech, WorkOrder.Status.ASSIGNED
         wo.save(update_fields=["technician", "status", "updated_at"])
@@ -892,7 +879,7 @@ def _wo_status(actor, work_order_id, status: str, note: str = "", **changes) -> 
             raise DomainError(ServiceErrorCode.INVALID_TRANSITION,
                               _("A work order that is %(old)s cannot become %(new)s.") % {
                                   "old": wo.get_status_display(), "new": WorkOrder.Status(status).label},
-                              "status", status=409)
+                              "status")
         before = snapshot(wo, ["status"])
         wo.status = status
         now = timezone.now()
@@ -974,8 +961,7 @@ def save_config(*, actor, form) -> Any:
                 obj = form.save()
         except IntegrityError:
             raise DomainError(ErrorCode.CONFLICT, _("This conflicts with an existing entry (a second active "
-                                                    "policy for the same priority and tier, or a code in use)."),
-                              status=409) from None
+                                                    "policy for the same priority and tier, or a code in use).")) from None
         audit(actor=actor, action=f"service.config.{'create' if creating else 'update'}", obj=obj,
               before=before, after=snapshot(obj))
     return obj
@@ -991,7 +977,7 @@ def delete_config(*, actor, obj) -> None:
         try:
             obj.delete()
         except ProtectedError:
-            raise DomainError(ErrorCode.CONFLICT, _("This entry is still in use."), status=409) from None
+            raise DomainError(ErrorCode.CONFLICT, _("This entry is still in use.")) from None
         audit(actor=actor, action="service.config.delete", object_type=label, object_id=pk, before=before)
 
 

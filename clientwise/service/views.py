@@ -16,7 +16,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from clientwise.core import permissions as perms
 from clientwise.core.decorators import add_domain_error, perm_required
-from clientwise.core.errors import DomainError
+from clientwise.core.errors import DomainError, ErrorCode
 from clientwise.customers.queries import get_customer_for
 from clientwise.service import queries, reports, services
 from clientwise.service.forms import (
@@ -325,7 +325,7 @@ def work_order_action(request, pk: int, action: str):
         elif action == "complete":
             form = CompleteForm(request.POST)
             if not form.is_valid():
-                raise DomainError("invalid", "; ".join(e for errs in form.errors.values() for e in errs))
+                raise DomainError(ErrorCode.INVALID, "; ".join(e for errs in form.errors.values() for e in errs))
             d = form.cleaned_data
             parts = [{"description": d["part"], "quantity": d["quantity"] or 1, "unit_price": d["unit_price"] or 0}]
             services.complete_work_order(actor=user, work_order_id=wo.pk, report=d["report"], parts=parts)

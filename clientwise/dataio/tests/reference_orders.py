@@ -13,11 +13,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from clientwise.commerce import rules
+from clientwise.commerce.errors import CommerceErrorCode
 from clientwise.commerce.services import payload_quantity
 from clientwise.core import permissions as perms
 from clientwise.core.bulk import inserter, reserve_ids
 from clientwise.core.errors import DomainError, ErrorCode
 from clientwise.dataio import validation as v
+from clientwise.dataio.errors import DataioErrorCode
 from clientwise.dataio.handlers import (
     ORDER_FIELDS,
     ORDER_LINE_FIELDS,
@@ -26,7 +28,6 @@ from clientwise.dataio.handlers import (
     ZERO,
     CustomerRefs,
     Handler,
-    ImportErrorCode,
     OrderHandler,
     Row,
     _in,
@@ -115,7 +116,7 @@ class ReferenceOrderHandler(Handler):
                 row.errors.append(DomainError(ErrorCode.UNKNOWN_REFERENCE, _("No product with SKU %(value)s.") % {
                     "value": row.clean["sku"]}, "sku"))
             elif not product.active:
-                row.errors.append(DomainError(ImportErrorCode.INACTIVE_PRODUCT, _("%(name)s is no longer sold.") % {
+                row.errors.append(DomainError(CommerceErrorCode.INACTIVE_PRODUCT, _("%(name)s is no longer sold.") % {
                     "name": product.name}, "sku"))
             if row.clean.get("store") and row.clean["store"] not in stores:
                 row.errors.append(DomainError(ErrorCode.UNKNOWN_REFERENCE, _("No store with code %(value)s.") % {
@@ -140,7 +141,7 @@ class ReferenceOrderHandler(Handler):
                 row.outcome = "skipped"
                 continue
             if priced.void and self.void_policy == rules.VOID_QUARANTINE:
-                row.errors.append(DomainError(rules.LineErrorCode.VOID_LINE, _(
+                row.errors.append(DomainError(CommerceErrorCode.VOID_LINE, _(
                     "A void line (quantity 0); this import quarantines void lines."), "quantity"))
                 continue
             row.clean.update(product=product, priced=priced)
@@ -168,7 +169,7 @@ class ReferenceOrderHandler(Handler):
             valid = [r for r in lines if r.ok]
             if failed and (whole or not valid):
                 for r in valid:
-                    r.reject(DomainError(ImportErrorCode.ORDER_INCOMPLETE, _(
+                    r.reject(DomainError(DataioErrorCode.ORDER_INCOMPLETE, _(
                         "Another line of order %(number)s is invalid; the order goes in whole or not at all.") % {
                         "number": group[0].values.get("number", "")}, "number"))
                 continue
@@ -183,7 +184,7 @@ class ReferenceOrderHandler(Handler):
                 if whole:
                     for r in valid:
                         if r.ok:
-                            r.reject(DomainError(ImportErrorCode.ORDER_INCOMPLETE, _(
+                            r.reject(DomainError(DataioErrorCode.ORDER_INCOMPLETE, _(
                                 "Another line of order %(number)s is invalid; the order goes in whole or not at "
                                 "all.") % {"number": head.clean["number"]}, "number"))
                     continue
@@ -235,7 +236,7 @@ class ReferenceOrderHandler(Handler):
                         r.outcome = "unchanged"
                 else:
                     for r in valid:
-                        r.reject(DomainError(ImportErrorCode.ORDER_CONFLICT, _(
+                        r.reject(DomainError(DataioErrorCode.ORDER_CONFLICT, _(
                             "Order %(number)s was already imported with other lines or another amount; imports do "
                             "not change recorded sales.") % {"number": number}, "number"))
                 continue

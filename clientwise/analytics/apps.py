@@ -16,3 +16,6 @@ class AnalyticsConfig(AppConfig):
         from clientwise.core import extensions
 
         extensions.register_periodic("nightly_scoring", _("Nightly scoring"), tasks.schedule_nightly_scoring)
+        from clientwise.analytics.dashboards import customer_score
+
+        extensions.register_customer_context("analytics_scores", lambda user, customer: customer_score(customer.pk))

@@ -8,6 +8,21 @@ class CommerceConfig(AppConfig):
 
     def ready(self) -> None:
         # Reference-data import kinds (categories, brands, regions, branches, channels, units) for dataio's engine.
+        from clientwise.commerce import queries, services
+        from clientwise.core import extensions
+        from clientwise.core import permissions as perms
+
+        # The home page's figures, the customer page's orders, the city filter's store cities.
+        extensions.register_home_source("key_figures", queries.key_figures)
+        extensions.register_home_source("trend", queries.revenue_by_day)
+        extensions.register_city_source("stores", queries.store_cities)
+        extensions.register_customer_context(
+            "orders", lambda user, customer: queries.customer_orders(customer.pk, limit=20)
+            if perms.has_perm(user, perms.VIEW_ORDERS) else None)
         from clientwise.commerce.imports import register_kinds
+        from clientwise.customers.services import register_merge_participant
 
         register_kinds()
+        # Orders, lines and returns move with a customer merge, and the purchase totals are recomputed.
+        register_merge_participant("commerce", move=services.merge_move, restore=services.merge_restore,
+                                   refresh=services.merge_refresh)

@@ -359,6 +359,32 @@ def sellable_products(*, limit: int = 1000) -> list[Product]:
     return list(Product.objects.filter(active=True).only("id", "sku", "name", "list_price").order_by("sku")[:limit])
 
 
+def revenue_by_day(user, *, days: int = 30, end: dt.date | None = None) -> dict[str, list]:
+    """Revenue and order count per local day for the last `days` days (including `end`), zero-filled (the home
+    page's trend, registered as core.extensions home source "trend")."""
+    from django.db.models.functions import TruncDate
+
+    end = end or timezone.localdate()
+    first = end - dt.timedelta(days=days - 1)
+    start, _ = day_bounds(first)
+    _, stop = day_bounds(end)
+    rows = (visible_orders(user).filter(ordered_at__gte=start, ordered_at__lt=stop, status="completed")
+            .annotate(day=TruncDate("ordered_at", tzinfo=timezone.get_current_timezone()))
+            .values("day").annotate(revenue=Sum("amount"), orders=Count("id")).order_by("day"))
+    by_day = {row["day"]: row for row in rows}
+    labels, revenue, orders = [], [], []
+    for i in range(days):
+        d = first + dt.timedelta(days=i)
+        row = by_day.get(d)
+        labels.append(d.isoformat())
+        revenue.append(str((row["revenue"] or ZERO) if row else ZERO))
+        orders.append(row["orders"] if row else 0)
+    # The last day is still going on when it is today: the chart draws it apart instead of as a drop.
+    partial = end == timezone.localdate()
+    return {"days": labels, "revenue": revenue, "orders": orders, "partial_last": partial,
+            "until": timezone.localtime().strftime("%H:%M") if partial else None}
+
+
 def store_cities() -> list[str]:
     """Distinct store cities, sorted (for city filter menus in other apps)."""
     return sorted(set(Store.objects.exclude(city="").values_list("city", flat=True)))

@@ -25,6 +25,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from clientwise.commerce import rules
+from clientwise.commerce.errors import CommerceErrorCode
 from clientwise.commerce.models import (
     Branch,
     Channel,
@@ -55,22 +56,8 @@ NUMBER_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-./]{0,39}$")
 CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-.]*$")
 
 
-class CommerceErrorCode:
-    """Codes specific to commerce; the API and forms show them as `code`."""
-
-    ORDER_CANCELLED = "order_cancelled"
-    OVER_RETURN = "over_return"
-    INACTIVE_PRODUCT = "inactive_product"
-    DISCOUNT_TOO_LARGE = "discount_too_large"
-    CUSTOMER_ARCHIVED = "customer_archived"
-
-
 def _error(code: str, message: str, field: str | None = None) -> DomainError:
     return DomainError(code, message, field)
-
-
-def _conflict(code: str, message: str, field: str | None = None) -> DomainError:
-    return DomainError(code, message, field, status=409)
 
 
 def format_amount(value: Decimal, currency: str = "CNY") -> str:
@@ -179,7 +166,7 @@ def generate_order_number(at: dt.datetime | None = None) -> str:
         number = f"SO-{local:%Y%m%d}-{secrets.token_hex(3).upper()}"
         if not Order.objects.filter(number=number).exists():
             return number
-    raise DomainError(ErrorCode.CONFLICT, _("Could not generate an order number; try again."), "number", status=409)
+    raise DomainError(ErrorCode.CONFLICT, _("Could not generate an order number; try again."), "number")
 
 
 def _clean_lines(lines: Any) -> tuple[list[dict[str, Any]], list[DomainError]]:
@@ -298,7 +285,7 @@ def create_order(*, actor, customer_id: int, lines: list[dict[str, Any]], store_
         if existing is not None:
             return _existing_import(actor, existing, customer.pk)
     if customer.is_archived:
-        raise _conflict(CommerceErrorCode.CUSTOMER_ARCHIVED, _("This customer is archived; restore it first."),
+        raise _error(CommerceErrorCode.CUSTOMER_ARCHIVED, _("This customer is archived; restore it first."),
                         "customer_id")
 
     errors: list[DomainError] = []
@@ -359,7 +346,7 @@ def create_order(*, actor, customer_id: int, lines: list[dict[str, Any]], store_
     if errors:
         raise ValidationFailed(errors)
     if number is not None and Order.objects.filter(number=number).exists():
-        raise _conflict(ErrorCode.DUPLICATE, _("Order number %(value)s already exists.") % {"value": number}, "number")
+        raise _error(ErrorCode.DUPLICATE, _("Order number %(value)s already exists.") % {"value": number}, "number")
 
     priced = [ln["priced"] for ln in clean_lines]
     subtotal = sum((p.gross for p in priced), ZERO)
@@ -401,14 +388,14 @@ def create_order(*, actor, customer_id: int, lines: list[dict[str, Any]], store_
             existing = Order.objects.filter(source=source, external_id=external_id).first()
             if existing is not None:
                 return _existing_import(actor, existing, customer.pk)
-        raise _conflict(ErrorCode.DUPLICATE, _("An order with this number already exists."), "number") from None
+        raise _error(ErrorCode.DUPLICATE, _("An order with this number already exists."), "number") from None
     order.was_created = True
     return order
 
 
 def _existing_import(actor, existing: Order, customer_id: int) -> Order:
     if existing.customer_id != customer_id:
-        raise _conflict(ErrorCode.DUPLICATE, _(
+        raise _error(ErrorCode.DUPLICATE, _(
             "An order with this source and external id exists for another customer."), "external_id")
     existing.was_created = False
     return existing
@@ -444,7 +431,7 @@ def cancel_order(*, actor, order_id: int, reason: str) -> Order:
             raise ValidationFailed([_error(ErrorCode.INVALID, _("The reason is longer than 200 characters."),
                                            "reason")])
         if order.status == Order.Status.CANCELLED:
-            raise _conflict(CommerceErrorCode.ORDER_CANCELLED, _("This order is already cancelled."))
+            raise _error(CommerceErrorCode.ORDER_CANCELLED, _("This order is already cancelled."))
         kept = order.amount - returned_amount(order)
         order.status = Order.Status.CANCELLED
         order.save(update_fields=["status", "updated_at"])
@@ -475,7 +462,7 @@ def create_return(*, actor, order_id: int, lines: list[dict[str, Any]], reason: 
     with transaction.atomic():
         order = _locked_order(actor, order_id)
         if order.status == Order.Status.CANCELLED:
-            raise _conflict(CommerceErrorCode.ORDER_CANCELLED, _("A cancelled order cannot take returns."))
+            raise _error(CommerceErrorCode.ORDER_CANCELLED, _("A cancelled order cannot take returns."))
         errors: list[DomainError] = []
         if len(reason) > 200:
             errors.append(_error(ErrorCode.INVALID, _("The reason is longer than 200 characters."), "reason"))
@@ -529,7 +516,7 @@ def create_return(*, actor, order_id: int, lines: list[dict[str, Any]], reason: 
             if quantity is None:
                 continue
             if quantity != quantity.to_integral_value() and not (line.product.unit_id and line.product.unit.fractional):
-                errors.append(_error(rules.LineErrorCode.FRACTIONAL_QUANTITY, _(
+                errors.append(_error(CommerceErrorCode.FRACTIONAL_QUANTITY, _(
                     "This product is sold in whole units; %(quantity)s is a fraction.") % {
                     "quantity": f"{quantity.normalize():f}"}, f"{prefix}.quantity"))
                 continue
@@ -617,7 +604,7 @@ def _bool(data: dict, key: str, errors: list[DomainError]) -> bool | None:
 
 def _unique(model, field: str, value, instance, label: str) -> None:
     if value and model.objects.filter(**{field: value}).exclude(pk=getattr(instance, "pk", None)).exists():
-        raise _conflict(ErrorCode.DUPLICATE, _("%(label)s %(value)s is already used.") % {
+        raise _error(ErrorCode.DUPLICATE, _("%(label)s %(value)s is already used.") % {
             "label": label, "value": value}, field)
 
 
@@ -626,7 +613,7 @@ def _save_with_audit(actor, obj, before: dict | None, action: str) -> None:
         with transaction.atomic():
             obj.save()
     except IntegrityError:
-        raise _conflict(ErrorCode.DUPLICATE, _("A record with this code or external id already exists.")) from None
+        raise _error(ErrorCode.DUPLICATE, _("A record with this code or external id already exists.")) from None
     after = snapshot(obj)
     if before is None:
         audit(actor=actor, action=action, obj=obj, after=after)
@@ -831,6 +818,28 @@ def restore_customer_rows(*, moved: dict[str, dict[str, list[int]]]) -> None:
         for cid, ids in per_customer.items():
             for start in range(0, len(ids), 500):
                 model.objects.filter(pk__in=ids[start:start + 500]).update(customer_id=int(cid))
+
+
+def merge_move(from_ids: list[int], to_id: int) -> dict[str, Any]:
+    """Commerce's part of a customer merge (customers.services MERGE_PARTICIPANTS): orders, lines and returns move
+    to the survivor; the record says which moved, with counts for the merge's summary."""
+    moved: dict[str, Any] = reassign_customer(from_ids=from_ids, to_id=to_id)
+    moved["counts"] = {"orders": sum(len(v) for v in moved["orders"].values()),
+                       "returns": sum(len(v) for v in moved["returns"].values())}
+    return moved
+
+
+def merge_restore(record: dict[str, Any]) -> None:
+    restore_customer_rows(moved={k: v for k, v in record.items() if k != "counts"})
+
+
+def merge_refresh(customer_ids: list[int]) -> None:
+    """Recompute the purchase totals of customers whose orders moved in a merge or an unmerge."""
+    from clientwise.customers.services import store_purchase_totals
+
+    for cid in customer_ids:
+        n, revenue, first, last = purchase_totals(customer_id=cid)
+        store_purchase_totals(customer_id=cid, orders=n, revenue=revenue, first_order_at=first, last_order_at=last)
 
 
 def purchase_totals(*, customer_id: int) -> tuple[int, Decimal, dt.datetime | None, dt.datetime | None]:

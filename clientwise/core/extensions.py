@@ -138,6 +138,71 @@ def customer_panels(user, customer) -> list[dict]:
     return out
 
 
+# --- Lower layers reading what higher ones own -------------------------------------------------------------------
+# core sits below every domain app and imports none of them. What core's pages (home, audit log) and the customer
+# page need from the apps above arrives through these registries, filled in the apps' AppConfig.ready().
+
+_CUSTOMER_SCOPE: list[Callable[[Any], Any]] = []
+HOME_SOURCES: dict[str, Callable[..., Any]] = {}
+CUSTOMER_CONTEXT: dict[str, Callable[[Any, Any], Any]] = {}
+
+
+def register_customer_scope(factory: Callable[[Any], Any]) -> None:
+    """The customers app registers CustomerScope.for_user: the one answer to "which customers may this user see"."""
+    _CUSTOMER_SCOPE[:] = [factory]
+
+
+def customer_scope(user):
+    """The user's customers.scope.CustomerScope (core code uses only its public methods)."""
+    if not _CUSTOMER_SCOPE:
+        raise RuntimeError("No customer scope registered: is clientwise.customers installed?")
+    return _CUSTOMER_SCOPE[0](user)
+
+
+def register_home_source(key: str, source: Callable[..., Any]) -> None:
+    """A figure the home page reads (commerce: "key_figures", "trend"; customers: "activity")."""
+    HOME_SOURCES[key] = source
+
+
+def home_source(key: str) -> Callable[..., Any] | None:
+    return HOME_SOURCES.get(key)
+
+
+def register_customer_context(key: str, provider: Callable[[Any, Any], Any]) -> None:
+    """A value the customer 360 page's template reads as `key`, from the app that owns it: provider(user,
+    customer) (commerce: "orders"; analytics: "analytics_scores"; dedup: "merged_into", "duplicate_pair"; data
+    quality: "quality"). Unlike a panel it has no card of its own: the customers template places it."""
+    CUSTOMER_CONTEXT[key] = provider
+
+
+GROUND_TRUTH: dict[str, Callable[[], Any]] = {}
+
+
+def register_ground_truth(key: str, source: Callable[[], Any]) -> None:
+    """Known answers an app can measure itself against (the demo generator: "duplicate_pairs")."""
+    GROUND_TRUTH[key] = source
+
+
+def ground_truth(key: str) -> Callable[[], Any] | None:
+    return GROUND_TRUTH.get(key)
+
+
+CITY_SOURCES: dict[str, Callable[[], list[str]]] = {}
+
+
+def register_city_source(key: str, source: Callable[[], list[str]]) -> None:
+    """Cities the customer list's city filter offers (commerce: its stores' cities)."""
+    CITY_SOURCES[key] = source
+
+
+def city_sources() -> list[Callable[[], list[str]]]:
+    return list(CITY_SOURCES.values())
+
+
+def customer_context(user, customer) -> dict[str, Any]:
+    return {key: provider(user, customer) for key, provider in CUSTOMER_CONTEXT.items()}
+
+
 @dataclass
 class DemoContext:
     """What an app's demo_data.generate needs to fit its rows into the generated business."""

@@ -56,3 +56,26 @@ CONTACT_MASKERS = {
 
 def mask_contact(kind: str, value: str | None) -> str:
     return CONTACT_MASKERS.get(kind, mask_text)(value)
+
+
+PII_KEYS = {"mobile": mask_phone, "email": mask_email, "id_number": mask_id_number}
+
+
+def mask_record(data, *, pii: bool):
+    """Mask PII inside audit snapshots and timeline payloads (nested dicts) for users without view_pii."""
+    if pii or not isinstance(data, dict):
+        return data
+    kind = data.get("kind")
+    out = {}
+    for key, value in data.items():
+        if isinstance(value, dict):
+            out[key] = mask_record(value, pii=False)
+        elif key in PII_KEYS and isinstance(value, str):
+            out[key] = PII_KEYS[key](value)
+        elif key in ("value", "value_normalized") and isinstance(value, str) and kind in CONTACT_MASKERS:
+            out[key] = mask_contact(kind, value)
+        elif key in ("value", "value_normalized") and isinstance(value, str):
+            out[key] = mask_text(value)
+        else:
+            out[key] = value
+    return out

@@ -1,7 +1,8 @@
 """Reads for the home page and the audit log.
 
-Figures come from commerce.queries (orders) and customers.queries (visibility) so the home page counts exactly
-what the user could find on the list pages. Every query is bounded by an indexed date range or by the user's
+core imports no domain app: the customer scope (customers.scope.CustomerScope), the order figures (commerce) and
+the activity feed (customers) arrive through core.extensions' registries, so the home page counts exactly what the
+user could find on the list pages. Every query is bounded by an indexed date range or by the user's
 customers; nothing counts a million rows per page view.
 """
 
@@ -12,11 +13,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.core.cache import cache
-from django.db.models import Count, Q, QuerySet, Sum
-from django.db.models.functions import TruncDate
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from clientwise.core import extensions, masking
 from clientwise.core import permissions as perms
 from clientwise.core.errors import NotFound
 from clientwise.core.models import AuditLog
@@ -56,7 +58,7 @@ def home_figures(user, day: dt.date | None = None, *, now: dt.datetime | None = 
     """Today's key figures in the user's scope, each compared with the same weekday last week up to the same time
     of day (today is not over: at 08:24 it is compared with last week's 00:00–08:24, not with its whole day). A
     past day is compared whole with whole."""
-    from clientwise.commerce.queries import key_figures
+    key_figures = extensions.home_source("key_figures")
 
     moment = timezone.localtime(now or timezone.now())
     day = day or moment.date()
@@ -82,28 +84,9 @@ def home_figures(user, day: dt.date | None = None, *, now: dt.datetime | None = 
 
 
 def revenue_trend(user, *, days: int = 30, end: dt.date | None = None) -> dict[str, list]:
-    """Revenue and order count per local day for the last `days` days (including `end`), zero-filled."""
-    from clientwise.commerce.queries import day_bounds, visible_orders
-
-    end = end or timezone.localdate()
-    first = end - dt.timedelta(days=days - 1)
-    start, _ = day_bounds(first)
-    _, stop = day_bounds(end)
-    rows = (visible_orders(user).filter(ordered_at__gte=start, ordered_at__lt=stop, status="completed")
-            .annotate(day=TruncDate("ordered_at", tzinfo=timezone.get_current_timezone()))
-            .values("day").annotate(revenue=Sum("amount"), orders=Count("id")).order_by("day"))
-    by_day = {row["day"]: row for row in rows}
-    labels, revenue, orders = [], [], []
-    for i in range(days):
-        d = first + dt.timedelta(days=i)
-        row = by_day.get(d)
-        labels.append(d.isoformat())
-        revenue.append(str((row["revenue"] or ZERO) if row else ZERO))
-        orders.append(row["orders"] if row else 0)
-    # The last day is still going on when it is today: the chart draws it apart instead of as a drop.
-    partial = end == timezone.localdate()
-    return {"days": labels, "revenue": revenue, "orders": orders, "partial_last": partial,
-            "until": timezone.localtime().strftime("%H:%M") if partial else None}
+    """Revenue and order count per local day for the last `days` days (including `end`), zero-filled; the last
+    day is marked partial when it is today (commerce.queries.revenue_by_day)."""
+    return extensions.home_source("trend")(user, days=days, end=end)
 
 
 def customers_in_scope(user) -> int | None:
@@ -112,9 +95,7 @@ def customers_in_scope(user) -> int | None:
     The cache key is the scope itself (CustomerScope.cache_key: everyone / a team subtree / one user and their
     team), so all users with the same reach share one count and a move to another team takes effect at once.
     """
-    from clientwise.customers.scope import CustomerScope
-
-    scope = CustomerScope.for_user(user)
+    scope = extensions.customer_scope(user)
     if scope.nothing:
         return None
     return cache.get_or_set(f"cw:scope-count:{scope.cache_key}",
@@ -123,9 +104,7 @@ def customers_in_scope(user) -> int | None:
 
 def recent_activity(user, *, limit: int = 8, window_days: int = 30) -> list:
     """The latest timeline rows of customers the user may see (the home page's activity feed)."""
-    from clientwise.customers.queries import recent_activity as customer_activity
-
-    return customer_activity(user, limit=limit, window_days=window_days)
+    return extensions.home_source("activity")(user, limit=limit, window_days=window_days)
 
 
 # --- Audit log ----------------------------------------------------------------------------------------------
@@ -136,13 +115,10 @@ def visible_audit(user) -> QuerySet[AuditLog]:
     everything done by the users of their team subtree (themselves included); others nothing."""
     if not perms.has_perm(user, perms.VIEW_AUDIT):
         return AuditLog.objects.none()
-    from clientwise.accounts.models import User
-    from clientwise.customers.scope import CustomerScope
-
-    scope = CustomerScope.for_user(user)
+    scope = extensions.customer_scope(user)
     if scope.everything:
         return AuditLog.objects.all()
-    actors = Q(actor_id=user.pk) | Q(actor_id__in=User.objects.filter(scope.users_q()).values("pk"))
+    actors = Q(actor_id=user.pk) | Q(actor_id__in=get_user_model().objects.filter(scope.users_q()).values("pk"))
     customers = Q(customer_id__isnull=False, customer_id__in=scope.customers().values("pk"))
     return AuditLog.objects.filter(actors | customers)
 
@@ -198,9 +174,7 @@ class AuditRow:
 def _mask(data, pii: bool):
     if data is None or pii:
         return data
-    from clientwise.customers.queries import mask_record
-
-    return mask_record(data, pii=False)
+    return masking.mask_record(data, pii=False)
 
 
 def audit_rows(entries: list[AuditLog], *, user) -> list[AuditRow]:
@@ -225,11 +199,8 @@ def audit_rows(entries: list[AuditLog], *, user) -> list[AuditRow]:
 
 def audit_actor_choices(user) -> list:
     """Users the filter menu offers: everyone for administrators, the team subtree for managers."""
-    from clientwise.accounts.models import User
-    from clientwise.customers.scope import CustomerScope
-
-    qs = User.objects.order_by("username")
-    q = CustomerScope.for_user(user).users_q()
+    qs = get_user_model().objects.order_by("username")
+    q = extensions.customer_scope(user).users_q()
     if q is not None:
         qs = qs.filter(q)
     return list(qs.only("id", "username", "display_name", "first_name", "last_name")[:500])

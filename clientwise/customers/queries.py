@@ -10,7 +10,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from clientwise.core import masking
+from clientwise.core import extensions, masking
 from clientwise.core import permissions as perms
 from clientwise.core.errors import DomainError, ErrorCode
 from clientwise.core.normalize import normalize_email, parse_date, phone_search_key, pinyin_keys
@@ -124,10 +124,8 @@ def timeline(customer: Customer, *, limit: int = 50, kinds: list[str] | None = N
 
 
 def cities_for(user) -> list[str]:
-    """Distinct cities for the filter menu (from stores and a bounded sample of customers)."""
-    from clientwise.commerce.queries import store_cities
-
-    return sorted(set(store_cities()))
+    """Distinct cities for the filter menu: the cities the apps register (commerce: its stores' cities)."""
+    return sorted({city for source in extensions.city_sources() for city in source()})
 
 
 def _check_cursor(cursor: str | None, sort_field: str) -> None:
@@ -217,27 +215,7 @@ def customer_audit(customer: Customer, *, limit: int = 50):
                 .select_related("actor").order_by("-at", "-id")[:limit])
 
 
-PII_KEYS = {"mobile": masking.mask_phone, "email": masking.mask_email, "id_number": masking.mask_id_number}
-
-
-def mask_record(data, *, pii: bool):
-    """Mask PII inside audit snapshots and timeline payloads (nested dicts) for users without view_pii."""
-    if pii or not isinstance(data, dict):
-        return data
-    kind = data.get("kind")
-    out = {}
-    for key, value in data.items():
-        if isinstance(value, dict):
-            out[key] = mask_record(value, pii=False)
-        elif key in PII_KEYS and isinstance(value, str):
-            out[key] = PII_KEYS[key](value)
-        elif key in ("value", "value_normalized") and isinstance(value, str) and kind in masking.CONTACT_MASKERS:
-            out[key] = masking.mask_contact(kind, value)
-        elif key in ("value", "value_normalized") and isinstance(value, str):
-            out[key] = masking.mask_text(value)
-        else:
-            out[key] = value
-    return out
+mask_record = masking.mask_record  # PII inside audit snapshots and timeline payloads (core.masking)
 
 
 def owner_choices(user, *, limit: int = 300):

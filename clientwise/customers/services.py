@@ -192,7 +192,7 @@ def _check_still_visible(actor, customer: Customer) -> None:
     """After a write, the actor must still see the record; otherwise the transaction rolls back."""
     if not CustomerScope.for_user(actor).contains(customer.pk):
         raise DomainError(ErrorCode.PERMISSION_DENIED,
-                          _("This change would move the customer out of what you may see."), "owner_id", status=403)
+                          _("This change would move the customer out of what you may see."), "owner_id")
 
 
 def create_customer(*, actor, data: dict[str, Any], mobile: str = "", email: str = "",
@@ -240,7 +240,7 @@ def create_customer(*, actor, data: dict[str, Any], mobile: str = "", email: str
                 customer.save()
         except IntegrityError:
             raise DomainError(ErrorCode.DUPLICATE, _("A customer with this member number or external id exists."),
-                              "member_number", status=409) from None
+                              "member_number") from None
         if phone:
             _add_contact(customer, ContactPoint.Kind.MOBILE, mobile, phone, primary=True)
         if em:
@@ -270,7 +270,7 @@ def _update_profile(*, actor, customer_id: int, data: dict[str, Any]) -> Custome
     with transaction.atomic():
         customer = get_customer_for(actor, customer_id)
         if customer.is_archived:
-            raise DomainError(ErrorCode.CONFLICT, _("This customer is archived; restore it first."), status=409)
+            raise DomainError(ErrorCode.CONFLICT, _("This customer is archived; restore it first."))
         if data.get("organization_id") and int(data["organization_id"]) == customer.pk:
             raise ValidationFailed([DomainError(ErrorCode.INVALID, _("A customer cannot belong to itself."), "organization_id")])
         clean = _clean_profile(data, instance=customer)
@@ -628,7 +628,7 @@ def reveal_contact(*, actor, customer_id: int, contact_id: int):
     limit = int(getattr(settings, "PII_REVEALS_PER_HOUR", 60))
     count = count_hit(f"pii-reveal:{actor.pk}:{timezone.now():%Y%m%d%H}", 3700)
     if count > limit:
-        raise DomainError(ErrorCode.THROTTLED, _("Too many contacts shown this hour; try again later."), status=429)
+        raise DomainError(ErrorCode.THROTTLED, _("Too many contacts shown this hour; try again later."))
     audit(actor=actor, action="pii.reveal", object_type="customers.contactpoint", object_id=contact.pk,
           customer_id=customer.pk, detail={"kind": contact.kind, "count_this_hour": count})
     return contact
@@ -825,14 +825,26 @@ MERGE_FIELDS = ("name", "gender", "birth_date", "occupation", "income_band", "ur
                 "province", "city", "status")
 # Status precedence: a customer active under any record is active.
 _STATUS_RANK = {"active": 0, "inactive": 1, "prospect": 2, "lost": 3}
-# Other apps' customer-owned rows (tickets, scores, points ...) join a merge by registering a pair of functions:
-# move(from_ids, to_id) -> JSON-able record of what moved; restore(record) -> None.
+# Other apps' customer-owned rows (orders, tickets, scores, points ...) join a merge by registering functions:
+# move(from_ids, to_id) -> JSON-able record of what moved (its optional "counts" {what: n} add to the merge's
+# `moved`); restore(record) -> None; refresh(customer_ids) -> None recomputes what the app keeps on the customer
+# (commerce: the purchase totals) after a merge or an unmerge.
 MERGE_PARTICIPANTS: dict[str, tuple[Any, Any]] = {}
+MERGE_REFRESH: dict[str, Any] = {}
 
 
-def register_merge_participant(name: str, *, move, restore) -> None:
+def register_merge_participant(name: str, *, move, restore, refresh=None) -> None:
     """Let another app move its customer-owned rows on merge and back on unmerge (call from AppConfig.ready)."""
     MERGE_PARTICIPANTS[name] = (move, restore)
+    if refresh is not None:
+        MERGE_REFRESH[name] = refresh
+
+
+def store_purchase_totals(*, customer_id: int, orders: int, revenue: decimal.Decimal, first_order_at,
+                          last_order_at) -> None:
+    """Set a customer's purchase totals as recomputed from their orders (commerce, after a merge or unmerge)."""
+    Customer.objects.filter(pk=customer_id).update(order_count=orders, revenue=revenue, first_order_at=first_order_at,
+                                                   last_order_at=last_order_at)
 
 
 def source_trust(source: str) -> int:
@@ -900,8 +912,6 @@ def merge_customers(*, survivor, duplicates, actor) -> MergeResult:
     (`unmerge_customers`). Preconditions: the actor may merge and sees every customer involved; none is
     archived; all are the same kind.
     """
-    from clientwise.commerce.services import reassign_customer
-
     perms.require(actor, perms.MERGE)
     survivor_id = int(getattr(survivor, "pk", survivor))
     try:
@@ -920,8 +930,7 @@ def merge_customers(*, survivor, duplicates, actor) -> MergeResult:
         keep = found[survivor_id]
         dups = [found[i] for i in dup_ids]
         if any(c.is_archived for c in found.values()):
-            raise DomainError(ErrorCode.CONFLICT, _("An archived customer cannot be merged; restore it first."),
-                              status=409)
+            raise DomainError(ErrorCode.CONFLICT, _("An archived customer cannot be merged; restore it first."))
         if any(c.kind != keep.kind for c in dups):
             raise ValidationFailed([DomainError(ErrorCode.INVALID, _("A person and an organization cannot be merged."),
                                                 "duplicate_ids")])
@@ -938,13 +947,11 @@ def merge_customers(*, survivor, duplicates, actor) -> MergeResult:
             setattr(keep, key, value)
         _apply_name(keep)
 
-        # Transactions and other apps' rows.
-        snap["commerce"] = reassign_customer(from_ids=dup_ids, to_id=survivor_id)
-        moved["orders"] = sum(len(v) for v in snap["commerce"]["orders"].values())
-        moved["returns"] = sum(len(v) for v in snap["commerce"]["returns"].values())
+        # Transactions (commerce) and other apps' rows.
         snap["participants"] = {}
         for name, (move, _restore) in MERGE_PARTICIPANTS.items():
-            snap["participants"][name] = move(dup_ids, survivor_id)
+            record = snap["participants"][name] = move(dup_ids, survivor_id)
+            moved.update(record.get("counts", {}) if isinstance(record, dict) else {})
 
         # Timeline rows (before this merge's own rows are written).
         snap["interactions"] = {str(i): list(Interaction.objects.filter(customer_id=i).values_list("id", flat=True))
@@ -1036,12 +1043,8 @@ def merge_customers(*, survivor, duplicates, actor) -> MergeResult:
 
 
 def _refresh_totals(customer_ids: list[int]) -> None:
-    from clientwise.commerce.services import purchase_totals
-
-    for cid in customer_ids:
-        n, revenue, first, last = purchase_totals(customer_id=cid)
-        Customer.objects.filter(pk=cid).update(order_count=n, revenue=revenue, first_order_at=first,
-                                               last_order_at=last)
+    for refresh in MERGE_REFRESH.values():
+        refresh(customer_ids)
 
 
 def _recreate(model, rows: list[dict[str, Any]]) -> None:
@@ -1055,8 +1058,6 @@ def unmerge_customers(*, actor, snapshot: dict[str, Any]) -> list[int]:
     with their own profile, orders, interactions, contact points, consents, tags and shares; the survivor gets
     its profile and dropped consent decisions back; totals are recomputed. Rows added after the merge stay with
     the survivor. Returns the restored customer ids."""
-    from clientwise.commerce.services import restore_customer_rows
-
     perms.require(actor, perms.MERGE)
     survivor_id = int(snapshot["survivor_id"])
     dup_ids = [int(i) for i in snapshot["merged_ids"]]
@@ -1065,8 +1066,10 @@ def unmerge_customers(*, actor, snapshot: dict[str, Any]) -> list[int]:
         if len(found) != len(dup_ids) + 1:
             raise NotFound()
         profiles = snapshot["profiles"]
-        restore_customer_rows(moved=snapshot.get("commerce", {}))
-        for name, record in snapshot.get("participants", {}).items():
+        participants = dict(snapshot.get("participants", {}))
+        if "commerce" in snapshot:  # merges recorded before commerce joined as a participant
+            participants.setdefault("commerce", snapshot["commerce"])
+        for name, record in participants.items():
             if name in MERGE_PARTICIPANTS:
                 MERGE_PARTICIPANTS[name][1](record)
         for cid, ids in snapshot.get("interactions", {}).items():
@@ -1133,7 +1136,7 @@ def reassign_customers(*, actor, from_user, to_users, reason: str = "") -> dict[
         if visible_customers(actor).filter(pk__in=ids).count() != len(ids):
             raise DomainError(ErrorCode.PERMISSION_DENIED, _("Some of these customers are outside what you may "
                                                              "see; ask an administrator to hand them over."),
-                              "from_user_id", status=403)
+                              "from_user_id")
         mapping = {cid: targets[i % len(targets)].pk for i, cid in enumerate(ids)}
         now = timezone.now()
         for user in targets:

@@ -16,9 +16,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from clientwise.accounts.models import Team
-from clientwise.analytics.dashboards import customer_score
-from clientwise.commerce.queries import customer_orders
 from clientwise.core import extensions
+from clientwise.core import labels
 from clientwise.core import permissions as perms
 from clientwise.core.errors import DomainError, NotFound, PermissionDenied
 from clientwise.core.masking import mask_id_number
@@ -42,8 +41,6 @@ from clientwise.customers.models import (
     Interaction,
     Tag,
 )
-from clientwise.dataio.identity.queries import merged_into, pending_pair_of
-from clientwise.dataio.quality.queries import customer_quality
 
 TIMELINE_PAGE = 20
 
@@ -146,7 +143,8 @@ def _consent_cell(purpose: str, consent, status_labels) -> dict:
     status = consent.status if consent else ""
     if consent:
         shown = str(status_labels.get(status, status))
-        title = f"{shown} · {consent.decided_at:%Y-%m-%d}" + (f" · {consent.source}" if consent.source else "")
+        source = labels.label("source", consent.source)
+        title = f"{shown} · {consent.decided_at:%Y-%m-%d}" + (f" · {source}" if source else "")
     else:
         shown, title = str(_("Not asked")), ""
     return {"purpose": purpose, "status": status, "shown": shown, "title": title,
@@ -194,7 +192,6 @@ def customer_detail(request, pk: int):
         "id_number_shown": customer.id_number if pii else mask_id_number(customer.id_number),
         "aov": (customer.revenue / customer.order_count).quantize(Decimal("0.01")) if customer.order_count else None,
         "custom_values": custom_values,
-        "orders": customer_orders(customer.pk, limit=20) if perms.has_perm(user, perms.VIEW_ORDERS) else None,
         "audit_rows": _audit_rows(customer, pii) if perms.has_perm(user, perms.VIEW_AUDIT) else None,
         "org_contacts": queries.organization_contacts(customer, user),
         "shares": list(CustomerShare.objects.filter(customer_id=customer.pk).select_related("team")),
@@ -202,12 +199,10 @@ def customer_detail(request, pk: int):
         "can_change": can_change,
         "can_archive": perms.has_perm(user, perms.ARCHIVE_CUSTOMERS),
         "can_audit": perms.has_perm(user, perms.VIEW_AUDIT),
-        "quality": customer_quality(customer.pk),
-        "analytics_scores": customer_score(customer.pk),
         "panels": extensions.customer_panels(user, customer),
-        "merged_into": merged_into(customer.pk) if customer.archived_at else None,
-        "duplicate_pair": None if customer.archived_at else pending_pair_of(user, customer.pk),
     }
+    # Orders, scores, data quality and merge notices come from the apps that own them (core.extensions).
+    context.update(extensions.customer_context(user, customer))
     context.update(_timeline_context(request, customer))
     context.update(_contacts_context(request, customer))
     context.update(_consents_context(request, customer))

@@ -19,6 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from clientwise.core import extensions
 from clientwise.core import permissions as perms
 from clientwise.core.audit import audit
 from clientwise.core.errors import DomainError, ErrorCode, NotFound, ValidationFailed
@@ -89,7 +90,7 @@ def run_dedup(*, actor=None, threshold: float | None = None, auto_merge_above: f
                                             "auto_merge_above")])
     if auto_merge_above is not None and (actor is None or not perms.has_perm(actor, perms.MERGE)):
         raise DomainError(ErrorCode.PERMISSION_DENIED, _("Auto-merge needs a user who may merge customers."),
-                          "auto_merge_above", status=403)
+                          "auto_merge_above")
     run = DedupRun.objects.create(actor=actor if getattr(actor, "pk", None) else None,
                                   params={**params.as_dict(), "auto_merge_above": auto_merge_above})
     con = duckdb.connect()
@@ -152,19 +153,10 @@ def store_candidates(run: DedupRun, con: duckdb.DuckDBPyConnection, result: engi
 
 
 def true_pairs() -> set[tuple[int, int]]:
-    """Pairs of customers the demo generator made from one person (same CustomerTruth.dup_group)."""
-    from collections import defaultdict
-
-    from clientwise.demo.models import CustomerTruth
-
-    groups: dict[int, list[int]] = defaultdict(list)
-    for cid, group in CustomerTruth.objects.filter(dup_group__isnull=False).values_list("customer_id", "dup_group"):
-        groups[group].append(cid)
-    out = set()
-    for ids in groups.values():
-        ids.sort()
-        out.update((ids[i], ids[j]) for i in range(len(ids)) for j in range(i + 1, len(ids)))
-    return out
+    """Pairs of customers known to be one person: the ground truth an installed app registers (the demo
+    generator's, demo.truth); empty when none is."""
+    source = extensions.ground_truth("duplicate_pairs")
+    return source() if source else set()
 
 
 def evaluate_run(con: duckdb.DuckDBPyConnection, threshold: float) -> dict[str, Any]:
@@ -233,7 +225,7 @@ def merge_candidate(*, actor, candidate_id: int, survivor_id: int | None = None)
     perms.require(actor, perms.MERGE)
     cand = get_candidate_for(actor, candidate_id)
     if cand.status != DuplicateCandidate.Status.PENDING:
-        raise DomainError(ErrorCode.CONFLICT, _("This pair has already been decided."), status=409)
+        raise DomainError(ErrorCode.CONFLICT, _("This pair has already been decided."))
     pair = [cand.customer_a_id, cand.customer_b_id]
     if survivor_id is None:
         survivor_id = pick_survivor(actor, pair)
@@ -254,7 +246,7 @@ def reject_candidate(*, actor, candidate_id: int) -> DuplicateCandidate:
     with transaction.atomic():
         cand = get_candidate_for(actor, candidate_id)
         if cand.status != DuplicateCandidate.Status.PENDING:
-            raise DomainError(ErrorCode.CONFLICT, _("This pair has already been decided."), status=409)
+            raise DomainError(ErrorCode.CONFLICT, _("This pair has already been decided."))
         cand.status, cand.decided_at, cand.decided_by = DuplicateCandidate.Status.REJECTED, timezone.now(), actor
         cand.save(update_fields=["status", "decided_at", "decided_by"])
         audit(actor=actor, action="duplicate.reject", obj=cand, customer_id=cand.customer_a_id,
@@ -270,10 +262,9 @@ def undo_merge(*, actor, merge_id: int) -> MergeRecord:
     with transaction.atomic():
         record = get_merge_for(actor, merge_id)
         if record.undone_at is not None:
-            raise DomainError(ErrorCode.CONFLICT, _("This merge has already been undone."), status=409)
+            raise DomainError(ErrorCode.CONFLICT, _("This merge has already been undone."))
         if MergedCustomer.objects.filter(customer_id=record.survivor_id).exists():
-            raise DomainError(ErrorCode.CONFLICT, _("A later merge involves these customers; undo it first."),
-                              status=409)
+            raise DomainError(ErrorCode.CONFLICT, _("A later merge involves these customers; undo it first."))
         customer_services.unmerge_customers(actor=actor, snapshot=record.snapshot)
         record.undone_at, record.undone_by = timezone.now(), actor
         record.save(update_fields=["undone_at", "undone_by"])

@@ -7,3 +7,9 @@ class QualityConfig(AppConfig):
     name = "clientwise.dataio.quality"
     label = "quality"
     verbose_name = "Data quality"
+
+    def ready(self):
+        from clientwise.core import extensions
+        from clientwise.dataio.quality.queries import customer_quality
+
+        extensions.register_customer_context("quality", lambda user, customer: customer_quality(customer.pk))

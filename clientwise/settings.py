@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "clientwise.sales",
     "clientwise.service",
     "clientwise.privacy",
+    "clientwise.notifications",
     "clientwise.demo",
 ]
 
@@ -111,6 +112,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "clientwise.core.context.navigation",
+                "clientwise.notifications.context.bell",
             ],
         },
     }
@@ -259,14 +261,28 @@ PRIVACY_CALENDAR = os.environ.get("PRIVACY_CALENDAR", "")
 
 CURRENCY = os.environ.get("CURRENCY", "CNY")
 PHONE_REGION = os.environ.get("PHONE_REGION", "CN")
-API_FEATURE_LEVEL = 10
+API_FEATURE_LEVEL = 11
 
 # The scheduler (`clientwise scheduler`, started by `clientwise serve`) keeps these periodic jobs queued: "all", or
 # a comma-separated list of keys (heartbeat, nightly_scoring, sla_check, report_mailer).
 SCHEDULER_JOBS = ("all" if os.environ.get("SCHEDULER_JOBS", "all").strip() == "all"
                   else [k.strip() for k in os.environ["SCHEDULER_JOBS"].split(",") if k.strip()])
 
-EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+# E-mail (notifications for users who opt in, scheduled reports; docs/deploy.md "E-mail"). With EMAIL_HOST set, mail
+# goes out over SMTP; without it, to the console (development).
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "")
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND") or (
+    "django.core.mail.backends.smtp.EmailBackend" if EMAIL_HOST else "django.core.mail.backends.console.EmailBackend")
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "30"))
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Clientwise <clientwise@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# The address of this site as users reach it (https://crm.example.com): links in e-mails are made from it.
+SITE_URL = os.environ.get("SITE_URL", "").rstrip("/")
 
 LOGGING = {
     "version": 1,

@@ -17,5 +17,6 @@ urlpatterns = [
     path("sales/", include("clientwise.sales.urls")),
     path("service/", include("clientwise.service.urls")),
     path("privacy/", include("clientwise.privacy.urls")),
+    path("notifications/", include("clientwise.notifications.urls")),
     path("", include("clientwise.core.urls")),
 ]

@@ -108,6 +108,7 @@ def allowed_actions(kind: str, status: str, *, exported: bool = False) -> tuple[
 # ----- comparing identifiers ----------------------------------------------------------------------------------------
 
 _PHONE_LIKE = re.compile(r"^[+(]?\d[\d\s\-().]{5,24}$")
+_DATE_LIKE = re.compile(r"^\d{4}[-./]\d{1,2}[-./]\d{1,2}$")
 _NON_DIGITS = re.compile(r"\D")
 
 
@@ -116,7 +117,7 @@ def canon_phone(text: str) -> str:
     '8613812345678', '138-1234-5678' → '13812345678'; '021-1234 5678' and '+86 21 12345678' → '2112345678'.
     Empty when the text is not phone-like or too short to identify anyone."""
     text = (text or "").strip()
-    if not _PHONE_LIKE.match(text):
+    if not _PHONE_LIKE.match(text) or _DATE_LIKE.match(text):
         return ""
     digits = _NON_DIGITS.sub("", text)
     if digits.startswith("00"):

@@ -29,7 +29,7 @@ from clientwise.core.errors import DomainError, ErrorCode, PermissionDenied, Val
 from clientwise.core.queries import get_visible
 from clientwise.customers.events import record_event
 from clientwise.customers.queries import get_customer_for
-from clientwise.service import routing, sla
+from clientwise.service import notices, routing, sla
 from clientwise.service.errors import ServiceErrorCode
 from clientwise.service.models import (
     PRIORITY_RANK,
@@ -264,6 +264,7 @@ def create_ticket(*, actor, customer_id, type: str, channel: str, subject: str, 
         _ticket_event(ticket, actor, _("Ticket %(number)s opened: %(subject)s") % {
             "number": ticket.number, "subject": subject}, body=ticket.description, type=type, channel=channel,
             queue=decision.queue.name if decision.queue else "", routing=decision.note)
+        notices.assigned(ticket, actor=actor, variant="routed")
     return ticket
 
 
@@ -301,6 +302,8 @@ def assign_ticket(*, actor, ticket_id, assignee_id: int | None = None, queue_id:
         name = str(ticket.assignee) if ticket.assignee_id else _("nobody")
         _ticket_event(ticket, actor, _("Ticket %(number)s assigned to %(name)s") % {
             "number": ticket.number, "name": name}, assignee_id=ticket.assignee_id)
+        if after["assignee_id"] != before["assignee_id"]:
+            notices.assigned(ticket, actor=actor)
     return ticket
 
 
@@ -343,7 +346,9 @@ def add_message(*, actor, ticket_id, kind: str, body: str) -> TicketMessage:
         ticket.save(update_fields=fields)
         audit(actor=actor, action=f"ticket.{kind}", obj=ticket, customer_id=ticket.customer_id,
               detail={"message_id": msg.pk, "length": len(body)})
-        if kind != TicketMessage.Kind.NOTE:  # internal notes stay on the ticket
+        if kind == TicketMessage.Kind.NOTE:
+            notices.mentions(ticket, msg, actor=actor)
+        else:  # internal notes stay on the ticket
             subject = (_("Reply on %(number)s") if kind == TicketMessage.Kind.REPLY
                        else _("Customer wrote on %(number)s")) % {"number": ticket.number}
             record_event(customer_id=ticket.customer_id, kind=TIMELINE_TICKET, actor=actor, subject=subject,
@@ -462,6 +467,7 @@ def escalate_ticket(*, actor, ticket_id, to_id: int | None = None, reason: str =
                               "status")
         target = _escalation_target(ticket, to_id)
         _escalate(ticket, actor=actor, target=target, reason=reason.strip() or _("escalated by hand"))
+        notices.escalated(ticket, actor=actor, target=target)
     return ticket
 
 
@@ -513,8 +519,9 @@ def run_sla_check(*, now: dt.datetime | None = None) -> SLACheckResult:
     """Mark warnings and breaches of open tickets and escalate breaches (run by `clientwise sla_check` and the
     periodic task). Idempotent: each (ticket, kind) is recorded once, so a rerun changes nothing.
 
-    A warning notifies the assignee (an SLAEvent row addressed to them, shown in their workspace). A breach is
-    recorded, the ticket's SLA state becomes "breached", and the ticket is escalated once."""
+    A warning notifies the assignee (an SLAEvent row addressed to them, shown in their workspace, and a notification
+    under their bell). A breach is recorded, the ticket's SLA state becomes "breached", the ticket is escalated once,
+    and the assignee and the escalation manager are notified (service/notices.py)."""
     now = now or timezone.now()
     warnings = breaches = escalations = 0
     open_q = Q(status__in=Ticket.OPEN_STATUSES)
@@ -542,6 +549,7 @@ def run_sla_check(*, now: dt.datetime | None = None) -> SLACheckResult:
                 due = getattr(ticket, due_field)
                 notified = ticket.assignee if not breach else _escalation_target(ticket)
                 SLAEvent.objects.create(ticket=ticket, kind=kind, at=now, due=due, notified=notified)
+                notices.sla_event(ticket, kind, due, notified)
                 label = SLAEvent.Kind(kind).label
                 if breach:
                     breaches += 1

@@ -169,3 +169,16 @@ def test_reject_and_start_and_withdraw(web_client, org, person):
     assert Consent.objects.filter(customer=person, status="withdrawn").count() == 24
     r = w.post(reverse("privacy:action", args=[wd.pk, "withdraw_consent"]), follow=True)
     assert "already Done" in r.content.decode()
+
+
+def test_pages_speak_chinese(web_client, org, person):
+    org.admin.language = "zh-hans"
+    org.admin.save(update_fields=["language"])
+    req = services.create_request(actor=org.admin, customer_id=person.pk, kind="erasure")
+    w = web_client(org.admin)
+    html = w.get(reverse("privacy:list")).content.decode()
+    assert "个人信息权利请求" in html and "15 个工作日" in html and "删除" in html
+    html = w.get(reverse("privacy:erase", args=[req.pk])).content.decode()
+    assert f"输入客户编号 {person.pk} 以确认" in html and "此操作无法撤销" in html
+    html = w.get(reverse("customers:detail", args=[person.pk])).content.decode()
+    assert "个人信息权利请求" in html and "答复期限" in html

@@ -175,7 +175,7 @@ def raw_load(ranges: dict[str, tuple[int, int]], *, fks: bool = False) -> tuple[
                             "AND conrelid = %s::regclass", [table])
                 for name, definition in cur.fetchall():
                     cur.execute(f'ALTER TABLE "{raw}" ADD CONSTRAINT "raw_{name}" {definition}')
-            cur.execute("SELECT column_name FROM information_schema.columns WHERE table_name = %s "
+            cur.execute("SELECT column_name FROM information_schema.columns WHERE table_name = %s AND is_generated = 'NEVER' "
                         "ORDER BY ordinal_position", [table])
             cols = ", ".join(f'"{r[0]}"' for r in cur.fetchall())
         conn.commit()

@@ -95,7 +95,7 @@ def raw_postgres(tables: list[str]) -> dict[str, tuple[int, float]]:
         with conn.cursor() as cur:
             cur.execute(f'DROP TABLE IF EXISTS "{raw}"; CREATE TABLE "{raw}" (LIKE "{table}" INCLUDING ALL)')
             conn.commit()
-            cur.execute("SELECT column_name FROM information_schema.columns WHERE table_name = %s "
+            cur.execute("SELECT column_name FROM information_schema.columns WHERE table_name = %s AND is_generated = 'NEVER' "
                         "ORDER BY ordinal_position", [table])
             cols = ", ".join(f'"{r[0]}"' for r in cur.fetchall())
         rows, seconds = 0, 0.0

@@ -27,8 +27,9 @@ def jsonable(value: Any) -> Any:
 
 
 def snapshot(obj: models.Model, fields: Iterable[str] | None = None) -> dict[str, Any]:
-    """The concrete field values of a model instance, JSON-ready (FKs as ids)."""
-    names = fields or [f.attname for f in obj._meta.concrete_fields if f.attname not in {"created_at", "updated_at"}]
+    """The concrete field values of a model instance, JSON-ready (FKs as ids); generated columns are left out."""
+    names = fields or [f.attname for f in obj._meta.concrete_fields
+                       if f.attname not in {"created_at", "updated_at"} and not f.generated]  # derived, not facts
     return {name: jsonable(getattr(obj, name)) for name in names}
 
 

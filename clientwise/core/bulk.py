@@ -154,7 +154,7 @@ class BulkInsert:
         self.stamped: list[models.Field] = []
         self.defaulted: list[models.Field] = []
         for f in opts.concrete_fields:
-            if f in given or f.primary_key:
+            if f in given or f.primary_key or f.generated:  # a generated column is the database's to fill
                 continue
             if getattr(f, "db_default", NOT_PROVIDED) is not NOT_PROVIDED and not f.has_default():
                 # Only a database default: its value is not known here, so the caller must give one.

@@ -6,7 +6,8 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Case, Q, Value, When
+from django.db.models.functions import Right
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -187,6 +188,9 @@ class CustomAttribute(models.Model):
         return self.label
 
 
+PHONE_TAIL_DIGITS = 8  # how many last digits of a phone number find its owner
+
+
 class ContactPoint(SourcedModel):
     """A way to reach a customer: mobile, landline, email, WeChat ID or postal address."""
 
@@ -214,10 +218,18 @@ class ContactPoint(SourcedModel):
     city = models.CharField(_("city"), max_length=60, blank=True, default="")
     district = models.CharField(_("district"), max_length=60, blank=True, default="")
     postal_code = models.CharField(_("postal code"), max_length=12, blank=True, default="")
+    # The last PHONE_TAIL_DIGITS digits of a phone's E.164 form (empty for other kinds), so a caller is found by the
+    # end of the number with an indexed equality instead of a LIKE '%…' scan. The database computes it from
+    # value_normalized on every insert and update, whoever writes (services, imports, the demo's bulk loader).
+    phone_tail = models.GeneratedField(
+        expression=Case(When(kind__in=("mobile", "landline"), then=Right("value_normalized", PHONE_TAIL_DIGITS)),
+                        default=Value("")),
+        output_field=models.CharField(max_length=PHONE_TAIL_DIGITS), db_persist=True)
 
     class Meta:
         constraints = [unique_source_key("contact_unique_source_key")]
-        indexes = [models.Index(fields=["value_normalized"], name="contact_value")]
+        indexes = [models.Index(fields=["value_normalized"], name="contact_value"),
+                   models.Index(fields=["phone_tail"], name="contact_phone_tail")]
         ordering = ["-is_primary", "kind", "id"]
 
     def __str__(self) -> str:

@@ -16,7 +16,7 @@ from clientwise.core.errors import DomainError, ErrorCode
 from clientwise.core.normalize import normalize_email, parse_date, phone_search_key, pinyin_keys
 from clientwise.core.pagination import Page, keyset_page
 from clientwise.core.queries import get_visible
-from clientwise.customers.models import ContactPoint, Customer, Interaction
+from clientwise.customers.models import PHONE_TAIL_DIGITS, ContactPoint, Customer, Interaction
 from clientwise.customers.scope import CustomerScope
 
 PREFIX_END = "\U0010ffff"
@@ -312,4 +312,14 @@ def visible_customers_or_all(user):
 def find_customers_by_contact(*, kind: str, value: str, limit: int = 20) -> list[int]:
     """Customers with a contact point of `kind` whose normalized value is `value` (an indexed lookup)."""
     return list(ContactPoint.objects.filter(value_normalized=value, kind=kind)
+                .values_list("customer_id", flat=True).distinct()[:limit])
+
+
+def find_customers_by_phone_tail(tail: str, *, limit: int = 20) -> list[int]:
+    """Customers with a mobile or landline number ending in `tail`, the last PHONE_TAIL_DIGITS digits (an indexed
+    equality on ContactPoint.phone_tail, which the database derives from the normalized number); [] for anything
+    that is not exactly that many digits."""
+    if len(tail) != PHONE_TAIL_DIGITS or not tail.isascii() or not tail.isdigit():
+        return []
+    return list(ContactPoint.objects.filter(phone_tail=tail).order_by("customer_id")
                 .values_list("customer_id", flat=True).distinct()[:limit])

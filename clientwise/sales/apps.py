@@ -18,6 +18,9 @@ class SalesConfig(AppConfig):
         extensions.register_nav("sales", _("Sales"), "sales:index", "briefcase", perm=VIEW_SALES, order=30)
         extensions.register_customer_panel("sales/_customer_panel.html", queries.customer_panel, order=20)
         register_merge_participant("sales", move=services.merge_move, restore=services.merge_restore)
+        from clientwise.sales.imports import register_kinds
+
+        register_kinds()  # the "leads" import kind of dataio's engine
         extensions.register_contact_reason(queries.has_open_activity_with)
         # The default pipeline is data created by `migrate`, so no page has to create it on a GET.
         from django.db.models.signals import post_migrate

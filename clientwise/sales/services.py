@@ -335,6 +335,9 @@ def create_lead(*, actor, data: dict[str, Any], channel: str = Lead.Channel.MANU
             assign_lead(lead)
             if lead.owner_id is None and actor is not None and perms.user_role(actor) is perms.Role.SALES_REP:
                 lead.owner, lead.team_id = actor, actor.team_id
+            elif lead.owner_id is None and lead.team_id is None and actor is not None and actor.team_id:
+                # Unassigned, it waits in its creator's team (a manager's import stays in what they can see).
+                lead.team_id = actor.team_id
         try:
             with transaction.atomic():
                 lead.save()
@@ -430,10 +433,24 @@ def convert_lead(*, actor, lead_id: int, customer_id: int | None = None, create_
     return lead
 
 
+def import_lead_row(*, actor, row: dict[str, Any], source: str) -> tuple[str, Lead]:
+    """One imported lead: a row with `external_id` updates the lead with that (source, external_id) instead of
+    adding a second one (empty cells keep the stored values); otherwise a new lead of channel "import". Returns
+    ("created" | "updated", lead). The rule of the API's import_leads and of the "leads" import kind (imports.py)."""
+    external_id = str(row.get("external_id") or "").strip()[:100] or None
+    with transaction.atomic():
+        existing = Lead.objects.filter(source=source, external_id=external_id).first() if external_id else None
+        if existing is not None:
+            lead = update_lead(actor=actor, lead_id=existing.pk,
+                               data={k: v for k, v in row.items() if k != "external_id" and v not in (None, "")})
+            return "updated", lead
+        return "created", create_lead(actor=actor, data=row, channel=Lead.Channel.IMPORT, source=source,
+                                      external_id=external_id)
+
+
 def import_leads(*, actor, rows: list[dict[str, Any]], source: str = "import") -> dict[str, Any]:
-    """Load leads from rows (a CSV file or the API). A row with `external_id` updates the lead with that
-    (source, external_id) instead of adding a second one. Every row is checked; bad rows are returned with their
-    errors and the good ones are kept."""
+    """Load leads from rows (the API). Every row is checked (import_lead_row); bad rows are returned with their
+    errors and the good ones are kept. Files go through the import engine's "leads" kind (sales/imports.py)."""
     perms.require(actor, CHANGE_SALES)
     if len(rows) > LEAD_IMPORT_MAX_ROWS:
         raise ValidationFailed([_err(ErrorCode.INVALID, _("At most %(n)d rows at a time.")
@@ -441,18 +458,9 @@ def import_leads(*, actor, rows: list[dict[str, Any]], source: str = "import") -
     source = (source or "import")[:40]
     out: dict[str, Any] = {"created": 0, "updated": 0, "rejected": []}
     for number, row in enumerate(rows, start=1):
-        external_id = str(row.get("external_id") or "").strip()[:100] or None
         try:
-            with transaction.atomic():
-                existing = Lead.objects.filter(source=source, external_id=external_id).first() if external_id else None
-                if existing is not None:
-                    update_lead(actor=actor, lead_id=existing.pk,
-                                data={k: v for k, v in row.items() if k != "external_id" and v not in (None, "")})
-                    out["updated"] += 1
-                else:
-                    create_lead(actor=actor, data=row, channel=Lead.Channel.IMPORT, source=source,
-                                external_id=external_id)
-                    out["created"] += 1
+            outcome, _lead = import_lead_row(actor=actor, row=row, source=source)
+            out[outcome] += 1
         except DomainError as exc:
             errors = exc.errors if isinstance(exc, ValidationFailed) else [exc]
             out["rejected"].append({"row": number, "errors": [e.as_dict() for e in errors]})

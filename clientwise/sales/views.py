@@ -3,9 +3,7 @@ ownership transfer, settings, and the public lead form. Thin: every rule is in s
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import json
 
 from django.conf import settings
@@ -21,7 +19,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from clientwise.core.decorators import perm_required
-from clientwise.core.errors import DomainError, NotFound, ValidationFailed
+from clientwise.core.errors import DomainError, ErrorCode, NotFound, ValidationFailed
 from clientwise.customers.queries import get_customer_for, owner_choices, team_choices, visible_customers
 from clientwise.sales import queries, services
 from clientwise.sales.models import (
@@ -135,15 +133,15 @@ def lead_import(request):
             errors.append(_("Choose a CSV file."))
         else:
             try:
-                text = upload.read().decode("utf-8-sig")
-                rows = [{(k or "").strip(): (v or "").strip() for k, v in row.items()}
-                        for row in csv.DictReader(io.StringIO(text))]
-                result = services.import_leads(actor=request.user, rows=rows,
-                                               source=request.POST.get("source", "").strip() or "import")
-            except UnicodeDecodeError:
-                errors.append(_("The file is not UTF-8 text. Save it as “CSV UTF-8” and try again."))
-            except csv.Error as exc:
-                errors.append(_("The file is not a readable CSV: %(error)s") % {"error": exc})
+                job = imports.create_job(actor=request.user, kind="leads", upload=upload,
+                                         source=request.POST.get("source", "").strip() or "import")
+                if job.total_rows is not None and job.total_rows > services.LEAD_IMPORT_MAX_ROWS:
+                    raise DomainError(ErrorCode.INVALID, _("At most %(n)d rows at a time.")
+                                      % {"n": services.LEAD_IMPORT_MAX_ROWS}, "file")
+                job = imports.run_import(job_id=job.pk)
+                rejected = [{"row": q.row_number, "errors": q.errors or [{"message": q.message, "field": q.field}]}
+                            for q in QuarantinedRow.objects.filter(job=job).order_by("row_number")]
+                result = {"created": job.created, "updated": job.updated, "rejected": rejected}
             except DomainError as exc:
                 errors.extend(e["message"] for e in _errors(exc))
     return render(request, "sales/lead_import.html", {"result": result, "errors": errors,

@@ -2,12 +2,15 @@
 
 Codes are what the database, the API and the rules speak (`sales_rep`, `resolution_breach`, `appliances`,
 `hit_rate`); people read labels in their own language (销售代表, 解决已超时, 家电, 命中率). Each app registers its
-code → lazy-translated label maps under a *kind* from its AppConfig.ready(), next to the code that defines them:
+code → lazy-translated label maps under a *kind* in its `display_labels.py`, whose `register()` the first lookup
+calls (autodiscover(), the way extensions finds `demo_data` modules; core never imports the apps):
 
-    # clientwise/service/apps.py
+    # clientwise/service/display_labels.py
     from clientwise.core import labels
-    labels.register("service.skill", {"appliances": _("Appliances"), "billing": _("Billing")})
-    labels.register("service.ticket_status", Ticket.Status)        # a TextChoices class works as it is
+
+    def register():
+        labels.register("service.skill", {"appliances": _("Appliances"), "billing": _("Billing")})
+        labels.register("service.ticket_status", Ticket.Status)    # a TextChoices class works as it is
 
 and every place that shows a code asks the table:
 
@@ -37,6 +40,29 @@ from django.db.models import Choices
 from django.utils.translation import gettext, pgettext
 
 # --- The registry -------------------------------------------------------------------------------------------------
+
+MODULE = "display_labels"  # each app's module with `register()`, found by autodiscover() like extensions' demo_data
+_discovered = False
+
+
+def autodiscover() -> None:
+    """Call every installed Clientwise app's `<app>.display_labels.register()` once (the first lookup does it,
+    after every app is ready: an app's table may read registries other apps fill in their ready())."""
+    global _discovered
+    if _discovered:
+        return
+    _discovered = True
+    import importlib
+    import importlib.util
+
+    from django.apps import apps
+
+    for config in apps.get_app_configs():
+        if not config.name.startswith("clientwise."):
+            continue
+        name = f"{config.name}.{MODULE}"
+        if importlib.util.find_spec(name) is not None:
+            importlib.import_module(name).register()
 
 
 @dataclass
@@ -94,6 +120,7 @@ def register_resolver(kind: str, resolver: Callable[[str], Any]) -> None:
 def label(kind: str, code, default: str | None = None) -> str:
     """The label of `code` in the active language. Unknown codes: `default` when given, else the code itself
     (an empty string for None/"")."""
+    autodiscover()
     key = _code(code)
     k = _KINDS.get(kind)
     if k is not None and key in k.labels:
@@ -109,6 +136,7 @@ def label(kind: str, code, default: str | None = None) -> str:
 
 
 def has_label(kind: str, code) -> bool:
+    autodiscover()
     k = _KINDS.get(kind)
     return k is not None and _code(code) in k.labels
 
@@ -128,17 +156,20 @@ def list_separator() -> str:
 
 def choices(kind: str) -> list[tuple[str, str]]:
     """(code, label) pairs of a kind in registration order, for select boxes and filters."""
+    autodiscover()
     k = _KINDS.get(kind)
     return [(code, str(text)) for code, text in k.labels.items()] if k else []
 
 
 def codes(kind: str) -> list[str]:
+    autodiscover()
     k = _KINDS.get(kind)
     return list(k.labels) if k else []
 
 
 def kinds() -> dict[str, Kind]:
     """Every registered kind (for tests and docs)."""
+    autodiscover()
     return dict(_KINDS)
 
 

@@ -59,6 +59,11 @@ def _date(value, errors: list, field: str):
         return None
 
 
+# The record types the audit filter offers (any other can still be asked for in the URL).
+AUDIT_OBJECT_TYPES = ("customers.customer", "customers.contactpoint", "commerce.order", "accounts.user",
+                      "accounts.team", "accounts.apitoken")
+
+
 @perm_required(perms.VIEW_AUDIT)
 def audit(request):
     g = request.GET
@@ -77,6 +82,7 @@ def audit(request):
     context = {
         "page": page, "rows": queries.audit_rows(page.items, user=request.user), "filters": f, "errors": errors,
         "actors": queries.audit_actor_choices(request.user), "actions": queries.audit_action_choices(),
+        "object_types": AUDIT_OBJECT_TYPES,
         "today": dt.date.today(),
     }
     template = "core/_audit_table.html" if request.htmx and request.htmx.target == "cw-audit" else "core/audit.html"

@@ -16,8 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from clientwise.accounts.models import Team
-from clientwise.core import extensions
-from clientwise.core import labels
+from clientwise.core import extensions, labels
 from clientwise.core import permissions as perms
 from clientwise.core.errors import DomainError, NotFound, PermissionDenied
 from clientwise.core.masking import mask_id_number

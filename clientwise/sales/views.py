@@ -21,7 +21,7 @@ from django.views.decorators.http import require_POST
 from clientwise.core.decorators import perm_required
 from clientwise.core.errors import DomainError, ErrorCode, NotFound, ValidationFailed
 from clientwise.customers.queries import get_customer_for, owner_choices, team_choices, visible_customers
-from clientwise.sales import queries, services
+from clientwise.sales import presentation, queries, services
 from clientwise.sales.models import (
     AccountContact,
     AccountGoal,
@@ -154,7 +154,8 @@ def lead_detail(request, pk: int):
     dup_ids = [d["customer_id"] for d in lead.possible_duplicates or []]
     visible = set(visible_customers(request.user).filter(pk__in=dup_ids).values_list("pk", flat=True))
     return render(request, "sales/lead_detail.html", {
-        "lead": lead, "duplicates": [d for d in lead.possible_duplicates or [] if d["customer_id"] in visible],
+        "lead": lead, "score_reasons": presentation.score_reasons(lead),
+        "duplicates": [d for d in lead.possible_duplicates or [] if d["customer_id"] in visible],
         "activities": list(lead.activities.select_related("assignee").order_by("done_at", "due_at", "id")),
         "notes": list(lead.notes.select_related("author")), "can_change": queries.can_change(request.user),
         "pipelines": queries.pipelines(), "default_close": timezone.localdate() + dt.timedelta(days=30),
@@ -572,7 +573,8 @@ def transfer(request):
 def settings_page(request):
     return render(request, "sales/settings.html", {
         "forms": list(WebForm.objects.order_by("name")), "rules": list(Rule.objects.prefetch_related("members")),
-        "scoring": list(ScoringRule.objects.all()), "people": owner_choices(request.user),
+        "scoring": [{"text": presentation.rule_text(r.field, r.value), "points": r.points}
+                    for r in ScoringRule.objects.all()], "people": owner_choices(request.user),
         "conditions": Rule.Condition.choices, "fields": ScoringRule.Field.choices,
         "product_lines": ProductLine.choices, "pipelines": queries.pipelines()})
 

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from clientwise.core import permissions as perms
 from clientwise.core.decorators import add_domain_error, perm_required
 from clientwise.core.errors import DomainError, ErrorCode
+from clientwise.core.labels import label_list
 from clientwise.customers.queries import get_customer_for
 from clientwise.service import queries, reports, services
 from clientwise.service.forms import (
@@ -390,6 +391,8 @@ def _display(obj, field: str) -> str:
     if display is not None:
         return str(display())
     value = getattr(obj, field)
+    if field in ("skill", "skills"):
+        return label_list("service.skill", value or "")
     if isinstance(value, bool):
         return "✓" if value else "—"
     return "" if value is None else str(value)

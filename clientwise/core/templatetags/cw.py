@@ -143,3 +143,36 @@ def label_list_filter(codes, kind: str) -> str:
     from clientwise.core import labels
 
     return labels.label_list(kind, codes)
+
+
+@register.filter
+def audit_action(code) -> str:
+    """An audit action code in words (core/audit_display.py)."""
+    from clientwise.core import audit_display
+
+    return audit_display.action_label(code)
+
+
+@register.filter
+def audit_object(object_type) -> str:
+    from clientwise.core import audit_display
+
+    return audit_display.object_label(object_type)
+
+
+@register.simple_tag
+def audit_change(entry, change) -> dict:
+    """One changed field of an audit row with its name and values in words."""
+    from clientwise.core import audit_display
+
+    t = entry.object_type
+    return {"field": audit_display.field_label(t, change.field),
+            "before": audit_display.field_value(t, change.field, change.before),
+            "after": audit_display.field_value(t, change.field, change.after)}
+
+
+@register.filter
+def audit_detail(detail) -> list:
+    from clientwise.core import audit_display
+
+    return audit_display.detail_items(detail)

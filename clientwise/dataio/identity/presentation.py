@@ -6,10 +6,10 @@ from __future__ import annotations
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
-from clientwise.core import masking
+from clientwise.core import labels, masking
 from clientwise.core import permissions as perms
 
-# The engine's level labels, translated for the page.
+# The engine's comparison levels in words (registered in the label table by identity/display_labels.py).
 LEVEL_LABELS = {
     "missing": _("missing on one side"),
     "different": _("different"),
@@ -64,7 +64,7 @@ def _evidence(evidence: dict, key: str) -> dict | None:
     if not item:
         return None
     css, words = strength(float(item.get("bf", 1.0)))
-    return {"label": LEVEL_LABELS.get(item.get("label", ""), item.get("label", "")), "bf": item.get("bf", 1.0),
+    return {"label": labels.label("identity.level", item.get("label", "")), "bf": item.get("bf", 1.0),
             "weight": item.get("weight", 0.0), "css": css, "words": words}
 
 
@@ -82,6 +82,8 @@ def pair_rows(user, a, b, evidence: dict) -> list[dict]:
             return date_format(value, "Y-m-d")
         if attr in ("gender", "income_band", "status"):
             return getattr(c, f"get_{attr}_display")()
+        if attr == "source":
+            return labels.label("source", value)
         if kind and not pii:
             return masking.mask_contact(kind, value) if kind != "id_number" else masking.mask_id_number(value)
         return str(value)

@@ -1,0 +1,19 @@
+"""Core's codes in words (core/labels.py): roles, the sources Clientwise writes, the audit trail's generic parts."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+
+
+def register() -> None:
+    from clientwise.core import audit_display, labels, permissions
+
+    audit_display.register()
+    labels.register("role", permissions.ROLE_LABELS)
+    # Where a row came from (`source` on imported rows, consents): the systems Clientwise itself names. Sources an
+    # installation names itself (pos-shanghai) are shown as typed.
+    labels.register("source", {
+        "demo": _("Demo data"), "grid": _("Entry grid"), "staff": _("Entered by staff"),
+        "registration": _("Registration"), "import": _("Import"), "web": _("Website"), "pos": _("Point of sale"),
+    })
+    labels.register("audit.action", {"export.": _("Exports: any")})

@@ -1,0 +1,31 @@
+"""The customer record's codes in words (core/labels.py): timeline kinds, audit actions, where PII was viewed."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+
+
+def register() -> None:
+    from clientwise.core import labels
+    from clientwise.customers.models import ContactPoint, Customer, Interaction
+
+    labels.register("customers.interaction.kind", Interaction.Kind)
+    labels.register("customers.contact.kind", ContactPoint.Kind)
+    labels.register("customers.customer.status", Customer.Status)
+    labels.register("audit.action", {
+        "customer.": _("Customers: any change"), "contact.": _("Contacts: any change"),
+        "consent.": _("Consents: any change"),
+        "customer.create": _("Customer created"), "customer.update": _("Customer changed"),
+        "customer.archive": _("Customer archived"), "customer.restore": _("Customer restored"),
+        "customer.merge": _("Duplicates merged into this customer"),
+        "customer.merged_into": _("Merged into another customer"), "customer.unmerge": _("Merge undone"),
+        "customer.reassign": _("Owner changed"), "customer.tags": _("Tags changed"),
+        "customer.share": _("Shared with a team"), "customer.unshare": _("Sharing ended"),
+        "contact.create": _("Contact detail added"), "contact.update": _("Contact detail changed"),
+        "contact.delete": _("Contact detail removed"), "consent.set": _("Consent recorded"),
+        "interaction.create": _("Contact logged"), "attribute.save": _("Custom field saved"),
+        "attribute.delete": _("Custom field deleted"),
+    })
+    labels.register("audit.detail.context", {"customer_list": _("customer list"), "customer_360": _("customer page"),
+                                             "call_screen": _("call screen")})
+    labels.register("audit.detail.kind", ContactPoint.Kind)

@@ -1,0 +1,13 @@
+"""Identity resolution's codes in words (core/labels.py): comparison levels and its audit actions."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+
+
+def register() -> None:
+    from clientwise.core import labels
+    from clientwise.dataio.identity.presentation import LEVEL_LABELS
+
+    labels.register("identity.level", LEVEL_LABELS)
+    labels.register("audit.action", {"duplicate.reject": _("Marked as not duplicates")})

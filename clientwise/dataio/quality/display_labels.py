@@ -1,0 +1,11 @@
+"""Data quality's codes in words (core/labels.py): its audit action."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+
+
+def register() -> None:
+    from clientwise.core import labels
+
+    labels.register("audit.action", {"quality.run": _("Data quality checked")})

@@ -1,0 +1,36 @@
+"""Sales codes in words (core/labels.py): product lines, lead channels, scoring-rule values, lost reasons, audit
+actions."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+
+
+def register() -> None:
+    from clientwise.core import labels
+    from clientwise.sales.models import Lead, Opportunity, ProductLine, ScoringRule
+
+    labels.register("sales.product_line", ProductLine)
+    labels.register("sales.lead.channel", Lead.Channel)
+    labels.register("sales.lead.status", Lead.Status)
+    labels.register("sales.opportunity.status", Opportunity.Status)
+    labels.register("sales.lost_reason", Opportunity.LostReason)
+    labels.register("sales.scoring.field", ScoringRule.Field)
+    labels.register("audit.action", {
+        "lead.create": _("Lead created"), "lead.update": _("Lead changed"), "lead.convert": _("Lead converted"),
+        "webform.create": _("Web form created"), "scoring_rule.create": _("Lead scoring rule added"),
+        "assignment_rule.save": _("Lead assignment rule saved"),
+        "opportunity.create": _("Opportunity opened"), "opportunity.update": _("Opportunity changed"),
+        "opportunity.move": _("Opportunity moved to another stage"),
+        "pipeline.create": _("Pipeline created"), "pipeline.update": _("Pipeline changed"),
+        "activity.create": _("Call or task planned"), "activity.complete": _("Call or task done"),
+        "note.create": _("Note added"), "quota.set": _("Quota set"), "sales.transfer": _("Customers handed over"),
+        "key_account.create": _("Key account created"), "key_account.stage": _("Key account relationship changed"),
+        "key_account.contact": _("Key account contact changed"), "key_account.goal": _("Key account goal set"),
+        "key_account.goal_status": _("Key account goal updated"),
+        "key_account.wallet": _("Key account wallet entered"), "key_account.cost": _("Key account cost entered"),
+    })
+
+
+# Which label kind a scoring rule's value is a code of (the other fields hold free text or a number).
+SCORING_VALUE_KINDS = {"channel": "sales.lead.channel", "product_line": "sales.product_line"}

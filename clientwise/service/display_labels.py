@@ -1,0 +1,38 @@
+"""Service codes in words (core/labels.py): agent and technician skills, SLA events, audit actions."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+
+# Skills are codes an administrator types on agents, technicians, categories and routing rules (comma-separated);
+# these are the ones Clientwise suggests and the demo uses. A skill typed in words (空调清洗) is its own label.
+SKILLS = {
+    "appliances": _("Appliances"), "install": _("Installation"), "repair": _("Repair"),
+    "billing": _("Billing"), "english": _("English"), "complaints": _("Complaints"),
+    "handsets": _("Handsets"), "computers": _("Computers"),
+}
+
+
+def register() -> None:
+    from clientwise.core import labels
+    from clientwise.service.models import SLAEvent, TicketMessage
+
+    labels.register("service.skill", SKILLS)
+    labels.register("service.sla_event", SLAEvent.Kind)
+    labels.register("audit.detail.kind", SLAEvent.Kind)
+    labels.register("audit.action", {
+        "ticket.": _("Tickets: any change"),
+        "ticket.create": _("Ticket opened"), "ticket.assign": _("Ticket assigned"),
+        "ticket.status": _("Ticket status changed"), "ticket.escalate": _("Ticket escalated"),
+        "ticket.attach": _("File attached to a ticket"),
+        "ticket.sla_warning": _("SLA warning"), "ticket.sla_breach": _("SLA breached"),
+        f"ticket.{TicketMessage.Kind.REPLY}": _("Replied to the customer"),
+        f"ticket.{TicketMessage.Kind.CUSTOMER}": _("Message from the customer"),
+        f"ticket.{TicketMessage.Kind.NOTE}": _("Internal note on a ticket"),
+        "service.config.create": _("Service setting added"), "service.config.update": _("Service setting changed"),
+        "service.config.delete": _("Service setting deleted"),
+        "survey.send": _("Satisfaction survey sent"), "survey.answer": _("Satisfaction survey answered"),
+        "survey.weights": _("Survey weights changed"),
+        "workorder.create": _("Work order created"), "workorder.assign": _("Work order assigned"),
+        "workorder.status": _("Work order status changed"),
+    })

@@ -20,16 +20,24 @@ def score_customers(actor_id: int | None = None, as_of: str | None = None, engin
                     horizon_days: int = 365, nightly: bool = False) -> int:
     """Score every customer; returns the ScoringBatch id. Idempotent: a rerun writes a new batch and makes it
     current. `nightly` runs queue the next night's run when they end."""
+    from django.utils import timezone
+
     from clientwise.accounts.models import User
+    from clientwise.analytics.notices import scoring_ended
     from clientwise.analytics.services import run_scoring
 
     actor = User.objects.filter(pk=actor_id).first() if actor_id else None
+    since = timezone.now()
     try:
         batch = run_scoring(actor=actor, as_of=dt.date.fromisoformat(as_of) if as_of else None, engine=engine,
                             horizon_days=horizon_days)
+    except Exception as exc:
+        scoring_ended(actor_id, since=since, error=exc)  # the person who started it is told it failed
+        raise
     finally:
         if nightly:
             schedule_nightly_scoring(engine=engine, horizon_days=horizon_days, after_run=True)
+    scoring_ended(actor_id, since=since)
     return batch.pk
 
 

@@ -15,6 +15,7 @@ log = logging.getLogger(__name__)
 def run_import_task(job_id: int) -> dict:
     """Run (or resume) an import job. A DomainError (bad file, permission) leaves the job failed with its
     message and ends the task normally; anything else is raised so the task records the traceback."""
+    from clientwise.dataio.notices import import_ended
     from clientwise.dataio.services import run_import
 
     try:
@@ -22,5 +23,7 @@ def run_import_task(job_id: int) -> dict:
     except DomainError as exc:
         log.warning("import job %s failed: %s", job_id, exc.message)
         return {"job_id": job_id, "status": "failed", "error": exc.message}
+    finally:
+        import_ended(job_id)  # the person who started it is told it finished or failed
     return {"job_id": job.pk, "status": job.status, "created": job.created, "updated": job.updated,
             "unchanged": job.unchanged, "rejected": job.rejected}

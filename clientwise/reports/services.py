@@ -4,6 +4,7 @@ orders behind it, and e-mail scheduled reports. Views, API, tasks and commands c
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +22,7 @@ from clientwise.reports.models import Report, ReportSchedule
 from clientwise.reports.perms import SHARE_REPORTS, USE_REPORTS
 from clientwise.reports.spec import Filter, PivotSpec, parse_spec
 
+log = logging.getLogger(__name__)
 ROLES = {r.value for r in perms.Role}
 DRILL_LIMIT = 200
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -300,15 +302,23 @@ def send_schedule(schedule: ReportSchedule, *, now: dt.datetime | None = None) -
 def send_due_reports(*, now: dt.datetime | None = None) -> int:
     """Send every active schedule whose time has come; a failing one records its error and waits for its next
     turn (the others still go). Returns how many were sent."""
+    from clientwise.reports import notices
+
     now = now or timezone.now()
     sent = 0
     for schedule in ReportSchedule.objects.filter(active=True, next_run_at__lte=now).select_related("report", "owner"):
         try:
-            send_schedule(schedule, now=now)
+            rows = send_schedule(schedule, now=now)
             sent += 1
-        except DomainError as exc:
+        except Exception as exc:  # a refused export or an SMTP error: this schedule waits, the others still go
+            if not isinstance(exc, DomainError):
+                log.exception("scheduled report %s could not be sent", schedule.pk)
+            message = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
             ReportSchedule.objects.filter(pk=schedule.pk).update(
-                last_error=exc.message, next_run_at=next_run(schedule.frequency, schedule.hour, now))
+                last_error=str(message)[:2000], next_run_at=next_run(schedule.frequency, schedule.hour, now))
+            notices.schedule_failed(schedule, error=str(message), now=now)
+        else:
+            notices.schedule_sent(schedule, rows=rows, now=now)
     return sent
 
 

@@ -8,8 +8,15 @@ from django_tasks import task
 @task()
 def compute_quality(actor_id: int | None = None, stale_months: int | None = None) -> int:
     """Recompute every customer's quality; returns the QualityRun id. Idempotent: a rerun rewrites the rows."""
+    from django.utils import timezone
+
     from clientwise.accounts.models import User
+    from clientwise.dataio.notices import quality_ended
     from clientwise.dataio.quality.services import run_quality
 
     actor = User.objects.filter(pk=actor_id).first() if actor_id else None
-    return run_quality(actor=actor, stale_months=stale_months).pk
+    since = timezone.now()
+    try:
+        return run_quality(actor=actor, stale_months=stale_months).pk
+    finally:
+        quality_ended(actor.pk if actor else None, since=since)  # the person who asked is told how it went

@@ -5,16 +5,24 @@ user has service.view; anything else is the same 404 as a missing record."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
+from typing import Any
 
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from clientwise.core import permissions as perms
+from clientwise.core.errors import PermissionDenied
 from clientwise.core.normalize import phone_search_key
 from clientwise.core.pagination import Page, keyset_page
 from clientwise.core.queries import get_visible
-from clientwise.customers.queries import find_customers_by_contact, visible_customers
+from clientwise.customers.queries import (
+    PHONE_TAIL_DIGITS,
+    find_customers_by_contact,
+    find_customers_by_phone_tail,
+    visible_customers,
+)
 from clientwise.customers.scope import restrict_by_customer
 from clientwise.service.models import (
     CannedReply,
@@ -140,20 +148,71 @@ def work_order_page(user, *, status: str = "", technician: int | None = None, cu
 # --- Agent workspace --------------------------------------------------------------------------------------------
 
 
-def phone_lookup(user, phone: str, *, limit: int = 20) -> list:
-    """Customers the user may see with this phone number (mobile or landline, any format people type),
-    archived ones last. Indexed: contact_value on the normalized number, then the customers by primary key."""
-    key = phone_search_key(phone or "")
-    if not key:
-        return []
-    ids = find_customers_by_contact(kind="mobile", value=key, limit=limit)
-    ids += [i for i in find_customers_by_contact(kind="landline", value=key, limit=limit) if i not in ids]
+LOOKUP_LIMIT = 10  # a pick list an agent can read while the caller waits
+
+
+def phone_lookup(user, phone: str, *, limit: int = LOOKUP_LIMIT + 1) -> list:
+    """Customers the user may see with this phone number, archived ones last: the whole number in any format
+    people type (mobile or landline, matched on the normalized E.164 form), or only its last PHONE_TAIL_DIGITS
+    digits (what a caller reads out, or what the phone system shows). Both are indexed equalities (contact_value
+    and contact_phone_tail on the contact points), then the customers by primary key."""
+    digits = re.sub(r"[\s\-()]", "", phone or "")
+    ids: list[int] = []
+    if len(digits) == PHONE_TAIL_DIGITS and digits.isascii() and digits.isdigit():
+        ids = find_customers_by_phone_tail(digits, limit=limit)
+    else:
+        key = phone_search_key(phone or "")
+        if key:
+            ids = find_customers_by_contact(kind="mobile", value=key, limit=limit)
+            ids += [i for i in find_customers_by_contact(kind="landline", value=key, limit=limit) if i not in ids]
     if not ids:
         return []
     rows = list(visible_customers(user).filter(pk__in=ids).only("id", "name", "mobile", "city", "archived_at",
-                                                                 "status", "kind"))
+                                                                 "status", "kind", "member_number"))
     rows.sort(key=lambda c: (c.archived_at is not None, c.pk))
-    return rows
+    return rows[:limit]
+
+
+@dataclass(frozen=True)
+class CallScreen:
+    """What an agent needs while a customer is on the line (service.views.call_screen, service/call.html)."""
+
+    customer: Any
+    tickets: list[Ticket]
+    open_tickets: int
+    work_orders: list[WorkOrder]
+    orders: list | None  # None without orders.view
+    value_tier: str
+    churn_probability: float | None
+    risk: str  # high, medium, low or ""
+    action: Any  # analytics.dashboards.Action, None before the first scoring
+    can_work: bool
+
+
+def call_screen(user, customer_id) -> CallScreen:
+    """The call screen of one customer: the customer (404 when the user may not see it, as for a missing one),
+    up to 5 open tickets (and how many are open), open work orders, the 5 latest orders (with orders.view), the
+    value tier, churn risk and next best action of the current scoring. Indexed reads only."""
+    from clientwise.analytics.dashboards import action_for, risk_level
+    from clientwise.commerce.queries import customer_orders
+    from clientwise.customers.queries import get_customer_for
+    from clientwise.service.services import customer_facts
+
+    if not perms.has_perm(user, SERVICE_VIEW):
+        raise PermissionDenied()
+    customer = get_customer_for(user, customer_id)
+    open_qs = Ticket.objects.filter(customer_id=customer.pk, status__in=Ticket.OPEN_STATUSES)
+    tickets = list(open_qs.select_related("assignee").order_by("-opened_at", "-id")[:5])
+    work_orders = list(WorkOrder.objects.filter(customer_id=customer.pk, status__in=WorkOrder.OPEN_STATUSES)
+                       .only("id", "number", "kind", "status", "window_start").order_by("window_start")[:3])
+    orders = customer_orders(customer.pk, limit=5) if perms.has_perm(user, perms.VIEW_ORDERS) else None
+    facts = customer_facts(customer.pk)
+    scored = bool(facts.value_tier or facts.next_action or facts.churn_probability is not None)
+    return CallScreen(
+        customer=customer, tickets=tickets, open_tickets=len(tickets) if len(tickets) < 5 else open_qs.count(),
+        work_orders=work_orders, orders=orders, value_tier=facts.value_tier,
+        churn_probability=facts.churn_probability, risk=risk_level(facts.churn_probability),
+        action=action_for(facts.next_action) if scored else None, can_work=perms.has_perm(user, SERVICE_WORK))
 
 
 def my_tickets(user, *, limit: int = 15) -> list[Ticket]:

@@ -6,6 +6,7 @@ app_name = "service"
 urlpatterns = [
     path("", views.index, name="index"),
     path("lookup/", views.lookup, name="lookup"),
+    path("call/<int:pk>/", views.call_screen, name="call"),
     path("kb/", views.kb, name="kb"),
     path("tickets/", views.ticket_list, name="tickets"),
     path("tickets/new/", views.ticket_new, name="ticket_new"),

@@ -4,6 +4,7 @@ reports, configuration, and the public survey page. Thin: parse, call services/q
 from __future__ import annotations
 
 import datetime as dt
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
@@ -19,6 +20,7 @@ from clientwise.core.decorators import add_domain_error, perm_required
 from clientwise.core.errors import DomainError, ErrorCode
 from clientwise.core.labels import label_list
 from clientwise.customers.queries import get_customer_for
+from clientwise.customers.services import audit_pii_view
 from clientwise.service import queries, reports, services
 from clientwise.service.forms import (
     CONFIG,
@@ -65,14 +67,28 @@ def index(request):
 
 @perm_required(SERVICE_VIEW)
 def lookup(request):
-    """A call comes in: find the caller by phone number; one match opens the customer 360 at once."""
-    phone = (request.GET.get("phone") or "").strip()
+    """A call comes in: find the caller by the whole phone number or its last 8 digits; one match opens the call
+    screen at once, several give a short pick list."""
+    phone = (request.GET.get("phone") or "").strip()[:40]
     found = queries.phone_lookup(request.user, phone) if phone else []
     live = [c for c in found if c.archived_at is None]
     if len(live) == 1:
-        return redirect(reverse("customers:detail", args=[live[0].pk]) + "?call=1")
-    return render(request, "service/lookup.html", {"phone": phone, "found": found,
-                                                    "can_create": perms.has_perm(request.user, perms.CHANGE_CUSTOMERS)})
+        return redirect(reverse("service:call", args=[live[0].pk]) + "?" + urlencode({"phone": phone}))
+    return render(request, "service/lookup.html", {
+        "phone": phone, "found": found[:queries.LOOKUP_LIMIT], "more": len(found) > queries.LOOKUP_LIMIT,
+        "can_create": perms.has_perm(request.user, perms.CHANGE_CUSTOMERS)})
+
+
+@perm_required(SERVICE_VIEW)
+def call_screen(request, pk: int):
+    """The agent's call screen: the caller with open tickets, recent orders, tier, churn risk, next best action and
+    'new ticket', on one screen. A customer the user may not see is a 404, as everywhere."""
+    screen = queries.call_screen(request.user, pk)
+    if perms.can_view_pii(request.user):
+        audit_pii_view(actor=request.user, customer_ids=[screen.customer.pk], context="call_screen")
+    return render(request, "service/call.html", {"s": screen, "customer": screen.customer,
+                                                  "phone": (request.GET.get("phone") or "").strip()[:40],
+                                                  "now": timezone.now()})
 
 
 @perm_required(SERVICE_VIEW)

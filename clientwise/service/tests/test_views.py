@@ -54,11 +54,11 @@ def test_access(org, desk, customer, other_customer, ticket, web_client, client)
     assert response.status_code == 403
 
 
-def test_lookup_goes_straight_to_the_customer(org, desk, customer, web_client):
+def test_lookup_goes_straight_to_the_call_screen(org, desk, customer, web_client):
     c = web_client(org.agent)
     response = c.get(reverse("service:lookup"), {"phone": "138 1234 5678"})
     assert response.status_code == 302
-    assert response["Location"] == reverse("customers:detail", args=[customer.pk]) + "?call=1"
+    assert response["Location"] == reverse("service:call", args=[customer.pk]) + "?phone=138+1234+5678"
     none = c.get(reverse("service:lookup"), {"phone": "13700000000"})
     assert none.status_code == 200 and b"lookup-none" in none.content
 

@@ -9,7 +9,6 @@ a row on the customer's timeline when a customer is concerned.
 from __future__ import annotations
 
 import datetime as dt
-import re
 import secrets
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -31,7 +30,8 @@ from clientwise.customers import queries as customer_queries
 from clientwise.customers import services as customer_services
 from clientwise.customers.events import record_event
 from clientwise.customers.scope import TEAM, CustomerScope
-from clientwise.sales import queries
+from clientwise.notifications.services import mentioned_users
+from clientwise.sales import notices, queries
 from clientwise.sales.errors import SalesErrorCode
 from clientwise.sales.models import (
     AccountContact,
@@ -345,6 +345,7 @@ def create_lead(*, actor, data: dict[str, Any], channel: str = Lead.Channel.MANU
             raise DomainError(ErrorCode.DUPLICATE, _("A lead with this external id exists."), "external_id") from None
         audit(actor=actor, action="lead.create", obj=lead, after=snapshot(lead),
               detail={"channel": channel, "web_form": web_form.pk if web_form else None})
+        notices.lead_owner(lead, actor=actor, routed=owner is None and lead.assigned_by_rule_id is not None)
     return lead
 
 
@@ -374,6 +375,8 @@ def update_lead(*, actor, lead_id: int, data: dict[str, Any]) -> Lead:
             lead.save()
             queries.get_lead_for(actor, lead.pk)  # still visible after the change, or roll back
             audit(actor=actor, action="lead.update", obj=lead, before=old, after=new)
+            if "owner_id" in new:
+                notices.lead_owner(lead, actor=actor)
     return lead
 
 
@@ -771,6 +774,7 @@ def create_opportunity_record(*, actor, data: dict[str, Any], lead: Lead | None 
                               "external_id") from None
         StageVisit.objects.create(opportunity=opp, customer_id=customer.pk, stage=stage, entered_at=now, actor=actor)
         audit(actor=actor, action="opportunity.create", obj=opp, customer_id=customer.pk, after=snapshot(opp))
+        notices.opportunity_owner(opp, actor=actor)
         record_event(customer_id=customer.pk, kind="opp", actor=actor,
                      subject=_("Opportunity opened: %(name)s") % {"name": opp.name},
                      ref_type="sales.opportunity", ref_id=opp.pk,
@@ -806,6 +810,8 @@ def update_opportunity(*, actor, opportunity_id: int, data: dict[str, Any]) -> O
             return opp
         opp.save()
         audit(actor=actor, action="opportunity.update", obj=opp, customer_id=opp.customer_id, before=old, after=new)
+        if "owner_id" in new:
+            notices.opportunity_owner(opp, actor=actor)
     return opp
 
 
@@ -914,6 +920,7 @@ def create_activity(*, actor, data: dict[str, Any]) -> Activity:
                                       due_at=due_at, remind_at=remind_at, outcome=outcome,
                                       done_at=now if outcome else None, **refs)
         audit(actor=actor, action="activity.create", obj=act, customer_id=act.customer_id, after=snapshot(act))
+        notices.activity_assigned(act, actor=actor)
         if act.customer_id:
             _activity_event(actor, act, logged=bool(outcome))
         if follow_up_at:
@@ -967,9 +974,6 @@ def complete_activity(*, actor, activity_id: int, outcome: str = "", notes: str 
     return act
 
 
-MENTION = re.compile(r"(?<![\w.@])@([A-Za-z0-9_.\-]{2,150})")
-
-
 def add_note(*, actor, body: str, customer_id: int | None = None, lead_id: int | None = None,
              opportunity_id: int | None = None) -> Note:
     """A shared note on a record the actor may see. @username mentions colleagues: each named active user who
@@ -984,14 +988,9 @@ def add_note(*, actor, body: str, customer_id: int | None = None, lead_id: int |
     with transaction.atomic():
         refs = _subject_refs(actor, {"customer_id": customer_id, "lead_id": lead_id, "opportunity_id": opportunity_id})
         note = Note.objects.create(author=actor, body=body, **refs)
-        User = get_user_model()
-        names = {m.lower() for m in MENTION.findall(body)}
-        mentioned = []
-        if names:
-            for user in User.objects.filter(is_active=True).exclude(pk=actor.pk):
-                if user.username.lower() in names and queries.note_visible_to(user, note):
-                    mentioned.append(user)
+        mentioned = mentioned_users(body, author=actor, may_see=lambda user: queries.note_visible_to(user, note))
         Mention.objects.bulk_create([Mention(note=note, user=u) for u in mentioned])
+        notices.note_mentions(note, mentioned, actor=actor)
         audit(actor=actor, action="note.create", obj=note, customer_id=note.customer_id,
               detail={"mentions": [u.pk for u in mentioned]})
         if note.customer_id:

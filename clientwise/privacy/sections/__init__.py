@@ -18,6 +18,7 @@ BUILT_IN = (
     ("service", _("Service"), 40, "clientwise.service"),
     ("analytics", _("Scores and predictions"), 50, "clientwise.analytics"),
     ("dataio", _("Imports, duplicates and data quality"), 60, "clientwise.dataio"),
+    ("notifications", _("Notifications to staff"), 70, "clientwise.notifications"),
     ("requests", _("Data-subject requests"), 80, "clientwise.privacy"),
     ("audit", _("Audit log"), 90, "clientwise.core"),
 )

@@ -49,6 +49,8 @@ def export(subject) -> list[dict]:
 
 def erase(erasure) -> None:
     ids = list(erasure.subject.customer_ids)
+    erasure.touch("service.ticket", Ticket.objects.filter(customer_id__in=ids).values_list("pk", flat=True))
+    erasure.touch("service.workorder", WorkOrder.objects.filter(customer_id__in=ids).values_list("pk", flat=True))
     erasure.count("service.tickets", Ticket.objects.filter(customer_id__in=ids).update(
         subject=PLACEHOLDER, description="", resolution=""))
     messages = TicketMessage.objects.filter(ticket__customer_id__in=ids).exclude(body="")

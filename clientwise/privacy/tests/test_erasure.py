@@ -60,7 +60,7 @@ def test_the_world_holds_the_person_everywhere_before(world):
     assert {"customers.Customer", "customers.ContactPoint", "customers.Interaction", "core.AuditLog", "sales.Lead",
             "sales.Opportunity", "sales.Note", "service.Ticket", "service.TicketMessage", "service.WorkOrder",
             "service.Survey", "commerce.Return", "dataio.QuarantinedRow", "identity.MergeRecord",
-            "accounts.IdempotencyKey"} <= where, where
+            "accounts.IdempotencyKey", "notifications.Notification"} <= where, where
 
 
 def test_erasure_leaves_no_personal_data_in_any_table(world, org, django_capture_on_commit_callbacks):

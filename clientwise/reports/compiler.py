@@ -545,16 +545,24 @@ class Compiler:
             query = outer
         return query.sql(dialect=semantic.DIALECTS[self.engine])
 
-    def compile_drill(self, conditions: list[exp.Expression], *, limit: int) -> str:
-        """The ids of the fact's rows' orders (sales) or customers behind a cell, newest first."""
-        ident = "lines.order_id" if self.fact.name == "sales" else self.fact.customer_column
+    def compile_drill(self, conditions: list[exp.Expression], *, limit: int, offset: int = 0,
+                      ident: str | None = None, count: bool = False, sums: tuple[str, ...] = ()) -> str:
+        """The distinct `ident` values behind a cell (default: the orders of the fact's rows for sales, else the
+        customers), newest (highest id) first, `limit` of them from `offset`. With `count`, one row instead: how
+        many there are, then the sum of each of `sums` over them (each taken once per distinct `ident`)."""
+        ident = ident or ("lines.order_id" if self.fact.name == "sales" else self.fact.customer_column)
         sel, conds = self.base_select()
-        col = expr(ident, self.engine)
-        sel = sel.select(exp.alias_(col.copy(), "id")).distinct()
+        sel = sel.select(exp.alias_(expr(ident, self.engine), "id"),
+                         *[exp.alias_(expr(s, self.engine), f"s{i}") for i, s in enumerate(sums if count else ())])
+        sel = sel.distinct()
         where = _and(conds + conditions)
         if where is not None:
             sel = sel.where(where)
-        sel = sel.order_by(exp.Ordered(this=exp.column("id"), desc=True)).limit(limit)
+        if count:
+            sel = exp.select(exp.Count(this=exp.Star()), *[exp.Sum(this=exp.column(f"s{i}")) for i in range(len(sums))]
+                             ).from_(sel.subquery("cell"))
+        else:
+            sel = sel.order_by(exp.Ordered(this=exp.column("id"), desc=True)).limit(limit).offset(offset)
         return sel.sql(dialect=semantic.DIALECTS[self.engine])
 
 

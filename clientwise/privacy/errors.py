@@ -19,6 +19,6 @@ class PrivacyErrorCode(enum.StrEnum):
 
 # The HTTP status of each code is declared with the code (core.errors.register_codes); services never pass one.
 register_codes(PrivacyErrorCode, {
-    PrivacyErrorCode.WRONG_STATUS: 409, PrivacyErrorCode.NOT_EXPORTED: 409, PrivacyErrorCode.NEEDS_PII: 403,
+    PrivacyErrorCode.WRONG_STATUS: 409, PrivacyErrorCode.MERGED: 409, PrivacyErrorCode.NOT_EXPORTED: 409, PrivacyErrorCode.NEEDS_PII: 403,
     PrivacyErrorCode.FILES_BUSY: 409,
 })

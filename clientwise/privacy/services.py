@@ -138,7 +138,7 @@ def create_request(*, actor, customer_id: Any, kind: str, received_at: dt.dateti
         if survivor is not None:
             raise DomainError(PrivacyErrorCode.MERGED, _(
                 "This record was merged into customer #%(id)s: log the request there.") % {"id": survivor},
-                "customer_id", status=409)
+                "customer_id")
         req = SubjectRequest.objects.create(customer=customer, kind=kind, received_at=received_at,
                                             received_via=received_via, due_on=due_on(received_at),
                                             notes=(notes or "").strip(), created_by=actor)

@@ -22,6 +22,9 @@ class SalesConfig(AppConfig):
 
         register_kinds()  # the "leads" import kind of dataio's engine
         extensions.register_contact_reason(queries.has_open_activity_with)
+        from clientwise.sales import tasks
+
+        extensions.register_periodic("task_reminders", _("Task reminders"), tasks.schedule_task_reminders)
         # The default pipeline is data created by `migrate`, so no page has to create it on a GET.
         from django.db.models.signals import post_migrate
 

@@ -10,7 +10,7 @@ from clientwise.notifications import kinds
 from clientwise.notifications.services import Target, excerpt, notify
 
 
-def _record_url(*, customer_id=None, lead_id=None, opportunity_id=None) -> str:
+def record_url(*, customer_id=None, lead_id=None, opportunity_id=None) -> str:
     """The page of what an activity or note is about: its opportunity, lead or customer (else "my day")."""
     if opportunity_id:
         return reverse("sales:opportunity", args=[opportunity_id])
@@ -44,7 +44,7 @@ def opportunity_owner(opp, *, actor) -> None:
 
 def activity_assigned(act, *, actor) -> None:
     notify([act.assignee_id], kinds.ASSIGNMENT, {"record": "task", "name": act.subject, "detail": ""},
-           Target("sales.activity", act.pk, _record_url(customer_id=act.customer_id, lead_id=act.lead_id,
+           Target("sales.activity", act.pk, record_url(customer_id=act.customer_id, lead_id=act.lead_id,
                                                         opportunity_id=act.opportunity_id)),
            actor=actor, dedupe_key=f"assignee:{act.assignee_id}")
 
@@ -58,6 +58,6 @@ def note_mentions(note, users, *, actor) -> None:
     else:
         record, name = "customer", note.customer.name if note.customer_id else ""
     notify(users, kinds.MENTION, {"record": record, "name": name, "excerpt": excerpt(note.body)},
-           Target("sales.note", note.pk, _record_url(customer_id=note.customer_id, lead_id=note.lead_id,
+           Target("sales.note", note.pk, record_url(customer_id=note.customer_id, lead_id=note.lead_id,
                                                      opportunity_id=note.opportunity_id)),
            actor=actor, dedupe_key="mention")

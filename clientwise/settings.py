@@ -261,7 +261,7 @@ PRIVACY_CALENDAR = os.environ.get("PRIVACY_CALENDAR", "")
 
 CURRENCY = os.environ.get("CURRENCY", "CNY")
 PHONE_REGION = os.environ.get("PHONE_REGION", "CN")
-API_FEATURE_LEVEL = 11
+API_FEATURE_LEVEL = 12
 
 # The scheduler (`clientwise scheduler`, started by `clientwise serve`) keeps these periodic jobs queued: "all", or
 # a comma-separated list of keys (heartbeat, nightly_scoring, sla_check, report_mailer).

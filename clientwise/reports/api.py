@@ -1,7 +1,7 @@
 """JSON API for reports: parse, call services and queries, return schemas. No business rules here.
 
     POST /reports/run           run a spec → rows × columns      GET  /reports/semantic  measures and dimensions
-    POST /reports/drill         the orders behind one cell       POST /reports/export    XLSX or CSV (audited)
+    POST /reports/drill         the lines behind one cell       POST /reports/export    XLSX or CSV (audited)
     GET  /reports               saved reports the user may open  POST /reports           save (and share)
     GET|PATCH|DELETE /reports/{id}                               POST /reports/{id}/run  run a saved report
     GET|POST /reports/schedules, DELETE /reports/schedules/{id}  e-mail schedules
@@ -59,21 +59,31 @@ def run(request, spec: PivotSpec):
     return runner.run_pivot(actor=_user(request), spec=spec).as_dict()
 
 
-@router.post("/reports/drill", response=DrillOut, summary="The orders behind one cell")
+@router.post("/reports/drill", response=DrillOut, summary="The order lines (or customers) behind one cell")
 def drill(request, data: DrillIn):
+    """One page (`page`, `limit` rows) of what is behind a cell, newest first, among what you may see: for the sales
+    fact the order lines, each with its own quantity and amount (and its order's number, date, store, customer),
+    for other facts the customers; `total` counts them all, `total_amount` sums the lines' amounts. Mobiles are
+    masked without view_pii."""
     user = _user(request)
-    result = services.drill(actor=user, spec=data.spec, row=data.row, column=data.column, limit=data.limit)
+    result = services.drill(actor=user, spec=data.spec, row=data.row, column=data.column, page=data.page,
+                            size=data.limit)
     pii = perms.can_view_pii(user)
-    if result.kind == "orders":
-        items = [{"id": o.pk, "number": o.number, "ordered_at": o.ordered_at.isoformat(), "customer_id": o.customer_id,
-                  "customer": o.customer.name,
-                  "customer_mobile": o.customer.mobile if pii else masking.mask_phone(o.customer.mobile),
-                  "store": o.store.name if o.store_id else "", "channel": o.channel.name if o.channel_id else "",
-                  "amount": str(o.amount)} for o in result.items]
+    if result.kind == "lines":
+        items = [{"id": line.pk, "order_id": line.order_id, "number": line.order.number,
+                  "ordered_at": line.order.ordered_at.isoformat(), "customer_id": line.order.customer_id,
+                  "customer": line.order.customer.name,
+                  "customer_mobile": line.order.customer.mobile if pii else masking.mask_phone(line.order.customer.mobile),
+                  "store": line.order.store.name if line.order.store_id else "",
+                  "channel": line.order.channel.name if line.order.channel_id else "",
+                  "product_id": line.product_id, "sku": line.product.sku, "product": line.product.name,
+                  "quantity": str(line.quantity), "amount": str(line.amount), "currency": line.order.currency}
+                 for line in result.items]
     else:
         items = [{"id": c.pk, "name": c.name, "city": c.city, "status": c.status,
                   "mobile": c.mobile if pii else masking.mask_phone(c.mobile)} for c in result.items]
-    return {"kind": result.kind, "items": items, "filters": result.filters}
+    return {"kind": result.kind, "items": items, "filters": result.filters, "page": result.page,
+            "limit": result.size, "total": result.total, "pages": result.pages, "total_amount": result.total_amount}
 
 
 @router.post("/reports/export", summary="Export a report as XLSX or CSV (audited)")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import Any, Literal
 
 from ninja import Schema
@@ -72,13 +73,19 @@ class DrillIn(Schema):
     spec: PivotSpec
     row: list[Any] = []
     column: list[Any] = []
-    limit: int = Field(default=200, ge=1, le=1000)
+    page: int = Field(default=1, ge=1, description="1-based page number")
+    limit: int = Field(default=200, ge=1, le=1000, description="rows per page")
 
 
 class DrillOut(Schema):
-    kind: str
+    kind: str = Field(description="lines (sales: order lines with their own amounts) or customers (other facts)")
     items: list[dict[str, Any]]
     filters: list[dict[str, Any]]
+    page: int
+    limit: int
+    total: int = Field(description="how many lines (or customers) are behind the cell, over all pages")
+    pages: int
+    total_amount: Decimal | None = Field(default=None, description="sales: the sum of all the lines' amounts")
 
 
 class ExportIn(Schema):

@@ -86,11 +86,15 @@ def run(request):
 @require_POST
 @perm_required(USE_REPORTS)
 def drill(request):
-    """POST {spec, row, column} → the orders (or customers) behind that cell."""
+    """POST {spec, row, column, page} → one page of the order lines (or customers) behind that cell."""
     try:
         data = _json_body(request)
+        try:
+            page = max(1, int(data.get("page") or 1))
+        except (TypeError, ValueError):
+            page = 1
         found = services.drill(actor=request.user, spec=data.get("spec") or {}, row=data.get("row") or [],
-                               column=data.get("column") or [])
+                               column=data.get("column") or [], page=page)
     except DomainError as exc:
         return _error(request, exc)
     return render(request, "reports/_drill.html", {"drill": found, "pii": perms.can_view_pii(request.user),

@@ -77,8 +77,8 @@ def test_save_share_list_and_visibility(api_client, users):
     assert_error(manager.get(f"reports/{private}"), 404)
 
 
-def test_drill_returns_the_orders_behind_a_cell(api_client, users):
-    from clientwise.commerce.models import Order
+def test_drill_returns_the_lines_behind_a_cell(api_client, users):
+    from clientwise.commerce.models import OrderLine
 
     c = api_client(users["marketer"])
     spec = {**SPEC, "measures": ["revenue", "buyers", "orders"]}
@@ -88,14 +88,19 @@ def test_drill_returns_the_orders_behind_a_cell(api_client, users):
     i, j = result["rows"].index(row), result["columns"].index(col)
     res = c.post("reports/drill", {"spec": spec, "row": row["keys"], "column": col["keys"], "limit": 1000})
     assert res.status_code == 200, res.content
-    items = res.json()["items"]
-    orders = Order.objects.filter(pk__in=[o["id"] for o in items])
-    assert len(items) == result["cells"][i][j]["orders"]
-    assert len({o.customer_id for o in orders}) == result["cells"][i][j]["buyers"]
-    total = sum(float(line.amount) for o in orders for line in o.lines.all())
-    assert total == pytest.approx(result["cells"][i][j]["revenue"], abs=0.01)
-    assert all("****" in o["customer_mobile"] for o in items if o["customer_mobile"])  # no view_pii
-    # A rep drilling the same cell sees only orders of their customers.
+    data = res.json()
+    items = data["items"]
+    assert data["kind"] == "lines" and data["total"] == len(items) and data["pages"] == 1
+    lines = {line.pk: line for line in OrderLine.objects.filter(pk__in=[x["id"] for x in items])}
+    assert len(lines) == len(items)
+    assert all(str(lines[x["id"]].amount) == x["amount"] for x in items)  # each line's own amount
+    assert len({x["order_id"] for x in items}) == result["cells"][i][j]["orders"]
+    assert len({x["customer_id"] for x in items}) == result["cells"][i][j]["buyers"]
+    cell = result["cells"][i][j]["revenue"]
+    assert sum(float(x["amount"]) for x in items) == pytest.approx(cell, abs=0.01)
+    assert float(data["total_amount"]) == pytest.approx(cell, abs=0.01)
+    assert all("****" in x["customer_mobile"] for x in items if x["customer_mobile"])  # no view_pii
+    # A rep drilling the same cell sees only lines of their customers.
     rep_items = api_client(users["rep_sh_1"]).post(
         "reports/drill", {"spec": SPEC, "row": row["keys"], "column": col["keys"]}).json()["items"]
     from clientwise.customers.queries import visible_customers

@@ -172,18 +172,30 @@
     return n ? JSON.parse(n.textContent) : [];
   }
 
-  async function drill(cell) {
+  let drilled = null;  // the cell whose lines the drill panel shows, and the request for its pages
+
+  async function drill(cell, page) {
     const r = headers("rp-row-headers")[Number(cell.dataset.r)];
     const c = headers("rp-col-headers")[Number(cell.dataset.c)];
     const panel = $("rp-drill");
+    drilled = cell;
     panel.classList.remove("d-none");
     panel.textContent = t.loading;
     panel.innerHTML = await post(root.dataset.drillUrl, {spec: spec, row: r.keys, column: c.keys,
-      labels: [...r.labels, ...c.labels]});
+      labels: [...r.labels, ...c.labels], page: page || 1});
     panel.scrollIntoView({behavior: "smooth", block: "nearest"});
-    const close = panel.querySelector(".rp-drill-close");
-    if (close) close.addEventListener("click", () => { panel.classList.add("d-none"); cell.focus(); });
   }
+
+  $("rp-drill").addEventListener("click", (e) => {
+    const panel = $("rp-drill");
+    if (e.target.closest(".rp-drill-close")) {
+      panel.classList.add("d-none");
+      if (drilled) drilled.focus();
+      return;
+    }
+    const pager = e.target.closest(".rp-drill-page");
+    if (pager && drilled && !pager.disabled) drill(drilled, Number(pager.dataset.page));
+  });
 
   $("rp-result").addEventListener("click", (e) => {
     const f = e.target.closest(".rp-filter-btn");

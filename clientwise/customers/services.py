@@ -19,6 +19,7 @@ from clientwise.core.audit import audit, diff, snapshot
 from clientwise.core.errors import DomainError, ErrorCode, NotFound, PermissionDenied, ValidationFailed
 from clientwise.core.normalize import normalize_email, normalize_phone, parse_date, pinyin_keys
 from clientwise.core.ratelimit import count_hit
+from clientwise.customers import notices
 from clientwise.customers.events import record_event
 from clientwise.customers.models import (
     Consent,
@@ -286,6 +287,8 @@ def _update_profile(*, actor, customer_id: int, data: dict[str, Any]) -> Custome
         customer.save()
         _check_still_visible(actor, customer)
         audit(actor=actor, action="customer.update", obj=customer, customer_id=customer.pk, before=old, after=new)
+        if "owner_id" in new:
+            notices.owner_changed(customer, actor=actor)
         record_event(customer_id=customer.pk, kind=Interaction.Kind.PROFILE, actor=actor,
                      subject=_("Profile updated: %(fields)s") % {"fields": ", ".join(sorted(new))},
                      payload={"before": old, "after": new})
@@ -507,6 +510,7 @@ def log_interaction(*, actor, customer_id: int, kind: str, subject: str = "", bo
                            occurred_at=occurred_at, direction=direction)
         audit(actor=actor, action="interaction.create", obj=row, customer_id=customer.pk,
               after={"kind": kind, "subject": subject})
+        notices.interaction_mentions(row, actor=actor)
     return row
 
 
@@ -1156,4 +1160,5 @@ def reassign_customers(*, actor, from_user, to_users, reason: str = "") -> dict[
              "subject": _("Owner changed from %(old)s to %(new)s") % {"old": str(from_user), "new": names[uid]},
              "payload": {"before": {"owner_id": from_user.pk}, "after": {"owner_id": uid}, "reason": reason}}
             for cid, uid in mapping.items()], actor=actor)
+        notices.customers_handed_over(mapping, actor=actor, from_user=from_user, reason=reason)
     return mapping

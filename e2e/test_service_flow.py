@@ -1,4 +1,4 @@
-"""Service desk in a real browser: a call comes in → phone lookup lands on the customer 360 → a ticket is
+"""Service desk in a real browser: a call comes in → phone lookup lands on the call screen → a ticket is
 created and routed (high-value customer → senior agent) → reply with a canned text → resolved → the customer
 answers the survey through the public link (no sign-in) → the reports and the customer page show it."""
 
@@ -38,12 +38,13 @@ def test_call_to_survey_to_report(live_server, page, login, world, browser):
     page.wait_for_url(f"{live_server.url}/service/")
     page.fill("#lookup-phone", "138 1234 5678")
     page.keyboard.press("Enter")
-    page.wait_for_url(re.compile(rf"/customers/{world.pk}/\?call=1"))
-    expect(page.locator("#analytics-card")).to_contain_text("Next best action: Call")
-    panel = page.locator("#service-panel")
-    expect(panel).to_contain_text("No open tickets.")
+    page.wait_for_url(re.compile(rf"/service/call/{world.pk}/\?phone="))
+    expect(page.locator("#call-nba")).to_contain_text("Next best action: Call")
+    expect(page.locator("#call-tier")).to_contain_text("A")
+    expect(page.locator("#call-tickets")).to_contain_text("No open tickets.")
+    expect(page.locator("#call-mobile")).to_contain_text("138****5678")
 
-    panel.get_by_role("link", name="New ticket").click()
+    page.locator("#call-new-ticket").click()
     page.select_option("#id_type", "complaint")
     page.fill("#id_subject", "Washing machine leaks")
     page.fill("#id_description", "Water on the floor after every wash")
@@ -93,3 +94,24 @@ def test_call_to_survey_to_report(live_server, page, login, world, browser):
     page.goto(f"{live_server.url}/customers/{world.pk}/")
     expect(page.locator("#service-last-survey")).to_contain_text("5/5")
     expect(page.locator("#service-last-survey")).to_contain_text("4.500")
+
+
+@pytest.mark.parametrize("width", [1440, 820])
+def test_call_screen_by_last_eight_digits_has_new_ticket_above_the_fold(live_server, browser, world, width):
+    """A phone system often shows only the end of a number: the last 8 digits find the caller, and on a 1440×900
+    (and an 820 px wide) screen the call screen's "New ticket" is visible without scrolling."""
+    context = browser.new_context(viewport={"width": width, "height": 900}, locale="en-US")
+    page = context.new_page()
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.fill("input[name=username]", "agent")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{live_server.url}/")
+    page.goto(f"{live_server.url}/service/lookup/?phone=1234+5678")
+    page.wait_for_url(re.compile(rf"/service/call/{world.pk}/"))
+    button = page.locator("#call-new-ticket")
+    expect(button).to_be_visible()
+    box = button.bounding_box()
+    assert box is not None and box["y"] + box["height"] <= 900, box
+    expect(page.locator("#call-churn")).to_contain_text("20%")
+    context.close()

@@ -1,4 +1,4 @@
-"""Reports in a real browser: build a pivot (buttons and drag and drop), drill from a cell down to its orders,
+"""Reports in a real browser: build a pivot (buttons and drag and drop), drill from a cell down to its order lines,
 save it, export it (audited), and open the role dashboard."""
 
 from __future__ import annotations
@@ -41,11 +41,13 @@ def test_build_drill_save_export_and_dashboard(live_server, page, login, busines
     expect(result.locator("thead")).to_contain_text("Margin")
     expect(result.locator(".rp-chart canvas").first).to_be_attached()
 
-    # Drill down from a cell to the orders behind it.
+    # Drill down from a cell to the order lines behind it, each with its own amount.
     cell = result.locator("td[data-r='0'][role=button]").first
     cell.click()
     drill = page.locator("#rp-drill")
-    expect(drill).to_contain_text("Orders behind this figure")
+    expect(drill).to_contain_text("Order lines behind this figure")
+    expect(drill.locator("thead")).to_contain_text("Line amount")
+    expect(drill.locator("#rp-drill-summary")).to_contain_text(re.compile(r"\d+ order lines?, .+ in all"))
     first_order = drill.locator("tbody tr a[href*='/orders/']").first
     expect(first_order).to_be_visible()
 

@@ -546,14 +546,17 @@ class Compiler:
         return query.sql(dialect=semantic.DIALECTS[self.engine])
 
     def compile_drill(self, conditions: list[exp.Expression], *, limit: int, offset: int = 0,
-                      ident: str | None = None, count: bool = False, sums: tuple[str, ...] = ()) -> str:
+                      ident: str | None = None, count: bool = False, sums: tuple[str, ...] = (),
+                      newest: str | None = None) -> str:
         """The distinct `ident` values behind a cell (default: the orders of the fact's rows for sales, else the
-        customers), newest (highest id) first, `limit` of them from `offset`. With `count`, one row instead: how
-        many there are, then the sum of each of `sums` over them (each taken once per distinct `ident`)."""
+        customers), newest first — by `newest` (a time with one value per `ident`, such as the order time of a
+        line), then by id — `limit` of them from `offset`. With `count`, one row instead: how many there are, then
+        the sum of each of `sums` over them (each taken once per distinct `ident`)."""
         ident = ident or ("lines.order_id" if self.fact.name == "sales" else self.fact.customer_column)
         sel, conds = self.base_select()
+        extra = sums if count else ((newest,) if newest else ())
         sel = sel.select(exp.alias_(expr(ident, self.engine), "id"),
-                         *[exp.alias_(expr(s, self.engine), f"s{i}") for i, s in enumerate(sums if count else ())])
+                         *[exp.alias_(expr(s, self.engine), f"s{i}") for i, s in enumerate(extra)])
         sel = sel.distinct()
         where = _and(conds + conditions)
         if where is not None:
@@ -562,7 +565,9 @@ class Compiler:
             sel = exp.select(exp.Count(this=exp.Star()), *[exp.Sum(this=exp.column(f"s{i}")) for i in range(len(sums))]
                              ).from_(sel.subquery("cell"))
         else:
-            sel = sel.order_by(exp.Ordered(this=exp.column("id"), desc=True)).limit(limit).offset(offset)
+            keys = ([exp.Ordered(this=exp.column("s0"), desc=True)] if newest else []) + [
+                exp.Ordered(this=exp.column("id"), desc=True)]
+            sel = sel.order_by(*keys).limit(limit).offset(offset)
         return sel.sql(dialect=semantic.DIALECTS[self.engine])
 
 

@@ -242,23 +242,28 @@ def drill(*, actor, spec: dict | PivotSpec, row: list, column: list, page: int =
     lines = parsed.fact == "sales"
     ident = "lines.id" if lines else compiler.fact.customer_column
     sums = ("lines.amount",) if lines else ()
+    # Newest by the fact's own time when the listed rows are the fact's rows (one time each): a line by its
+    # order's time, a customer of the customers fact by when it was created; otherwise by id.
+    own_rows = lines or compiler.fact.customer_column == f"{compiler.fact.base}.id"
+    newest = compiler.fact.date_column.get("db") if own_rows else None
     with connection.cursor() as cur:
         cur.execute(compiler.compile_drill([], ident=ident, count=True, sums=sums, limit=0))  # no limit: counts
         counted = cur.fetchone()
         total = int(counted[0] or 0)
         page = min(page, max(1, -(-total // size)))
-        cur.execute(compiler.compile_drill([], ident=ident, limit=size, offset=(page - 1) * size))
+        cur.execute(compiler.compile_drill([], ident=ident, limit=size, offset=(page - 1) * size, newest=newest))
         ids = [r[0] for r in cur.fetchall()]
+    position = {pk: i for i, pk in enumerate(ids)}
     flt = [f.model_dump(mode="json") for f in filters]
     if lines:
         found = (OrderLine.objects.filter(pk__in=ids, order__in=commerce_queries.visible_orders(actor))
                  .select_related("order", "order__customer", "order__store", "order__channel", "product"))
-        items = sorted(found, key=lambda line: -line.pk)
+        items = sorted(found, key=lambda line: position[line.pk])
         amount = counted[1] if len(counted) > 1 else None
         return Drill("lines", items, page, size, total, flt,
                      total_amount=None if amount is None else Decimal(str(amount)).quantize(Decimal("0.01")))
-    customers = visible_customers(actor).filter(pk__in=ids).order_by("-id")
-    return Drill("customers", list(customers), page, size, total, flt)
+    customers = sorted(visible_customers(actor).filter(pk__in=ids), key=lambda c: position[c.pk])
+    return Drill("customers", customers, page, size, total, flt)
 
 
 # ----- schedules ----------------------------------------------------------------------------------------------

@@ -16,6 +16,15 @@ BY_PRODUCT = {"fact": "sales", "measures": ["revenue", "quantity"], "rows": ["pr
               "engine": "database", "totals": False}
 
 
+def assert_newest_first(line_ids: list[int]) -> None:
+    """By the order's time, then by the line's id, both descending."""
+    from clientwise.commerce.models import OrderLine
+
+    keys = dict(OrderLine.objects.filter(pk__in=line_ids).values_list("pk", "order__ordered_at"))
+    order = [(keys[pk], pk) for pk in line_ids]
+    assert order == sorted(order, reverse=True)
+
+
 def _multi_line_product_cell(api_client, user):
     """A product row whose lines sit in orders that also hold other products (so an order's amount differs)."""
     from clientwise.commerce.models import OrderLine
@@ -37,7 +46,7 @@ def test_a_product_cell_lists_its_lines_with_their_own_amounts(api_client, users
                                                              "column": [], "limit": 1000}).json()
     assert data["kind"] == "lines"
     ids = [x["id"] for x in data["items"]]
-    assert ids == sorted(ids, reverse=True)  # newest first
+    assert_newest_first(ids)
     lines = OrderLine.objects.filter(pk__in=ids).select_related("order")
     assert {line.product_id for line in lines} == {row["keys"][0]}  # only the cell's product
     assert any(line.order.amount != line.amount for line in lines)  # the case of the issue: orders hold more
@@ -61,7 +70,7 @@ def test_pages_cover_every_line_once(api_client, users):
         assert data["total"] == total and data["page"] == page
         seen += [x["id"] for x in data["items"]]
     assert len(seen) == len(set(seen)) == total
-    assert seen == sorted(seen, reverse=True)
+    assert_newest_first(seen)  # across pages too
     assert sum(len(c.post("reports/drill", {**body, "page": p}).json()["items"]) for p in (1,)) == 2
     # A page past the end shows the last page, not an error or an empty list.
     past = c.post("reports/drill", {**body, "page": 10_000}).json()

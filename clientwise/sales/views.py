@@ -125,12 +125,17 @@ def lead_new(request):
 
 @perm_required(CHANGE)
 def lead_import(request):
-    """Upload a CSV of leads (UTF-8, with a header row); rows with errors are listed, the others are kept."""
+    """Upload a file of leads (CSV in any common encoding, Excel, JSON lines): the import engine's "leads" kind
+    (sales/imports.py) reads it, maps its columns by their names and runs it at once; rows with errors are
+    listed, the others are kept."""
+    from clientwise.dataio import services as imports
+    from clientwise.dataio.models import QuarantinedRow
+
     result, errors = None, []
     if request.method == "POST":
         upload = request.FILES.get("file")
         if upload is None:
-            errors.append(_("Choose a CSV file."))
+            errors.append(_("Choose a file."))
         else:
             try:
                 job = imports.create_job(actor=request.user, kind="leads", upload=upload,

@@ -325,7 +325,11 @@ class Activity(TimeStampedModel):
     class Meta:
         ordering = ["due_at", "id"]
         indexes = [models.Index(fields=["assignee", "done_at", "due_at"], name="activity_assignee"),
-                   models.Index(fields=["customer", "done_at"], name="activity_customer")]
+                   models.Index(fields=["customer", "done_at"], name="activity_customer"),
+                   # The reminder sweep (sales/reminders.py) reads the open ones whose time just came, every minute.
+                   models.Index(fields=["due_at"], condition=Q(done_at__isnull=True), name="activity_open_due"),
+                   models.Index(fields=["remind_at"], condition=Q(done_at__isnull=True),
+                                name="activity_open_remind")]
 
     def __str__(self) -> str:
         return self.subject

@@ -1,10 +1,11 @@
 """Task reminders: the periodic sweep (sales/tasks.py, every SALES_REMINDER_MINUTES) that tells each assignee when an
 open task, call or meeting reaches its reminder time, and again at its due time (notifications, kind task_reminder).
 
-Idempotent: a reminder is one notification per activity and reminder time (another per due time), so the sweep may
-look back over the last SALES_REMINDER_LOOKBACK_HOURS (24) every minute and a worker that was down catches up
-without telling anyone twice; moving the reminder or due time reminds again. Older moments are not reminded: a task
-overdue for a week is on the "my day" page, not news.
+Each sweep looks at the moments since the previous sweep (the chain hands its time on), so a worker that was down
+catches up; a chain started afresh looks back SALES_REMINDER_LOOKBACK_HOURS (24). Idempotent all the same: a reminder
+is one notification per activity and reminder time (another per due time), so overlapping sweeps tell nobody twice,
+and moving the reminder or due time reminds again. Older moments are not reminded: a task overdue for a week is on
+the "my day" page, not news.
 """
 
 from __future__ import annotations
@@ -32,11 +33,12 @@ def _notice(act: Activity, variant: str, moment: dt.datetime) -> Notice:
                   dedupe_key=f"{'due' if variant == 'due' else 'reminder'}:{moment.isoformat()}")
 
 
-def send_due_reminders(*, now: dt.datetime | None = None) -> int:
-    """Notify the assignees of open activities whose reminder or due time came within the look-back window;
-    returns how many notifications were written. A reminder whose task is already due is left to the due notice."""
+def send_due_reminders(*, now: dt.datetime | None = None, since: dt.datetime | None = None) -> int:
+    """Notify the assignees of open activities whose reminder or due time came after `since` (the previous sweep's
+    `now`; at most the look-back window ago) and by `now`; returns how many notifications were written. A reminder
+    whose task is already due is left to the due notice."""
     now = now or timezone.now()
-    since = now - lookback()
+    since = max(since, now - lookback()) if since else now - lookback()
     fields = ("pk", "subject", "assignee_id", "customer_id", "lead_id", "opportunity_id", "due_at", "remind_at")
     mine = Activity.objects.filter(done_at__isnull=True, assignee__isnull=False).only(*fields)
     notices = [_notice(a, "reminder" if a.due_at else "undated", a.remind_at)

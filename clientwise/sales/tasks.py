@@ -21,23 +21,29 @@ def interval() -> dt.timedelta:
 
 
 @task()
-def task_reminders(periodic: bool = False) -> int:
-    """Notify due reminders; returns how many notifications were written. `periodic` runs queue the next one."""
+def task_reminders(periodic: bool = False, since: str | None = None) -> int:
+    """Notify the reminders and due times that came after `since` (ISO time; None: the look-back window); returns
+    how many notifications were written. `periodic` runs queue the next one, which starts where this one ended."""
+    from django.utils import timezone
+
     from clientwise.sales.reminders import send_due_reminders
 
+    now = timezone.now()
     try:
-        return send_due_reminders()
+        return send_due_reminders(now=now, since=dt.datetime.fromisoformat(since) if since else None)
     finally:
         if periodic:
-            schedule_task_reminders(after_run=True)
+            schedule_task_reminders(after_run=True, since=now)
 
 
-def schedule_task_reminders(*, after_run: bool = False):
-    """Queue the next periodic sweep unless one is already waiting; returns its TaskResult or None."""
+def schedule_task_reminders(*, after_run: bool = False, since: dt.datetime | None = None):
+    """Queue the next periodic sweep unless one is already waiting; returns its TaskResult or None. The scheduler
+    calls it without `since` (a chain started afresh looks back over the look-back window)."""
     from django.utils import timezone
     from django_tasks_db.models import DBTaskResult
 
     waiting = DBTaskResult.objects.filter(task_path=TASK_PATH, status="READY", args_kwargs__kwargs__periodic=True)
     if waiting.exists():
         return None
-    return task_reminders.using(run_after=timezone.now() + interval()).enqueue(periodic=True)
+    return task_reminders.using(run_after=timezone.now() + interval()).enqueue(
+        periodic=True, since=since.isoformat() if since else None)

@@ -111,3 +111,22 @@ def test_reminder_task_and_periodic_registration(org, make_customer, settings):
                                                     "due_at": (timezone.now() - dt.timedelta(minutes=1)).isoformat()})
     assert tasks.task_reminders.call() == 1
     assert tasks.task_reminders.call() == 0
+
+
+def test_each_sweep_covers_the_moments_since_the_previous_one(org, make_customer, settings):
+    from django_tasks_db.models import DBTaskResult
+
+    from clientwise.sales import tasks
+
+    c = make_customer()
+    now = timezone.now()
+    services.create_activity(actor=org.rep_a, data={"kind": "task", "subject": "Quote", "customer_id": c.pk,
+                                                    "due_at": (now - dt.timedelta(seconds=30)).isoformat()})
+    assert send_due_reminders(now=now, since=now - dt.timedelta(seconds=10)) == 0  # the previous sweep's moment
+    assert send_due_reminders(now=now, since=now - dt.timedelta(minutes=1)) == 1
+    # The periodic chain hands its time on to the next run; the scheduler starts a chain without one.
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+    assert tasks.schedule_task_reminders(since=now) is not None
+    assert tasks.schedule_task_reminders() is None  # one is waiting already
+    queued = DBTaskResult.objects.get(task_path=tasks.TASK_PATH)
+    assert queued.args_kwargs["kwargs"] == {"periodic": True, "since": now.isoformat()}

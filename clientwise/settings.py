@@ -264,7 +264,7 @@ PHONE_REGION = os.environ.get("PHONE_REGION", "CN")
 API_FEATURE_LEVEL = 12
 
 # The scheduler (`clientwise scheduler`, started by `clientwise serve`) keeps these periodic jobs queued: "all", or
-# a comma-separated list of keys (heartbeat, nightly_scoring, sla_check, report_mailer).
+# a comma-separated list of keys (heartbeat, nightly_scoring, sla_check, report_mailer, task_reminders).
 SCHEDULER_JOBS = ("all" if os.environ.get("SCHEDULER_JOBS", "all").strip() == "all"
                   else [k.strip() for k in os.environ["SCHEDULER_JOBS"].split(",") if k.strip()])
 

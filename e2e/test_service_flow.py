@@ -86,7 +86,7 @@ def test_call_to_survey_to_report(live_server, page, login, world, browser):
     expect(page.locator("#sat-kpis")).to_contain_text("1")
     expect(page.locator("#kpi-csat")).to_have_text("5.0")
     expect(page.locator("#repurchase-table tbody tr").nth(4)).to_contain_text("5")
-    expect(page.locator("#recovery")).to_contain_text("1 complaints from 1 customers; 1 resolved; 1 complainants "
+    expect(page.locator("#recovery")).to_contain_text("1 complaint · 1 customer · 1 resolved · 1 complainant "
                                                       "answered the survey")
     expect(page.locator("#sv-repurchase-chart canvas").first).to_be_attached()
     expect(page.locator("#recent-answers")).to_contain_text("Fast and friendly")

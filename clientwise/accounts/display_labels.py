@@ -15,3 +15,8 @@ def register() -> None:
         "team.create": _("Team created"), "team.update": _("Team changed"),
         "token.create": _("API token created"), "token.revoke": _("API token revoked"),
     })
+    labels.register("model", {
+        "accounts.team": _("Team"),
+        "accounts.user": _("User"),
+        "accounts.apitoken": _("API token"),
+    })

@@ -21,13 +21,14 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 from django.db.models import Avg, Case, Count, IntegerField, Q, QuerySet, Sum, Value, When
 from django.utils import timezone
-from django.utils.translation import gettext, pgettext_lazy
+from django.utils.translation import gettext, ngettext, ngettext_lazy, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
-from clientwise.analytics import consistency
+from clientwise.analytics import consistency, glossary
 from clientwise.analytics.consistency import HIGH_RISK, MEDIUM_RISK  # noqa: F401 - other apps read them here
 from clientwise.analytics.models import CustomerScore, ModelRun, RunStatus, ScoringBatch
 from clientwise.analytics.rfm import SEGMENT_LABELS  # the segment names live with the segment rules
+from clientwise.core import labels
 from clientwise.core import permissions as perms
 from clientwise.core.errors import DomainError, ErrorCode, NotFound
 from clientwise.core.pagination import Page, keyset_page
@@ -70,25 +71,38 @@ ACTIONS = {
 # customer's value of the feature, formatted by _fmt_value. A reason for a feature not listed here falls back to
 # the (English) label the model stored, then to the feature name.
 REASON_TEXTS = {
-    "days_since_last": _("No purchase for {value} days"),
     "gap_ratio": _("Already {value}× their usual time between purchases"),
-    "mean_gap_days": _("Usually buys every {value} days"),
-    "frequency": _("{value} repeat purchases so far"),
-    "recency_days": _("Last purchase came {value} days after the first"),
-    "T_days": _("First purchase {value} days ago"),
-    "tenure_days": _("Customer for {value} days"),
-    "orders_total": _("{value} orders in total"),
-    "orders_90d": _("{value} orders in the last 90 days"),
-    "orders_365d": _("{value} orders in the last 12 months"),
     "monetary": _("Average order {value}"),
     "revenue_total": _("Spent {value} in total"),
     "revenue_365d": _("Spent {value} in the last 12 months"),
     "margin_total": _("Margin {value} in total"),
     "margin_365d": _("Margin {value} in the last 12 months"),
-    "n_categories": _("Buys from {value} categories"),
-    "returns_365d": _("{value} returns in the last 12 months"),
     "web_share": _("{value} of orders placed online"),
     "age": _("Aged {value}"),
+}
+# Reasons that count something: "1 order", "2 orders" (`%(value)s` is the count as shown).
+REASON_COUNTS = {
+    "days_since_last": ngettext_lazy("No purchase for %(value)s day", "No purchase for %(value)s days", "n"),
+    "mean_gap_days": ngettext_lazy("Usually buys every %(value)s day", "Usually buys every %(value)s days", "n"),
+    "frequency": ngettext_lazy("%(value)s repeat purchase so far", "%(value)s repeat purchases so far", "n"),
+    "recency_days": ngettext_lazy("Last purchase came %(value)s day after the first",
+                                  "Last purchase came %(value)s days after the first", "n"),
+    "T_days": ngettext_lazy("First purchase %(value)s day ago", "First purchase %(value)s days ago", "n"),
+    "tenure_days": ngettext_lazy("Customer for %(value)s day", "Customer for %(value)s days", "n"),
+    "orders_total": ngettext_lazy("%(value)s order in total", "%(value)s orders in total", "n"),
+    "orders_90d": ngettext_lazy("%(value)s order in the last 90 days", "%(value)s orders in the last 90 days", "n"),
+    "orders_365d": ngettext_lazy("%(value)s order in the last 12 months", "%(value)s orders in the last 12 months",
+                                 "n"),
+    "n_categories": ngettext_lazy("Buys from %(value)s category", "Buys from %(value)s categories", "n"),
+    "returns_365d": ngettext_lazy("%(value)s return in the last 12 months", "%(value)s returns in the last 12 months",
+                                  "n"),
+}
+# A reason whose value is not known (the model saw a gap there): what that means for the customer.
+MISSING_TEXTS = {
+    "mean_gap_days": _("Only one purchase so far: no usual time between purchases yet"),
+    "gap_ratio": _("Only one purchase so far: no usual time between purchases yet"),
+    "days_since_last": _("No purchase yet"),
+    "age": _("Age not known"),
 }
 FLAG_TEXTS = {
     "is_organization": (_("A person, not an organization"), _("An organization")),
@@ -102,8 +116,7 @@ RATIO_FEATURES = {"gap_ratio"}
 def segment_label(code: str) -> str:
     if not code:
         return ""
-    label = SEGMENT_LABELS.get(code)
-    return str(label) if label is not None else code.replace("_", " ").capitalize()
+    return labels.label("analytics.rfm_segment", code, default=code.replace("_", " ").capitalize())
 
 
 # The action's hint says why (consistency.read_scores' action_reason): "a purchase is due" only when one is.
@@ -179,8 +192,14 @@ def plain_reasons(raw, limit: int = TOP_REASONS, *, probability: float | None = 
         flag = _num(item.get("value"))
         if feature in FLAG_TEXTS and flag is not None:
             text = str(FLAG_TEXTS[feature][flag >= 0.5])
+        elif feature in REASON_COUNTS and flag is not None:
+            text = REASON_COUNTS[feature] % {"n": round(flag), "value": value}
         elif template is not None and value != "":
             text = str(template).format(value=value)
+        elif flag is None and value == "" and feature in MISSING_TEXTS:
+            text = str(MISSING_TEXTS[feature])
+        elif flag is None and value == "" and labels.has_label("analytics.feature", feature):
+            text = gettext("%(input)s: not known") % {"input": labels.label("analytics.feature", feature)}
         else:
             label = str(item.get("label") or "")
             if label:
@@ -402,8 +421,10 @@ def recommendation_reason(rec: dict, products: dict[int, tuple[str, str]]) -> st
     the parts are missing (older batches). Repeat purchases and popular products (recommend.KINDS) say so."""
     times, rate = rec.get("times_bought"), rec.get("repeat_rate")
     if rec.get("kind") == "repeat" and isinstance(times, int) and isinstance(rate, int | float):
-        return gettext("Buys it again and again: on %(times)s orders in the last year (%(rate)s of its buyers "
-                       "buy it again)") % {"times": times, "rate": f"{rate:.0%}"}
+        return ngettext("Buys it again and again: on %(times)s order in the last year (%(rate)s of its buyers "
+                        "buy it again)",
+                        "Buys it again and again: on %(times)s orders in the last year (%(rate)s of its buyers "
+                        "buy it again)", times) % {"times": times, "rate": f"{rate:.0%}"}
     if rec.get("kind") == "popular":
         return gettext("Popular with customers who have not bought it yet")
     because = rec.get("because_product_id")
@@ -917,9 +938,6 @@ def _calibration(value) -> list[dict]:
 CHART_KEYS = {"holdout", "gains", "baseline_gains", "lift", "calibration"}
 
 
-PURCHASE_MODEL_NAMES = {"bgnbd": "BG/NBD", "mbgnbd": "MBG/NBD"}
-
-
 def _candidates(selection) -> tuple[list[dict], str]:
     """The purchase models compared on the holdout (pipeline.btyd_models' metrics.selection), chosen first."""
     if not isinstance(selection, dict) or not isinstance(selection.get("candidates"), dict):
@@ -929,10 +947,10 @@ def _candidates(selection) -> tuple[list[dict], str]:
     for code, figures in selection["candidates"].items():
         if not isinstance(figures, dict):
             continue
-        rows.append({"code": code, "name": PURCHASE_MODEL_NAMES.get(code, code), "chosen": code == chosen,
+        rows.append({"code": code, "name": labels.label("analytics.purchase_model", code), "chosen": code == chosen,
                      **{k: _num(figures.get(k)) for k in ("ratio", "mae", "rmse", "correlation", "log_likelihood")}})
     rows.sort(key=lambda r: (not r["chosen"], r["code"]))
-    return rows, str(selection.get("criterion") or "")
+    return rows, glossary.text("bgnbd", "criterion", selection.get("criterion"))
 
 
 def validation(metrics) -> Validation:

@@ -291,7 +291,7 @@ def _fit_bgnbd_frame(frame: pd.DataFrame, model: str = "bgnbd") -> tuple[btyd.BG
     return params, info, (buyer, x, t_x, T)
 
 
-PURCHASE_MODEL_NAMES = {"bgnbd": "BG/NBD", "mbgnbd": "MBG/NBD"}
+PURCHASE_MODEL_NAMES = {"bgnbd": "BG/NBD", "mbgnbd": "MBG/NBD"}  # also the label table's "analytics.purchase_model"
 
 
 def _holdout_errors(pred: np.ndarray, actual: np.ndarray) -> dict:

@@ -3,8 +3,6 @@ figure comes from dashboards.py, and every list or aggregate only holds customer
 
 from __future__ import annotations
 
-import json
-
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
@@ -15,9 +13,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 from django.views.decorators.http import require_POST
 
-from clientwise.analytics import dashboards
+from clientwise.analytics import dashboards, glossary
 from clientwise.analytics.schemas import ScoreListParams
 from clientwise.analytics.services import suggested_as_of
+from clientwise.core import labels
 from clientwise.core import permissions as perms
 from clientwise.core.decorators import perm_required
 from clientwise.core.errors import DomainError, NotFound
@@ -182,21 +181,6 @@ def models(request):
                                                      "batch": dashboards.current_batch()})
 
 
-def _parameters(run) -> list[tuple[str, object, bool]]:
-    """(name, value, is_number) of a run's parameters; lists and dicts as compact JSON."""
-    if run is None or not isinstance(run.parameters, dict):
-        return []
-    out = []
-    for key, value in sorted(run.parameters.items()):
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            out.append((key, value, True))
-        elif isinstance(value, str | bool) or value is None:
-            out.append((key, value, False))
-        else:
-            out.append((key, json.dumps(value, ensure_ascii=False, separators=(", ", ": "), default=str), False))
-    return out
-
-
 @perm_required(perms.VIEW_ANALYTICS)
 def model_detail(request, model: str):
     if model not in dashboards.MODEL_LABELS:
@@ -213,12 +197,13 @@ def model_detail(request, model: str):
         "charts": validation.charts() if validation is not None else {},
         "chart_labels": _chart_labels(),
         "model": model,
-        "label": dashboards.MODEL_LABELS[model],
+        "label": labels.label("analytics.model", model),
         "help": dashboards.MODEL_HELP.get(model, ""),
         "run": run,
         "history": history,
         "validation": validation,
-        "parameters": _parameters(run),
+        "figures": glossary.figures(model, run.metrics) if run is not None else [],
+        "parameters": glossary.present(model, run.parameters) if run is not None else [],
         "models": dashboards.models_overview(),
         "batch": dashboards.current_batch(),
     })

@@ -25,3 +25,16 @@ def register() -> None:
         "promoter.create": _("Promoter created"), "promoter.update": _("Promoter changed"),
         "promoter.delete": _("Promoter deleted"),
     })
+    labels.register("model", {
+        "commerce.region": _("Region"),
+        "commerce.branch": _("Branch"),
+        "commerce.store": _("Store"),
+        "commerce.channel": _("Channel"),
+        "commerce.productcategory": _("Product category"),
+        "commerce.unit": _("Unit"),
+        "commerce.brand": _("Brand"),
+        "commerce.product": _("Product"),
+        "commerce.promoter": _("Promoter"),
+        "commerce.order": _("Order"),
+        "commerce.return": _("Return"),
+    })

@@ -29,3 +29,12 @@ def register() -> None:
     labels.register("audit.detail.context", {"customer_list": _("customer list"), "customer_360": _("customer page"),
                                              "call_screen": _("call screen")})
     labels.register("audit.detail.kind", ContactPoint.Kind)
+    labels.register("model", {
+        "customers.customer": _("Customer"),
+        "customers.customershare": _("Sharing with a team"),
+        "customers.tag": _("Tag"),
+        "customers.customattribute": _("Custom field"),
+        "customers.contactpoint": _("Contact detail"),
+        "customers.consent": _("Consent"),
+        "customers.interaction": _("Timeline entry"),
+    })

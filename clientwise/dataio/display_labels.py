@@ -14,3 +14,8 @@ def register() -> None:
         "import.batch": _("Import batch loaded"), "import.replay": _("Quarantined rows replayed"),
         "import.mapping": _("Column mapping saved"), "import.grid": _("Rows entered in a grid"),
     })
+    labels.register("model", {
+        "dataio.importjob": _("Import"),
+        "dataio.quarantinedrow": _("Quarantined row"),
+        "dataio.mappingtemplate": _("Column mapping"),
+    })

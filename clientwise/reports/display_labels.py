@@ -12,3 +12,8 @@ def register() -> None:
         "report.create": _("Report saved"), "report.update": _("Report changed"), "report.delete": _("Report deleted"),
         "report.schedule": _("Report e-mail scheduled"), "report.unschedule": _("Report e-mail stopped"),
     })
+    labels.register("model", {
+        "reports.report": _("Report"),
+        "reports.dashboard": _("Dashboard"),
+        "reports.reportschedule": _("Report e-mail"),
+    })

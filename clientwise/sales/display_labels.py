@@ -31,6 +31,24 @@ def register() -> None:
         "key_account.wallet": _("Key account wallet entered"), "key_account.cost": _("Key account cost entered"),
     })
 
+    labels.register("model", {
+        "sales.webform": _("Web form"),
+        "sales.lead": _("Lead"),
+        "sales.assignmentrule": _("Lead assignment rule"),
+        "sales.scoringrule": _("Lead scoring rule"),
+        "sales.pipeline": _("Pipeline"),
+        "sales.stage": _("Stage"),
+        "sales.opportunity": _("Opportunity"),
+        "sales.activity": _("Call or task"),
+        "sales.note": _("Note"),
+        "sales.ownershiptransfer": _("Handover"),
+        "sales.quota": _("Quota"),
+        "sales.keyaccount": _("Key account"),
+        "sales.accountgoal": _("Key account goal"),
+        "sales.walletshare": _("Key account wallet"),
+        "sales.costtoserve": _("Cost to serve"),
+        "sales.accountcontact": _("Key account contact"),
+    })
 
 # Which label kind a scoring rule's value is a code of (the other fields hold free text or a number).
 SCORING_VALUE_KINDS = {"channel": "sales.lead.channel", "product_line": "sales.product_line"}

@@ -36,3 +36,21 @@ def register() -> None:
         "workorder.create": _("Work order created"), "workorder.assign": _("Work order assigned"),
         "workorder.status": _("Work order status changed"),
     })
+    labels.register("model", {
+        "service.businesscalendar": _("Business hours"),
+        "service.slapolicy": _("SLA policy"),
+        "service.queue": _("Queue"),
+        "service.agentprofile": _("Agent"),
+        "service.category": _("Ticket category"),
+        "service.rootcause": _("Root cause"),
+        "service.routingrule": _("Routing rule"),
+        "service.ticket": _("Ticket"),
+        "service.ticketmessage": _("Ticket message"),
+        "service.ticketattachment": _("Ticket attachment"),
+        "service.cannedreply": _("Canned reply"),
+        "service.knowledgearticle": _("Knowledge article"),
+        "service.technician": _("Technician"),
+        "service.workorder": _("Work order"),
+        "service.surveyattribute": _("Survey dimension"),
+        "service.survey": _("Satisfaction survey"),
+    })

@@ -12,8 +12,10 @@ from dataclasses import dataclass
 from django import template
 from django.utils.translation import gettext_lazy as _
 
+from clientwise.analytics import glossary
 from clientwise.analytics.models import ModelRun
 from clientwise.analytics.rules import SERVE_BASELINE
+from clientwise.core import labels
 
 register = template.Library()
 
@@ -24,10 +26,8 @@ SERVED = {
     "recommend": _("Recommendations are the most popular products (less one-off purchases the customer made)."),
     "clv": _("Lifetime value is still shown; rank by past revenue rather than by it."),
 }
-METRIC = {
-    "auc": _("AUC"), "mae": _("mean error in days"), "top20_capture": _("share of revenue from the top 20%"),
-    "hit_rate": _("hit rate"),
-}
+# The figure each check compares and the baseline's name come from the label table ("analytics.metric" through
+# glossary.metric_name, "analytics.baseline"), registered by analytics/display_labels.py.
 BASELINE = {
     "recency": _("recency only"), "own_gap": _("the customer's own average gap"),
     "past_revenue": _("past revenue"), "popular": _("the most popular products"),
@@ -54,11 +54,11 @@ def note_for(model: str, guard) -> GuardNote | None:
     beats = guard.get("beats")
     serves = guard.get("serving") == SERVE_BASELINE
     return GuardNote(
-        model=model, label=str(dict(ModelRun.Model.choices).get(model, model)),
+        model=model, label=labels.label("analytics.model", model),
         beats=beats if isinstance(beats, bool) else None, serves_baseline=serves,
-        metric=str(METRIC.get(guard.get("metric"), guard.get("metric") or "")),
+        metric=glossary.metric_name(model, str(guard.get("metric") or ""), short=True),
         value=guard.get("value"), baseline_value=guard.get("baseline_value"),
-        baseline=str(BASELINE.get(guard.get("baseline"), guard.get("baseline") or "")),
+        baseline=labels.label("analytics.baseline", guard.get("baseline") or ""),
         served=str(SERVED.get(model, "")) if beats is False else "")
 
 
@@ -84,3 +84,9 @@ def baseline_notes(batch_id, models: str = "") -> dict[str, GuardNote]:
         if note is not None and note.beats is False:
             notes[model] = note
     return notes
+
+
+@register.filter
+def metric_label(key, model: str = "") -> str:
+    """A run's headline figure by name: `{{ headline.0|metric_label:model }}` → "AUC (area under the ROC curve)"."""
+    return glossary.metric_name(model or "", str(key or ""))

@@ -146,13 +146,16 @@ def test_model_page_renders_validation(world, web_client):
     for chart in ("an-chart-gains", "an-chart-lift", "an-chart-calibration"):
         assert f'id="{chart}"' in body
     assert 'id="an-chart-holdout"' not in body
-    assert "isotonic" in body and "calibration_error" in body
+    # figures and parameters in words, with their one-line explanations; the codes stay out of sight
+    assert "isotonic regression" in body and "Calibration error" in body and 'data-key="calibration_error"' in body
+    assert "Mean gap between predicted and observed churn rates" in body and ">calibration_error<" not in body
     assert f"?run={churn.pk}" in body
     data = chart_data(response)
     assert data["auc"] == 0.81 and len(data["gains"]) == 10
 
     bgnbd = c.get(reverse("analytics:model", args=["bgnbd"])).content.decode()
-    assert 'id="an-chart-holdout"' in bgnbd and "alpha" in bgnbd and "holdout.actual_total" in bgnbd
+    assert 'id="an-chart-holdout"' in bgnbd and 'data-key="alpha"' in bgnbd and "α" in bgnbd
+    assert "Purchases made" in bgnbd and "53.5" in bgnbd and "Mean absolute error (purchases)" in bgnbd
 
     index = c.get(MODELS).content.decode()
     assert reverse("analytics:model", args=["churn"]) in index and "0.810" in index

@@ -11,3 +11,8 @@ def register() -> None:
 
     labels.register("identity.level", LEVEL_LABELS)
     labels.register("audit.action", {"duplicate.reject": _("Marked as not duplicates")})
+    labels.register("model", {
+        "identity.duplicatecandidate": _("Possible duplicate"),
+        "identity.mergerecord": _("Merge"),
+        "identity.deduprun": _("Duplicate search"),
+    })

@@ -9,3 +9,6 @@ def register() -> None:
     from clientwise.core import labels
 
     labels.register("audit.action", {"quality.run": _("Data quality checked")})
+    labels.register("model", {
+        "quality.qualityrun": _("Data quality check"),
+    })

@@ -6,8 +6,10 @@ from django.utils.translation import gettext_lazy as _
 
 
 def register() -> None:
+    from clientwise.commerce.models import Order
     from clientwise.core import labels
 
+    labels.register("commerce.order.status", Order.Status)
     labels.register("audit.action", {
         "order.": _("Orders: any change"), "return.": _("Returns: any change"),
         "order.create": _("Order recorded"), "order.cancel": _("Order cancelled"), "return.create": _("Return recorded"),

@@ -12,6 +12,7 @@ def register() -> None:
     labels.register("customers.interaction.kind", Interaction.Kind)
     labels.register("customers.contact.kind", ContactPoint.Kind)
     labels.register("customers.customer.status", Customer.Status)
+    labels.register("customers.customer.kind", Customer.Kind)
     labels.register("audit.action", {
         "customer.": _("Customers: any change"), "contact.": _("Contacts: any change"),
         "consent.": _("Consents: any change"),

@@ -12,6 +12,11 @@ whole result in memory:
   anonymous temporary file which is then sent with FileResponse; the audit row carries the number of rows
   actually written.
 
+Headers: the pages write the columns' names in the reader's language and the values that are codes (kind,
+status, source) as their labels (core/labels.py) — a file is read by people. `?headers=codes` on a page, every
+API call and every Parquet file keep the stable machine names and codes (`id, name, kind, …`, `person`, `active`)
+that scripts read by name.
+
 The thin page views and the API router at the bottom only parse the request and call the service.
 """
 
@@ -34,13 +39,14 @@ from django.db.models import DecimalField, ExpressionWrapper, F
 from django.http import FileResponse, HttpResponseBase, StreamingHttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext_lazy
 from ninja import Query, Router
 from pydantic import ValidationError
 from pydantic.json_schema import SkipJsonSchema
 
 from clientwise.commerce import queries as commerce_queries
 from clientwise.commerce.schemas import OrderFilterIn
-from clientwise.core import masking, spreadsheet
+from clientwise.core import labels, masking, spreadsheet
 from clientwise.core import permissions as perms
 from clientwise.core.audit import audit
 from clientwise.core.errors import DomainError, ErrorCode
@@ -64,34 +70,69 @@ TIMESTAMP = pa.timestamp("us", tz="UTC")
 
 @dataclass(frozen=True)
 class Column:
-    """One exported column: its header, its Arrow type (Parquet) and, for PII, the masking function."""
+    """One exported column: its machine name, its Arrow type (Parquet), for PII the masking function, its header
+    for people (a lazy translation) and, for a column of codes, the label kind its values are read through."""
 
     name: str
     arrow: pa.DataType = field(default_factory=pa.string)
     mask: Callable[[str | None], str] | None = None
+    label: Any = ""
+    kind: str = ""
+
+
+Headers = Literal["labels", "codes"]
 
 
 # The first 18 customer columns are those of the customer list's original CSV export, in the same order.
 CUSTOMER_COLUMNS = (
-    Column("id", pa.int64()), Column("name"), Column("kind"), Column("member_number"), Column("status"),
-    Column("mobile", mask=masking.mask_phone), Column("email", mask=masking.mask_email),
-    Column("id_number", mask=masking.mask_id_number), Column("province"), Column("city"), Column("owner"),
-    Column("team"), Column("tags"), Column("order_count", pa.int64()), Column("revenue", MONEY),
-    Column("first_order_at", TIMESTAMP), Column("last_order_at", TIMESTAMP), Column("created_at", TIMESTAMP),
-    Column("wechat", mask=masking.mask_wechat), Column("address", mask=masking.mask_text),
+    Column("id", pa.int64(), label=pgettext_lazy("export column", "ID")),
+    Column("name", label=pgettext_lazy("export column", "Name")),
+    Column("kind", kind="customers.customer.kind", label=pgettext_lazy("export column", "Kind")),
+    Column("member_number", label=pgettext_lazy("export column", "Member number")),
+    Column("status", kind="customers.customer.status", label=pgettext_lazy("export column", "Status")),
+    Column("mobile", mask=masking.mask_phone, label=pgettext_lazy("export column", "Mobile")),
+    Column("email", mask=masking.mask_email, label=pgettext_lazy("export column", "Email")),
+    Column("id_number", mask=masking.mask_id_number, label=pgettext_lazy("export column", "ID number")),
+    Column("province", label=pgettext_lazy("export column", "Province")),
+    Column("city", label=pgettext_lazy("export column", "City")),
+    Column("owner", label=pgettext_lazy("export column", "Owner")),
+    Column("team", label=pgettext_lazy("export column", "Team")),
+    Column("tags", label=pgettext_lazy("export column", "Tags")),
+    Column("order_count", pa.int64(), label=pgettext_lazy("export column", "Orders")),
+    Column("revenue", MONEY, label=pgettext_lazy("export column", "Revenue")),
+    Column("first_order_at", TIMESTAMP, label=pgettext_lazy("export column", "First order")),
+    Column("last_order_at", TIMESTAMP, label=pgettext_lazy("export column", "Last order")),
+    Column("created_at", TIMESTAMP, label=pgettext_lazy("export column", "Created")),
+    Column("wechat", mask=masking.mask_wechat, label=pgettext_lazy("export column", "WeChat ID")),
+    Column("address", mask=masking.mask_text, label=pgettext_lazy("export column", "Postal address")),
 )
 _CUSTOMER_FIELDS = ("id", "name", "kind", "member_number", "status", "mobile", "email", "id_number", "province",
                     "city", "owner_id", "team_id", "order_count", "revenue", "first_order_at", "last_order_at",
                     "created_at")
 
 ORDER_COLUMNS = (
-    Column("id", pa.int64()), Column("number"), Column("ordered_at", TIMESTAMP), Column("status"),
-    Column("customer_id", pa.int64()), Column("customer_name"), Column("customer_mobile", mask=masking.mask_phone),
-    Column("store_code"), Column("store_name"), Column("channel"), Column("sales_rep"), Column("currency"),
-    Column("subtotal", MONEY), Column("discount", MONEY), Column("amount", MONEY), Column("line_count", pa.int64()),
-    Column("source"), Column("external_id"),
+    Column("id", pa.int64(), label=pgettext_lazy("export column", "ID")),
+    Column("number", label=pgettext_lazy("export column", "Order number")),
+    Column("ordered_at", TIMESTAMP, label=pgettext_lazy("export column", "Ordered at")),
+    Column("status", kind="commerce.order.status", label=pgettext_lazy("export column", "Status")),
+    Column("customer_id", pa.int64(), label=pgettext_lazy("export column", "Customer ID")),
+    Column("customer_name", label=pgettext_lazy("export column", "Customer")),
+    Column("customer_mobile", mask=masking.mask_phone, label=pgettext_lazy("export column", "Customer mobile")),
+    Column("store_code", label=pgettext_lazy("export column", "Store code")),
+    Column("store_name", label=pgettext_lazy("export column", "Store")),
+    Column("channel", label=pgettext_lazy("export column", "Channel")),
+    Column("sales_rep", label=pgettext_lazy("export column", "Sales rep")),
+    Column("currency", label=pgettext_lazy("export column", "Currency")),
+    Column("subtotal", MONEY, label=pgettext_lazy("export column", "Subtotal")),
+    Column("discount", MONEY, label=pgettext_lazy("export column", "Discount")),
+    Column("amount", MONEY, label=pgettext_lazy("export column", "Amount")),
+    Column("line_count", pa.int64(), label=pgettext_lazy("export column", "Lines")),
+    Column("source", kind="source", label=pgettext_lazy("export column", "Source")),
+    Column("external_id", label=pgettext_lazy("export column", "External ID")),
 )
-ORDER_COST_COLUMNS = (Column("cost", MONEY), Column("margin", MONEY))  # only for users with orders.view_costs
+# only for users with orders.view_costs
+ORDER_COST_COLUMNS = (Column("cost", MONEY, label=pgettext_lazy("export column", "Cost")),
+                      Column("margin", MONEY, label=pgettext_lazy("export column", "Margin")))
 _ORDER_FIELDS = ("id", "number", "ordered_at", "status", "customer_id", "customer__name", "customer__mobile",
                  "store__code", "store__name", "channel__name", "sales_rep_id", "currency", "subtotal", "discount",
                  "amount", "line_count", "source", "external_id", "cost", "export_margin")
@@ -287,10 +328,26 @@ class _Echo:
         return value
 
 
-def csv_chunks(columns: tuple[Column, ...], rows: Iterable[tuple]) -> Iterator[str]:
+def header_names(columns: tuple[Column, ...], headers: Headers = "codes") -> list[str]:
+    """The header row: machine names, or the columns' names in the active language."""
+    return [str(c.label) if headers == "labels" and c.label else c.name for c in columns]
+
+
+def labelled_rows(columns: tuple[Column, ...], rows: Iterable[tuple]) -> Iterator[tuple]:
+    """Rows with the values of code columns (Column.kind) as their labels in the active language; a value no
+    table knows stays as it is (a source an installation named itself)."""
+    tables = {i: dict(labels.choices(c.kind)) for i, c in enumerate(columns) if c.kind}
+    if not tables:
+        yield from rows
+        return
+    for row in rows:
+        yield tuple(tables[i].get(v, v) if i in tables and isinstance(v, str) else v for i, v in enumerate(row))
+
+
+def csv_chunks(columns: tuple[Column, ...], rows: Iterable[tuple], names: list[str] | None = None) -> Iterator[str]:
     """The header (after a BOM) and then about CHUNK rows per yielded string."""
     writer = csv.writer(_Echo())
-    yield "\ufeff" + writer.writerow([spreadsheet.neutralize(c.name) for c in columns])
+    yield "\ufeff" + writer.writerow([spreadsheet.neutralize(n) for n in names or header_names(columns)])
     cells = _csv_converters(columns)
     for batch in _batched(rows, CHUNK):
         yield "".join([writer.writerow([f(v) for f, v in zip(cells, row, strict=True)]) for row in batch])
@@ -336,7 +393,8 @@ def excel_serial(value: dt.datetime | None, tz: dt.tzinfo | None = None) -> floa
 _DAY = dt.timedelta(days=1)
 
 
-def write_xlsx(columns: tuple[Column, ...], rows: Iterable[tuple], out: IO[bytes], *, title: str) -> int:
+def write_xlsx(columns: tuple[Column, ...], rows: Iterable[tuple], out: IO[bytes], *, title: str,
+               names: list[str] | None = None) -> int:
     """Write a one-sheet workbook (bold frozen header) and return the number of data rows.
 
     rustpy-xlsxwriter (rust_xlsxwriter underneath) streams the rows in its constant-memory mode: each row goes to
@@ -346,7 +404,7 @@ def write_xlsx(columns: tuple[Column, ...], rows: Iterable[tuple], out: IO[bytes
     """
     from rustpy_xlsxwriter import Format, write_worksheet
 
-    keys = _unique_headers([c.name for c in columns])
+    keys = _unique_headers(names or header_names(columns))
     times = [i for i, c in enumerate(columns) if pa.types.is_timestamp(c.arrow)]
     tz = timezone.get_current_timezone()
     count = 0
@@ -401,16 +459,22 @@ def write_parquet(columns: tuple[Column, ...], rows: Iterable[tuple], out: IO[by
 
 
 def _build(*, fmt: str, stem: str, title: str, columns: tuple[Column, ...], rows: Iterable[tuple],
-           count_first: Callable[[], int], record: Callable[[int], None], masked: bool) -> ExportFile:
+           count_first: Callable[[], int], record: Callable[[int], None], masked: bool,
+           headers: Headers = "codes") -> ExportFile:
     filename = f"{stem}-{timezone.localdate():%Y%m%d}.{fmt}"
+    labelled = headers == "labels" and fmt != "parquet"  # Parquet is read by tools: always the machine names
+    names = header_names(columns, "labels" if labelled else "codes")
+    if labelled:
+        rows = labelled_rows(columns, rows)
     if fmt == "csv":
         count = count_first()
         record(count)
-        return ExportFile(filename, CONTENT_TYPES[fmt], count, masked, chunks=csv_chunks(columns, rows))
+        return ExportFile(filename, CONTENT_TYPES[fmt], count, masked, chunks=csv_chunks(columns, rows, names))
     # No name on disk, gone when closed; FileResponse closes it after sending, so no `with` here.
     out = tempfile.TemporaryFile(prefix="clientwise-export-")  # noqa: SIM115
     try:
-        count = write_xlsx(columns, rows, out, title=title) if fmt == "xlsx" else write_parquet(columns, rows, out)
+        count = (write_xlsx(columns, rows, out, title=title, names=names) if fmt == "xlsx"
+                 else write_parquet(columns, rows, out))
     except BaseException:
         out.close()
         raise
@@ -428,8 +492,9 @@ def _check_format(fmt: str) -> str:
 # ----- the service --------------------------------------------------------------------------------------------
 
 
-def export_customers(*, actor, params: CustomerListParams, fmt: str) -> ExportFile:
-    """Export the customers `actor` may see that match the customer list's filters, in its sort order.
+def export_customers(*, actor, params: CustomerListParams, fmt: str, headers: Headers = "codes") -> ExportFile:
+    """Export the customers `actor` may see that match the customer list's filters, in its sort order;
+    `headers="labels"`: column names and coded values in the active language (CSV and XLSX).
 
     Needs customers.view and data.export (PermissionDenied otherwise, and nothing is recorded). PII columns
     (mobile, email, ID number, WeChat, address) are masked unless the actor has view_pii. Writes one audit row
@@ -449,7 +514,8 @@ def export_customers(*, actor, params: CustomerListParams, fmt: str) -> ExportFi
               detail={"format": fmt, "filters": filters, "count": count, "masked": not pii})
 
     return _build(fmt=fmt, stem="customers", title=_("Customers"), columns=CUSTOMER_COLUMNS,
-                  rows=customer_rows(qs, pii=pii, exact=fmt != "xlsx"), count_first=qs.count, record=record, masked=not pii)
+                  rows=customer_rows(qs, pii=pii, exact=fmt != "xlsx"), count_first=qs.count, record=record,
+                  masked=not pii, headers=headers)
 
 
 def order_filters(data: OrderFilterIn) -> commerce_queries.OrderFilters:
@@ -459,8 +525,9 @@ def order_filters(data: OrderFilterIn) -> commerce_queries.OrderFilters:
         status=data.status, customer=data.customer_id, amount_min=data.amount_min, amount_max=data.amount_max)
 
 
-def export_orders(*, actor, filters: OrderFilterIn, fmt: str) -> ExportFile:
-    """Export the orders `actor` may see that match the order list's filters, newest first.
+def export_orders(*, actor, filters: OrderFilterIn, fmt: str, headers: Headers = "codes") -> ExportFile:
+    """Export the orders `actor` may see that match the order list's filters, newest first (`headers` as for
+    export_customers).
 
     Needs orders.view and data.export. The customer's mobile is masked unless the actor has view_pii; cost
     and margin columns are present only for users with orders.view_costs. Writes one audit row
@@ -482,7 +549,8 @@ def export_orders(*, actor, filters: OrderFilterIn, fmt: str) -> ExportFile:
 
     columns = ORDER_COLUMNS + ORDER_COST_COLUMNS if costs else ORDER_COLUMNS
     return _build(fmt=fmt, stem="orders", title=_("Orders"), columns=columns,
-                  rows=order_rows(qs, pii=pii, costs=costs, exact=fmt != "xlsx"), count_first=qs.count, record=record, masked=not pii)
+                  rows=order_rows(qs, pii=pii, costs=costs, exact=fmt != "xlsx"), count_first=qs.count, record=record,
+                  masked=not pii, headers=headers)
 
 
 def as_response(export: ExportFile) -> HttpResponseBase:
@@ -524,18 +592,25 @@ def _page_export(run: Callable[[], ExportFile]) -> HttpResponseBase:
         raise
 
 
+def _page_headers(request) -> Headers:
+    """A page's download is read by people (labels), unless `?headers=codes` asks for the machine names."""
+    return "codes" if request.GET.get("headers") == "codes" else "labels"
+
+
 @login_required
 def customer_export_view(request, fmt: str):
-    """/data/export/customers.<fmt>?<the customer list's query string>"""
+    """/data/export/customers.<fmt>?<the customer list's query string>[&headers=codes]"""
     params = CustomerListParams.from_query(request.GET)
-    return _page_export(lambda: export_customers(actor=request.user, params=params, fmt=fmt))
+    return _page_export(lambda: export_customers(actor=request.user, params=params, fmt=fmt,
+                                                 headers=_page_headers(request)))
 
 
 @login_required
 def order_export_view(request, fmt: str):
-    """/data/export/orders.<fmt>?<the order list's query string>"""
+    """/data/export/orders.<fmt>?<the order list's query string>[&headers=codes]"""
     filters = parse_order_query(request.GET)
-    return _page_export(lambda: export_orders(actor=request.user, filters=filters, fmt=fmt))
+    return _page_export(lambda: export_orders(actor=request.user, filters=filters, fmt=fmt,
+                                              headers=_page_headers(request)))
 
 
 # ----- API (thin; mounted by dataio.api) ----------------------------------------------------------------------

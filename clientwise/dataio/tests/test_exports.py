@@ -104,7 +104,7 @@ def local(value: dt.datetime) -> str:
 
 def test_customer_csv_unmasked_for_view_pii_and_masked_otherwise(web_client, org, data):
     z = data.zhang
-    rows = csv_rows(web_client(org.admin).get("/data/export/customers.csv", {"q": "张"}))
+    rows = csv_rows(web_client(org.admin).get("/data/export/customers.csv", {"q": "张", "headers": "codes"}))
     assert rows[0] == CUSTOMER_HEADER
     assert rows[1:] == [[
         str(z.pk), "张伟", "person", "M001", "active", "+8613812345678", "zhang.wei@example.com", "110105199001011234",
@@ -119,7 +119,7 @@ def test_customer_csv_unmasked_for_view_pii_and_masked_otherwise(web_client, org
 
 
 def test_customer_xlsx_masked_and_unmasked(web_client, org, data):
-    r = web_client(org.admin).get("/data/export/customers.xlsx", {"q": "张"})
+    r = web_client(org.admin).get("/data/export/customers.xlsx", {"q": "张", "headers": "codes"})
     assert isinstance(r, FileResponse)
     assert r["Content-Type"] == exports.CONTENT_TYPES["xlsx"]
     assert r["Content-Disposition"].startswith('attachment; filename="customers-')
@@ -238,6 +238,26 @@ def test_parquet_is_written_in_record_batches(org, data, monkeypatch):
     export.file.close()
 
 
+def test_page_downloads_speak_the_readers_language_and_the_api_keeps_the_codes(web_client, api_client, org, data):
+    """Headers and coded values (kind, status) in words on the pages; ?headers=codes, the API and Parquet keep
+    the machine names scripts read."""
+    from clientwise.accounts.models import User
+
+    rows = csv_rows(web_client(org.admin).get("/data/export/customers.csv", {"q": "张"}))
+    assert rows[0][:5] == ["ID", "Name", "Kind", "Member number", "Status"] and rows[0][-2:] == ["WeChat ID",
+                                                                                                 "Postal address"]
+    assert rows[1][2] == "Person" and rows[1][4] == "Active"
+    User.objects.filter(pk=org.admin.pk).update(language="zh-hans")
+    rows = xlsx_rows(web_client(org.admin).get("/data/export/customers.xlsx", {"q": "张"}))
+    assert rows[0][:3] == ["编号", "姓名/名称", "类型"] and rows[1][2] == "个人" and rows[1][4] == "活跃"
+    orders = csv_rows(web_client(org.admin).get("/data/export/orders.csv", {"q": "SO-1"}))
+    assert orders[0][:4] == ["编号", "订单号", "下单时间", "状态"] and orders[1][3] == "已完成"
+    assert orders[0][-2:] == ["成本", "毛利"]
+    assert parquet_table(web_client(org.admin).get("/data/export/customers.parquet")).column_names == CUSTOMER_HEADER
+    assert csv_rows(api_client(org.admin).get("exports/customers", {"format": "csv", "q": "张"}))[0] == CUSTOMER_HEADER
+    assert len(rows[0]) == len(CUSTOMER_HEADER)  # the same columns in the same order, only named for people
+
+
 def test_customer_csv_columns_are_stable():
     # Spreadsheets and scripts downstream read these columns by position: change them only deliberately.
     assert tuple(CUSTOMER_HEADER) == (
@@ -251,13 +271,13 @@ def test_customer_csv_columns_are_stable():
 
 def test_order_exports_mask_mobile_and_show_cost_only_with_the_right(web_client, org, data):
     o1 = data.orders[0]
-    rows = csv_rows(web_client(org.admin).get("/data/export/orders.csv", {"q": "SO-1"}))
+    rows = csv_rows(web_client(org.admin).get("/data/export/orders.csv", {"q": "SO-1", "headers": "codes"}))
     assert rows[0][-2:] == ["cost", "margin"]
     assert rows[1] == [str(o1.pk), "SO-1", local(o1.ordered_at), "completed", str(data.zhang.pk), "张伟",
                        "+8613812345678", "SH001", "徐汇店", "门店", "rep_a", "CNY", "3999.00", "0.00", "3999.00", "1",
                        "", "", "2800.00", "1199.00"]
     # The analyst may see costs but not PII; the marketer neither.
-    rows = xlsx_rows(web_client(org.analyst).get("/data/export/orders.xlsx", {"q": "SO-1"}))
+    rows = xlsx_rows(web_client(org.analyst).get("/data/export/orders.xlsx", {"q": "SO-1", "headers": "codes"}))
     assert rows[1][6] == "138****5678" and rows[0][-2:] == ["cost", "margin"] and rows[1][-1] == 1199
     table = parquet_table(web_client(org.marketer).get("/data/export/orders.parquet", {"q": "SO-1"}))
     assert "cost" not in table.column_names and "margin" not in table.column_names

@@ -77,9 +77,9 @@ def _fresh_ticket(user, pk) -> dict:
 
 @router.get("/service/lookup", response=list[CallerOut], summary="Find a caller by phone number")
 def lookup(request, phone: str):
-    """Customers you may see with this mobile or landline number (any format), each with value tier, churn risk,
-    next best action and open tickets: what an agent needs when the phone rings. Phones are masked without
-    the view_pii right."""
+    """Customers you may see with this mobile or landline number (any format) or, given exactly 8 digits, whose
+    number ends in them (at most 11), each with value tier, churn risk, next best action and open tickets: what an
+    agent needs when the phone rings. Phones are masked without the view_pii right."""
     user = _viewer(request)
     pii = perms.can_view_pii(user)
     out = []

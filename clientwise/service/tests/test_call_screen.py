@@ -135,3 +135,12 @@ def test_call_screen_access(org, desk, customer, other_customer, ticket, web_cli
     with pytest.raises(Exception) as exc:
         queries.call_screen(org.rep_b, customer.pk)
     assert getattr(exc.value, "status", None) == 404
+
+
+def test_api_lookup_by_last_eight_digits(org, desk, customer, other_customer, api_client):
+    set_score(customer.pk, tier="A", churn=0.3, action="call")
+    rows = api_client(org.agent).get("service/lookup", {"phone": "12345678"}).json()
+    assert [r["id"] for r in rows] == [customer.pk, other_customer.pk]
+    assert rows[0]["value_tier"] == "A" and rows[0]["mobile"] == "138****5678"
+    assert [r["id"] for r in api_client(org.rep_b).get("service/lookup", {"phone": "12345678"}).json()] == [
+        other_customer.pk]

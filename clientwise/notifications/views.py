@@ -57,7 +57,7 @@ def read(request, pk: int):
     n = _get_own(request, pk)
     if request.htmx:
         return render(request, "notifications/_item_read.html",
-                      {"item": queries.present(n), "oob": True, **_bell_context(request)})
+                      {"item": queries.present(n), **_bell_context(request)})
     return redirect("notifications:index")
 
 

@@ -203,7 +203,9 @@ def _value_chunks(qs, fields: tuple[str, ...], size: int = CHUNK, *, exact: bool
     compiler = vqs.query.get_compiler(using=vqs.db)
     sql, params = compiler.as_sql()
     converters = [_fast_converter(expr, connection, exact=exact) for expr, _sql, _alias in compiler.select]
-    if connection.vendor != "sqlite" or len(converters) != len(fields) or False in converters:
+    query = vqs.query
+    names = [*query.extra_select, *query.values_select, *query.annotation_select]  # the SELECT's column order
+    if connection.vendor != "sqlite" or names != list(fields) or len(converters) != len(fields) or False in converters:
         yield from _batched(vqs.iterator(chunk_size=size), size)
         return
     todo = [(i, f) for i, f in enumerate(converters) if f]

@@ -31,6 +31,11 @@ def _user(request):
     return user
 
 
+def _fresh(request, req):
+    """The request as the API shows it (with its exports, read from the audit log)."""
+    return queries.get_request_for(request.auth, req.pk)
+
+
 @router.get("/privacy/requests", response=SubjectRequestPage, summary="Data-subject requests")
 def list_requests(request, status: StatusFilter = StatusFilter.active, kind: Kind | None = None,
                   overdue: bool = False, customer_id: int | None = Query(None, ge=1, le=2 ** 62),  # noqa: B008
@@ -54,7 +59,7 @@ def create_request(request, payload: SubjectRequestIn):
     req = services.create_request(actor=user, customer_id=payload.customer_id, kind=payload.kind.value,
                                   received_at=payload.received_at, received_via=payload.received_via.value,
                                   notes=payload.notes)
-    return Status(201, req)
+    return Status(201, _fresh(request, req))
 
 
 @router.get("/privacy/requests/{int:request_id}", response=SubjectRequestOut, summary="One data-subject request")
@@ -64,25 +69,27 @@ def get_request(request, request_id: int):
 
 @router.post("/privacy/requests/{int:request_id}/start", response=SubjectRequestOut, summary="Start handling")
 def start(request, request_id: int):
-    return services.start_request(actor=_user(request), request_id=request_id)
+    return _fresh(request, services.start_request(actor=_user(request), request_id=request_id))
 
 
 @router.post("/privacy/requests/{int:request_id}/reject", response=SubjectRequestOut, summary="Reject a request")
 def reject(request, request_id: int, payload: RejectIn):
-    return services.reject_request(actor=_user(request), request_id=request_id, reason=payload.reason)
+    req = services.reject_request(actor=_user(request), request_id=request_id, reason=payload.reason)
+    return _fresh(request, req)
 
 
 @router.post("/privacy/requests/{int:request_id}/complete", response=SubjectRequestOut,
              summary="Close an access or correction request as done")
 def complete(request, request_id: int, payload: CompleteIn):
     """An access request needs an export first (409 not_exported)."""
-    return services.complete_request(actor=_user(request), request_id=request_id, resolution=payload.resolution)
+    req = services.complete_request(actor=_user(request), request_id=request_id, resolution=payload.resolution)
+    return _fresh(request, req)
 
 
 @router.post("/privacy/requests/{int:request_id}/withdraw-consent", response=SubjectRequestOut,
              summary="Withdraw every consent of the person")
 def withdraw_consent(request, request_id: int):
-    return services.withdraw_consent(actor=_user(request), request_id=request_id)
+    return _fresh(request, services.withdraw_consent(actor=_user(request), request_id=request_id))
 
 
 @router.post("/privacy/requests/{int:request_id}/erase", response=SubjectRequestOut,
@@ -90,13 +97,14 @@ def withdraw_consent(request, request_id: int):
 def erase(request, request_id: int, payload: EraseIn):
     """Irreversible: `confirm` must be the customer's number (422 confirmation_mismatch otherwise). Orders keep
     their accounting facts on the anonymised customer; files on disk are cleaned after the commit (file_status)."""
-    return services.erase_personal_data(actor=_user(request), request_id=request_id, confirm=payload.confirm)
+    req = services.erase_personal_data(actor=_user(request), request_id=request_id, confirm=payload.confirm)
+    return _fresh(request, req)
 
 
 @router.post("/privacy/requests/{int:request_id}/retry-files", response=SubjectRequestOut,
              summary="Run an erasure's file clean-up again")
 def retry_files(request, request_id: int):
-    return services.retry_file_cleanup(actor=_user(request), request_id=request_id)
+    return _fresh(request, services.retry_file_cleanup(actor=_user(request), request_id=request_id))
 
 
 @router.get("/privacy/requests/{int:request_id}/export", response=PersonalDataExport,

@@ -14,7 +14,8 @@ class SubjectRequest(models.Model):
 
     `due_on` is computed once, when the request is logged, from `received_at` as a local date and the deadline
     setting (privacy.rules); a later change of the setting does not move existing deadlines. `result` keeps what
-    the handling did (export counts, erased rows per app, consents withdrawn). An erasure's file clean-up runs after
+    the handling did (erased rows per app, consents withdrawn). Exports are not stored here: a GET writes nothing
+    but the audit trail, so "exported" is read from the `privacy.export` audit rows (queries.with_exports). An erasure's file clean-up runs after
     the database commit: `file_status` says where it is, `file_work` holds what it needs (keyed hashes of the
     person's identifiers and the paths of files to delete, never clear values) only until it is done."""
 
@@ -63,8 +64,6 @@ class SubjectRequest(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
-    exported_at = models.DateTimeField(_("last export"), null=True, blank=True)
-    export_count = models.PositiveIntegerField(default=0)
     result = models.JSONField(default=dict, blank=True)
     file_status = models.CharField(max_length=10, choices=FileStatus.choices, blank=True, default="")
     file_report = models.JSONField(default=dict, blank=True)

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Q, QuerySet
+from django.db.models import CharField, Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 
 from clientwise.core import permissions as perms
@@ -21,6 +22,31 @@ SORTS = ("due_on", "-received_at")
 ACTIVE = "active"  # the status filter for "open or in progress"
 
 
+EXPORT_ACTION = "privacy.export"
+OBJECT_TYPE = "privacy.subjectrequest"
+
+
+def _exports():
+    from clientwise.core.models import AuditLog
+
+    return AuditLog.objects.filter(action=EXPORT_ACTION, object_type=OBJECT_TYPE,
+                                   object_id=Cast(OuterRef("pk"), CharField()))
+
+
+def with_exports(qs: QuerySet[SubjectRequest]) -> QuerySet[SubjectRequest]:
+    """Each request with `exported_at` (the last export, or None) and `export_count`, read from its privacy.export
+    audit rows (two correlated subqueries on the audit log's object index)."""
+    last = _exports().order_by("-at").values("at")[:1]
+    count = _exports().order_by().values("object_id").annotate(n=Count("id")).values("n")[:1]
+    return qs.annotate(exported_at=Subquery(last), export_count=Coalesce(Subquery(count), 0))
+
+
+def has_export(request_id: int) -> bool:
+    from clientwise.core.models import AuditLog
+
+    return AuditLog.objects.filter(action=EXPORT_ACTION, object_type=OBJECT_TYPE, object_id=str(request_id)).exists()
+
+
 def visible_requests(user) -> QuerySet[SubjectRequest]:
     if not perms.has_perm(user, MANAGE_PRIVACY):
         return SubjectRequest.objects.none()
@@ -33,7 +59,8 @@ def get_request_for(user, pk) -> SubjectRequest:
         pk = int(pk)
     except (TypeError, ValueError):
         raise NotFound() from None
-    row = visible_requests(user).select_related("customer", "handled_by", "created_by").filter(pk=pk).first()
+    row = with_exports(visible_requests(user)).select_related("customer", "handled_by", "created_by").filter(
+        pk=pk).first()
     if row is None:
         raise NotFound()
     return row
@@ -72,7 +99,7 @@ def request_page(user, f: RequestFilters, *, sort: str = "due_on", cursor: str |
                  size: int = 25) -> Page:
     if sort not in SORTS:
         raise DomainError(ErrorCode.INVALID, "Unknown sort.", "sort")
-    qs = filter_requests(visible_requests(user), f).select_related("customer", "handled_by")
+    qs = with_exports(filter_requests(visible_requests(user), f)).select_related("customer", "handled_by")
     return keyset_page(qs, sort=sort, cursor=cursor, size=size)
 
 

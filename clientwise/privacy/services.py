@@ -14,7 +14,6 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -29,7 +28,7 @@ from clientwise.privacy import files, rules
 from clientwise.privacy.errors import PrivacyErrorCode
 from clientwise.privacy.models import SubjectRequest
 from clientwise.privacy.perms import MANAGE_PRIVACY
-from clientwise.privacy.queries import get_request_for
+from clientwise.privacy.queries import get_request_for, has_export
 from clientwise.privacy.subject import Erasure, collect, merged_into
 
 MAX_NOTES = 5000
@@ -193,7 +192,7 @@ def complete_request(*, actor, request_id: Any, resolution: str = "") -> Subject
         req = _locked(actor, request_id)
         _check_open(req)
         _check_kind(req, SubjectRequest.Kind.ACCESS, SubjectRequest.Kind.CORRECTION)
-        if req.kind == SubjectRequest.Kind.ACCESS and req.exported_at is None:
+        if req.kind == SubjectRequest.Kind.ACCESS and not has_export(req.pk):
             raise DomainError(PrivacyErrorCode.NOT_EXPORTED, _(
                 "Export the person's data first: that export is the answer to an access request."))
         before = req.status
@@ -210,32 +209,27 @@ def complete_request(*, actor, request_id: Any, resolution: str = "") -> Subject
 
 def export_data(*, actor, request_id: Any, fmt: str) -> dict:
     """Everything held about the person of an access request, section by section (each app's registered
-    export), as {"request", "customer_id", "generated_at", "sections": [{"key", "title", "tables"}]}. Personal
-    data is shown unmasked, so the actor also needs the view_pii right. The export is audited (format and row
-    counts); an open request moves to in progress."""
+    export), as {"request", "customer_id", "customer_ids", "generated_at", "sections": [{"key", "title",
+    "tables"}]}. Personal data is shown unmasked, so the actor also needs the view_pii right. Pages and the API call
+    this on a GET: it writes nothing but its audit row (privacy.export, with the format and the rows per section),
+    which is also how the request knows it was exported (queries.with_exports)."""
     _require(actor)
     if not perms.can_view_pii(actor):
         raise DomainError(PrivacyErrorCode.NEEDS_PII, _(
-            "An export shows personal data unmasked: it needs the right to see personal data."))
+            "An export shows personal data unmasked: it needs the right to see personal data."), status=403)
     if fmt not in ("json", "html"):
         raise DomainError(ErrorCode.INVALID, _("Format must be json or html."), "format")
+    req = get_request_for(actor, request_id)
+    _check_kind(req, SubjectRequest.Kind.ACCESS)
+    if req.status == SubjectRequest.Status.REJECTED:
+        raise DomainError(PrivacyErrorCode.WRONG_STATUS, _("This request was rejected."))
+    customer = get_customer_for(actor, req.customer_id)
     now = timezone.now()
-    with transaction.atomic():
-        req = _locked(actor, request_id)
-        _check_kind(req, SubjectRequest.Kind.ACCESS)
-        if req.status == SubjectRequest.Status.REJECTED:
-            raise DomainError(PrivacyErrorCode.WRONG_STATUS, _("This request was rejected."))
-        customer = get_customer_for(actor, req.customer_id)
-        subject = collect(customer.pk)
-        sections = [{"key": s.key, "title": s.label, "tables": s.export(subject)} for s in extensions.PERSONAL_DATA]
-        rows = {s["key"]: sum(len(t["rows"]) for t in s["tables"]) for s in sections}
-        updates: dict[str, Any] = {"exported_at": now, "export_count": F("export_count") + 1, "updated_at": now}
-        if req.status == SubjectRequest.Status.OPEN:
-            updates.update(status=SubjectRequest.Status.IN_PROGRESS, handled_by=actor)
-        SubjectRequest.objects.filter(pk=req.pk).update(**updates)
-        audit(actor=actor, action="privacy.export", obj=req, customer_id=customer.pk,
-              detail={"format": fmt, "rows": rows, "customer_ids": list(subject.customer_ids)})
-    req.refresh_from_db()
+    subject = collect(customer.pk)
+    sections = [{"key": s.key, "title": s.label, "tables": s.export(subject)} for s in extensions.PERSONAL_DATA]
+    rows = {s["key"]: sum(len(t["rows"]) for t in s["tables"]) for s in sections}
+    audit(actor=actor, action="privacy.export", obj=req, customer_id=customer.pk,
+          detail={"format": fmt, "rows": rows, "customer_ids": list(subject.customer_ids)})
     return {"request": req, "customer_id": customer.pk, "customer_ids": list(subject.customer_ids),
             "generated_at": now, "sections": sections}
 

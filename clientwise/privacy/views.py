@@ -148,7 +148,7 @@ def request_action(request, pk: int, action: str):
         add_domain_error(reject_form if action == "reject" else complete_form, exc)
         if exc.field is None:
             messages.error(request, exc.message)
-    req.refresh_from_db()
+    req = queries.get_request_for(request.user, req.pk)
     return render(request, "privacy/detail.html", _detail_context(
         request, req, reject_form=reject_form, complete_form=complete_form), status=400)
 

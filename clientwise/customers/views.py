@@ -45,10 +45,13 @@ TIMELINE_PAGE = 20
 
 
 def customer_view(view):
-    """Signed-in users only; a business 'no' becomes 403 and an invisible record 404, as in the API."""
+    """Signed-in users with the customers.view right (403 without it, before any record is looked up); a business
+    'no' becomes 403 and an invisible record 404, as in the API."""
 
     @functools.wraps(view)
     def wrapper(request, *args, **kwargs):
+        if not perms.has_perm(request.user, perms.VIEW_CUSTOMERS):
+            raise DjangoPermissionDenied()
         try:
             return view(request, *args, **kwargs)
         except NotFound:

@@ -10,7 +10,7 @@ import json
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import Http404, JsonResponse, StreamingHttpResponse
+from django.http import Http404, JsonResponse, RawPostDataException, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -247,7 +247,7 @@ def grid(request, kind: str):
 def _grid_payload(request) -> list[dict]:
     try:
         data = json.loads(request.body or b"{}")
-    except ValueError:
+    except (ValueError, RawPostDataException):  # not JSON (a form post's body is read already)
         data = None
     rows = data.get("rows") if isinstance(data, dict) else None
     if not isinstance(rows, list) or len(rows) > 5000:

@@ -7,7 +7,7 @@ import json
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, RawPostDataException
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -26,7 +26,7 @@ DEFAULT_SPEC = {"kind": "pivot", "version": 1, "fact": "sales", "measures": ["re
 def _json_body(request) -> dict:
     try:
         data = json.loads(request.body or b"{}")
-    except ValueError:
+    except (ValueError, RawPostDataException):  # not JSON (a form post's body is read already)
         data = None
     if not isinstance(data, dict):
         raise DomainError(ErrorCode.INVALID, _("The request is not valid JSON."), "spec")
@@ -137,6 +137,8 @@ def save(request):
         messages.error(request, _("The request is not valid JSON."))
         return redirect("reports:index")
     except DomainError as exc:
+        if exc.status == 403:
+            raise DjangoPermissionDenied(exc.message) from None
         messages.error(request, exc.message)
         return redirect("reports:detail", pk=post["report_id"]) if post.get("report_id") else redirect("reports:index")
     messages.success(request, _("Report “%(name)s” saved.") % {"name": report.name})
@@ -151,6 +153,8 @@ def delete(request, pk: int):
     except NotFound:
         raise Http404 from None
     except DomainError as exc:
+        if exc.status == 403:
+            raise DjangoPermissionDenied(exc.message) from None
         messages.error(request, exc.message)
         return redirect("reports:detail", pk=pk)
     messages.success(request, _("Report deleted."))
@@ -172,6 +176,8 @@ def schedule(request, pk: int):
     except NotFound:
         raise Http404 from None
     except DomainError as exc:
+        if exc.status == 403:
+            raise DjangoPermissionDenied(exc.message) from None
         messages.error(request, exc.message)
     return redirect("reports:detail", pk=pk)
 

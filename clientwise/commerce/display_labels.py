@@ -1,8 +1,46 @@
-"""Commerce's codes in words (core/labels.py): its audit actions."""
+"""Commerce's codes in words (core/labels.py): order status, audit actions, record types, and how purchase and
+return rows of the timeline read in the reader's language."""
 
 from __future__ import annotations
 
+from decimal import Decimal, InvalidOperation
+
+from django.conf import settings
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+
+
+def _amount(value, currency) -> str | None:
+    from clientwise.commerce.services import format_amount
+
+    try:
+        return format_amount(Decimal(str(value)), currency or settings.CURRENCY)
+    except (InvalidOperation, TypeError, ValueError):
+        return None
+
+
+def purchase_text(row) -> str | None:
+    """"Order SO1 · ¥3,999.00" (or its cancellation) from a purchase row's payload, whoever wrote it in whatever
+    language (the order service, an import, the demo); None when the payload lacks the parts."""
+    p = row.payload if isinstance(row.payload, dict) else {}
+    number = p.get("number")
+    if not number:
+        return None
+    if p.get("cancelled"):
+        amount = _amount(-Decimal(str(p.get("revenue_change") or 0)), p.get("currency"))
+        return gettext("Order %(number)s cancelled · %(amount)s") % {"number": number, "amount": amount}
+    amount = _amount(p.get("amount"), p.get("currency"))
+    if amount is None:
+        return None
+    return gettext("Order %(number)s · %(amount)s") % {"number": number, "amount": amount}
+
+
+def return_text(row) -> str | None:
+    p = row.payload if isinstance(row.payload, dict) else {}
+    amount = _amount(p.get("amount"), p.get("currency"))
+    if not p.get("number") or amount is None:
+        return None
+    return gettext("Return on %(number)s · %(amount)s") % {"number": p["number"], "amount": amount}
 
 
 def register() -> None:
@@ -10,6 +48,8 @@ def register() -> None:
     from clientwise.core import labels
 
     labels.register("commerce.order.status", Order.Status)
+    labels.register_row_text("customers.interaction:purchase", purchase_text)
+    labels.register_row_text("customers.interaction:return", return_text)
     labels.register("audit.action", {
         "order.": _("Orders: any change"), "return.": _("Returns: any change"),
         "order.create": _("Order recorded"), "order.cancel": _("Order cancelled"), "return.create": _("Return recorded"),

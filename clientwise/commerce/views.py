@@ -325,25 +325,25 @@ class RefKind:
 
 
 def _ref_kinds() -> dict[str, RefKind]:
-    from django.utils.translation import gettext_lazy as lazy
+    from django.utils.translation import gettext_lazy
 
     from clientwise.commerce import forms as f
     from clientwise.commerce import reference
     from clientwise.commerce.models import Branch, Brand, Channel, ProductCategory, Region, Unit
 
     return {k.key: k for k in (
-        RefKind("categories", lazy("Categories"), lazy("category"), ProductCategory, f.CategoryForm,
+        RefKind("categories", gettext_lazy("Categories"), gettext_lazy("category"), ProductCategory, f.CategoryForm,
                 reference.save_category, reference.delete_category, "category_id",
                 ("code", "name", "parent_id", "replenishable", "cycle_days"), "diagram-3"),
-        RefKind("brands", lazy("Brands"), lazy("brand"), Brand, f.BrandForm, reference.save_brand,
+        RefKind("brands", gettext_lazy("Brands"), gettext_lazy("brand"), Brand, f.BrandForm, reference.save_brand,
                 reference.delete_brand, "brand_id", ("name", "active"), "award"),
-        RefKind("regions", lazy("Regions and branches"), lazy("region"), Region, f.RegionForm, reference.save_region,
+        RefKind("regions", gettext_lazy("Regions and branches"), gettext_lazy("region"), Region, f.RegionForm, reference.save_region,
                 reference.delete_region, "region_id", ("code", "name", "team_id"), "geo-alt"),
-        RefKind("branches", lazy("Branches"), lazy("branch"), Branch, f.BranchForm, reference.save_branch,
+        RefKind("branches", gettext_lazy("Branches"), gettext_lazy("branch"), Branch, f.BranchForm, reference.save_branch,
                 reference.delete_branch, "branch_id", ("code", "name", "region_id", "team_id"), "building"),
-        RefKind("channels", lazy("Channels"), lazy("channel"), Channel, f.ChannelForm, reference.save_channel,
+        RefKind("channels", gettext_lazy("Channels"), gettext_lazy("channel"), Channel, f.ChannelForm, reference.save_channel,
                 reference.delete_channel, "channel_id", ("code", "name", "kind"), "signpost-split"),
-        RefKind("units", lazy("Units"), lazy("unit"), Unit, f.UnitForm, reference.save_unit, reference.delete_unit,
+        RefKind("units", gettext_lazy("Units"), gettext_lazy("unit"), Unit, f.UnitForm, reference.save_unit, reference.delete_unit,
                 "unit_id", ("code", "name", "fractional", "active"), "rulers"),
     )}
 

@@ -183,16 +183,28 @@ def ref(kind: str, code) -> dict[str, list[str]]:
     return {LABEL_REF: [kind, _code(code)]}
 
 
+def refs(kind: str, codes) -> dict[str, list]:
+    """A parameter that is a list of codes (the fields a change touched): read as their labels, joined."""
+    return {LABELS_REF: [kind, [_code(c) for c in codes or []]]}
+
+
+LABELS_REF = "$labels"
+
+
 def _resolve(value):
     if isinstance(value, dict) and LABEL_REF in value and isinstance(value[LABEL_REF], list | tuple):
         kind, code = (list(value[LABEL_REF]) + ["", ""])[:2]
         return label(str(kind), code)
+    if isinstance(value, dict) and LABELS_REF in value and isinstance(value[LABELS_REF], list | tuple):
+        kind, codes_ = (list(value[LABELS_REF]) + ["", []])[:2]
+        return label_list(str(kind), codes_ if isinstance(codes_, list) else [])
     return value
 
 
 class Deferred(str):
     """Text in the writer's language that also remembers how to say it in another: `msgid` (untranslated, marked
-    with gettext_noop at the call site so makemessages finds it) and `params` (JSON values or `ref()`s)."""
+    with gettext_noop at the call site so makemessages finds it) and `params` (JSON values or `ref()`s). Word a
+    count so that it needs no plural form ("Duplicates merged: %(count)s"): there is no gettext_noop for pairs."""
 
     msgid: str
     params: dict[str, Any]
@@ -221,6 +233,42 @@ def _format(msgid: str, params: dict[str, Any]) -> str:
 def deferred(msgid: str, **params) -> Deferred:
     """`deferred(gettext_noop("Ticket %(number)s escalated to %(name)s"), number=..., name=...)`."""
     return Deferred(msgid, params)
+
+
+
+DEFERRED_KEY = "_subject"  # where a row's JSON payload keeps its deferred subject (customers.events.record_event)
+
+
+_ROW_TEXTS: dict[str, Callable[[Any], str | None]] = {}
+
+
+def register_row_text(key: str, render: Callable[[Any], str | None]) -> None:
+    """How rows of one kind say their sentence from their own data, in the reader's language, whatever language
+    they were written in: `key` is "<app_label.model>:<kind>" ("customers.interaction:purchase"), `render(row)`
+    returns the text or None (then the stored text is shown). For rows written in bulk (imports, the demo) whose
+    payload already holds every part of the sentence, so nothing extra is stored per row."""
+    _ROW_TEXTS[key] = render
+
+
+def row_text(row, fallback_attr: str = "subject") -> str:
+    """A row's stored sentence (a timeline row's subject) in the reader's language: from payload[DEFERRED_KEY]
+    when it was written with deferred(), else from the renderer registered for its kind, else as written."""
+    autodiscover()
+    payload = getattr(row, "payload", None)
+    stored = payload.get(DEFERRED_KEY) if isinstance(payload, dict) else None
+    fallback = getattr(row, fallback_attr, "") or ""
+    if stored is not None:
+        return render_deferred(stored, fallback=fallback)
+    meta = getattr(row, "_meta", None)
+    render = _ROW_TEXTS.get(f"{meta.label_lower}:{getattr(row, 'kind', '')}") if meta is not None else None
+    if render is not None:
+        try:
+            text = render(row)
+        except (KeyError, TypeError, ValueError):
+            text = None
+        if text:
+            return text
+    return fallback
 
 
 def render_deferred(stored, fallback: str = "") -> str:

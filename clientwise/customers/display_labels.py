@@ -6,13 +6,19 @@ from django.utils.translation import gettext_lazy as _
 
 
 def register() -> None:
-    from clientwise.core import labels
-    from clientwise.customers.models import ContactPoint, Customer, Interaction
+    from clientwise.core import audit_display, labels
+    from clientwise.customers.models import Consent, ContactPoint, Customer, Interaction
 
     labels.register("customers.interaction.kind", Interaction.Kind)
     labels.register("customers.contact.kind", ContactPoint.Kind)
     labels.register("customers.customer.status", Customer.Status)
     labels.register("customers.customer.kind", Customer.Kind)
+    labels.register("customers.consent.status", Consent.Status)
+    labels.register("customers.consent.channel", Consent.Channel)
+    labels.register("customers.consent.purpose", Consent.Purpose)
+    # A customer field by its name (owner_id → 负责人): the model field's verbose name, as the audit log shows it.
+    labels.register_resolver("customers.customer.field",
+                             lambda name: audit_display.field_label("customers.customer", name))
     labels.register("audit.action", {
         "customer.": _("Customers: any change"), "contact.": _("Contacts: any change"),
         "consent.": _("Consents: any change"),

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.utils import timezone
 
+from clientwise.core import labels
 from clientwise.core.audit import jsonable
 from clientwise.customers.models import Interaction
 
@@ -14,7 +15,14 @@ from clientwise.customers.models import Interaction
 def record_event(*, customer_id: int, kind: str, actor=None, subject: str = "", body: str = "",
                  payload: dict[str, Any] | None = None, occurred_at: dt.datetime | None = None,
                  ref_type: str = "", ref_id: int | None = None, direction: str = "") -> Interaction:
-    """Write one timeline row. Call inside the service's transaction so the event and the change commit together."""
+    """Write one timeline row. Call inside the service's transaction so the event and the change commit together.
+
+    A `subject` made with core.labels.deferred(...) is stored as written (in the actor's language) and with its
+    message and parameters in payload["_subject"], so every reader sees it in their own language
+    (core.labels.row_text, the |subject_text template filter)."""
+    payload = dict(payload or {})
+    if isinstance(subject, labels.Deferred):
+        payload[labels.DEFERRED_KEY] = subject.stored()
     return Interaction.objects.create(
         customer_id=customer_id,
         kind=kind,
@@ -23,7 +31,7 @@ def record_event(*, customer_id: int, kind: str, actor=None, subject: str = "", 
         actor=actor if getattr(actor, "pk", None) else None,
         subject=subject[:200],
         body=body,
-        payload=jsonable(payload or {}),
+        payload=jsonable(payload),
         ref_type=ref_type,
         ref_id=ref_id,
     )

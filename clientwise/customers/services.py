@@ -13,10 +13,13 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
+from clientwise.core import labels
 from clientwise.core import permissions as perms
 from clientwise.core.audit import audit, diff, snapshot
 from clientwise.core.errors import DomainError, ErrorCode, NotFound, PermissionDenied, ValidationFailed
+from clientwise.core.labels import deferred, ref, refs
 from clientwise.core.normalize import normalize_email, normalize_phone, parse_date, pinyin_keys
 from clientwise.core.ratelimit import count_hit
 from clientwise.customers import notices
@@ -250,7 +253,8 @@ def create_customer(*, actor, data: dict[str, Any], mobile: str = "", email: str
         after = snapshot(customer)
         audit(actor=actor, action="customer.create", obj=customer, customer_id=customer.pk, after=after)
         record_event(customer_id=customer.pk, kind=Interaction.Kind.PROFILE, actor=actor,
-                     subject=_("Customer created"), payload={"fields": sorted(k for k, v in after.items() if v)})
+                     subject=deferred(gettext_noop("Customer created")),
+                     payload={"fields": sorted(k for k, v in after.items() if v)})
         if tags:
             set_tags(actor=actor, customer_id=customer.pk, names=tags)
     return customer
@@ -290,7 +294,8 @@ def _update_profile(*, actor, customer_id: int, data: dict[str, Any]) -> Custome
         if "owner_id" in new:
             notices.owner_changed(customer, actor=actor)
         record_event(customer_id=customer.pk, kind=Interaction.Kind.PROFILE, actor=actor,
-                     subject=_("Profile updated: %(fields)s") % {"fields": ", ".join(sorted(new))},
+                     subject=deferred(gettext_noop("Profile updated: %(fields)s"),
+                                      fields=refs("customers.customer.field", sorted(new))),
                      payload={"before": old, "after": new})
     return customer
 
@@ -309,7 +314,8 @@ def archive_customer(*, actor, customer_id: int, restore: bool = False) -> Custo
         audit(actor=actor, action=action, obj=customer, customer_id=customer.pk,
               before={"archived_at": before}, after={"archived_at": customer.archived_at})
         record_event(customer_id=customer.pk, kind=Interaction.Kind.PROFILE, actor=actor,
-                     subject=_("Customer restored") if restore else _("Customer archived"))
+                     subject=deferred(gettext_noop("Customer restored") if restore
+                                      else gettext_noop("Customer archived")))
     return customer
 
 
@@ -381,7 +387,8 @@ def add_contact_point(*, actor, customer_id: int, kind: str, value: str, label: 
             cp.save(update_fields=["label"])
         audit(actor=actor, action="contact.create", obj=cp, customer_id=customer.pk, after=snapshot(cp))
         record_event(customer_id=customer.pk, kind=Interaction.Kind.PROFILE, actor=actor,
-                     subject=_("Contact added: %(kind)s") % {"kind": cp.get_kind_display()},
+                     subject=deferred(gettext_noop("Contact added: %(kind)s"),
+                                      kind=ref("customers.contact.kind", cp.kind)),
                      payload={"contact_point_id": cp.pk, "kind": kind})
     return cp
 
@@ -420,7 +427,8 @@ def update_contact_point(*, actor, customer_id: int, contact_id: int, data: dict
         if new:
             audit(actor=actor, action="contact.update", obj=cp, customer_id=customer.pk, before=old, after=new)
             record_event(customer_id=customer.pk, kind=Interaction.Kind.PROFILE, actor=actor,
-                         subject=_("Contact changed: %(kind)s") % {"kind": cp.get_kind_display()},
+                         subject=deferred(gettext_noop("Contact changed: %(kind)s"),
+                                          kind=ref("customers.contact.kind", cp.kind)),
                          payload={"contact_point_id": cp.pk, "fields": sorted(new)})
     return cp
 
@@ -446,7 +454,8 @@ def remove_contact_point(*, actor, customer_id: int, contact_id: int) -> None:
         audit(actor=actor, action="contact.delete", object_type="customers.contactpoint", object_id=contact_id,
               customer_id=customer.pk, before=before)
         record_event(customer_id=customer.pk, kind=Interaction.Kind.PROFILE, actor=actor,
-                     subject=_("Contact removed: %(kind)s") % {"kind": cp.get_kind_display()})
+                     subject=deferred(gettext_noop("Contact removed: %(kind)s"),
+                                      kind=ref("customers.contact.kind", cp.kind)))
 
 
 def set_consent(*, actor, customer_id: int, channel: str, purpose: str, status: str, source: str = "",
@@ -478,9 +487,10 @@ def set_consent(*, actor, customer_id: int, channel: str, purpose: str, status: 
         audit(actor=actor, action="consent.set", obj=consent, customer_id=customer.pk, before=before,
               after=snapshot(consent))
         record_event(customer_id=customer.pk, kind=Interaction.Kind.CONSENT, actor=actor,
-                     subject=_("Consent %(status)s: %(channel)s / %(purpose)s") % {
-                         "status": consent.get_status_display(), "channel": consent.get_channel_display(),
-                         "purpose": consent.get_purpose_display()},
+                     subject=deferred(gettext_noop("Consent %(status)s: %(channel)s / %(purpose)s"),
+                                      status=ref("customers.consent.status", consent.status),
+                                      channel=ref("customers.consent.channel", consent.channel),
+                                      purpose=ref("customers.consent.purpose", consent.purpose)),
                      payload={"channel": channel, "purpose": purpose, "status": status, "source": source},
                      occurred_at=consent.decided_at)
     return consent
@@ -533,7 +543,7 @@ def set_tags(*, actor, customer_id: int, names: list[str]) -> list[Tag]:
         audit(actor=actor, action="customer.tags", obj=customer, customer_id=customer.pk,
               before={"tags": before}, after={"tags": names})
         record_event(customer_id=customer.pk, kind=Interaction.Kind.PROFILE, actor=actor,
-                     subject=_("Tags: %(tags)s") % {"tags": ", ".join(names) or "—"},
+                     subject=deferred(gettext_noop("Tags: %(tags)s"), tags=", ".join(names) or "—"),
                      payload={"before": before, "after": names})
     return tags
 
@@ -776,14 +786,21 @@ def record_events_bulk(*, events: list[dict[str, Any]], actor=None) -> int:
     actor_id = actor.pk if getattr(actor, "pk", None) else None
     dumps = json.dumps
 
-    def encoded(payload) -> JsonText:
+    def encoded(payload, subject) -> JsonText:
+        if isinstance(subject, labels.Deferred):  # read in each reader's language (events.record_event)
+            stored = subject.stored()
+            if type(payload) is JsonText:
+                inner = payload.strip()[1:-1].strip()
+                key = dumps(labels.DEFERRED_KEY) + ": " + dumps(stored, default=_json_default)
+                return JsonText("{" + key + (", " + inner if inner else "") + "}")
+            payload = {**(payload or {}), labels.DEFERRED_KEY: stored}
         if type(payload) is JsonText:
             return payload
         return JsonText(dumps(payload or {}, default=_json_default))
 
     rows = [
         (e["customer_id"], e["kind"], e.get("direction", ""), e.get("occurred_at") or now, actor_id,
-         (e.get("subject") or "")[:200], e.get("body", ""), encoded(e.get("payload")),
+         (e.get("subject") or "")[:200], e.get("body", ""), encoded(e.get("payload"), e.get("subject")),
          e.get("ref_type", ""), e.get("ref_id"), e.get("source", ""), e.get("external_id"))
         for e in events
     ]
@@ -1034,13 +1051,14 @@ def merge_customers(*, survivor, duplicates, actor) -> MergeResult:
         audit(actor=actor, action="customer.merge", obj=keep, customer_id=survivor_id, before=old, after=new,
               detail={"merged_ids": dup_ids, "moved": moved})
         record_event(customer_id=survivor_id, kind=Interaction.Kind.MERGE, actor=actor,
-                     subject=_("Merged %(count)d duplicate(s) into this customer") % {"count": len(dup_ids)},
+                     subject=deferred(gettext_noop("Duplicates merged into this customer: %(count)s"),
+                                      count=len(dup_ids)),
                      payload={"merged_ids": dup_ids, "moved": moved, "fields": sorted(new)})
         for d in dups:
             audit(actor=actor, action="customer.merged_into", obj=d, customer_id=d.pk,
                   detail={"survivor_id": survivor_id})
             record_event(customer_id=d.pk, kind=Interaction.Kind.MERGE, actor=actor,
-                         subject=_("Merged into customer %(id)s") % {"id": survivor_id},
+                         subject=deferred(gettext_noop("Merged into customer %(id)s"), id=survivor_id),
                          payload={"survivor_id": survivor_id})
     return MergeResult(survivor_id=survivor_id, merged_ids=dup_ids, moved=moved, snapshot=jsonable(snap),
                        changed_fields=sorted(new))
@@ -1114,8 +1132,9 @@ def unmerge_customers(*, actor, snapshot: dict[str, Any]) -> list[int]:
               detail={"restored_ids": dup_ids})
         for cid in order:
             record_event(customer_id=cid, kind=Interaction.Kind.MERGE, actor=actor,
-                         subject=_("Merge undone") if cid == survivor_id else _("Restored from merge into %(id)s")
-                         % {"id": survivor_id}, payload={"survivor_id": survivor_id, "restored_ids": dup_ids})
+                         subject=deferred(gettext_noop("Merge undone")) if cid == survivor_id
+                         else deferred(gettext_noop("Restored from merge into %(id)s"), id=survivor_id),
+                         payload={"survivor_id": survivor_id, "restored_ids": dup_ids})
     return dup_ids
 
 

@@ -24,8 +24,10 @@ from typing import Any
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy  # under its own name, so makemessages finds the kind labels
-from django.utils.translation import gettext_lazy as lazy
+from django.utils.translation import (
+    gettext_lazy,  # under its own name, so makemessages finds the kind labels
+    gettext_noop,
+)
 
 from clientwise.commerce import rules
 from clientwise.commerce.errors import CommerceErrorCode
@@ -33,6 +35,7 @@ from clientwise.core import permissions as perms
 from clientwise.core.audit import jsonable
 from clientwise.core.bulk import JsonText, inserter, reserve_ids
 from clientwise.core.errors import DomainError, ErrorCode, PermissionDenied, ValidationFailed
+from clientwise.core.labels import deferred, ref, refs
 from clientwise.core.normalize import normalize_email, normalize_phone, parse_date, pinyin_keys
 from clientwise.customers.scope import CustomerScope
 from clientwise.dataio import validation as v
@@ -199,7 +202,7 @@ def _email(value: str, field: str) -> str:
 
 # (field, check, keyword arguments), in the order a row's errors are listed.
 CUSTOMER_FIELDS: tuple[tuple[str, Any, dict], ...] = (
-    ("name", v.text, {"max_length": 200, "label": lazy("Name")}),
+    ("name", v.text, {"max_length": 200, "label": gettext_lazy("Name")}),
     ("external_id", v.text, {"max_length": 100}),
     ("member_number", v.text, {"max_length": 40}),
     ("mobile", _phone, {}),
@@ -242,7 +245,7 @@ class CustomerHandler(Handler):
     def clean_row(self, row: Row) -> None:
         values, clean, errors = row.values, row.clean, row.errors
         if not values.get("name"):
-            self.require(row, "name", lazy("Name"))
+            self.require(row, "name", gettext_lazy("Name"))
         run_plan(self.plan, values, clean, errors)
         if "customer_since" not in clean and "source_created_at" in clean:
             # Without a "customer since" column the record's creation in the source is the best evidence of when
@@ -463,7 +466,7 @@ class CustomerHandler(Handler):
             [(_cid(t), "address", clean.get("address", ""), "", primary, clean.get("province", ""),
               clean.get("city", ""), clean.get("postal_code", "")) for t, clean, primary in new_addresses])
         self._write_consents(consent_changes, consents)
-        created_subject = _("Customer created")
+        created_subject = deferred(gettext_noop("Customer created"))
         events = [{"customer_id": row.clean["_customer_id"], "kind": Interaction.Kind.PROFILE,
                    "subject": created_subject,
                    "payload": {"import_job": self.job.pk, "row": row.number,
@@ -471,12 +474,15 @@ class CustomerHandler(Handler):
                   for row in new_rows]
         for customer, before, after in updates.values():
             events.append({"customer_id": customer.pk, "kind": Interaction.Kind.PROFILE,
-                           "subject": _("Profile updated: %(fields)s") % {"fields": ", ".join(sorted(after))},
+                           "subject": deferred(gettext_noop("Profile updated: %(fields)s"),
+                                               fields=refs("customers.customer.field", sorted(after))),
                            "payload": {"import_job": self.job.pk, "before": before, "after": after}})
         for target, channel, status in consent_changes:
             events.append({"customer_id": _cid(target), "kind": Interaction.Kind.CONSENT,
-                           "subject": _("Consent %(status)s: %(channel)s / %(purpose)s") % {
-                               "status": status, "channel": channel, "purpose": "marketing"},
+                           "subject": deferred(gettext_noop("Consent %(status)s: %(channel)s / %(purpose)s"),
+                                               status=ref("customers.consent.status", status),
+                                               channel=ref("customers.consent.channel", channel),
+                                               purpose=ref("customers.consent.purpose", "marketing")),
                            "payload": {"channel": channel, "purpose": "marketing", "status": status,
                                        "source": f"import:{self.source}"}})
         record_events_bulk(events=events, actor=self.actor)
@@ -655,8 +661,8 @@ class ProductHandler(CatalogHandler):
 
     def clean_row(self, row: Row) -> None:
         c = self.clean_field
-        self.require(row, "sku", lazy("SKU"))
-        self.require(row, "name", lazy("Name"))
+        self.require(row, "sku", gettext_lazy("SKU"))
+        self.require(row, "name", gettext_lazy("Name"))
         c(row, "sku", v.code, max_length=40)
         c(row, "name", v.text, max_length=200)
         c(row, "external_id", v.text, max_length=100)
@@ -727,8 +733,8 @@ class StoreHandler(CatalogHandler):
 
     def clean_row(self, row: Row) -> None:
         c = self.clean_field
-        self.require(row, "code", lazy("Store code"))
-        self.require(row, "name", lazy("Name"))
+        self.require(row, "code", gettext_lazy("Store code"))
+        self.require(row, "name", gettext_lazy("Name"))
         c(row, "code", v.code, max_length=20)
         c(row, "name", v.text, max_length=100)
         c(row, "external_id", v.text, max_length=100)
@@ -843,8 +849,8 @@ class CustomerRefs:
 # --- orders -------------------------------------------------------------------------------------------------
 
 
-ORDER_REQUIRED = (("number", lazy("Order number")), ("ordered_at", lazy("Ordered at")), ("sku", lazy("SKU")),
-                  ("quantity", lazy("Quantity")))
+ORDER_REQUIRED = (("number", gettext_lazy("Order number")), ("ordered_at", gettext_lazy("Ordered at")), ("sku", gettext_lazy("SKU")),
+                  ("quantity", gettext_lazy("Quantity")))
 # The per-field checks after the customer reference, in the order a line's errors are listed.
 ORDER_TAIL_CHECKS = [
     ("store", v.text, {"max_length": 20}), ("channel", v.text, {"max_length": 20}), ("ordered_at", v.moment, {}),
@@ -1527,8 +1533,8 @@ class InteractionHandler(Handler):
 
     def clean_row(self, row: Row) -> None:
         c = self.clean_field
-        self.require(row, "kind", lazy("Kind"))
-        self.require(row, "occurred_at", lazy("When"))
+        self.require(row, "kind", gettext_lazy("Kind"))
+        self.require(row, "occurred_at", gettext_lazy("When"))
         self.refs.clean(row)
         c(row, "external_id", v.text, max_length=100)
         c(row, "kind", v.choice, v.INTERACTION_KINDS)

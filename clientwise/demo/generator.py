@@ -887,8 +887,9 @@ class Simulation:
                                   strict=True)
         ]
         payloads += [
-            f'{{"amount": "{a // 100}.{a % 100:02d}", "reason": {json.dumps(r, ensure_ascii=False)}}}'
-            for a, r in zip(r_amount.tolist(), reasons, strict=True)
+            f'{{"number": "SO{o:010d}", "amount": "{a // 100}.{a % 100:02d}", '
+            f'"reason": {json.dumps(r, ensure_ascii=False)}}}'
+            for o, a, r in zip(r_order.tolist(), r_amount.tolist(), reasons, strict=True)
         ]
         for k, s in zip(kind.tolist(), subj.tolist(), strict=True):
             kname, direction, options = C.TOUCHES[k]

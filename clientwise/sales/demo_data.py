@@ -21,7 +21,9 @@ from decimal import Decimal
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
+from clientwise.core.labels import DEFERRED_KEY, Deferred, deferred, ref
 from clientwise.customers.queries import visible_customers_or_all
 from clientwise.customers.services import record_events_bulk
 from clientwise.sales import services
@@ -125,6 +127,11 @@ def _add_months(day: dt.date, months: int) -> dt.date:
     return day.replace(year=day.year + y, month=m + 1, day=1)
 
 
+def _event(subject: Deferred, *, payload: dict | None = None, **fields) -> dict:
+    """A timeline event for record_events_bulk whose subject every reader sees in their own language."""
+    return {**fields, "subject": str(subject)[:200], "payload": {**(payload or {}), DEFERRED_KEY: subject.stored()}}
+
+
 def _opportunities(rng, rep, mine, stages, pipeline, now, today, events) -> list[Opportunity]:
     """Opportunities whose stage histories walk forward from the first call (sometimes skipping a stage)."""
     flow = [s for s in stages if s.kind != Stage.Kind.LOST]
@@ -177,14 +184,18 @@ def _opportunities(rng, rep, mine, stages, pipeline, now, today, events) -> list
                                      from_stage=path[k - 1] if k else None, entered_at=t, left_at=left,
                                      seconds_in_stage=int((left - t).total_seconds()) if left else None,
                                      actor=opp.owner))
-        events.append({"customer_id": opp.customer_id, "kind": "opp", "occurred_at": started,
-                       "subject": f"商机创建：{opp.name}", "ref_type": "sales.opportunity", "ref_id": opp.pk,
-                       "payload": {"amount": opp.amount, "stage": path[0].name}})
+        events.append(_event(deferred(gettext_noop("Opportunity opened: %(name)s"), name=opp.name),
+                             customer_id=opp.customer_id, kind="opp", occurred_at=started,
+                             ref_type="sales.opportunity", ref_id=opp.pk,
+                             payload={"amount": opp.amount, "stage": path[0].name}))
         if opp.closed_at:
-            events.append({"customer_id": opp.customer_id, "kind": "opp", "occurred_at": opp.closed_at,
-                           "subject": ("赢单：" if opp.status == "won" else "丢单：") + opp.name,
-                           "ref_type": "sales.opportunity", "ref_id": opp.pk,
-                           "payload": {"status": opp.status, "amount": opp.amount, "lost_reason": opp.lost_reason}})
+            closed = (deferred(gettext_noop("Opportunity won: %(name)s"), name=opp.name) if opp.status == "won"
+                      else deferred(gettext_noop("Opportunity lost: %(name)s (%(reason)s)"), name=opp.name,
+                                    reason=ref("sales.lost_reason", opp.lost_reason)))
+            events.append(_event(closed, customer_id=opp.customer_id, kind="opp", occurred_at=opp.closed_at,
+                                 ref_type="sales.opportunity", ref_id=opp.pk,
+                                 payload={"status": opp.status, "amount": opp.amount,
+                                          "lost_reason": opp.lost_reason}))
     StageVisit.objects.bulk_create(visits)
     return rows
 
@@ -227,8 +238,9 @@ def _activities(rng, rep, mine, opps, now, events) -> int:
         outcome = rng.choice(OUTCOMES)
         rows.append(Activity(kind="call", subject=rng.choice(CALL_SUBJECTS), assignee=rep, created_by=rep,
                              customer_id=c["pk"], done_at=at, due_at=at, outcome=outcome))
-        events.append({"customer_id": c["pk"], "kind": "call", "occurred_at": at, "direction": "out",
-                       "subject": f"{rows[-1].subject} · {Activity.Outcome(outcome).label}"})
+        events.append(_event(deferred(gettext_noop("%(subject)s · %(outcome)s"), subject=rows[-1].subject,
+                                      outcome=ref("sales.activity.outcome", outcome)),
+                             customer_id=c["pk"], kind="call", occurred_at=at, direction="out"))
     open_opps = [o for o in opps if o.status == "open"] or opps
     plan = [(h, 0) for h in (10, 14, 16)] + [(9, -d) for d in (1, 3)] + [(11, d) for d in (1, 2, 5)]
     for hour, day in plan:  # due today, overdue, later
@@ -258,9 +270,12 @@ def _key_accounts(rng, customers, now, today, events) -> int:
                 KeyAccount.objects.filter(pk=account.pk).update(stage_since=day)
             RelationshipChange.objects.create(account=account, from_stage=prev, to_stage=stage, changed_on=day,
                                               note=["首次合作", "入围优选供应商名录", "签订三年战略合作协议"][k])
-            events.append({"customer_id": org["pk"], "kind": "account",
-                           "occurred_at": dt.datetime.combine(day, dt.time(10), tzinfo=now.tzinfo),
-                           "subject": f"关系阶段：{KeyAccount.RelationshipStage(stage).label}"})
+            said = (deferred(gettext_noop("Relationship: %(old)s → %(new)s"),
+                             old=ref("sales.keyaccount.stage", prev), new=ref("sales.keyaccount.stage", stage)) if prev
+                    else deferred(gettext_noop("Managed as a key account (%(stage)s)"),
+                                  stage=ref("sales.keyaccount.stage", stage)))
+            events.append(_event(said, customer_id=org["pk"], kind="account",
+                                 occurred_at=dt.datetime.combine(day, dt.time(10), tzinfo=now.tzinfo)))
             prev = stage
         # Our volume is what the account really bought (its orders and its people's); the account's total
         # demand is "entered" as if from the account review, so the share starts between 12 % and 35 %.

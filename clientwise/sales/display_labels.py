@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 def register() -> None:
     from clientwise.core import labels
-    from clientwise.sales.models import Lead, Opportunity, ProductLine, ScoringRule
+    from clientwise.sales.models import Activity, KeyAccount, Lead, Opportunity, ProductLine, ScoringRule
 
     labels.register("sales.product_line", ProductLine)
     labels.register("sales.lead.channel", Lead.Channel)
@@ -16,6 +16,8 @@ def register() -> None:
     labels.register("sales.opportunity.status", Opportunity.Status)
     labels.register("sales.lost_reason", Opportunity.LostReason)
     labels.register("sales.scoring.field", ScoringRule.Field)
+    labels.register("sales.activity.outcome", Activity.Outcome)
+    labels.register("sales.keyaccount.stage", KeyAccount.RelationshipStage)
     labels.register("audit.action", {
         "lead.create": _("Lead created"), "lead.update": _("Lead changed"), "lead.convert": _("Lead converted"),
         "webform.create": _("Web form created"), "scoring_rule.create": _("Lead scoring rule added"),

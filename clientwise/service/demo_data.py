@@ -23,7 +23,9 @@ from django.apps import apps
 from django.db import transaction
 from django.db.models import OuterRef, Subquery
 from django.utils import translation
+from django.utils.translation import gettext_noop
 
+from clientwise.core.labels import DEFERRED_KEY, deferred, ref
 from clientwise.service import sla
 from clientwise.service.models import (
     AgentProfile,
@@ -284,17 +286,23 @@ def generate(ctx) -> dict[str, int]:
             tech_by_region.setdefault(region_id, []).append(next(x for x in cfg["technicians"] if x.pk == tech_id))
         Interaction = apps.get_model("customers", "Interaction")  # bulk timeline rows (services write one each)
         for t, (csat, rural, store, product) in zip(tickets, plans, strict=True):
+            opened = deferred(gettext_noop("Ticket %(number)s opened: %(subject)s"), number=t.number,
+                              subject=t.subject)
             events.append(Interaction(customer_id=t.customer_id, kind="ticket", occurred_at=t.opened_at,
-                                      subject=f"工单 {t.number}：{t.subject}", ref_type="service.ticket", ref_id=t.pk,
-                                      payload={"number": t.number, "status": t.status, "type": t.type},
+                                      subject=str(opened)[:200], ref_type="service.ticket", ref_id=t.pk,
+                                      payload={"number": t.number, "status": t.status, "type": t.type,
+                                               DEFERRED_KEY: opened.stored()},
                                       source=ctx.source))
             if t.first_response_at:
                 messages.append(TicketMessage(ticket=t, kind="reply", author_id=t.assignee_id,
                                               body=rng.choice(CANNED)[1]))
             if t.resolved_at:
+                resolved = deferred(gettext_noop("Ticket %(number)s: %(status)s"), number=t.number,
+                                    status=ref("service.ticket.status", "resolved"))
                 events.append(Interaction(customer_id=t.customer_id, kind="ticket", occurred_at=t.resolved_at,
-                                          subject=f"工单 {t.number}：已解决", ref_type="service.ticket", ref_id=t.pk,
-                                          payload={"number": t.number, "status": "resolved"}, source=ctx.source))
+                                          subject=str(resolved), ref_type="service.ticket", ref_id=t.pk,
+                                          payload={"number": t.number, "status": "resolved",
+                                                   DEFERRED_KEY: resolved.stored()}, source=ctx.source))
                 answered = rng.random() < 0.6
                 sent = t.resolved_at + dt.timedelta(minutes=10)
                 answered_at = min(sent + dt.timedelta(hours=rng.uniform(1, 48)), now) if answered else None
@@ -340,9 +348,11 @@ def generate(ctx) -> dict[str, int]:
             updates.append(s)
             answers += [SurveyAnswer(survey=s, attribute=a, score=scores[a.code], weight=a.weight)
                         for a in cfg["attributes"]]
+            answered = deferred(gettext_noop("Survey answered: satisfaction %(csat)s/5"), csat=s.csat)
             events.append(Interaction(customer_id=s.customer_id, kind="survey", occurred_at=s.answered_at,
-                                      subject=f"满意度调查：{s.csat}/5", ref_type="service.survey", ref_id=s.pk,
-                                      direction="in", payload={"csat": s.csat, "nps": s.nps}, source=ctx.source))
+                                      subject=str(answered), ref_type="service.survey", ref_id=s.pk, direction="in",
+                                      payload={"csat": s.csat, "nps": s.nps, DEFERRED_KEY: answered.stored()},
+                                      source=ctx.source))
         Survey.objects.bulk_update(updates, ["simple_index", "weighted_index"], batch_size=2000)
         SurveyAnswer.objects.bulk_create(answers, batch_size=5000)
         parts = [WorkOrderPart(work_order=w, description="主板", quantity=1, unit_price=Decimal("180.00"))

@@ -15,9 +15,13 @@ SKILLS = {
 
 def register() -> None:
     from clientwise.core import labels
-    from clientwise.service.models import SLAEvent, TicketMessage
+    from clientwise.service.models import SLAEvent, Survey, Ticket, TicketMessage, WorkOrder
 
     labels.register("service.skill", SKILLS)
+    labels.register("service.ticket.status", Ticket.Status)
+    labels.register("service.survey.trigger", Survey.Trigger)
+    labels.register("service.workorder.kind", WorkOrder.Kind)
+    labels.register("service.workorder.status", WorkOrder.Status)
     labels.register("service.sla_event", SLAEvent.Kind)
     labels.register("audit.detail.kind", SLAEvent.Kind)
     labels.register("audit.action", {

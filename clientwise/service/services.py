@@ -22,10 +22,12 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from clientwise.core import permissions as perms
 from clientwise.core.audit import audit, snapshot
 from clientwise.core.errors import DomainError, ErrorCode, PermissionDenied, ValidationFailed
+from clientwise.core.labels import deferred, ref
 from clientwise.core.queries import get_visible
 from clientwise.customers.events import record_event
 from clientwise.customers.queries import get_customer_for
@@ -261,8 +263,8 @@ def create_ticket(*, actor, customer_id, type: str, channel: str, subject: str, 
         ticket.number = f"T{ticket.pk:07d}"
         Ticket.objects.filter(pk=ticket.pk).update(number=ticket.number)
         audit(actor=actor, action="ticket.create", obj=ticket, customer_id=customer.pk, after=snapshot(ticket))
-        _ticket_event(ticket, actor, _("Ticket %(number)s opened: %(subject)s") % {
-            "number": ticket.number, "subject": subject}, body=ticket.description, type=type, channel=channel,
+        _ticket_event(ticket, actor, deferred(gettext_noop("Ticket %(number)s opened: %(subject)s"), number=ticket.number,
+                                              subject=subject), body=ticket.description, type=type, channel=channel,
             queue=decision.queue.name if decision.queue else "", routing=decision.note)
         notices.assigned(ticket, actor=actor, variant="routed")
     return ticket
@@ -299,9 +301,10 @@ def assign_ticket(*, actor, ticket_id, assignee_id: int | None = None, queue_id:
         after = snapshot(ticket, ["queue_id", "assignee_id", "status"])
         audit(actor=actor, action="ticket.assign", obj=ticket, customer_id=ticket.customer_id, before=before,
               after=after)
-        name = str(ticket.assignee) if ticket.assignee_id else _("nobody")
-        _ticket_event(ticket, actor, _("Ticket %(number)s assigned to %(name)s") % {
-            "number": ticket.number, "name": name}, assignee_id=ticket.assignee_id)
+        subject = (deferred(gettext_noop("Ticket %(number)s assigned to %(name)s"), number=ticket.number,
+                            name=str(ticket.assignee)) if ticket.assignee_id
+                   else deferred(gettext_noop("Ticket %(number)s unassigned"), number=ticket.number))
+        _ticket_event(ticket, actor, subject, assignee_id=ticket.assignee_id)
         if after["assignee_id"] != before["assignee_id"]:
             notices.assigned(ticket, actor=actor)
     return ticket
@@ -349,8 +352,8 @@ def add_message(*, actor, ticket_id, kind: str, body: str) -> TicketMessage:
         if kind == TicketMessage.Kind.NOTE:
             notices.mentions(ticket, msg, actor=actor)
         else:  # internal notes stay on the ticket
-            subject = (_("Reply on %(number)s") if kind == TicketMessage.Kind.REPLY
-                       else _("Customer wrote on %(number)s")) % {"number": ticket.number}
+            subject = deferred(gettext_noop("Reply on %(number)s") if kind == TicketMessage.Kind.REPLY
+                               else gettext_noop("Customer wrote on %(number)s"), number=ticket.number)
             record_event(customer_id=ticket.customer_id, kind=TIMELINE_TICKET, actor=actor, subject=subject,
                          body=body[:2000], ref_type="service.ticket", ref_id=ticket.pk,
                          direction="out" if kind == TicketMessage.Kind.REPLY else "in",
@@ -448,8 +451,9 @@ def change_status(*, actor, ticket_id, status: str, resolution: str = "", root_c
         ticket.save()
         audit(actor=actor, action="ticket.status", obj=ticket, customer_id=ticket.customer_id, before=before,
               after=snapshot(ticket, ["status", "resolved_at", "closed_at"]))
-        _ticket_event(ticket, actor, _("Ticket %(number)s: %(status)s") % {
-            "number": ticket.number, "status": ticket.get_status_display()}, body=resolution, old_status=old)
+        _ticket_event(ticket, actor, deferred(gettext_noop("Ticket %(number)s: %(status)s"), number=ticket.number,
+                                              status=ref("service.ticket.status", ticket.status)),
+                      body=resolution, old_status=old)
         if status == Ticket.Status.RESOLVED and send_survey and not ticket.surveys.exists():
             _create_survey(actor=actor, customer_id=ticket.customer_id, trigger=Survey.Trigger.RESOLUTION,
                            ticket=ticket)
@@ -503,8 +507,8 @@ def _escalate(ticket: Ticket, *, actor, target, reason: str) -> None:
     ticket.save(update_fields=["priority", "escalated_to", "escalated_at", "updated_at"])
     audit(actor=actor, action="ticket.escalate", obj=ticket, customer_id=ticket.customer_id, before=before,
           after=snapshot(ticket, ["priority", "escalated_to_id", "escalated_at"]), detail={"reason": reason})
-    _ticket_event(ticket, actor, _("Ticket %(number)s escalated to %(name)s") % {
-        "number": ticket.number, "name": str(target) if target else "—"}, body=reason,
+    _ticket_event(ticket, actor, deferred(gettext_noop("Ticket %(number)s escalated to %(name)s"), number=ticket.number,
+                                          name=str(target) if target else "—"), body=reason,
         escalated_to=target.pk if target else None)
 
 
@@ -561,8 +565,8 @@ def run_sla_check(*, now: dt.datetime | None = None) -> SLACheckResult:
                         _escalate(ticket, actor=None, target=notified, reason=str(label))
                         escalations += 1
                     else:
-                        _ticket_event(ticket, None, _("Ticket %(number)s: %(what)s") % {
-                            "number": ticket.number, "what": label}, sla=kind)
+                        _ticket_event(ticket, None, deferred(gettext_noop("Ticket %(number)s: %(what)s"), number=ticket.number,
+                                                             what=ref("service.sla_event", kind)), sla=kind)
                 else:
                     warnings += 1
                     if ticket.sla_state != "breached":
@@ -626,7 +630,8 @@ def _create_survey(*, actor, customer_id: int, trigger: str, ticket: Ticket | No
     audit(actor=actor, action="survey.send", obj=survey, customer_id=customer_id,
           detail={"trigger": trigger, "ticket_id": ticket.pk if ticket else None})
     record_event(customer_id=customer_id, kind=TIMELINE_SURVEY, actor=actor,
-                 subject=_("Satisfaction survey sent (%(trigger)s)") % {"trigger": survey.get_trigger_display()},
+                 subject=deferred(gettext_noop("Satisfaction survey sent (%(trigger)s)"),
+                                  trigger=ref("service.survey.trigger", trigger)),
                  ref_type="service.survey", ref_id=survey.pk, direction="out",
                  payload={"trigger": trigger, "ticket": ticket.number if ticket else None})
     return survey
@@ -694,7 +699,7 @@ def answer_survey(*, token: str, csat: int | None, nps: int | None, scores: dict
         audit(actor=None, action="survey.answer", obj=survey, customer_id=survey.customer_id,
               after={"csat": csat, "nps": nps, "scores": clean})
         record_event(customer_id=survey.customer_id, kind=TIMELINE_SURVEY,
-                     subject=_("Survey answered: satisfaction %(csat)s/5") % {"csat": csat},
+                     subject=deferred(gettext_noop("Survey answered: satisfaction %(csat)s/5"), csat=csat),
                      body=survey.comment, ref_type="service.survey", ref_id=survey.pk, direction="in",
                      payload={"csat": csat, "nps": nps, "weighted_index": weighted, "simple_index": simple})
     return survey
@@ -823,9 +828,9 @@ def create_work_order(*, actor, customer_id, kind: str, address: str, window_sta
                 fields += ["technician", "status"]
         wo.save(update_fields=fields)
         audit(actor=actor, action="workorder.create", obj=wo, customer_id=customer.pk, after=snapshot(wo))
-        _wo_event(wo, actor, _("Work order %(number)s: %(kind)s on %(when)s") % {
-            "number": wo.number, "kind": wo.get_kind_display(),
-            "when": timezone.localtime(window_start).strftime("%Y-%m-%d %H:%M")},
+        _wo_event(wo, actor, deferred(gettext_noop("Work order %(number)s: %(kind)s on %(when)s"), number=wo.number,
+                                      kind=ref("service.workorder.kind", wo.kind),
+                                      when=timezone.localtime(window_start).strftime("%Y-%m-%d %H:%M")),
             technician=str(wo.technician) if wo.technician_id else "")
     return wo
 
@@ -856,8 +861,8 @@ def assign_technician(*, actor, work_order_id, technician_id: int | None = None)
         wo.save(update_fields=["technician", "status", "updated_at"])
         audit(actor=actor, action="workorder.assign", obj=wo, customer_id=wo.customer_id, before=before,
               after=snapshot(wo, ["technician_id", "status"]))
-        _wo_event(wo, actor, _("Work order %(number)s assigned to %(name)s") % {"number": wo.number,
-                                                                                 "name": tech.name})
+        _wo_event(wo, actor, deferred(gettext_noop("Work order %(number)s assigned to %(name)s"), number=wo.number,
+                                      name=tech.name))
     return wo
 
 
@@ -898,8 +903,8 @@ def _wo_status(actor, work_order_id, status: str, note: str = "", **changes) -> 
         wo.save()
         audit(actor=actor, action="workorder.status", obj=wo, customer_id=wo.customer_id, before=before,
               after=snapshot(wo, ["status"]), detail={"note": note} if note else None)
-        _wo_event(wo, actor, _("Work order %(number)s: %(status)s") % {"number": wo.number,
-                                                                        "status": wo.get_status_display()},
+        _wo_event(wo, actor, deferred(gettext_noop("Work order %(number)s: %(status)s"), number=wo.number,
+                                      status=ref("service.workorder.status", wo.status)),
                   body=note or changes.get("report", ""))
     return wo
 

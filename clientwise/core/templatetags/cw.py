@@ -176,3 +176,11 @@ def audit_detail(detail) -> list:
     from clientwise.core import audit_display
 
     return audit_display.detail_items(detail)
+
+
+@register.filter
+def subject_text(row) -> str:
+    """A timeline row's subject in the reader's language (core.labels.row_text)."""
+    from clientwise.core import labels
+
+    return labels.row_text(row)

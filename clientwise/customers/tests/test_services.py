@@ -55,7 +55,16 @@ def test_update_audits_only_changes_with_before_and_after(org):
     log = AuditLog.objects.get()
     assert (log.action, log.before, log.after) == ("customer.update", {"city": "上海"}, {"city": "杭州"})
     event = Interaction.objects.get()
-    assert event.kind == "profile" and event.payload == {"before": {"city": "上海"}, "after": {"city": "杭州"}}
+    assert event.kind == "profile" and event.payload["before"] == {"city": "上海"}
+    assert event.payload["after"] == {"city": "杭州"}
+    # the subject names the field in words, in each reader's language (core.labels.deferred)
+    from django.utils import translation
+
+    from clientwise.core.labels import row_text
+
+    assert row_text(event) == "Profile updated: City"
+    with translation.override("zh-hans"):
+        assert row_text(event) == "资料已更新：城市"
     # No change → no rows.
     services.update_customer(actor=org.rep_a, customer_id=c.pk, data={"city": "杭州"})
     assert AuditLog.objects.count() == 1 and Interaction.objects.count() == 1

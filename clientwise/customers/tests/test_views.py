@@ -209,7 +209,7 @@ def test_export_masked_audited_and_visible_only(web_client, org, cust):
     make_customer(org.rep_b, "王芳", mobile="13900001111")
     assert web_client(org.rep_a).get(reverse("dataio:export_customers", args=["csv"])).status_code == 403
     assert not AuditLog.objects.filter(action="export.customers").exists()
-    r = web_client(org.analyst).get(reverse("dataio:export_customers", args=["csv"]), {"q": "张"})
+    r = web_client(org.analyst).get(reverse("dataio:export_customers", args=["csv"]), {"q": "张", "headers": "codes"})
     text = b"".join(r.streaming_content).decode("utf-8")
     assert r["Content-Type"] == "text/csv; charset=utf-8" and text.startswith("\ufeffid,name,")
     assert "张伟" in text and "138****5678" in text and "13812345678" not in text and "王芳" not in text

@@ -39,19 +39,18 @@ class Matcher:
     of rows from that source; `ids`: customer ids (plain: they are not personal data by themselves)."""
 
     anywhere: set[str] = field(default_factory=set)
+    lengths: set[int] = field(default_factory=set)  # of the compared forms in `anywhere`: most cells skip the hash
     members: set[str] = field(default_factory=set)
     external: dict[str, set[str]] = field(default_factory=dict)
     ids: set[int] = field(default_factory=set)
-    _k: bytes = field(default=b"", repr=False)
-
-    @property
-    def key(self) -> bytes:
-        if not self._k:
-            self._k = _key()
-        return self._k
+    _base: Any = field(default=None, repr=False)
 
     def h(self, form: str) -> str:
-        return digest(form, self.key)
+        if self._base is None:  # keyed once; each hash copies the keyed state (cheaper than keying again)
+            self._base = hashlib.blake2b(key=_key(), digest_size=16)
+        state = self._base.copy()
+        state.update(form.encode())
+        return state.hexdigest()
 
     def cell(self, value: Any) -> bool:
         """Whether a cell holds one of the strong identifiers (any column)."""
@@ -60,7 +59,10 @@ class Matcher:
         text = value if isinstance(value, str) else str(value)
         if not text or len(text) > 320:
             return False
-        return any(self.h(f) in self.anywhere for f in rules.cell_forms(text))
+        for form in rules.cell_forms(text):
+            if len(form) in self.lengths and self.h(form) in self.anywhere:
+                return True
+        return False
 
     def member(self, value: Any) -> bool:
         text = rules.canon_text("" if value is None else str(value))
@@ -85,12 +87,13 @@ class Matcher:
         return any(self.external_id(source, row.get(c)) for c in external_cols)
 
     def as_json(self) -> dict:
-        return {"anywhere": sorted(self.anywhere), "members": sorted(self.members),
+        return {"anywhere": sorted(self.anywhere), "lengths": sorted(self.lengths), "members": sorted(self.members),
                 "external": {s: sorted(v) for s, v in self.external.items()}, "ids": sorted(self.ids)}
 
     @classmethod
     def from_json(cls, data: dict) -> Matcher:
-        return cls(anywhere=set(data.get("anywhere", [])), members=set(data.get("members", [])),
+        return cls(anywhere=set(data.get("anywhere", [])), lengths={int(n) for n in data.get("lengths", [])},
+                   members=set(data.get("members", [])),
                    external={s: set(v) for s, v in (data.get("external") or {}).items()},
                    ids={int(i) for i in data.get("ids", [])})
 
@@ -121,23 +124,28 @@ class Subject:
     def matcher(self) -> Matcher:
         if self._matcher is None:
             m = Matcher(ids=set(self.customer_ids))
+
+            def anywhere(form: str) -> None:
+                m.anywhere.add(m.h(form))
+                m.lengths.add(len(form))
+
             for phone in self.phones:
                 canon = rules.canon_phone(phone)
                 if canon:
-                    m.anywhere.add(m.h(f"p:{canon}"))
+                    anywhere(f"p:{canon}")
             for text in (*self.emails, *self.wechat, *self.id_numbers):
                 if rules.canon_text(text):
-                    m.anywhere.add(m.h(f"t:{rules.canon_text(text)}"))
+                    anywhere(f"t:{rules.canon_text(text)}")
             for number in self.member_numbers:
-                form = m.h(f"t:{rules.canon_text(number)}")
-                m.members.add(form)
+                form = f"t:{rules.canon_text(number)}"
+                m.members.add(m.h(form))
                 if len(number.strip()) >= STRONG_MIN_LENGTH:
-                    m.anywhere.add(form)
+                    anywhere(form)
             for source, ext in self.external_ids:
-                form = m.h(f"t:{rules.canon_text(ext)}")
-                m.external.setdefault(source or "", set()).add(form)
+                form = f"t:{rules.canon_text(ext)}"
+                m.external.setdefault(source or "", set()).add(m.h(form))
                 if len(ext.strip()) >= STRONG_MIN_LENGTH:
-                    m.anywhere.add(form)
+                    anywhere(form)
             self._matcher = m
         return self._matcher
 

@@ -511,6 +511,10 @@ def _range(value) -> str:
     return "" if value is None else str(value)
 
 
+# Dicts shown by their own rule (a sentence, or rows named by their keys' values), not key by key.
+SUMMARISED = {"fit", "calibration_fit", "segments", "category_cycles", "repeat_boost", "served", "lightgbm"}
+
+
 def unknown_keys(model: str, *datas: dict | None) -> set[str]:
     """Keys of a run's JSON (top level and one level down) this module has no words for."""
     missing = set()
@@ -522,8 +526,7 @@ def unknown_keys(model: str, *datas: dict | None) -> set[str]:
                 continue
             if not known(model, key):
                 missing.add(key)
-            if isinstance(value, dict) and key not in ("segments", "category_cycles", "repeat_boost", "served",
-                                                       "lightgbm") and not key.endswith("_by_score"):
+            if isinstance(value, dict) and key not in SUMMARISED and not key.endswith("_by_score"):
                 missing |= {f"{key}.{k}" for k in value if not known(model, k) and k not in SHOWN_ELSEWHERE}
             if key == "lightgbm" and isinstance(value, dict):
                 missing |= {f"lightgbm.{k}" for k in value if k not in LIGHTGBM}

@@ -6,6 +6,36 @@ from __future__ import annotations
 from django.utils.translation import gettext_lazy as _
 
 
+def _defaults_by_written_name() -> dict[str, object]:
+    """The default pipeline's stage names (and its own name) as they may have been written — in any of the site's
+    languages, since "stage names are data: written once, in the installation's language" — mapped to the lazy
+    default, so an unrenamed default stage reads in the reader's language ("Lost" → 丢单)."""
+    from django.conf import settings
+    from django.utils.translation import override
+
+    from clientwise.sales.services import DEFAULT_STAGES
+
+    out: dict[str, object] = {}
+    for code, _name in settings.LANGUAGES:
+        with override(code):
+            for name, _p, _k in DEFAULT_STAGES:
+                out[str(name)] = name
+            out[str(PIPELINE_NAME)] = PIPELINE_NAME
+    return out
+
+
+PIPELINE_NAME = _("Sales")  # the default pipeline's name (sales.services.default_pipeline)
+_WRITTEN: dict[str, object] = {}
+
+
+def default_name(name: str):
+    """A stage or pipeline name: the default's label when it is a default left as it was, else None (shown as
+    typed)."""
+    if not _WRITTEN:
+        _WRITTEN.update(_defaults_by_written_name())
+    return _WRITTEN.get(name)
+
+
 def register() -> None:
     from clientwise.core import labels
     from clientwise.sales.models import Activity, KeyAccount, Lead, Opportunity, ProductLine, ScoringRule
@@ -16,6 +46,8 @@ def register() -> None:
     labels.register("sales.opportunity.status", Opportunity.Status)
     labels.register("sales.lost_reason", Opportunity.LostReason)
     labels.register("sales.scoring.field", ScoringRule.Field)
+    labels.register_resolver("sales.stage", default_name)
+    labels.register_resolver("sales.pipeline", default_name)
     labels.register("sales.activity.outcome", Activity.Outcome)
     labels.register("sales.keyaccount.stage", KeyAccount.RelationshipStage)
     labels.register("audit.action", {

@@ -266,7 +266,7 @@ def generate(ctx) -> dict[str, int]:
                 category=cfg["categories"][cat_code],
                 root_cause=rng.choice(cfg["causes"][cat_code]) if resolved else None, priority=prio, status=status,
                 subject=rng.choice(SUBJECTS[ttype]), description="", queue=queue, assignee_id=assignee,
-                routing_note="演示数据", product_id=product, store_id=store[0] if store else None, value_tier=t_tier,
+                routing_note="", product_id=product, store_id=store[0] if store else None, value_tier=t_tier,
                 opened_at=opened, sla_policy=policy, first_response_due=tg.first_response_due,
                 resolution_due=tg.resolution_due, response_warn_at=tg.response_warn_at,
                 resolution_warn_at=tg.resolution_warn_at, first_response_at=responded, resolved_at=resolved,

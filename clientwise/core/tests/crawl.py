@@ -44,10 +44,14 @@ class Visit:
     body: str
 
 
+# Views whose pages differ in kind by their argument (one template per model run): visit every one.
+EVERY = {"analytics:model": 20}
+
+
 def crawl(client, *, per_view: int = 1, limit: int = 600, skip: Callable[[str], bool] | None = None,
           on_response: Callable[[Visit], None] | None = None) -> Iterator[Visit]:
     """Breadth-first from "/" and the argument-free patterns; at most `per_view` URLs per view name (and as many
-    again with a query string), `limit` requests in all."""
+    again with a query string; EVERY names views visited more often), `limit` requests in all."""
     queue = ["/", *plain_paths()]
     seen: set[str] = set()
     per: dict[str, int] = defaultdict(int)
@@ -63,7 +67,7 @@ def crawl(client, *, per_view: int = 1, limit: int = 600, skip: Callable[[str], 
         except Resolver404:
             continue
         key = match.view_name + ("?" if "?" in url else "")
-        if per[key] >= per_view:
+        if per[key] >= EVERY.get(match.view_name, per_view):
             continue
         per[key] += 1
         done += 1
@@ -88,17 +92,28 @@ class _Text(HTMLParser):
     alt attributes (people read those too)."""
 
     HIDDEN = {"script", "style", "template", "noscript"}
+    VOID = {"br", "hr", "img", "input", "meta", "link", "source", "col", "area", "base", "wbr"}
     BREAK = {"br", "p", "div", "tr", "li", "td", "th", "h1", "h2", "h3", "h4", "h5", "h6", "option", "span", "a",
              "button", "label", "dt", "dd", "small", "strong", "b", "code", "section", "summary", "pre"}
 
-    def __init__(self):
+    def __init__(self, *, skip_marked: bool = False):
         super().__init__(convert_charrefs=True)
         self.hidden = 0
         self.parts: list[str] = []
+        # Elements marked data-code-ok show codes on purpose (a settings table's Code column, the column names an
+        # import file must use): left out when `skip_marked`.
+        self.skip_marked = skip_marked
+        self.marked: list[list] = []  # [tag, depth] of the marked elements we are inside
 
     def handle_starttag(self, tag, attrs):
+        if self.marked and tag == self.marked[-1][0]:
+            self.marked[-1][1] += 1
+        if self.skip_marked and any(name == "data-code-ok" for name, _v in attrs) and tag not in self.VOID:
+            self.marked.append([tag, 1])
         if tag in self.HIDDEN:
             self.hidden += 1
+        if self.marked:
+            return
         for name, value in attrs:
             if name in ("placeholder", "title", "aria-label", "alt") and value:
                 self.parts.append("\n" + value + "\n")
@@ -106,18 +121,22 @@ class _Text(HTMLParser):
             self.parts.append("\n")
 
     def handle_endtag(self, tag):
+        if self.marked and tag == self.marked[-1][0]:
+            self.marked[-1][1] -= 1
+            if self.marked[-1][1] == 0:
+                self.marked.pop()
         if tag in self.HIDDEN and self.hidden:
             self.hidden -= 1
         if tag in self.BREAK:
             self.parts.append("\n")
 
     def handle_data(self, data):
-        if not self.hidden:
+        if not self.hidden and not self.marked:
             self.parts.append(data)
 
 
-def visible_lines(html: str) -> list[str]:
-    parser = _Text()
+def visible_lines(html: str, *, skip_marked: bool = False) -> list[str]:
+    parser = _Text(skip_marked=skip_marked)
     parser.feed(html)
     text = "".join(parser.parts)
     return [line for line in (re.sub(r"\s+", " ", x).strip() for x in text.splitlines()) if line]

@@ -250,7 +250,7 @@ def main(argv: list[str] | None = None) -> None:
     from django.core.management import call_command
     from django.db import connection
 
-    from clientwise.dataio.handlers import OrderHandler
+    from clientwise.commerce.imports.orders import OrderHandler
     from clientwise.dataio.services import BATCH_SIZE
 
     call_command("migrate", verbosity=0)

@@ -19,10 +19,12 @@ class CommerceConfig(AppConfig):
         extensions.register_customer_context(
             "orders", lambda user, customer: queries.customer_orders(customer.pk, limit=20)
             if perms.has_perm(user, perms.VIEW_ORDERS) else None)
+        from clientwise.commerce.imports import orders as order_imports
         from clientwise.commerce.imports import register_kinds
         from clientwise.customers.services import register_merge_participant
 
         register_kinds()
+        order_imports.register_kinds()  # products, stores and orders
         # Orders, lines and returns move with a customer merge, and the purchase totals are recomputed.
         register_merge_participant("commerce", move=services.merge_move, restore=services.merge_restore,
                                    refresh=services.merge_refresh)

@@ -12,7 +12,6 @@ class CommerceErrorCode(enum.StrEnum):
     ORDER_CANCELLED = "order_cancelled"  # a cancelled order cannot be cancelled again or take returns
     OVER_RETURN = "over_return"  # returning more than was bought (less what was returned already)
     INACTIVE_PRODUCT = "inactive_product"  # the product is no longer sold
-    CUSTOMER_ARCHIVED = "customer_archived"  # the customer is archived: restore first
     FRACTIONAL_QUANTITY = "fractional_quantity"  # a fraction of a unit that is counted in whole pieces
     DISCOUNT_TOO_LARGE = "discount_too_large"  # the discounts exceed the line's gross amount
     AMOUNT_MISMATCH = "amount_mismatch"  # the stated amount does not match quantity × price − discounts
@@ -23,5 +22,5 @@ class CommerceErrorCode(enum.StrEnum):
 
 
 register_codes(CommerceErrorCode, {
-    CommerceErrorCode.ORDER_CANCELLED: 409, CommerceErrorCode.CUSTOMER_ARCHIVED: 409, CommerceErrorCode.IN_USE: 409,
+    CommerceErrorCode.ORDER_CANCELLED: 409, CommerceErrorCode.IN_USE: 409,
 })

@@ -42,6 +42,7 @@ from clientwise.core import permissions as perms
 from clientwise.core.audit import audit, diff, snapshot
 from clientwise.core.errors import DomainError, ErrorCode, NotFound, ValidationFailed
 from clientwise.core.normalize import parse_amount, parse_date
+from clientwise.customers.errors import CustomersErrorCode
 from clientwise.customers.events import record_event
 from clientwise.customers.queries import get_customer_for
 from clientwise.customers.services import apply_purchase_totals
@@ -285,7 +286,7 @@ def create_order(*, actor, customer_id: int, lines: list[dict[str, Any]], store_
         if existing is not None:
             return _existing_import(actor, existing, customer.pk)
     if customer.is_archived:
-        raise _error(CommerceErrorCode.CUSTOMER_ARCHIVED, _("This customer is archived; restore it first."),
+        raise _error(CustomersErrorCode.CUSTOMER_ARCHIVED, _("This customer is archived; restore it first."),
                         "customer_id")
 
     errors: list[DomainError] = []

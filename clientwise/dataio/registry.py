@@ -2,9 +2,9 @@
 
 A kind is a name (`products`, `categories`, …), a label, the handler class that validates and writes a batch of
 rows (see handlers.Handler), the fields a column may be mapped to (mapping.Target) and the natural keys rows may
-be matched on besides (source, external_id). dataio registers the kinds it has always had (customers, products,
-stores, orders, interactions: handlers.py); other apps register theirs from their AppConfig.ready() through an
-`imports.py` module (commerce: categories, brands, regions, branches, channels, units).
+be matched on besides (source, external_id). Every app registers its kinds from its AppConfig.ready() through an
+`imports` module: customers (customers, interactions), commerce (products, stores, orders; categories, brands,
+regions, branches, channels, units), sales (leads). dataio keeps the engine and owns no kind.
 
 `register` is the only writer of the lookup tables the import engine reads — `HANDLERS` here and
 `mapping.TARGETS` / `mapping.NATURAL_KEYS` — so a registered kind works everywhere a built-in one does: the

@@ -216,13 +216,13 @@ def export_data(*, actor, request_id: Any, fmt: str) -> dict:
     _require(actor)
     if not perms.can_view_pii(actor):
         raise DomainError(PrivacyErrorCode.NEEDS_PII, _(
-            "An export shows personal data unmasked: it needs the right to see personal data."), status=403)
+            "An export shows personal data unmasked: it needs the right to see personal data."))
     if fmt not in ("json", "html"):
         raise DomainError(ErrorCode.INVALID, _("Format must be json or html."), "format")
     req = get_request_for(actor, request_id)
     _check_kind(req, SubjectRequest.Kind.ACCESS)
     if req.status == SubjectRequest.Status.REJECTED:
-        raise DomainError(PrivacyErrorCode.WRONG_STATUS, _("This request was rejected."))
+        raise DomainError(PrivacyErrorCode.REJECTED, _("This request was rejected."))
     customer = get_customer_for(actor, req.customer_id)
     now = timezone.now()
     subject = collect(customer.pk)

@@ -2,7 +2,7 @@
 column-wise handler with: same outcomes, same errors in the same order, same stored rows), with the line shapes
 and policies of commerce.rules (fractional quantities, four-decimal prices, amount basis, discount kinds, void
 lines, the keep-valid line policy and partial orders, currency per row or mapping). Lines added to a partial order
-go through handlers.append_lines, as the column-wise handler's do."""
+go through commerce.imports.orders.append_lines, as the column-wise handler's do."""
 
 from __future__ import annotations
 
@@ -14,6 +14,18 @@ from django.utils.translation import gettext as _
 
 from clientwise.commerce import rules
 from clientwise.commerce.errors import CommerceErrorCode
+from clientwise.commerce.imports.orders import (
+    ORDER_FIELDS,
+    ORDER_LINE_FIELDS,
+    ORDER_REQUIRED,
+    ORDER_TAIL_CHECKS,
+    OrderHandler,
+    _money,
+    append_lines,
+    duplicate_in_file,
+    line_values,
+    order_options,
+)
 from clientwise.commerce.services import payload_quantity
 from clientwise.core import permissions as perms
 from clientwise.core.bulk import inserter, reserve_ids
@@ -21,21 +33,11 @@ from clientwise.core.errors import DomainError, ErrorCode
 from clientwise.dataio import validation as v
 from clientwise.dataio.errors import DataioErrorCode
 from clientwise.dataio.handlers import (
-    ORDER_FIELDS,
-    ORDER_LINE_FIELDS,
-    ORDER_REQUIRED,
-    ORDER_TAIL_CHECKS,
     ZERO,
     CustomerRefs,
     Handler,
-    OrderHandler,
     Row,
     _in,
-    _money,
-    append_lines,
-    duplicate_in_file,
-    line_values,
-    order_options,
     plan_for,
     run_plan,
 )

@@ -13,6 +13,7 @@ from unittest import mock
 
 import pytest
 
+from clientwise.commerce.imports import orders as order_imports
 from clientwise.commerce.models import Order, OrderLine
 from clientwise.customers.models import ContactPoint, Customer, Interaction
 from clientwise.dataio import handlers, services
@@ -185,7 +186,7 @@ def test_row_path_answers_like_the_per_row_handler(org, catalog, people):
     data = csv_text([HEAD, *lines(7, orders=60)])
     answers = []
     with mock.patch("django.utils.timezone.now", return_value=dt.datetime(2025, 6, 1, tzinfo=dt.UTC)):
-        for handler in (handlers.OrderHandler, ReferenceOrderHandler):
+        for handler in (order_imports.OrderHandler, ReferenceOrderHandler):
             with mock.patch.dict(handlers.HANDLERS, {"orders": handler}):
                 job = services.create_job(actor=org.admin, kind="orders", upload=_upload(data), source="pos",
                                           mapping=MAPPING, options={"batch_size": 9})
@@ -213,7 +214,7 @@ def test_jsonl_orders_with_unreadable_lines_answer_like_the_per_row_handler(org,
     data = "\n".join(parts) + "\n"
     states = []
     with mock.patch("django.utils.timezone.now", return_value=dt.datetime(2025, 6, 1, tzinfo=dt.UTC)):
-        for handler in (handlers.OrderHandler, ReferenceOrderHandler):
+        for handler in (order_imports.OrderHandler, ReferenceOrderHandler):
             with mock.patch.dict(handlers.HANDLERS, {"orders": handler}):
                 states.append(_strip_job(snapshot(run(org.admin, "orders", "o.jsonl", data, mapping=MAPPING,
                                                       options={"batch_size": 5}))))
@@ -252,10 +253,10 @@ def test_purchase_payload_text_is_what_json_dumps_writes():
           "channel": None}, [(products[1], ln(Decimal("1"), 5))]),  # not a Decimal amount
     ]
     for job_id in (7, None):
-        encoder = handlers.PurchasePayloads(job_id)
+        encoder = order_imports.PurchasePayloads(job_id)
         for _twice in range(2):  # fragments from the caches the second time
             for order, order_lines in cases:
-                payload = handlers.purchase_payload(order, order_lines, job_id)
+                payload = order_imports.purchase_payload(order, order_lines, job_id)
                 encoded = encoder.encode(order, order_lines)
                 if all(type(x[1].quantity) is Decimal and type(x[1].amount) is Decimal for x in order_lines):
                     assert type(encoded) is JsonText

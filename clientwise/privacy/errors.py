@@ -9,6 +9,7 @@ from clientwise.core.errors import register_codes
 
 class PrivacyErrorCode(enum.StrEnum):
     WRONG_STATUS = "request_closed"  # done or rejected: nothing more can happen to it
+    REJECTED = "request_rejected"  # a rejected access request has nothing to export (400: exports are GETs)
     WRONG_KIND = "wrong_request_kind"  # e.g. erasing on an access request
     CONFIRMATION = "confirmation_mismatch"  # the erasure's typed confirmation is not the customer number
     MERGED = "customer_merged"  # the record was merged into another customer: the request belongs there
@@ -19,6 +20,6 @@ class PrivacyErrorCode(enum.StrEnum):
 
 # The HTTP status of each code is declared with the code (core.errors.register_codes); services never pass one.
 register_codes(PrivacyErrorCode, {
-    PrivacyErrorCode.WRONG_STATUS: 409, PrivacyErrorCode.MERGED: 409, PrivacyErrorCode.NOT_EXPORTED: 409, PrivacyErrorCode.NEEDS_PII: 403,
-    PrivacyErrorCode.FILES_BUSY: 409,
+    PrivacyErrorCode.WRONG_STATUS: 409, PrivacyErrorCode.MERGED: 409, PrivacyErrorCode.NOT_EXPORTED: 409,
+    PrivacyErrorCode.NEEDS_PII: 403, PrivacyErrorCode.FILES_BUSY: 409,
 })

@@ -209,6 +209,10 @@ def test_export_needs_pii_right_and_an_access_request(org, make_customer):
     with pytest.raises(DomainError) as err:
         services.export_data(actor=org.admin, request_id=other.pk, fmt="json")
     assert err.value.code == "wrong_request_kind"
+    services.reject_request(actor=org.admin, request_id=req.pk, reason="Identity not verified")
+    with pytest.raises(DomainError) as err:
+        services.export_data(actor=org.admin, request_id=req.pk, fmt="json")
+    assert (err.value.code, err.value.status) == ("request_rejected", 400)  # 400: an export is a GET
     assert not AuditLog.objects.filter(action="privacy.export").exists()
 
 

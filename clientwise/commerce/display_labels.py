@@ -50,6 +50,13 @@ def register() -> None:
     labels.register("commerce.order.status", Order.Status)
     labels.register_row_text("customers.interaction:purchase", purchase_text)
     labels.register_row_text("customers.interaction:return", return_text)
+    labels.register("errors.code", {
+        "order_cancelled": _("Order cancelled"), "over_return": _("More returned than bought"),
+        "inactive_product": _("Product no longer sold"), "fractional_quantity": _("Fraction of a whole unit"),
+        "discount_too_large": _("Discount larger than the amount"), "amount_mismatch": _("Amount does not add up"),
+        "price_mismatch": _("Price does not add up"), "void_line": _("Void line"), "in_use": _("Still in use"),
+        "category_cycle": _("Category inside itself"),
+    })
     labels.register("audit.action", {
         "order.": _("Orders: any change"), "return.": _("Returns: any change"),
         "order.create": _("Order recorded"), "order.cancel": _("Order cancelled"), "return.create": _("Return recorded"),

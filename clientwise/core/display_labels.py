@@ -17,3 +17,13 @@ def register() -> None:
         "registration": _("Registration"), "import": _("Import"), "web": _("Website"), "pos": _("Point of sale"),
     })
     labels.register("audit.action", {"export.": _("Exports: any")})
+    # Error codes (core.errors.ErrorCode) where a page lists them: the quarantine of an import, its error counts.
+    labels.register("errors.code", {
+        "invalid": _("Invalid value"), "required": _("Missing"), "not_found": _("Not found"),
+        "permission_denied": _("Not allowed"), "not_authenticated": _("Not signed in"), "conflict": _("Conflict"),
+        "duplicate": _("Duplicate"), "invalid_phone": _("Invalid phone number"),
+        "invalid_email": _("Invalid e-mail address"), "invalid_date": _("Invalid date"),
+        "invalid_amount": _("Invalid amount"), "unknown_reference": _("Unknown reference"),
+        "idempotency_key_reused": _("Request key reused"), "throttled": _("Too many requests"),
+        "invalid_cursor": _("Invalid page"),
+    })

@@ -13,6 +13,7 @@ def register() -> None:
     labels.register("customers.contact.kind", ContactPoint.Kind)
     labels.register("customers.customer.status", Customer.Status)
     labels.register("customers.customer.kind", Customer.Kind)
+    labels.register("errors.code", {"customer_archived": _("Customer archived")})
     labels.register("customers.consent.status", Consent.Status)
     labels.register("customers.consent.channel", Consent.Channel)
     labels.register("customers.consent.purpose", Consent.Purpose)

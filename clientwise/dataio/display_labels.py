@@ -14,6 +14,22 @@ def register() -> None:
         "import.batch": _("Import batch loaded"), "import.replay": _("Quarantined rows replayed"),
         "import.mapping": _("Column mapping saved"), "import.grid": _("Rows entered in a grid"),
     })
+    labels.register("errors.code", {
+        "job_busy": _("Import already running"), "not_an_error_file": _("Not this import's error file"),
+        "bad_mapping": _("Column mapping incomplete"), "undecodable": _("Unreadable text encoding"),
+        "unsupported_format": _("Unsupported file format"), "empty_file": _("Empty file"),
+        "bad_file": _("Damaged file"), "unreadable_row": _("Unreadable row"),
+        "order_incomplete": _("Another line of the order failed"), "ambiguous_reference": _("Ambiguous reference"),
+        "order_conflict": _("Order already imported differently"),
+    })
+    from clientwise.dataio.mapping import TARGETS
+
+    # An import field by its name (customer_mobile → 客户手机), as the mapping step names it.
+    fields = {}
+    for targets in TARGETS.values():
+        for t in targets:
+            fields.setdefault(t.name, t.label)
+    labels.register("dataio.field", fields)
     labels.register("model", {
         "dataio.importjob": _("Import"),
         "dataio.quarantinedrow": _("Quarantined row"),

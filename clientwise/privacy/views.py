@@ -25,6 +25,7 @@ from clientwise.privacy import queries, rules, services
 from clientwise.privacy.forms import CompleteForm, EraseForm, RejectForm, RequestForm
 from clientwise.privacy.models import SubjectRequest
 from clientwise.privacy.perms import MANAGE_PRIVACY
+from clientwise.privacy.sections import COUNT_LABELS
 
 
 def _filters(request) -> queries.RequestFilters:
@@ -90,8 +91,9 @@ def _detail_context(request, req: SubjectRequest, **extra) -> dict:
     return {"req": req, "overdue": rules.is_overdue(req.status, req.due_on, today),
             "actions": rules.allowed_actions(req.kind, req.status, exported=req.exported_at is not None),
             "can_export": perms.can_view_pii(request.user), "retry_files": req.file_status == "failed",
-            "reject_form": RejectForm(), "complete_form": CompleteForm(), "counts": sorted(
-                (req.result or {}).get("counts", {}).items()), **extra}
+            "reject_form": RejectForm(), "complete_form": CompleteForm(), "counts": [
+                (COUNT_LABELS.get(key, key), n) for key, n in sorted((req.result or {}).get("counts", {}).items())],
+            **extra}
 
 
 @perm_required(MANAGE_PRIVACY)

@@ -123,13 +123,15 @@ class ValidationFailed(DomainError):
 
 
 def input_out_of_range(exc: BaseException) -> bool:
-    """A number the database cannot hold (SQLite: OverflowError; PostgreSQL: numeric_value_out_of_range) or text
-    longer than its column (string_data_right_truncation): bad input that reached a query, not a server fault. The
-    API answers it 422 and pages 400 (core.middleware.OutOfRangeInputMiddleware), instead of a 500."""
+    """A number the database cannot hold (SQLite: OverflowError; PostgreSQL: numeric_value_out_of_range), text
+    longer than its column (string_data_right_truncation) or a value of the wrong type for the column it is compared
+    with (PostgreSQL: invalid_text_representation, e.g. a region's name given where its id belongs in a report
+    filter): bad input that reached a query, not a server fault. The API answers it 422 and pages 400
+    (core.middleware.OutOfRangeInputMiddleware), instead of a 500."""
     from django.db import DataError
 
     if isinstance(exc, OverflowError):
         return True
     if isinstance(exc, DataError):
-        return getattr(exc.__cause__, "sqlstate", None) in ("22003", "22001")
+        return getattr(exc.__cause__, "sqlstate", None) in ("22003", "22001", "22P02")
     return False

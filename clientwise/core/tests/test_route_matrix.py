@@ -524,12 +524,8 @@ def test_query_count(key, world, db, _record_counts):
 
 # --- Bad input the matrix ran into ------------------------------------------------------------------------------------
 
-ON_POSTGRES = os.environ.get("DATABASE_URL", "").startswith("postgres")
 
 
-@pytest.mark.xfail(ON_POSTGRES, strict=True, reason=(
-    "reports: a member key of the wrong type (a region's name where its id belongs) reaches the SQL as text and "
-    "PostgreSQL refuses to compare it with a bigint column: a 500 (reports/compiler.py, under refactoring)"))
 @pytest.mark.parametrize("path", ["reports/run", "reports/drill"])
 def test_report_member_key_of_the_wrong_type_is_not_a_crash(path, world, db):
     """A filter or drill value that is no key of its dimension is bad input: a 4xx or no rows, never a 500."""

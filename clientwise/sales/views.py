@@ -40,7 +40,17 @@ from clientwise.sales.perms import CHANGE_SALES, MANAGE_SALES, VIEW_SALES
 VIEW, CHANGE, MANAGE = VIEW_SALES, CHANGE_SALES, MANAGE_SALES
 
 
+def _refuse(exc: DomainError) -> None:
+    """A record the user may not see is a 404 and a refusal a 403, as in the API: never a flash message or a form
+    error (only a business "no" is shown on the page)."""
+    if isinstance(exc, NotFound):
+        raise Http404() from None
+    if not isinstance(exc, ValidationFailed) and exc.status == 403:
+        raise PermissionDenied(exc.message) from None
+
+
 def _errors(exc: DomainError) -> list[dict]:
+    _refuse(exc)
     errors = exc.errors if isinstance(exc, ValidationFailed) else [exc]
     return [{"field": e.field or "", "message": e.message} for e in errors]
 

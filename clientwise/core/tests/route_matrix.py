@@ -66,13 +66,7 @@ PRIVACY = frozenset({ADMIN})
 TEAM_B = ("rep_b", "manager_b")  # users who must not see team A's records
 TEAM_B_404 = {"rep_b": 404, "manager_b": 404}  # a body names team A's record: the same 404 as a missing one
 
-# Known bugs (strict: each fails once fixed, so the entry is removed with the fix).
-SALES_FLASH_404 = ("sales/views.py catches the service's NotFound, flashes it and redirects (302) instead of "
-                   "answering 404")
-SALES_FLASH_403 = ("sales/views.py catches the service's PermissionDenied, flashes it and redirects (302) instead "
-                   "of answering 403")
-SALES_FORM_403 = "sales/views.py shows the service's PermissionDenied as a form error (422) instead of answering 403"
-HIDDEN_BUGS = {"rep_b": SALES_FLASH_404, "manager_b": SALES_FLASH_404}
+# Known bugs go in a rule's `xfail` (strict: each fails once fixed, so the entry is removed with the fix).
 
 
 @dataclass(frozen=True)
@@ -586,9 +580,9 @@ PAGES: dict[str, Page] = {
     "sales:lead_import": P(R(SALES_CHANGE), R(SALES_CHANGE, body=lambda w: {
         "file": csv_upload("leads.csv", "name,mobile\n韩梅,13300009999\n")})),
     "sales:lead": P(R(SALES_VIEW, hidden=TEAM_B), SAME, kwargs={"pk": "lead"}),
-    "sales:lead_convert": P(not_allowed(SALES_CHANGE), R(SALES_CHANGE, ok=302, xfail=HIDDEN_BUGS, hidden=TEAM_B),
+    "sales:lead_convert": P(not_allowed(SALES_CHANGE), R(SALES_CHANGE, ok=302, hidden=TEAM_B),
                             kwargs={"pk": "lead"}),
-    "sales:lead_status": P(not_allowed(SALES_CHANGE), R(SALES_CHANGE, ok=302, hidden=TEAM_B, xfail=HIDDEN_BUGS,
+    "sales:lead_status": P(not_allowed(SALES_CHANGE), R(SALES_CHANGE, ok=302, hidden=TEAM_B,
                                                         body=lambda w: {"status": "working"}), kwargs={"pk": "lead"}),
     "sales:board": P(R(SALES_VIEW), SAME),
     "sales:opportunities": P(R(SALES_VIEW), SAME),
@@ -604,17 +598,17 @@ PAGES: dict[str, Page] = {
         "stage": w.stages[1].pk}), kwargs={"pk": "opportunity"}),
     "sales:pick_customer": P(R(SALES_CHANGE), SAME, query={"q": "张"}),
     "sales:activity_new": P(not_allowed(SALES_CHANGE), R(
-        SALES_CHANGE, ok=302, status=TEAM_B_404, xfail=HIDDEN_BUGS, body=lambda w: {
+        SALES_CHANGE, ok=302, status=TEAM_B_404, body=lambda w: {
             "kind": "task", "subject": "Visit", "customer_id": w.cust_a.pk, "due_at": _moment(2)[:16]})),
-    "sales:activity_done": P(not_allowed(SALES_CHANGE), R(SALES_CHANGE, ok=302, hidden=TEAM_B, xfail=HIDDEN_BUGS,
+    "sales:activity_done": P(not_allowed(SALES_CHANGE), R(SALES_CHANGE, ok=302, hidden=TEAM_B,
                                                           body=lambda w: {"outcome": "reached"}),
                              kwargs={"pk": "activity"}),
     "sales:note_new": P(not_allowed(SALES_CHANGE), R(
-        SALES_CHANGE, ok=302, status=TEAM_B_404, xfail=HIDDEN_BUGS,
+        SALES_CHANGE, ok=302, status=TEAM_B_404,
         body=lambda w: {"body": "Called back", "customer_id": w.cust_a.pk})),
     "sales:forecast": P(R(SALES_VIEW), SAME),
     "sales:quota_set": P(not_allowed(SALES_MANAGE), R(
-        SALES_MANAGE, ok=302, status={"manager_b": 403}, xfail={"manager_b": SALES_FLASH_403}, body=lambda w: {
+        SALES_MANAGE, ok=302, status={"manager_b": 403}, body=lambda w: {
             "user_id": w.rep_a.pk, "month": _days(0)[:8] + "01", "amount": "50000"})),
     "sales:accounts": P(R(SALES_VIEW), SAME),
     "sales:account_new": P(not_allowed(SALES_CHANGE), R(SALES_CHANGE, ok=302, status=TEAM_B_404,
@@ -633,7 +627,7 @@ PAGES: dict[str, Page] = {
     "sales:account_contact": P(not_allowed(SALES_CHANGE), R(SALES_CHANGE, ok=302, hidden=TEAM_B, body=lambda w: {
         "name": "刘总", "role": "decision_maker"}), kwargs={"pk": "key_account"}),
     "sales:transfer": P(R(SALES_MANAGE), R(
-        SALES_MANAGE, ok=302, status={"manager_b": 403}, xfail={"manager_b": SALES_FORM_403}, body=lambda w: {
+        SALES_MANAGE, ok=302, status={"manager_b": 403}, body=lambda w: {
             "from_user_id": w.rep_a2.pk, "to_user_ids": [w.rep_a.pk], "reason": "left"})),
     "sales:settings": P(R(SALES_MANAGE), SAME),
     "sales:pipeline_save": P(not_allowed(SALES_MANAGE), R(SALES_MANAGE, ok=302, body=lambda w: {

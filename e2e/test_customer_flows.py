@@ -44,7 +44,7 @@ def test_admin_searches_opens_edits_and_sees_timeline_and_audit(live_server, pag
 
     timeline = page.locator("#timeline-card")
     expect(timeline).to_contain_text("Profile updated")
-    expect(timeline).to_contain_text("occupation")
+    expect(timeline).to_contain_text("Profile updated: Occupation")  # the field in words, not its code
 
     # The log form is fetched when opened; a logged call lands on the timeline.
     timeline.get_by_role("button", name="Log interaction").click()
@@ -61,8 +61,8 @@ def test_admin_searches_opens_edits_and_sees_timeline_and_audit(live_server, pag
 
     page.goto(f"{live_server.url}/audit/?customer={customer.pk}")
     rows = page.locator("table tbody tr")
-    expect(rows.filter(has_text="customer.update").first).to_be_visible()
-    expect(rows.filter(has_text="customer.update").first).to_contain_text("Engineer")
+    expect(rows.filter(has_text="Customer changed").first).to_be_visible()
+    expect(rows.filter(has_text="Customer changed").first).to_contain_text("Engineer")
 
 
 def test_sales_rep_sees_only_own_team_and_masked_phones(live_server, page, login, org):

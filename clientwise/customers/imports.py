@@ -42,6 +42,7 @@ from clientwise.dataio.handlers import (
     key_for,
     plan_for,
     run_plan,
+    settle_repeat,
     signature,
 )
 from clientwise.dataio.mapping import NATURAL_KEYS, TARGETS
@@ -195,12 +196,7 @@ class CustomerHandler(Handler):
         for row in ok:
             key = row.clean[self.key]
             if key in seen:
-                if signature(seen[key].clean) == signature(row.clean):
-                    row.outcome = "unchanged"
-                else:
-                    row.reject(DomainError(ErrorCode.DUPLICATE, _(
-                        "Another row of this file has the same %(field)s “%(value)s” with different values.") % {
-                        "field": self.key, "value": key}, self.key))
+                settle_repeat(row, signature(seen[key].clean), self.key, key)
                 continue
             matches = existing.get(key, [])
             if len(matches) > 1:

@@ -96,6 +96,17 @@ def signature(data: dict[str, Any]) -> str:
                       sort_keys=True, ensure_ascii=False)
 
 
+def settle_repeat(row: Row, first: str, field: str, value) -> None:
+    """A row whose key an earlier row of the same file had: identical (same `signature` as `first`) is
+    unchanged, different is rejected as a duplicate. Across batches the later row meets the stored record."""
+    if signature(row.clean) == first:
+        row.outcome = "unchanged"
+    else:
+        row.reject(DomainError(ErrorCode.DUPLICATE, _(
+            "Another row of this file has the same %(field)s “%(value)s” with different values.") % {
+            "field": field, "value": value}, field))
+
+
 def _chunks(values, size: int = 900):
     values = list(values)
     for i in range(0, len(values), size):

@@ -27,7 +27,7 @@ from clientwise.commerce.services import _int
 from clientwise.core import permissions as perms
 from clientwise.core.errors import DomainError, ErrorCode
 from clientwise.dataio import validation as v
-from clientwise.dataio.handlers import Handler, Row, key_for, signature
+from clientwise.dataio.handlers import Handler, Row, key_for, settle_repeat, signature
 from clientwise.dataio.mapping import Target
 from clientwise.dataio.registry import ImportKindSpec, register
 
@@ -106,16 +106,10 @@ class ReferenceHandler(Handler):
                 continue
             # The same key twice in one file: an identical row is unchanged, a different one a duplicate.
             key = row.clean[self.key].lower() if self.key == "name" else row.clean[self.key]
-            sig = signature(row.clean)
             if key in seen:
-                if seen[key] == sig:
-                    row.outcome = "unchanged"
-                else:
-                    row.reject(DomainError(ErrorCode.DUPLICATE, _(
-                        "Another row of this file has the same %(field)s “%(value)s” with different values.") % {
-                        "field": self.key, "value": row.clean[self.key]}, self.key))
+                settle_repeat(row, seen[key], self.key, row.clean[self.key])
                 continue
-            seen[key] = sig
+            seen[key] = signature(row.clean)
             data = {k: val for k, val in row.clean.items() if k not in self.refs}
             for name in self.refs:
                 if row.clean.get(name):

@@ -38,6 +38,7 @@ from clientwise.dataio.handlers import (
     _pairs,
     key_for,
     plan_for,
+    settle_repeat,
     signature,
 )
 from clientwise.dataio.mapping import NATURAL_KEYS, TARGETS
@@ -115,14 +116,8 @@ class CatalogHandler(Handler):
         new, changed, changed_fields = [], {}, set()
         for row in ok:
             key = row.clean[self.key]
-            sig = signature(row.clean)
             if key in seen:
-                if seen[key] == sig:
-                    row.outcome = "unchanged"
-                else:
-                    row.reject(DomainError(ErrorCode.DUPLICATE, _(
-                        "Another row of this file has the same %(field)s “%(value)s” with different values.") % {
-                        "field": self.key, "value": key}, self.key))
+                settle_repeat(row, seen[key], self.key, key)
                 continue
             obj = existing.get(key)
             code_value = row.clean[self.code_field]
@@ -151,7 +146,7 @@ class CatalogHandler(Handler):
             values = {k: row.clean[k] for k in self.fields if k in row.clean}
             if not self.extra_values(row, values):
                 continue
-            seen[key] = sig
+            seen[key] = signature(row.clean)
             claimed[code_value] = key
             if parent is not None:
                 values[f"{self.parent_field}_id"] = parent.pk

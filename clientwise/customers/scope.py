@@ -187,11 +187,6 @@ class CustomerScope:
         return exp.Paren(this=exp.or_(*parts)) if len(parts) > 1 else parts[0]
 
 
-def scope_of(user) -> CustomerScope:
-    """Shorthand for CustomerScope.for_user(user)."""
-    return CustomerScope.for_user(user)
-
-
 def restrict_by_customer(qs: QuerySet, user, field: str = "customer_id") -> QuerySet:
     """Rows of `qs` whose customer (`field`, a customer id column or lookup) `user` may see."""
     return CustomerScope.for_user(user).restrict(qs, field)

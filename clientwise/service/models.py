@@ -550,6 +550,19 @@ class WorkOrder(SourcedModel):
     def __str__(self) -> str:
         return self.number
 
+    @property
+    def overdue(self) -> bool:
+        """The window has ended and the visit is not done (service.rules.is_overdue)."""
+        from clientwise.service.rules import is_overdue
+
+        return is_overdue(self.status, self.window_end)
+
+    @property
+    def outside_visit_hours(self) -> bool:
+        from clientwise.service.rules import within_visit_hours
+
+        return not within_visit_hours(self.window_start, self.window_end)
+
 
 class WorkOrderPart(models.Model):
     """A part used on a work order."""

@@ -142,7 +142,10 @@ def work_order_page(user, *, status: str = "", technician: int | None = None, cu
         qs = qs.filter(technician_id=technician)
     if customer:
         qs = qs.filter(customer_id=customer)
-    return keyset_page(qs, sort="-window_start", cursor=cursor, size=size)
+    # Visits still to do come next-due first (overdue ones, whose window has passed, at the top); finished or
+    # cancelled ones, and the list of every status, most recent first.
+    sort = "window_start" if status in ("active", *WorkOrder.OPEN_STATUSES) else "-window_start"
+    return keyset_page(qs, sort=sort, cursor=cursor, size=size)
 
 
 # --- Agent workspace --------------------------------------------------------------------------------------------

@@ -55,6 +55,7 @@ from clientwise.service.models import (
     WorkOrderPart,
 )
 from clientwise.service.perms import SERVICE_MANAGE, SERVICE_VIEW, SERVICE_WORK
+from clientwise.service.rules import local_aware
 
 # Attachments: size limit and the file types accepted (by extension; the stored content type comes from the
 # extension, never from what the browser claims).
@@ -792,8 +793,11 @@ def create_work_order(*, actor, customer_id, kind: str, address: str, window_sta
         errors.append(_invalid("address", _("Write the address."), ErrorCode.REQUIRED))
     if window_start is None or window_end is None:
         errors.append(_invalid("window_start", _("Give the time window."), ErrorCode.REQUIRED))
-    elif window_end <= window_start:
-        errors.append(_invalid("window_end", _("The window must end after it starts."), ErrorCode.INVALID_DATE))
+    else:
+        # A window without a zone is the technician's wall clock (settings.TIME_ZONE), never UTC.
+        window_start, window_end = local_aware(window_start), local_aware(window_end)
+        if window_end <= window_start:
+            errors.append(_invalid("window_end", _("The window must end after it starts."), ErrorCode.INVALID_DATE))
     if product_id and not Product.objects.filter(pk=product_id).exists():
         errors.append(_invalid("product_id", _("Unknown product."), ErrorCode.UNKNOWN_REFERENCE))
     if region_id and not Region.objects.filter(pk=region_id).exists():

@@ -3,7 +3,6 @@ reports, configuration, and the public survey page. Thin: parse, call services/q
 
 from __future__ import annotations
 
-import datetime as dt
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -36,6 +35,7 @@ from clientwise.service.forms import (
 )
 from clientwise.service.models import Priority, Queue, Ticket, TicketType, WorkOrder
 from clientwise.service.perms import SERVICE_MANAGE, SERVICE_REPORTS, SERVICE_VIEW, SERVICE_WORK
+from clientwise.service.rules import next_visit_window
 
 
 def _int(value) -> int | None:
@@ -285,8 +285,9 @@ def work_order_list(request):
         page = queries.work_order_page(request.user, status=status, cursor=request.GET.get("cursor") or None)
     except DomainError:
         page = queries.work_order_page(request.user, status=status)
-    return render(request, "service/work_order_list.html", {"page": page, "status": status,
-                                                            "statuses": WorkOrder.Status.choices})
+    return render(request, "service/work_order_list.html", {
+        "page": page, "status": status, "statuses": WorkOrder.Status.choices,
+        "today": timezone.localdate().isoformat()})
 
 
 @perm_required(SERVICE_WORK)
@@ -297,9 +298,9 @@ def work_order_new(request):
     ticket = None
     if _int(src.get("ticket")):
         ticket = queries.get_ticket_for(request.user, src.get("ticket"))
-    start = timezone.localtime().replace(minute=0, second=0, microsecond=0) + dt.timedelta(days=1)
+    start, end = next_visit_window()
     initial = {"customer": customer.pk, "ticket": ticket.pk if ticket else None, "city": customer.city,
-               "kind": "repair", "window_start": start.replace(hour=9), "window_end": start.replace(hour=12),
+               "kind": "repair", "window_start": timezone.localtime(start), "window_end": timezone.localtime(end),
                "skill": ticket.category.skill if ticket and ticket.category_id else "",
                "rural": customer.urban_rural == "rural"}
     form = WorkOrderForm(request.POST or None, initial=initial)

@@ -11,6 +11,8 @@ from django.utils.translation import gettext_lazy as _
 
 from clientwise.core import permissions as perms
 
+NO_STORE = _("Online / no store")
+
 
 def _arrow(rows: list[tuple], names: list[str]):
     import pyarrow as pa
@@ -199,13 +201,16 @@ def register() -> None:
         Dimension("network", _("Network type"),
                   {"duckdb": "products.network", "sqlite": "json_extract(products.attributes, '$.network')",
                    "postgresql": "products.attributes ->> 'network'"}, sales, tables=("products",), group=product),
+        # An order placed in no store (web, app, phone, partner channels) has no store, branch or region: it is a
+        # real group of sales, named as such, not missing data.
         Dimension("store", _("Store"), "stores.name", sales, key="orders.store_id", tables=("orders", "stores"),
-                  group=place),
-        Dimension("store_city", _("Store city"), "stores.city", sales, tables=("orders", "stores"), group=place),
+                  group=place, blank=NO_STORE),
+        Dimension("store_city", _("Store city"), "stores.city", sales, tables=("orders", "stores"), group=place,
+                  blank=NO_STORE),
         Dimension("branch", _("Branch"), "branches.name", sales, key="stores.branch_id",
-                  tables=("orders", "stores", "branches"), group=place),
+                  tables=("orders", "stores", "branches"), group=place, blank=NO_STORE),
         Dimension("region", _("Region"), "regions.name", sales, key="branches.region_id",
-                  tables=("orders", "stores", "branches", "regions"), group=place),
+                  tables=("orders", "stores", "branches", "regions"), group=place, blank=NO_STORE),
         Dimension("channel", _("Channel"), "channels.name", sales, key="orders.channel_id",
                   tables=("orders", "channels"), group=place),
         Dimension("sales_rep", _("Sales rep"), user_name("reps"), sales, key="orders.sales_rep_id",

@@ -85,8 +85,15 @@ def home_figures(user, day: dt.date | None = None, *, now: dt.datetime | None = 
 
 def revenue_trend(user, *, days: int = 30, end: dt.date | None = None) -> dict[str, list]:
     """Revenue and order count per local day for the last `days` days (including `end`), zero-filled; the last
-    day is marked partial when it is today (commerce.queries.revenue_by_day)."""
-    return extensions.home_source("trend")(user, days=days, end=end)
+    day is marked partial while it is still going on (core.periods, the rule the report charts use too)."""
+    from clientwise.core import periods
+
+    trend = extensions.home_source("trend")(user, days=days, end=end)
+    last = dt.date.fromisoformat(trend["days"][-1]) if trend.get("days") else None
+    running = last is not None and periods.coverage(last, "day").running
+    trend["partial_last"] = running
+    trend["until"] = timezone.localtime().strftime("%H:%M") if running else None
+    return trend
 
 
 def customers_in_scope(user) -> int | None:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
-from clientwise.reports.runner import PivotResult
+from clientwise.reports.runner import OTHERS_KEY, PivotResult
 
 
 def fmt_value(value, fmt: str) -> str:
@@ -76,29 +77,108 @@ def table(result: PivotResult) -> dict:
     return {"head": head, "body": body}
 
 
+def _list(labels: list[str]) -> str:
+    return pgettext("list separator", ", ").join(labels)
+
+
+def chart_title(plotted: list[dict], dims: list[dict]) -> str:
+    """What a chart shows, in words, from what it plots: "Revenue and Buyers by Order month"."""
+    names = [m["label"] for m in plotted]
+    what = names[0] if len(names) == 1 else _("%(some)s and %(last)s") % {"some": _list(names[:-1]), "last": names[-1]}
+    if not dims:
+        return what
+    return _("%(measures)s by %(dimensions)s") % {"measures": what, "dimensions": _list([d["label"] for d in dims])}
+
+
+def _total_cell(result: PivotResult) -> dict:
+    ri = next((i for i, r in enumerate(result.rows) if r["depth"] == 0), 0)
+    ci = next((j for j, c in enumerate(result.columns) if c["depth"] == 0), 0)
+    return (result.cells[ri][ci] if result.cells and result.cells[ri] else None) or {}
+
+
 def chart(result: PivotResult, kind: str = "bar") -> dict:
-    """ECharts-ready series for the first measure (or up to three measures without column dimensions)."""
+    """What the chart draws, decided here so that its title is generated from what is plotted:
+
+    - every measure on bar and line charts (two value axes when their formats differ; a measure of a third format
+      is not drawn and listed in `not_plotted`); with column dimensions, pies and key figures, as noted;
+    - the "Others" member of a top-N report is not drawn next to the members it ranks (it would dwarf them): its
+      figure is given apart in `others`;
+    - a period the figures cover only in part (core.periods) is marked in `partial` and labelled, so the chart
+      draws it apart instead of as a drop.
+    """
     measures = result.measures
+    if kind == "figure":
+        cell = _total_cell(result)
+        figures = []
+        for m in measures:
+            value = cell.get(m["id"])
+            if value is None and m["format"] == "int":
+                value = 0  # a count over no rows is 0; an average over none has no value ("—")
+            figures.append({"label": m["label"], "text": fmt_value(value, m["format"]) or "—"})
+        return {"kind": kind, "figures": figures, "title": chart_title(measures, []), "series": [{"data": []}],
+                "x": [], "not_plotted": [], "texts": chart_texts()}
     rows = [(i, r) for i, r in enumerate(result.rows) if not r["total"]] or list(enumerate(result.rows))
     cols = [(j, c) for j, c in enumerate(result.columns) if not c["total"]] or list(enumerate(result.columns))
+    others_rows = [(i, r) for i, r in rows if OTHERS_KEY in r["keys"]]
+    rows = [(i, r) for i, r in rows if OTHERS_KEY not in r["keys"]]
+    others_cols = [(j, c) for j, c in cols if OTHERS_KEY in c["keys"]]
+    cols = [(j, c) for j, c in cols if OTHERS_KEY not in c["keys"]]
     x = [" / ".join(r["labels"]) or _("Total") for _i, r in rows]
+    partial = [r.get("partial", "") for _i, r in rows]
     series = []
-    if result.col_dims:
+    plotted: list[dict] = []
+    axes: list[str] = []
+    if result.col_dims or kind == "pie":
         m = measures[0]
-        for j, c in cols[:20]:
-            series.append({"name": " / ".join(c["labels"]), "data": [(result.cells[i][j] or {}).get(m["id"])
-                                                                      for i, _r in rows]})
-        y_title = m["label"]
+        plotted = [m]
+        axes = [m["format"]]
+        if result.col_dims:
+            for j, c in cols[:20]:
+                name = " / ".join(c["labels"])
+                if c.get("partial"):
+                    name = f"{name} ({c['partial']})"
+                series.append({"name": name, "axis": 0, "pct": m["format"] == "pct",
+                               "data": [(result.cells[i][j] or {}).get(m["id"]) for i, _r in rows]})
+        else:
+            series.append({"name": m["label"], "axis": 0, "pct": m["format"] == "pct",
+                           "data": [(result.cells[i][0] or {}).get(m["id"]) for i, _r in rows]})
     else:
-        first_fmt = measures[0]["format"]
-        for m in measures[:3]:
-            if m["format"] != first_fmt and series:
-                continue
-            series.append({"name": m["label"], "data": [(result.cells[i][0] or {}).get(m["id"]) for i, _r in rows]})
-        y_title = measures[0]["label"]
-    return {"kind": kind, "x": x[:200], "series": [{**s, "data": s["data"][:200]} for s in series],
-            "y_title": y_title, "pct": measures[0]["format"] == "pct"}
+        for m in measures:
+            fmt = "pct" if m["format"] == "pct" else "count" if m["format"] in ("int", "qty") else m["format"]
+            if fmt not in axes:
+                if len(axes) == 2:
+                    continue
+                axes.append(fmt)
+            plotted.append(m)
+            series.append({"name": m["label"], "axis": axes.index(fmt), "pct": m["format"] == "pct",
+                           "data": [(result.cells[i][0] or {}).get(m["id"]) for i, _r in rows]})
+    not_plotted = [m["label"] for m in measures if m not in plotted]
+    others = []
+    for i, r in others_rows:
+        cell = result.cells[i][0] if result.cells[i] else None
+        others.append({"label": " / ".join(r["labels"]),
+                       "values": [{"label": m["label"], "text": fmt_value((cell or {}).get(m["id"]), m["format"])}
+                                  for m in plotted]})
+    if others_cols:
+        others.append({"label": " / ".join(others_cols[0][1]["labels"]), "values": []})
+    axis_titles = []
+    for a in range(len(axes)):
+        axis_titles.append(_list([m["label"] for m, s in zip(plotted, series, strict=False) if s["axis"] == a])
+                           if not result.col_dims else plotted[0]["label"])
+    return {"kind": kind, "x": x[:200], "partial": partial[:200],
+            "series": [{**s, "data": s["data"][:200]} for s in series],
+            "y_title": axis_titles[0] if axis_titles else "", "axes": [{"title": t, "pct": f == "pct"}
+                                                                       for t, f in zip(axis_titles, axes, strict=True)],
+            "pct": bool(plotted) and plotted[0]["format"] == "pct",
+            "title": chart_title(plotted, [*result.row_dims, *result.col_dims]),
+            "not_plotted": not_plotted, "others": others, "texts": chart_texts()}
+
+
+def chart_texts() -> dict:
+    return {"others": _("Not drawn, in the table:"), "not_plotted": _("Also in the table, not drawn:"),
+            "partial": _("Pale bars and hollow points are periods the figures cover only in part.")}
 
 
 def chart_json(result: PivotResult, kind: str = "bar") -> str:
-    return json.dumps(chart(result, kind), ensure_ascii=False)
+    # Written into a <script> element by the builder: "<" escaped so no label can close it.
+    return json.dumps(chart(result, kind), ensure_ascii=False).replace("<", "\\u003c")

@@ -25,7 +25,7 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from clientwise.core import permissions as perms
@@ -283,15 +283,16 @@ def _member(d: semantic.Dimension, key, label, other: bool) -> Member:
     if d.grain:
         iso = _iso(key if key is not None else label)
         return Member(iso, date_label(iso, d.grain) if iso else _("(blank)"))
+    blank = str(d.blank) if d.blank is not None else _("(blank)")
     if key is None and label is None:
-        return Member(None, _("(blank)"))
+        return Member(None, blank)
     if isinstance(key, decimal.Decimal):
         key = float(key)
     text = label
     if d.choices is not None and label in d.choices:
         text = d.choices[label]
     if text is None or text == "":
-        text = _("(blank)")
+        text = blank
     return Member(key, str(text))
 
 
@@ -410,9 +411,15 @@ def shape(spec: PivotSpec, compiled: Compiled, names: list[str], rows: list[tupl
     if len(col_paths) > MAX_COLUMNS:
         col_paths, truncated = col_paths[:MAX_COLUMNS], True
 
+    today = timezone.localdate()
+
     def header(path: tuple, dims_: list, members_: list[dict], depth: int) -> dict:
         labels = [members_[i][k].label for i, k in enumerate(path)]
-        return {"keys": list(path), "labels": labels, "depth": len(path), "total": len(path) < depth}
+        out = {"keys": list(path), "labels": labels, "depth": len(path), "total": len(path) < depth}
+        note = partial_note(path, dims_, spec, today)
+        if note:
+            out["partial"] = note
+        return out
 
     cells = [[values.get((rp, cp)) for cp in col_paths] for rp in row_paths]
     result = PivotResult(
@@ -438,6 +445,30 @@ def shape(spec: PivotSpec, compiled: Compiled, names: list[str], rows: list[tupl
     result._values = values  # noqa: SLF001 - used by the comparison step, not serialized
     result._paths = (row_paths, col_paths)  # noqa: SLF001
     return result
+
+
+def partial_note(path: tuple, dims: list, spec: PivotSpec, today: dt.date) -> str:
+    """Words for a header whose date member the figures cover only in part (core.periods.coverage: the period is
+    still going on, or the report's range cuts it): "to 12-07", "from 12-08"; "" for a whole period."""
+    from clientwise.core.periods import coverage
+
+    notes = []
+    for key, d in zip(path, dims, strict=False):
+        if not d.grain or key in (None, OTHERS_KEY):
+            continue
+        cov = coverage(dt.date.fromisoformat(key), d.grain, date_from=spec.date_from, date_to=spec.date_to,
+                       today=today)
+        if not cov.partial or d.grain == "day" and not cov.running:
+            continue
+        if cov.running:
+            notes.append(_("so far, to %(day)s") % {"day": f"{cov.last:%m-%d}"})
+        elif cov.first > cov.start and cov.last < cov.end:
+            notes.append(_("%(first)s to %(last)s only") % {"first": f"{cov.first:%m-%d}", "last": f"{cov.last:%m-%d}"})
+        elif cov.first > cov.start:
+            notes.append(_("from %(day)s only") % {"day": f"{cov.first:%m-%d}"})
+        else:
+            notes.append(_("to %(day)s only") % {"day": f"{cov.last:%m-%d}"})
+    return "; ".join(notes)
 
 
 def _ratio(cell, denom, measures) -> dict | None:
@@ -495,7 +526,7 @@ def run_pivot(*, actor, spec: PivotSpec | dict, use_cache: bool = True, scoped: 
     """Run a report for `actor`: only the customers they may see, PII masked unless they have view_pii.
 
     `scoped=False` is for benchmarks (the compiler's UNSCOPED path); no view or API passes it."""
-    spec = parse_spec(spec).resolved()
+    spec = parse_spec(spec).resolved().for_user(actor)
     fact = semantic.fact(spec.fact)
     if fact.perm:
         perms.require(actor, fact.perm)

@@ -138,6 +138,9 @@ class Dimension:
     kind: str = "text"  # text, number, date
     choices: dict | None = None  # stored value -> label people see (status codes, urban/rural, ...)
     order: Sql | None = None  # what members sort by instead of their label (a stage's place in its pipeline)
+    # What a row without a value is, in words ("Online / no store" for an order placed in no store), shown instead
+    # of "(blank)": a default report must not present a real group of rows as missing data.
+    blank: Any = None
 
 
 FACTS: dict[str, Fact] = {}

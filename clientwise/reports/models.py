@@ -20,6 +20,7 @@ class Report(models.Model):
         LINE = "line", _("Line")
         PIE = "pie", _("Pie")
         TABLE = "table", _("Table only")
+        FIGURE = "figure", _("Key figures")  # each measure's total as a number, the table below
 
     name = models.CharField(_("name"), max_length=200)
     description = models.TextField(_("description"), blank=True, default="")

@@ -48,7 +48,7 @@ def _check_spec(actor, spec) -> PivotSpec:
     """Parse, and compile once for the actor, so a spec naming fields they may not use is refused at save."""
     spec = parse_spec(spec)
     engine = runner.db_engine()
-    runner.compile_for(actor, spec, engine)
+    runner.compile_for(actor, spec.for_user(actor), engine)
     return spec
 
 
@@ -234,7 +234,7 @@ def drill(*, actor, spec: dict | PivotSpec, row: list, column: list, page: int =
     from clientwise.customers.queries import visible_customers
 
     page, size = max(1, int(page)), max(1, min(int(size), DRILL_MAX_PAGE))
-    parsed = parse_spec(spec).resolved()
+    parsed = parse_spec(spec).resolved().for_user(actor)
     filters = cell_filters(parsed, list(row or []), list(column or []), actor=actor)
     drill_spec = parsed.model_copy(update={"filters": [*parsed.filters, *filters], "top_n": None,
                                            "engine": "database"})

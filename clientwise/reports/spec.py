@@ -21,6 +21,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from clientwise.core.errors import DomainError, ErrorCode, ValidationFailed
 
 SPEC_VERSION = 1
+# A filter value meaning "the user running the report" (their user id): one shared report shows each agent their own
+# tickets ({"dimension": "ticket_assignee", "values": ["@me"]}). Replaced before the cache key is taken.
+ME = "@me"
 MAX_DIMENSIONS = 6
 MAX_MEASURES = 8
 
@@ -111,6 +114,15 @@ class PivotSpec(BaseModel):
         today = today or timezone.localdate()
         return self.model_copy(update={"date_from": today - dt.timedelta(days=self.last_days - 1),
                                        "date_to": today, "last_days": None})
+
+    def for_user(self, user) -> PivotSpec:
+        """The spec with every ME filter value replaced by `user`'s id (nobody's for a user without one)."""
+        if not any(ME in f.values for f in self.filters):
+            return self
+        pk = getattr(user, "pk", None)
+        me = pk if pk is not None else -1
+        filters = [f.model_copy(update={"values": [me if v == ME else v for v in f.values]}) for f in self.filters]
+        return self.model_copy(update={"filters": filters})
 
     def dimension_ids(self) -> list[str]:
         return [*self.rows, *self.columns]

@@ -207,7 +207,9 @@ def dashboard(request):
         reports = {r.pk: r for r in Report.objects.filter(pk__in=ids)}
         for item in dash.items:
             report = reports.get(item.get("report"))
-            if report is None:
+            # A card the viewer may not run is left out, not shown as a refusal (a default dashboard only holds
+            # what its role may see; one added by hand may name a field the viewer lacks).
+            if report is None or not dashboards.user_may_run(request.user, report.spec):
                 continue
             widget = {"report": report, "name": dashboards.display_name(report), "width": item.get("width", 6)}
             try:

@@ -109,3 +109,22 @@ def test_demo_visit_windows_are_in_visiting_hours(org):
     windows = list(WorkOrder.objects.values_list("window_start", "window_end"))
     assert windows
     assert all(rules.within_visit_hours(s, e) for s, e in windows)
+
+
+def test_work_order_measures_in_the_pivot_engine(org, desk, customer):
+    """The work_orders fact counts what the list shows: visits to do and overdue ones (window passed, not done)."""
+    from clientwise.reports import runner
+
+    today = timezone.localdate()
+    _wo(org, customer, rules.visit_window(today - dt.timedelta(days=1), 10)[0], status="assigned")  # overdue
+    _wo(org, customer, rules.visit_window(today + dt.timedelta(days=1), 10)[0], status="scheduled")
+    _wo(org, customer, rules.visit_window(today - dt.timedelta(days=2), 10)[0], status="signed_off")
+    result = runner.run_pivot(actor=org.agent, use_cache=False, spec={
+        "fact": "work_orders", "measures": ["work_orders", "open_work_orders", "overdue_work_orders"],
+        "rows": ["work_order_status"], "date_from": str(today - dt.timedelta(days=7)),
+        "date_to": str(today + dt.timedelta(days=7))})
+    total = result.cells[-1][0]
+    assert (total["work_orders"], total["open_work_orders"], total["overdue_work_orders"]) == (3, 2, 1)
+    today_only = runner.run_pivot(actor=org.agent, use_cache=False, spec={
+        "fact": "work_orders", "measures": ["work_orders"], "last_days": 1})
+    assert today_only.cells[0][0] is None or today_only.cells[0][0]["work_orders"] == 0

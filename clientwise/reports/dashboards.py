@@ -85,7 +85,7 @@ for _item in (
           "last_days": 180}, "bar", 12, MANAGER),
     Item("mgr_handsets", _("Handsets by brand, model and network type"),
          {"fact": "sales", "measures": ["quantity", "revenue"], "rows": ["brand", "model"], "columns": ["network"],
-          "last_days": 90, "subtotals": True, "sort": {"by": "revenue"}}, "table", 12, MANAGER),
+          "filters": [{"dimension": "network", "op": "not_in", "values": [None]}], "last_days": 90, "subtotals": True, "sort": {"by": "revenue"}}, "table", 12, MANAGER),
     Item("rep_month", _("My revenue, orders and buyers by month"),
          {"fact": "sales", "measures": ["revenue", "orders", "buyers"], "rows": ["order_month"], "last_days": 365},
          "line", 12, REP),

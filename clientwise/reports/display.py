@@ -125,6 +125,7 @@ def chart(result: PivotResult, kind: str = "bar") -> dict:
     cols = [(j, c) for j, c in cols if OTHERS_KEY not in c["keys"]]
     x = [" / ".join(r["labels"]) or _("Total") for _i, r in rows]
     partial = [r.get("partial", "") for _i, r in rows]
+    partial_columns = any(c.get("partial") for _j, c in cols)
     series = []
     plotted: list[dict] = []
     axes: list[str] = []
@@ -137,7 +138,7 @@ def chart(result: PivotResult, kind: str = "bar") -> dict:
                 name = " / ".join(c["labels"])
                 if c.get("partial"):
                     name = f"{name} ({c['partial']})"
-                series.append({"name": name, "axis": 0, "pct": m["format"] == "pct",
+                series.append({"name": name, "axis": 0, "pct": m["format"] == "pct", "partial": bool(c.get("partial")),
                                "data": [(result.cells[i][j] or {}).get(m["id"]) for i, _r in rows]})
         else:
             series.append({"name": m["label"], "axis": 0, "pct": m["format"] == "pct",
@@ -171,7 +172,8 @@ def chart(result: PivotResult, kind: str = "bar") -> dict:
                                                                        for t, f in zip(axis_titles, axes, strict=True)],
             "pct": bool(plotted) and plotted[0]["format"] == "pct",
             "title": chart_title(plotted, [*result.row_dims, *result.col_dims]),
-            "not_plotted": not_plotted, "others": others, "texts": chart_texts()}
+            "not_plotted": not_plotted, "others": others, "texts": chart_texts(),
+            "partial_columns": bool(result.col_dims) and partial_columns}
 
 
 def chart_texts() -> dict:

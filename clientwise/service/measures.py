@@ -155,7 +155,7 @@ def register_dashboard_items() -> None:
     team's queues (reports.dashboards; `@me` filters make one shared report show each agent their own)."""
     from clientwise.reports.dashboards import Item, register_dashboard_item
     from clientwise.reports.spec import ME
-    from clientwise.service.models import Ticket
+    from clientwise.service.models import Ticket, WorkOrder
 
     agent = ("service_agent",)
     open_tickets = {"dimension": "ticket_status", "values": list(Ticket.OPEN_STATUSES)}
@@ -171,6 +171,11 @@ def register_dashboard_items() -> None:
         Item("svc_visits_today", _("Today's visits"),
              {"fact": "work_orders", "measures": ["work_orders", "open_work_orders", "overdue_work_orders"],
               "rows": ["work_order_status"], "last_days": 1},
+             "figure", 6, agent, order=12),
+        Item("svc_visits_open", _("Visits to do and overdue, by technician"),
+             {"fact": "work_orders", "measures": ["open_work_orders", "overdue_work_orders"], "rows": ["technician"],
+              "filters": [{"dimension": "work_order_status", "values": list(WorkOrder.OPEN_STATUSES)}],
+              "sort": {"by": "open_work_orders"}},
              "figure", 6, agent, order=12),
         Item("svc_queues", _("Open tickets and SLA by queue"),
              {"fact": "tickets", "measures": ["open_tickets", "sla_due_soon", "open_sla_breached"],

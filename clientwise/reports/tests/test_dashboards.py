@@ -62,7 +62,7 @@ def test_service_agent_sees_own_tickets_sla_csat_and_todays_visits(users, web_cl
     from clientwise.service.models import Ticket
 
     keys = [r.system_key for r in _dashboard_reports("service_agent")]
-    assert keys[:4] == ["svc_my_tickets", "svc_my_csat", "svc_visits_today", "svc_queues"]
+    assert keys[:5] == ["svc_my_tickets", "svc_my_csat", "svc_visits_today", "svc_visits_open", "svc_queues"]
     agent = users["agent_1"]
     customers = list(Customer.objects.order_by("id")[:4])
     for n, (status, sla, who) in enumerate([("open", "breached", agent), ("pending", "warning", agent),

@@ -36,7 +36,7 @@
       lines.push(`${t.others || ""} ${o.label}${values ? ": " + values : ""}`);
     });
     if ((data.not_plotted || []).length) lines.push(`${t.not_plotted || ""} ${data.not_plotted.join(", ")}`);
-    if ((data.partial || []).some((p) => p)) lines.push(t.partial || "");
+    if ((data.partial || []).some((p) => p) || data.partial_columns) lines.push(t.partial || "");
     lines.filter((l) => l.trim()).forEach((l) => {
       const p = document.createElement("div");
       p.textContent = l;
@@ -99,7 +99,9 @@
               symbolSize: 8, lineStyle: {opacity: 0}, data: s.data.map((v, i) => (partial[i] ? v : null))});
           }
         } else {
+          // A partial period on the columns is a whole series: drawn pale like a partial row.
           series.push({name: s.name, type: "bar", yAxisIndex: axis, color: color,
+            itemStyle: s.partial ? {opacity: 0.35} : undefined,
             data: s.data.map((v, i) => (partial[i] ? {value: v, itemStyle: {opacity: 0.35}} : v))});
         }
       });
@@ -108,7 +110,8 @@
         color: palette, title: title,
         tooltip: {trigger: "axis", valueFormatter: (v) => fmt(v, false)},
         legend: {type: "scroll", top: 18},
-        grid: {left: 64, right: axes.length > 1 ? 64 : 16, top: 56, bottom: partial.some((p) => p) ? 72 : 56},
+        grid: {left: 64, right: axes.length > 1 ? 64 : 16, top: axes.length > 1 ? 72 : 56,
+          bottom: partial.some((p) => p) ? 72 : 56},
         xAxis: {type: "category", data: labels, axisLabel: {hideOverlap: true, rotate: data.x.length > 12 ? 30 : 0}},
         // Axis names only tell two axes apart (the legend names the series); one axis needs none.
         yAxis: axes.map((a, i) => ({type: "value", name: axes.length > 1 ? a.title : "", splitLine: {show: i === 0},

@@ -235,7 +235,7 @@ def board(request):
     ctx = _board_context(request, pipeline)
     if request.htmx and request.htmx.target == "sales-board":
         return render(request, "sales/_board.html", ctx)
-    ctx.update({"pipelines": queries.pipelines(), "owners": owner_choices(request.user)})
+    ctx.update({"pipelines": queries.pipelines(), "owners": _filter_choices(owner_choices(request.user))})
     return render(request, "sales/board.html", ctx)
 
 
@@ -273,7 +273,8 @@ def opportunity_list(request):
     qs = queries.opportunity_list(request.user, f).order_by("expected_close", "id")
     rows = list(qs[:300])
     return render(request, "sales/opportunities.html", {
-        "rows": rows, "filters": f, "owners": owner_choices(request.user), "statuses": Opportunity.Status.choices,
+        "rows": rows, "filters": f, "owners": _filter_choices(owner_choices(request.user)),
+        "statuses": Opportunity.Status.choices,
         "truncated": len(rows) == 300, "can_change": queries.can_change(request.user)})
 
 
@@ -406,11 +407,13 @@ def forecast(request):
         pipeline = queries.get_pipeline(_int_or_none(request.GET.get("pipeline")))
     except NotFound:
         raise Http404 from None
-    # Two months back: this quarter's wins and quota attainment next to the months still ahead.
-    this_month = timezone.localdate().replace(day=1)
-    start = (this_month - dt.timedelta(days=1)).replace(day=1)
-    start = (start - dt.timedelta(days=1)).replace(day=1)
-    fc = queries.forecast(user, start=start, months=months, owner=owner, team=team)
+    # The window starts this month ("6 months" is this month and the five ahead); `back` adds the last 3 months
+    # (the quarter's wins and attainment) when asked for, and says so in the menu.
+    back = 3 if request.GET.get("back") == "3" else 0
+    start = timezone.localdate().replace(day=1)
+    for _month in range(back):
+        start = (start - dt.timedelta(days=1)).replace(day=1)
+    fc = queries.forecast(user, start=start, months=months + back, owner=owner, team=team)
     fn = queries.funnel(user, pipeline, owner=owner)
     charts = {
         "months": [r["label"] for r in fc["by_month"]],
@@ -423,10 +426,17 @@ def forecast(request):
         "currency": "¥" if settings.CURRENCY == "CNY" else settings.CURRENCY + " ",
     }
     return render(request, "sales/forecast.html", {
-        "fc": fc, "fn": fn, "charts": charts, "months": months, "owner": owner, "team": team,
-        "owners": owner_choices(user), "teams": team_choices(user), "pipelines": queries.pipelines(),
+        "fc": fc, "fn": fn, "charts": charts, "months": months, "back": back, "owner": owner, "team": team,
+        "owners": _filter_choices(owner_choices(user)), "teams": _filter_choices(team_choices(user)),
+        "pipelines": queries.pipelines(),
         "pipeline": pipeline, "can_manage": queries.can_manage(user),
         "quota_month": timezone.localdate().replace(day=1).isoformat()})
+
+
+def _filter_choices(items: list) -> list:
+    """What a filter menu offers: nothing when there is only one thing to choose (a sales rep's owners are
+    themselves, their teams their own), so the menu and its "All owners / All teams" are left out."""
+    return items if len(items) > 1 else []
 
 
 @perm_required(MANAGE)

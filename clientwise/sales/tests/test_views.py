@@ -3,6 +3,7 @@ the board's HTMX move returns the board partial; the public web form works witho
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 import pytest
@@ -198,3 +199,24 @@ def test_key_account_list_query_count_does_not_grow_with_accounts(org, make_cust
     assert (fig["revenue"], fig["orders"]) == (Decimal("1500.00"), 3)
     assert queries.key_account_figures(org.manager_a, first)["revenue"] == Decimal("1500.00")
     assert Order.objects.count() == 3
+
+
+def test_forecast_offers_only_what_the_role_can_choose_and_starts_this_month(org, data, web_client):
+    """Issue 15: a rep's forecast offered "All owners / All teams" (a rep sees only their own) and its
+    "6 months" began two months back."""
+    from django.utils import timezone
+
+    page = web_client(org.rep_a).get(reverse("sales:forecast")).content.decode()
+    assert 'id="f-owner"' not in page and 'id="f-team"' not in page and "All owners" not in page
+    this_month = timezone.localdate().strftime("%Y-%m")
+    first_row = re.search(r'id="forecast-months">.*?<tbody>\s*<tr><td>([^<]+)</td>', page, re.S).group(1)
+    assert this_month in first_row or first_row.startswith(this_month), first_row
+    assert page.count("<tr><td>", page.index('id="forecast-months"')) >= 6
+    # Asking for the last three months as well says so and starts there.
+    page = web_client(org.rep_a).get(reverse("sales:forecast"), {"back": "3"}).content.decode()
+    assert this_month not in re.search(r'id="forecast-months">.*?<tbody>\s*<tr><td>([^<]+)</td>', page, re.S).group(1)
+    # A manager chooses among the people of their teams.
+    page = web_client(org.manager_a).get(reverse("sales:forecast")).content.decode()
+    assert 'id="f-owner"' in page and "All owners" in page
+    board = web_client(org.rep_a).get(reverse("sales:board")).content.decode()
+    assert 'id="b-owner"' not in board

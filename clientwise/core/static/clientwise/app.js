@@ -29,3 +29,15 @@ document.addEventListener("change", (event) => {
     field.form.requestSubmit();
   }
 });
+
+// Dates and times are one unit: a cell whose whole text is a date ("2026-12-03", "2026-12-03 18:30", "2026-12")
+// gets .cw-date (white-space: nowrap in app.css), so it never breaks at a hyphen as "2026-12-" / "03". Marked on
+// load and after every HTMX swap, so fragments are covered too.
+const DATE_TEXT = /^\d{4}-\d{2}(-\d{2})?([ T]\d{2}:\d{2}(:\d{2})?)?$/;
+function markDates(root) {
+  for (const el of root.querySelectorAll("td, th, dd, dt, span, small, div, li, time, a")) {
+    if (el.childElementCount === 0 && DATE_TEXT.test(el.textContent.trim())) el.classList.add("cw-date");
+  }
+}
+document.addEventListener("DOMContentLoaded", () => markDates(document.body));
+document.addEventListener("htmx:afterSwap", (event) => markDates(event.detail.target || document.body));

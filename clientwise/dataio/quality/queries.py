@@ -74,14 +74,16 @@ def scoped(user) -> QuerySet[CustomerQuality]:
 def summary(user) -> dict:
     """Counts by problem, customers scored and average scores in the user's scope (one aggregate pass)."""
     agg = scoped(user).aggregate(
-        total=Count("id"), avg_completeness=Avg("completeness"), avg_validity=Avg("validity"),
+        # Validity is a share of checks passed: customers with nothing to check have none, so they do not
+        # count as 100 in the average (the list shows them as "no checks").
+        total=Count("id"), avg_completeness=Avg("completeness"), avg_validity=Avg("validity", filter=Q(checks__gt=0)),
         **{p.key: Count("id", filter=p.q) for p in PROBLEMS},
     )
     total = agg["total"]
     return {
         "total": total,
         "avg_completeness": round(agg["avg_completeness"], 1) if total else None,
-        "avg_validity": round(agg["avg_validity"], 1) if total else None,
+        "avg_validity": round(agg["avg_validity"], 1) if agg["avg_validity"] is not None else None,
         "counts": {p.key: agg[p.key] for p in PROBLEMS},
     }
 
@@ -99,7 +101,8 @@ def distribution(user) -> dict[str, list[int]]:
     out = {}
     for score in SCORES:
         counts = [0] * BANDS
-        for row in scoped(user).values(score).annotate(n=Count("id")).order_by():
+        rows = scoped(user).filter(checks__gt=0) if score == "validity" else scoped(user)
+        for row in rows.values(score).annotate(n=Count("id")).order_by():
             counts[band_of(row[score])] += row["n"]
         out[score] = counts
     return out
@@ -145,6 +148,8 @@ def affected(user, f: AffectedFilter) -> QuerySet[CustomerQuality]:
     if f.score in SCORES and f.band is not None:
         low, high = band_range(f.band)
         qs = qs.filter(**{f"{f.score}__gte": low, f"{f.score}__lte": high})
+        if f.score == "validity":
+            qs = qs.filter(checks__gt=0)  # as the distribution counts them
     return qs
 
 

@@ -149,8 +149,11 @@ def test_summary_distribution_and_drill_down_follow_visibility(org, crafted):
     assert queries.summary(org.admin)["counts"] == {
         "incomplete": 1, "stale": 1, "no_contact": 1, "invalid_phone": 2, "invalid_email": 1, "bounced_email": 1,
         "missing_consent": 3, "no_owner": 1, "bad_birth_date": 1}
+    # 无名 has nothing to check (no phone, e-mail or ID): no validity score, so not in the 90–100 band (issue 15).
     assert queries.distribution(org.admin) == {"completeness": [0, 1, 0, 0, 0, 0, 0, 0, 2, 1],
-                                               "validity": [1, 0, 0, 0, 0, 1, 0, 0, 0, 2]}
+                                               "validity": [1, 0, 0, 0, 0, 1, 0, 0, 0, 1]}
+    assert queries.affected_page(org.admin, queries.parse_filter(None, "validity", "9")).items and all(
+        r.checks for r in queries.affected_page(org.admin, queries.parse_filter(None, "validity", "9")).items)
     page = queries.affected_page(org.rep_b, queries.parse_filter("invalid_phone"))
     assert [r.customer.name for r in page.items] == ["星河商贸"]
     page = queries.affected_page(org.admin, queries.parse_filter("invalid_phone"))
@@ -185,6 +188,8 @@ def test_page_renders_cards_chart_and_visible_drill_down(web_client, org, crafte
     r = web_client(org.admin).get(reverse("quality:index"), {"problem": "no_owner"}, headers={"HX-Request": "true"})
     html = r.content.decode()
     assert "<html" not in html and "无名" in html and "张伟" not in html
+    # 无名 has nothing to check: its validity reads "no checks", not a perfect "100 0/0" (issue 15).
+    assert "0/0" not in html and "no checks" in html
     assert reverse("quality:recompute") in web_client(org.admin).get(reverse("quality:index")).content.decode()
 
 

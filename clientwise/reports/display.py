@@ -40,7 +40,9 @@ def table(result: PivotResult) -> dict:
                 text = _("Total") if col["depth"] == 0 else _("Subtotal")
             else:
                 text = ""
-            row.append({"text": text, "colspan": len(measures), "cls": "rp-total" if col["total"] else ""})
+            note = col.get("partial", "") if level == len(col["labels"]) - 1 else ""
+            row.append({"text": text, "colspan": len(measures), "cls": "rp-total" if col["total"] else "",
+                        "partial": note})
         head.append(row)
     last = [{"text": d["label"], "colspan": 1, "cls": "rp-dimhead"} for d in result.row_dims] or \
         [{"text": "", "colspan": 1, "cls": ""}]
@@ -73,6 +75,7 @@ def table(result: PivotResult) -> dict:
                             "row": i, "col": j, "empty": v is None,
                             "cls": "rp-total" if row["total"] or result.columns[j]["total"] else ""})
         body.append({"labels": labels, "cells": tds, "total": row["total"], "depth": row["depth"], "index": i,
+                     "partial": row.get("partial", ""),
                      "keys": row["keys"], "filterable": bool(row["keys"]) and not row["total"]})
     return {"head": head, "body": body}
 

@@ -162,6 +162,14 @@ def test_partial_periods_are_marked_not_drawn_as_a_drop(users):
     assert all(not marks[m] for m in ("2026-02", "2026-03", "2026-04", "2026-05"))
     data = display.chart(result, "line")
     assert data["partial"] == ["from 01-15 only", "", "", "", "", "to 06-20 only"]
+    assert [r["partial"] for r in display.table(result)["body"]][:2] == ["from 01-15 only", ""]
+    # On the columns too: the series of a cut month is marked, its header says so.
+    across = runner.run_pivot(actor=users["admin"], spec={**spec, "rows": ["channel"], "columns": ["order_month"]})
+    series = display.chart(across, "bar")["series"]
+    assert series[0]["partial"] and series[0]["name"] == "2026-01 (from 01-15 only)"
+    assert not series[1]["partial"]
+    head = display.table(across)["head"][0]
+    assert head[1]["partial"] == "from 01-15 only" and head[2]["partial"] == ""
     # The month still going on is "so far" (the same rule as the home page's today).
     today = timezone.localdate()
     current = periods.coverage(today.replace(day=1), "month", date_from=today - dt.timedelta(days=364),

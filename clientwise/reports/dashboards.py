@@ -91,6 +91,7 @@ for _item in (
          "line", 12, REP),
     Item("rep_categories", _("My revenue by category"),
          {"fact": "sales", "measures": ["revenue", "quantity"], "rows": ["category"], "last_days": 90,
+          "top_n": {"dimension": "category", "n": 8, "by": "revenue", "others": True},
           "sort": {"by": "revenue"}}, "pie", 6, REP),
     Item("rep_tiers", _("My buyers and revenue by value tier"),
          {"fact": "sales", "measures": ["buyers", "revenue"], "rows": ["value_tier"], "last_days": 365}, "bar", 6,

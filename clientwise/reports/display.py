@@ -122,8 +122,10 @@ def chart(result: PivotResult, kind: str = "bar") -> dict:
                 "x": [], "not_plotted": [], "texts": chart_texts()}
     rows = [(i, r) for i, r in enumerate(result.rows) if not r["total"]] or list(enumerate(result.rows))
     cols = [(j, c) for j, c in enumerate(result.columns) if not c["total"]] or list(enumerate(result.columns))
-    others_rows = [(i, r) for i, r in rows if OTHERS_KEY in r["keys"]]
-    rows = [(i, r) for i, r in rows if OTHERS_KEY not in r["keys"]]
+    # In a pie "Others" is its share of the whole (left out, the other slices would look bigger than they are);
+    # beside bars or on a line it would dwarf the members it ranks, so it is given apart.
+    others_rows = [] if kind == "pie" else [(i, r) for i, r in rows if OTHERS_KEY in r["keys"]]
+    rows = [(i, r) for i, r in rows if kind == "pie" or OTHERS_KEY not in r["keys"]]
     others_cols = [(j, c) for j, c in cols if OTHERS_KEY in c["keys"]]
     cols = [(j, c) for j, c in cols if OTHERS_KEY not in c["keys"]]
     x = [" / ".join(r["labels"]) or _("Total") for _i, r in rows]
@@ -180,7 +182,7 @@ def chart(result: PivotResult, kind: str = "bar") -> dict:
 
 
 def chart_texts() -> dict:
-    return {"others": _("Not drawn, in the table:"), "not_plotted": _("Also in the table, not drawn:"),
+    return {"others": _("Not drawn, in the table:"), "not_plotted": _("Only in the table:"),
             "partial": _("Pale bars and hollow points are periods the figures cover only in part.")}
 
 

@@ -133,6 +133,8 @@ def test_others_is_not_drawn_beside_the_top_members(users):
     data = display.chart(result, "bar")
     assert len(data["x"]) == 2 and "Others" not in data["x"]
     assert data["others"][0]["label"] == "Others" and data["others"][0]["values"][0]["text"]
+    # In a pie Others is its share of the whole: a slice.
+    assert "Others" in display.chart(result, "pie")["x"]
 
 
 def test_orders_in_no_store_are_a_named_member_not_blank(users):

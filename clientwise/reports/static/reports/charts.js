@@ -66,7 +66,7 @@
   window.cwReportChart = function (el, data) {
     if (!el || !data) return null;
     if (data.kind === "figure") { figures(el, data); notes(el, data); return null; }
-    el.classList.remove("rp-figures");
+    if (el.classList.contains("rp-figures")) { el.classList.remove("rp-figures"); el.replaceChildren(); }
     if (!window.echarts || !data.series || !data.series.length) return null;
     const old = window.echarts.getInstanceByDom(el);
     if (old) old.dispose();

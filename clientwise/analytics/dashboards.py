@@ -19,7 +19,7 @@ from pathlib import Path
 
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.db.models import Avg, Case, Count, IntegerField, Q, QuerySet, Sum, Value, When
+from django.db.models import Avg, Case, Count, F, IntegerField, Q, QuerySet, Sum, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext, ngettext, ngettext_lazy, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
@@ -530,22 +530,23 @@ def value_concentration(user, *, points: int = 20) -> dict:
     """Share of revenue from the top 20 % of the visible customers with purchases (all-time revenue), and a
     concentration curve: cumulative share of revenue against cumulative share of customers, best customers
     first, in `points` NTILE groups computed in SQL (the exact share uses the exact top ceil(20 % · n))."""
-    base = visible_customers(user).filter(archived_at__isnull=True, revenue__gt=0) if can_view(user) else None
+    base = visible_customers(user).filter(archived_at__isnull=True, stats__revenue__gt=0) if can_view(user) else None
     empty = {"customers": 0, "revenue": Decimal("0"), "top_customers": 0, "top_revenue": Decimal("0"),
              "top_share": None, "curve": [[0.0, 0.0]]}
     if base is None:
         return empty
-    agg = base.aggregate(n=Count("id"), revenue=Sum("revenue"))
+    agg = base.aggregate(n=Count("id"), revenue=Sum("stats__revenue"))
     n, total = agg["n"], agg["revenue"] or Decimal("0")
     if not n or not total:
         return empty
     top_n = math.ceil(TOP_SHARE * n)
-    top_revenue = base.order_by("-revenue", "-id")[:top_n].aggregate(s=Sum("revenue"))["s"] or Decimal("0")
-    sql, params = base.values("revenue").query.sql_with_params()
+    top = base.order_by("-stats__revenue", "-id")[:top_n]
+    top_revenue = top.aggregate(s=Sum("stats__revenue"))["s"] or Decimal("0")
+    sql, params = base.values(spent=F("stats__revenue")).query.sql_with_params()
     groups = min(points, n)
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT bucket, COUNT(*), SUM(revenue) FROM (SELECT revenue, NTILE(%s) OVER (ORDER BY revenue DESC) "
+            "SELECT bucket, COUNT(*), SUM(spent) FROM (SELECT spent, NTILE(%s) OVER (ORDER BY spent DESC) "
             f"AS bucket FROM ({sql}) base) ranked GROUP BY bucket ORDER BY bucket", [groups, *params])
         rows = cursor.fetchall()
     curve, seen, cum = [[0.0, 0.0]], 0, Decimal("0")
@@ -560,7 +561,7 @@ def value_concentration(user, *, points: int = 20) -> dict:
 def rfm_grid(user, batch: ScoringBatch | None = None) -> dict:
     """Customers and their all-time revenue per (R, F) cell, R and F from 1 to 5 (5 best)."""
     rows = (scores(user, batch).filter(rfm_r__isnull=False, rfm_f__isnull=False)
-            .values("rfm_r", "rfm_f").annotate(n=Count("id"), revenue=Sum("customer__revenue")).order_by())
+            .values("rfm_r", "rfm_f").annotate(n=Count("id"), revenue=Sum("customer__stats__revenue")).order_by())
     cells = []
     total = 0
     for row in rows:
@@ -575,7 +576,7 @@ def rfm_grid(user, batch: ScoringBatch | None = None) -> dict:
 
 def segments(user, batch: ScoringBatch | None = None) -> list[dict]:
     rows = (scores(user, batch).exclude(rfm_segment="").values("rfm_segment")
-            .annotate(n=Count("id"), total=Sum("clv"), revenue=Sum("customer__revenue")).order_by("-n", "rfm_segment"))
+            .annotate(n=Count("id"), total=Sum("clv"), revenue=Sum("customer__stats__revenue")).order_by("-n", "rfm_segment"))
     return [{"code": r["rfm_segment"], "label": segment_label(r["rfm_segment"]), "customers": r["n"],
              "clv": r["total"], "revenue": r["revenue"] or Decimal("0")} for r in rows]
 
@@ -608,15 +609,16 @@ def cohort_retention(user, *, months: int = 12, today: dt.date | None = None) ->
     if not can_view(user):
         return empty
     sizes = {row["cohort"]: row["n"] for row in (
-        visible_customers(user).filter(first_order_at__gte=start, first_order_at__lt=end)
-        .annotate(cohort=_month_index("first_order_at", bounds)).values("cohort").annotate(n=Count("id"))
+        visible_customers(user).filter(stats__first_order_at__gte=start, stats__first_order_at__lt=end)
+        .annotate(cohort=_month_index("stats__first_order_at", bounds)).values("cohort").annotate(n=Count("id"))
         .order_by())}
     if not sizes:
         return empty
     active = {(row["cohort"], row["month"]): row["n"] for row in (
         visible_orders(user).filter(status="completed", ordered_at__gte=start, ordered_at__lt=end,
-                                    customer__first_order_at__gte=start, customer__first_order_at__lt=end)
-        .annotate(cohort=_month_index("customer__first_order_at", bounds), month=_month_index("ordered_at", bounds))
+                                    customer__stats__first_order_at__gte=start,
+                                    customer__stats__first_order_at__lt=end)
+        .annotate(cohort=_month_index("customer__stats__first_order_at", bounds), month=_month_index("ordered_at", bounds))
         .values("cohort", "month").annotate(n=Count("customer_id", distinct=True)).order_by())}
     cohorts = sorted(sizes)
     cells = []

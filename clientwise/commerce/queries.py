@@ -278,8 +278,8 @@ def key_figures(user, day: dt.date | None = None, *, until: dt.time | None = Non
     todays = visible_orders(user).filter(ordered_at__gte=start, ordered_at__lt=end, status=Order.Status.COMPLETED)
     agg = todays.aggregate(orders=Count("id"), revenue=Sum("amount"), customers=Count("customer_id", distinct=True))
     revenue = agg["revenue"] or ZERO
-    new = visible_customers(user).filter(pk__in=todays.values("customer_id"), first_order_at__gte=start,
-                                         first_order_at__lt=end).count() if agg["orders"] else 0
+    new = visible_customers(user).filter(pk__in=todays.values("customer_id"), stats__first_order_at__gte=start,
+                                         stats__first_order_at__lt=end).count() if agg["orders"] else 0
     returns_qs = Return.objects.filter(returned_at__gte=start, returned_at__lt=end)
     returns_qs = restrict_by_customer(returns_qs, user)
     returns = returns_qs.aggregate(s=Sum("amount"))["s"] or ZERO
@@ -351,7 +351,8 @@ def customer_choices(user, q: str, *, limit: int = 10) -> list:
     cond = search_q(q)
     if cond is None:
         return []
-    return list(visible_customers(user).filter(cond, archived_at__isnull=True).order_by("name", "id")[:limit])
+    return list(visible_customers(user).filter(cond, archived_at__isnull=True).select_related("stats")
+                .order_by("name", "id")[:limit])
 
 
 def sellable_products(*, limit: int = 1000) -> list[Product]:

@@ -54,11 +54,22 @@ def _decode(cursor: str) -> dict[str, Any]:
         raise DomainError(ErrorCode.INVALID_CURSOR, "The page cursor is not valid.", "cursor") from None
 
 
+def _value(row, name: str) -> Any:
+    """The sort value of a row: a field, or a field of a related row (`stats__revenue`, selected with the row)."""
+    for part in name.split("__"):
+        row = getattr(row, part)
+    return row
+
+
 def keyset_page(qs: QuerySet, *, sort: str, cursor: str | None = None, size: int = 25,
-                any_of: Sequence[Q] | None = None) -> Page:
+                any_of: Sequence[Q] | None = None, tie: str = "id") -> Page:
     """One page of `qs` ordered by `sort` (a field name, '-' for descending) then by id in the same direction.
 
-    The sort field must be non-null. `cursor` comes from a previous Page's next_cursor or prev_cursor.
+    The sort field must be non-null (a related field such as `stats__revenue` too). `cursor` comes from a previous Page's next_cursor or prev_cursor.
+
+    `tie` names the column that breaks ties, equal to the row's id: "id", or for a sort on a one-to-one row keyed
+    by the row's id (`stats__revenue`) that row's key (`stats__pk`), so the database can walk that table's
+    (value, key) index instead of sorting each run of equal values by the other table's id.
 
     `any_of` pages over the rows matching any of several conditions. Each condition runs as its own query
     (size + 1 rows past the cursor, each served by its own index) and the short lists are merged here: an OR
@@ -75,11 +86,11 @@ def keyset_page(qs: QuerySet, *, sort: str, cursor: str | None = None, size: int
         if name == "id":
             cond = Q(id__lt=last_id) if walk_desc else Q(id__gt=last_id)
         elif walk_desc:
-            cond = Q(**{f"{name}__lt": value}) | Q(**{name: value, "id__lt": last_id})
+            cond = Q(**{f"{name}__lt": value}) | Q(**{name: value, f"{tie}__lt": last_id})
         else:
-            cond = Q(**{f"{name}__gt": value}) | Q(**{name: value, "id__gt": last_id})
+            cond = Q(**{f"{name}__gt": value}) | Q(**{name: value, f"{tie}__gt": last_id})
         qs = qs.filter(cond)
-    order = [f"-{name}", "-id"] if walk_desc else [name, "id"]
+    order = [f"-{name}", f"-{tie}"] if walk_desc else [name, tie]
     if name == "id":
         order = order[:1]
     if any_of:
@@ -87,7 +98,7 @@ def keyset_page(qs: QuerySet, *, sort: str, cursor: str | None = None, size: int
         for cond in any_of:
             for row in qs.filter(cond).order_by(*order)[: size + 1]:
                 merged.setdefault(row.id, row)
-        rows = sorted(merged.values(), key=lambda r: (getattr(r, name), r.id), reverse=walk_desc)[: size + 1]
+        rows = sorted(merged.values(), key=lambda r: (_value(r, name), r.id), reverse=walk_desc)[: size + 1]
     else:
         rows = list(qs.order_by(*order)[: size + 1])
     more = len(rows) > size
@@ -96,7 +107,7 @@ def keyset_page(qs: QuerySet, *, sort: str, cursor: str | None = None, size: int
         rows.reverse()
 
     def cursor_at(row, direction: str) -> str:
-        return _encode({"v": getattr(row, name) if name != "id" else None, "id": row.id, "d": direction})
+        return _encode({"v": _value(row, name) if name != "id" else None, "id": row.id, "d": direction})
 
     has_next = more if not backwards else state is not None
     has_prev = (state is not None) if not backwards else more

@@ -48,7 +48,7 @@ def _customer(request, customer_id: int):
 def _fresh(request, customer_id: int):
     """The customer as the API returns it (tags prefetched)."""
     user = request.auth
-    customer = queries.visible_customers(user).select_related("owner").prefetch_related("tags").filter(
+    customer = queries.visible_customers(user).select_related("owner", "stats").prefetch_related("tags").filter(
         pk=customer_id).first()
     if customer is None:
         raise NotFound()

@@ -141,7 +141,7 @@ class CustomerHandler(Handler):
         return found
 
     def process(self, rows: list[Row]) -> None:
-        from clientwise.customers.models import Consent, ContactPoint, Customer, Interaction
+        from clientwise.customers.models import Consent, ContactPoint, Customer, CustomerStats, Interaction
         from clientwise.customers.queries import visible_customers
         from clientwise.customers.services import clean_custom_attributes, record_events_bulk
 
@@ -293,6 +293,7 @@ class CustomerHandler(Handler):
                            clean.get("mobile") or "", clean.get("email") or "",
                            *[clean.get(name, default) for name, default in self.profile_defaults]))
         inserter(Customer, NEW_CUSTOMER_FIELDS).insert(values)
+        inserter(CustomerStats, ("customer_id",)).insert([(pk,) for pk in ids])  # each customer's totals row
         scope = CustomerScope.for_user(self.actor)
         if new_rows and not scope.everything:
             seen_ids = sum(scope.customers().filter(pk__in=ch).count() for ch in _chunks(ids))

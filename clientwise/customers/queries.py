@@ -16,7 +16,7 @@ from clientwise.core.errors import DomainError, ErrorCode
 from clientwise.core.normalize import normalize_email, parse_date, phone_search_key, pinyin_keys
 from clientwise.core.pagination import Page, keyset_page
 from clientwise.core.queries import get_visible
-from clientwise.customers.models import PHONE_TAIL_DIGITS, ContactPoint, Customer, Interaction
+from clientwise.customers.models import PHONE_TAIL_DIGITS, ContactPoint, Customer, CustomerStats, Interaction
 from clientwise.customers.scope import CustomerScope
 
 PREFIX_END = "\U0010ffff"
@@ -34,7 +34,7 @@ def visible_customers(user) -> QuerySet[Customer]:
 
 def get_customer_for(user, pk) -> Customer:
     """The customer if `user` may see it; NotFound otherwise (the same answer as for a missing one)."""
-    return get_visible(visible_customers(user).select_related("owner", "team", "organization"), pk)
+    return get_visible(visible_customers(user).select_related("owner", "team", "organization", "stats"), pk)
 
 
 def _prefix(field: str, text: str) -> Q:
@@ -91,10 +91,12 @@ SORTS = {
     "-name": "-name_pinyin",
     "-created": "-created_at",
     "created": "created_at",
-    "-revenue": "-revenue",
-    "revenue": "revenue",
-    "-orders": "-order_count",
-    "orders": "order_count",
+    # Purchase totals live in CustomerStats; these sorts walk its (revenue, customer) / (order_count, customer)
+    # indexes.
+    "-revenue": "-stats__revenue",
+    "revenue": "stats__revenue",
+    "-orders": "-stats__order_count",
+    "orders": "stats__order_count",
 }
 
 
@@ -149,7 +151,10 @@ def _check_cursor(cursor: str | None, sort_field: str) -> None:
     if name == "id":
         return
     value = data.get("v")
-    field = Customer._meta.get_field(name) if name in _CUSTOMER_FIELDS else Interaction._meta.get_field(name)
+    if name.startswith("stats__"):
+        field = CustomerStats._meta.get_field(name.removeprefix("stats__"))
+    else:
+        field = Customer._meta.get_field(name) if name in _CUSTOMER_FIELDS else Interaction._meta.get_field(name)
     if value is None or isinstance(value, bool | dict | list):
         raise bad
     if field.get_internal_type() == "CharField" and not isinstance(value, str):
@@ -162,7 +167,7 @@ def _check_cursor(cursor: str | None, sort_field: str) -> None:
         raise bad
 
 
-_CUSTOMER_FIELDS = {"name", "name_pinyin", "created_at", "revenue", "order_count"}
+_CUSTOMER_FIELDS = {"name", "name_pinyin", "created_at"}
 
 
 def customer_page(user, f: CustomerFilters, *, sort: str = "name", cursor: str | None = None, size: int = 25) -> Page:
@@ -173,10 +178,16 @@ def customer_page(user, f: CustomerFilters, *, sort: str = "name", cursor: str |
         # Seeing every customer: page the search branch by branch (see keyset_page's any_of), so a common
         # prefix never makes the database sort all its matches. A scoped user's rows are few enough (their
         # own and shared customers) that one query over the scope is faster than one per branch.
-        qs = filter_customers(visible_customers(user), replace(f, q="")).select_related("owner")
-        return keyset_page(qs, sort=sort_field, cursor=cursor, size=size, any_of=search_branches(f.q))
-    qs = filter_customers(visible_customers(user), f).select_related("owner")
-    return keyset_page(qs, sort=sort_field, cursor=cursor, size=size)
+        qs = filter_customers(visible_customers(user), replace(f, q="")).select_related("owner", "stats")
+        return keyset_page(qs, sort=sort_field, cursor=cursor, size=size, any_of=search_branches(f.q),
+                           tie=_tie(sort_field))
+    qs = filter_customers(visible_customers(user), f).select_related("owner", "stats")
+    return keyset_page(qs, sort=sort_field, cursor=cursor, size=size, tie=_tie(sort_field))
+
+
+def _tie(sort_field: str) -> str:
+    """Ties of a purchase-totals sort break on the totals row's key (= the customer's id): its index serves both."""
+    return "stats__pk" if sort_field.lstrip("-").startswith("stats__") else "id"
 
 
 def timeline_page(customer: Customer, *, kinds: list[str] | None = None, cursor: str | None = None,

@@ -30,6 +30,7 @@ from clientwise.customers.models import (
     CustomAttribute,
     Customer,
     CustomerShare,
+    CustomerStats,
     CustomerTag,
     Interaction,
     Tag,
@@ -701,16 +702,23 @@ def apply_purchase_totals(*, customer_id: int, orders: int, revenue: decimal.Dec
         updates["last_order_at"] = Greatest(Coalesce(F("last_order_at"), ordered_at), ordered_at)
     if purchase_window is not None:
         updates["first_order_at"], updates["last_order_at"] = purchase_window
-    Customer.objects.filter(pk=customer_id).update(**updates)
+    _ensure_stats_rows([customer_id])
+    CustomerStats.objects.filter(pk=customer_id).update(**updates)
+
+
+def _ensure_stats_rows(customer_ids) -> None:
+    """Make the totals rows of customers that lack one (every customer gets one when created; a row missing for
+    any other reason must not lose an update silently). One INSERT that ignores the rows already there."""
+    CustomerStats.objects.bulk_create([CustomerStats(customer_id=cid) for cid in customer_ids], ignore_conflicts=True)
 
 
 def apply_purchase_totals_bulk(*, deltas: dict[int, tuple[int, decimal.Decimal, dt.datetime, dt.datetime]]) -> None:
     """Set-based `apply_purchase_totals` for many customers at once (imports): {customer_id: (orders, revenue,
     first ordered_at, last ordered_at)}. Same rules: counters move with F(), first/last purchase only widen.
     Call inside the caller's transaction. No reads: on SQLite one UPDATE per customer, on PostgreSQL one UPDATE
-    for all of them.
+    for all of them, of the narrow CustomerStats rows (not the customer rows and their indexes).
 
-    The UPDATE is the one `Customer.objects.filter(pk=…).update(…)` compiles to; it is compiled once per kind of
+    The UPDATE is the one `CustomerStats.objects.filter(pk=…).update(…)` compiles to; it is compiled once per kind of
     values and run for every customer with executemany (PostgreSQL: the same expressions once, over unnest() of
     the customers' values), with each customer's values adapted as Django adapts them (checked against Django's
     own parameters for the first customer; any difference falls back to one ORM update per customer)."""
@@ -729,8 +737,9 @@ def apply_purchase_totals_bulk(*, deltas: dict[int, tuple[int, decimal.Decimal, 
     groups: dict[tuple[type, ...], list[tuple[int, tuple]]] = {}
     for customer_id, delta in deltas.items():
         groups.setdefault(tuple(type(x) for x in (customer_id, *delta)), []).append((customer_id, delta))
-    db = Customer.objects.db
+    db = CustomerStats.objects.db
     connection = connections[db]
+    _ensure_stats_rows(deltas)
     adapt_int, adapt_decimal = (f.get_db_prep_value for f in (IntegerField(), DecimalField()))
     adapt_time = column_value(DateTimeField(), connection)[0]
 
@@ -741,7 +750,7 @@ def apply_purchase_totals_bulk(*, deltas: dict[int, tuple[int, decimal.Decimal, 
 
     for items in groups.values():
         customer_id, delta = items[0]
-        query = Customer.objects.filter(pk=customer_id).query.chain(UpdateQuery)
+        query = CustomerStats.objects.filter(pk=customer_id).query.chain(UpdateQuery)
         query.add_update_values(update_values(*delta))
         sql, expected = query.get_compiler(db).as_sql()
         mine = params(customer_id, *delta)
@@ -756,18 +765,18 @@ def apply_purchase_totals_bulk(*, deltas: dict[int, tuple[int, decimal.Decimal, 
                     cur.executemany(sql, [params(cid, *d) for cid, d in items])
             continue
         for cid, (orders, revenue, first, last) in items:  # values of other kinds: as the ORM writes them
-            Customer.objects.filter(pk=cid).update(**update_values(orders, revenue, first, last))
+            CustomerStats.objects.filter(pk=cid).update(**update_values(orders, revenue, first, last))
 
 
 # apply_purchase_totals_bulk on PostgreSQL: the UPDATE Django compiles for one customer (see above), for every
 # customer of a batch at once, joined to unnest() of their values.
 _TOTALS_FROM_ARRAYS = (
-    'UPDATE "customers_customer" SET "order_count" = ("customers_customer"."order_count" + v.orders), '
-    '"revenue" = ("customers_customer"."revenue" + v.revenue), '
-    '"first_order_at" = LEAST(COALESCE("customers_customer"."first_order_at", v.first), v.first), '
-    '"last_order_at" = GREATEST(COALESCE("customers_customer"."last_order_at", v.last), v.last) '
+    'UPDATE "customers_customerstats" SET "order_count" = ("customers_customerstats"."order_count" + v.orders), '
+    '"revenue" = ("customers_customerstats"."revenue" + v.revenue), '
+    '"first_order_at" = LEAST(COALESCE("customers_customerstats"."first_order_at", v.first), v.first), '
+    '"last_order_at" = GREATEST(COALESCE("customers_customerstats"."last_order_at", v.last), v.last) '
     'FROM unnest(%s::bigint[], %s::integer[], %s::numeric[], %s::timestamptz[], %s::timestamptz[]) '
-    'AS v(id, orders, revenue, first, last) WHERE "customers_customer"."id" = v.id')
+    'AS v(id, orders, revenue, first, last) WHERE "customers_customerstats"."customer_id" = v.id')
 
 
 def record_events_bulk(*, events: list[dict[str, Any]], actor=None) -> int:
@@ -864,8 +873,8 @@ def register_merge_participant(name: str, *, move, restore, refresh=None) -> Non
 def store_purchase_totals(*, customer_id: int, orders: int, revenue: decimal.Decimal, first_order_at,
                           last_order_at) -> None:
     """Set a customer's purchase totals as recomputed from their orders (commerce, after a merge or unmerge)."""
-    Customer.objects.filter(pk=customer_id).update(order_count=orders, revenue=revenue, first_order_at=first_order_at,
-                                                   last_order_at=last_order_at)
+    CustomerStats.objects.update_or_create(customer_id=customer_id, defaults={
+        "order_count": orders, "revenue": revenue, "first_order_at": first_order_at, "last_order_at": last_order_at})
 
 
 def source_trust(source: str) -> int:

@@ -107,7 +107,8 @@ CUSTOMER_COLUMNS = (
     Column("address", mask=masking.mask_text, label=pgettext_lazy("export column", "Postal address")),
 )
 _CUSTOMER_FIELDS = ("id", "name", "kind", "member_number", "status", "mobile", "email", "id_number", "province",
-                    "city", "owner_id", "team_id", "order_count", "revenue", "first_order_at", "last_order_at",
+                    "city", "owner_id", "team_id", "stats__order_count", "stats__revenue", "stats__first_order_at",
+                    "stats__last_order_at",
                     "created_at")
 
 ORDER_COLUMNS = (

@@ -13,7 +13,7 @@ size give the same business. Money is integer fen until it is written (NUMERIC(1
 
 This module writes rows in bulk instead of through customers/commerce services on purpose: a million
 customers cannot go through per-row services in minutes. The totals the services would maintain
-(Customer.order_count/revenue/first/last order, Order sums of lines) are computed here the same way and the
+(CustomerStats: order count, revenue, first/last order; Order sums of lines) are computed here the same way and the
 tests check them.
 """
 
@@ -51,6 +51,7 @@ from clientwise.customers.models import (
     ContactPoint,
     Customer,
     CustomerShare,
+    CustomerStats,
     CustomerTag,
     Interaction,
     Tag,
@@ -71,7 +72,8 @@ RATE_SHAPE, RATE_SCALE = 0.9, 8.0
 DROP_A, DROP_B = 1.2, 8.0
 DISCOUNT_RATES = np.array([0.0, 0.05, 0.10, 0.20])
 DISCOUNT_WEIGHTS = np.array([0.6, 0.2, 0.12, 0.08])
-BULK_MODELS = [Customer, ContactPoint, Consent, CustomerTag, CustomerShare, Interaction, Order, OrderLine, Return,
+BULK_MODELS = [Customer, CustomerStats, ContactPoint, Consent, CustomerTag, CustomerShare, Interaction, Order,
+               OrderLine, Return,
                ReturnLine, CustomerTruth]
 
 
@@ -629,7 +631,10 @@ class Simulation:
         tables.append((Customer, self._customer_columns(
             rng, n, cid, created_ts, is_org, names, pinyin, initials, buyer, status, owner, team, gender_f, age_days,
             birth_known, occ_u, occ_r, urban, income, city, has_mobile, phone_key, has_email, email_domain,
-            organization, order_count, revenue, first_ts, last_ts, has_orders, english, email_src)))
+            organization, english, email_src)))
+        tables.append((CustomerStats, {
+            "customer_id": cid, "order_count": order_count, "revenue": self.money(revenue),
+            "first_order_at": self.ts(first_ts, has_orders), "last_order_at": self.ts(last_ts, has_orders)}))
         tables.extend(self._contact_tables(rng, n, cid, created_ts, has_mobile, phone_key, has_email, is_org,
                                            pinyin, email_domain, urban, city))
         tables.append((CustomerTag, self._tag_columns(cid, tag_rows)))
@@ -747,8 +752,7 @@ class Simulation:
 
     def _customer_columns(self, rng, n, cid, created_ts, is_org, names, pinyin, initials, buyer, status, owner, team,
                           gender_f, age_days, birth_known, occ_u, occ_r, urban, income, city, has_mobile, phone_key,
-                          has_email, email_domain, organization, order_count, revenue, first_ts, last_ts, has_orders,
-                          english, email_src):
+                          has_email, email_domain, organization, english, email_src):
         w = self.w
         member = ~is_org & (rng.random(n) < np.where(status == "prospect", 0.4, 0.92))
         self.mobiles = _mobiles(phone_key, self.seed)
@@ -778,8 +782,6 @@ class Simulation:
             "mobile": [m if ok else "" for m, ok in zip(self.mobiles, has_mobile.tolist(), strict=True)],
             "email": [e if ok else "" for e, ok in zip(self.emails, has_email.tolist(), strict=True)],
             "custom": ["{}"] * n, "notes": [""] * n, "archived_at": [None] * n,
-            "order_count": order_count, "revenue": self.money(revenue),
-            "first_order_at": self.ts(first_ts, has_orders), "last_order_at": self.ts(last_ts, has_orders),
         }
 
     def _emails(self, cid, names, pinyin, is_org, domain, english, email_src) -> list[str]:

@@ -199,7 +199,8 @@ def generate(ctx) -> dict[str, int]:
         cfg = _config(ctx, users)
         hours = sla.hours_for(cfg["calendar"])
         customers = list(visible_customers_or_all(None).filter(source=ctx.source, archived_at__isnull=True)
-                         .values_list("id", "city", "urban_rural", "revenue", "first_order_at", "last_order_at")
+                         .values_list("id", "city", "urban_rural", "stats__revenue", "stats__first_order_at",
+                                      "stats__last_order_at")
                          .order_by("id"))
         if not customers:
             return {"tickets": 0}

@@ -56,8 +56,8 @@ def visible_work_orders(user) -> QuerySet[WorkOrder]:
 
 def get_ticket_for(user, pk) -> Ticket:
     return get_visible(visible_tickets(user).select_related(
-        "customer", "queue", "assignee", "category", "root_cause", "order", "product", "store", "sla_policy",
-        "escalated_to", "routed_by"), pk)
+        "customer", "customer__stats", "queue", "assignee", "category", "root_cause", "order", "product", "store",
+        "sla_policy", "escalated_to", "routed_by"), pk)
 
 
 def get_survey_for(user, pk) -> Survey:

@@ -2,7 +2,7 @@
 index) per agent, product, store and customer, attribute scores, repurchase rate by satisfaction score, and the
 complaint-recovery report. Each figure is one aggregate query (or one pass over complaint tickets).
 
-Repurchase after a survey: the customer ordered after answering (Customer.last_order_at, kept by commerce,
+Repurchase after a survey: the customer ordered after answering (CustomerStats.last_order_at, kept by commerce,
 is later than answered_at). Complaint recovery: per complaint ticket, whether the customer bought in the
 `window` days before it was opened, and in the `window` days after it was resolved (a window still running
 counts what has happened so far).
@@ -111,7 +111,7 @@ def repurchase_by_score(user, *, score: str = "csat", since: dt.date | None = No
     field = "csat" if score == "csat" else "nps"
     qs = _since(visible_surveys(user), "sent_at", since).filter(answered_at__isnull=False, **{f"{field}__isnull": False})
     rows = (qs.values(field).annotate(
-        surveys=Count("id"), repurchased=Count("id", filter=Q(customer__last_order_at__gt=F("answered_at"))))
+        surveys=Count("id"), repurchased=Count("id", filter=Q(customer__stats__last_order_at__gt=F("answered_at"))))
         .order_by(field))
     found = {r[field]: r for r in rows}
     scale = range(1, 6) if field == "csat" else range(0, 11)

@@ -206,10 +206,11 @@ def test_value_concentration_in_a_managers_scope(world):
 
 
 def test_value_concentration_groups_when_there_are_many_customers(org):
-    from clientwise.customers.models import Customer
+    from clientwise.customers.models import Customer, CustomerStats
 
     # 40 customers with revenue 1..40: NTILE(20) makes 20 groups of 2; the top 20 % are 8 customers.
-    Customer.objects.bulk_create([Customer(name=f"C{i}", revenue=Decimal(i)) for i in range(1, 41)])
+    made = Customer.objects.bulk_create([Customer(name=f"C{i}") for i in range(1, 41)])
+    CustomerStats.objects.bulk_create([CustomerStats(customer=c, revenue=Decimal(i)) for i, c in enumerate(made, 1)])
     c = dashboards.value_concentration(org.analyst)
     total = sum(range(1, 41))
     assert c["top_customers"] == 8

@@ -64,7 +64,7 @@ def test_score_command_writes_one_score_per_customer_and_a_run_per_model(demo, u
     from clientwise.customers.queries import visible_customers
     from clientwise.customers.services import archive_customer
 
-    archived = Customer.objects.filter(order_count__gt=0).order_by("id").first()
+    archived = Customer.objects.filter(stats__order_count__gt=0).order_by("id").first()
     archive_customer(actor=users["admin"], customer_id=archived.pk)
     out = io.StringIO()
     call_command("score", as_of=AS_OF, horizon_days=FUTURE_DAYS, stdout=out)
@@ -319,7 +319,7 @@ def test_share_of_wallet_where_an_organization_records_its_demand(demo, users, s
 
     settings.ANALYTICS_DEMAND_ATTRIBUTE = "annual_demand"
     define_attribute(actor=users["admin"], key="annual_demand", label="Annual demand", type="number")
-    org = Customer.objects.filter(kind="organization", order_count__gt=0).order_by("id").first()
+    org = Customer.objects.filter(kind="organization", stats__order_count__gt=0).order_by("id").first()
     update_customer(actor=users["admin"], customer_id=org.pk, data={"custom": {"annual_demand": 1_000_000}})
     batch = score(churn_horizon_days=60)
     row = CustomerScore.objects.get(batch=batch, customer_id=org.pk)

@@ -66,7 +66,7 @@ def candidate_page(user, *, status: str = "pending", cursor: str | None = None, 
 def customers_of(user, candidates) -> dict[int, object]:
     """The customers of a page of pairs, in one query (archived ones included: a merged pair shows them)."""
     ids = {c.customer_a_id for c in candidates} | {c.customer_b_id for c in candidates}
-    return {c.pk: c for c in visible_customers(user).filter(pk__in=ids).select_related("owner", "team")}
+    return {c.pk: c for c in visible_customers(user).filter(pk__in=ids).select_related("owner", "team", "stats")}
 
 
 def next_pending(user, after: DuplicateCandidate | None) -> DuplicateCandidate | None:

@@ -194,7 +194,7 @@ def pick_survivor(actor, customer_ids: list[int]) -> int:
     """The record that survives by default (keeps its id, member number and history): trusted source first, then
     the one with more orders — the record people already know — then the most complete, then the most recent.
     Profile values still come from the survivorship order of all records (customers.services.merge_customers)."""
-    customers = list(visible_customers(actor).filter(pk__in=customer_ids))
+    customers = list(visible_customers(actor).filter(pk__in=customer_ids).select_related("stats"))
     if not customers:
         raise NotFound()
     ranked = customer_services.survivorship_order(customers)

@@ -85,7 +85,7 @@ def indicators(*, now: dt.datetime, stale_months: int):
             bounced=_flag(Exists(cp.filter(kind=ContactPoint.Kind.EMAIL, status=ContactPoint.Status.BOUNCED))),
             phone_cp_bad=_flag(Exists(cp.filter(kind__in=PHONE_KINDS, status=ContactPoint.Status.INVALID))),
             email_cp_bad=_flag(Exists(cp.filter(kind=ContactPoint.Kind.EMAIL, status=ContactPoint.Status.INVALID))),
-            active=_flag(Q(updated_at__gte=cutoff) | Q(last_order_at__gte=cutoff)
+            active=_flag(Q(updated_at__gte=cutoff) | Q(stats__last_order_at__gte=cutoff)
                          | Exists(Interaction.objects.filter(customer_id=OuterRef("pk"), occurred_at__gte=cutoff))),
         )
         .values("cid", "is_org", "has_name", "has_contact", "has_gender", "has_birth", "has_city", "has_industry",

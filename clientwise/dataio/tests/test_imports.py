@@ -10,7 +10,7 @@ import pytest
 from clientwise.commerce.models import Order, OrderLine, Product, Store
 from clientwise.core.errors import DomainError, ValidationFailed
 from clientwise.core.models import AuditLog
-from clientwise.customers.models import Consent, ContactPoint, Customer, Interaction
+from clientwise.customers.models import Consent, ContactPoint, Customer, CustomerStats, Interaction
 from clientwise.dataio import services
 from clientwise.dataio.models import ImportJob, QuarantinedRow
 from clientwise.dataio.tests.helpers import csv_text, run, upload
@@ -267,7 +267,8 @@ def _kill_and_resume(org, kind, data, crash_after):
 
 def _state():
     return {
-        "customers": sorted(Customer.objects.values_list("member_number", "name", "mobile", "order_count", "revenue")),
+        "customers": sorted(Customer.objects.values_list("member_number", "name", "mobile", "stats__order_count",
+                                                             "stats__revenue")),
         "orders": sorted(Order.objects.values_list("number", "amount", "line_count")),
         "lines": OrderLine.objects.count(),
         "timeline": sorted(Interaction.objects.values_list("customer__member_number", "kind")),
@@ -300,7 +301,7 @@ def test_killed_order_job_resumes_to_the_same_state(org, catalog, members):
     Interaction.objects.filter(kind="purchase").delete()
     OrderLine.objects.all().delete()
     Order.objects.all().delete()
-    Customer.objects.update(order_count=0, revenue=0, first_order_at=None, last_order_at=None)
+    CustomerStats.objects.update(order_count=0, revenue=0, first_order_at=None, last_order_at=None)
     straight = run(org.admin, "orders", "f.csv", data, options={"batch_size": 2})
     assert counts(straight) == (4, 0, 0, 9)
     assert _state() == resumed

@@ -15,7 +15,7 @@ import pytest
 
 from clientwise.commerce.imports import orders as order_imports
 from clientwise.commerce.models import Order, OrderLine
-from clientwise.customers.models import ContactPoint, Customer, Interaction
+from clientwise.customers.models import ContactPoint, Customer, CustomerStats, Interaction
 from clientwise.dataio import handlers, services
 from clientwise.dataio.models import QuarantinedRow
 from clientwise.dataio.tests.helpers import csv_text, run
@@ -115,8 +115,8 @@ def snapshot(job) -> dict:
                                                       "quantity", "unit_price", "promotion_discount",
                                                       "coupon_discount", "loyalty_discount", "manual_discount",
                                                       "discount", "amount", "cost")),
-        "totals": sorted(Customer.objects.values_list("member_number", "order_count", "revenue", "first_order_at",
-                                                      "last_order_at")),
+        "totals": sorted(Customer.objects.values_list("member_number", "stats__order_count", "stats__revenue",
+                                                      "stats__first_order_at", "stats__last_order_at")),
         "timeline": sorted(Interaction.objects.filter(kind="purchase").values_list(
             "customer__member_number", "subject", "occurred_at", "payload")),
         "payload_text": payload_texts(),
@@ -140,7 +140,7 @@ def reset() -> None:
     Interaction.objects.filter(kind="purchase").delete()
     OrderLine.objects.all().delete()
     Order.objects.all().delete()
-    Customer.objects.update(order_count=0, revenue=0, first_order_at=None, last_order_at=None)
+    CustomerStats.objects.update(order_count=0, revenue=0, first_order_at=None, last_order_at=None)
 
 
 def _strip_job(snap: dict) -> dict:

@@ -35,7 +35,8 @@ def fingerprint() -> dict[str, list]:
     return {
         "customers": list(Customer.objects.order_by("id").values_list(
             "name", "name_pinyin", "kind", "mobile", "email", "member_number", "birth_date", "city", "status",
-            "owner__username", "team__name", "order_count", "revenue", "first_order_at", "organization__name")),
+            "owner__username", "team__name", "stats__order_count", "stats__revenue", "stats__first_order_at",
+            "organization__name")),
         "orders": list(Order.objects.order_by("id").values_list(
             "number", "customer__name", "ordered_at", "amount", "cost", "channel__code", "store__code",
             "sales_rep__username", "promoter__name")),

@@ -8,7 +8,14 @@ from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
 
-from clientwise.customers.models import Consent, ContactPoint, Customer, CustomerTag, Interaction
+from clientwise.customers.models import (
+    Consent,
+    ContactPoint,
+    Customer,
+    CustomerStats,
+    CustomerTag,
+    Interaction,
+)
 from clientwise.privacy.sections.base import table
 
 # Customer fields that hold personal data, and what an erased customer keeps in them.
@@ -29,14 +36,15 @@ def erased_name(customer_id: int) -> str:
 
 def export(subject) -> list[dict]:
     ids = subject.customer_ids
-    customers = list(Customer.objects.filter(pk__in=ids).select_related("organization").order_by("id"))
+    customers = list(Customer.objects.filter(pk__in=ids).select_related("organization", "stats").order_by("id"))
     profile = table("profile", _("Profile"), customers, [
         "id", "kind", "name", "member_number", "status", "gender", "birth_date", "occupation", "income_band",
         "urban_rural", "id_number", "industry", "province", "city", "mobile", "email",
         ("organization", _("organization"), lambda c: c.organization.name if c.organization else ""),
         "custom", "notes", "customer_since", "source", "external_id", "source_created_at", "source_updated_at",
-        ("created_at", _("Added to Clientwise"), lambda c: c.created_at), "archived_at", "order_count", "revenue",
-        "first_order_at", "last_order_at",
+        ("created_at", _("Added to Clientwise"), lambda c: c.created_at), "archived_at",
+        *[(name, CustomerStats._meta.get_field(name).verbose_name, lambda c, name=name: getattr(c, name))
+          for name in ("order_count", "revenue", "first_order_at", "last_order_at")],
     ], model=Customer)
     contacts = table("contact_points", _("Contact points"), ContactPoint.objects.filter(customer_id__in=ids)
                      .order_by("id"), ["kind", "value", "label", "is_primary", "status", "province", "city",

@@ -15,6 +15,7 @@ from clientwise.accounts.models import APIToken, Team, User
 from clientwise.core import permissions as perms
 from clientwise.core.audit import audit, diff
 from clientwise.core.errors import DomainError, ErrorCode, NotFound
+from clientwise.core.memo import memoized
 
 TOKEN_PREFIX = "cw_"
 
@@ -109,13 +110,21 @@ def set_language(*, user: User, language: str) -> None:
     user.language = language
 
 
+TEAM_TREE = "accounts.team_tree"  # the request memo's key (core.memo); Team's save and delete forget it
+
+
+def _team_children() -> dict[int | None, list[int]]:
+    children: dict[int | None, list[int]] = {}
+    for tid, parent in Team.objects.values_list("id", "parent_id"):
+        children.setdefault(parent, []).append(tid)
+    return children
+
+
 def team_subtree_ids(team_id: int | None) -> list[int]:
     """The team and every team below it (teams are few: one query, walked in Python)."""
     if team_id is None:
         return []
-    children: dict[int | None, list[int]] = {}
-    for tid, parent in Team.objects.values_list("id", "parent_id"):
-        children.setdefault(parent, []).append(tid)
+    children = memoized(TEAM_TREE, _team_children)  # once per request: every scope of the request asks
     out, stack = [], [team_id]
     while stack:
         tid = stack.pop()

@@ -381,7 +381,10 @@ def _tree(paths: set[tuple], depth: int, dims: list[semantic.Dimension], members
     return out
 
 
-def shape(spec: PivotSpec, compiled: Compiled, names: list[str], rows: list[tuple]) -> PivotResult:
+def shape(spec: PivotSpec, compiled: Compiled, names: list[str], rows: list[tuple],
+          as_of: dt.date | None = None) -> PivotResult:
+    """The result table; `as_of` is the last local day the data can hold (the snapshot's day, today when live), so a
+    period holding it is marked "so far"."""
     nr = len(spec.rows)
     dims = [semantic.dimension(d) for d in compiled.dims]
     values, members = _cells_from_rows(compiled, names, rows, nr)
@@ -411,7 +414,7 @@ def shape(spec: PivotSpec, compiled: Compiled, names: list[str], rows: list[tupl
     if len(col_paths) > MAX_COLUMNS:
         col_paths, truncated = col_paths[:MAX_COLUMNS], True
 
-    today = timezone.localdate()
+    today = as_of or timezone.localdate()
 
     def header(path: tuple, dims_: list, members_: list[dict], depth: int) -> dict:
         labels = [members_[i][k].label for i, k in enumerate(path)]
@@ -549,7 +552,7 @@ def run_pivot(*, actor, spec: PivotSpec | dict, use_cache: bool = True, scoped: 
     started = time.perf_counter()
     compiled, tables = compile_for(actor, spec, engine, scoped=scoped)
     names, rows = execute(compiled, snap, tables)
-    result = shape(spec, compiled, names, rows)
+    result = shape(spec, compiled, names, rows, as_of=timezone.localdate(snap.taken_at) if snap else None)
     if spec.compare:
         prev_spec = comparison_spec(spec)
         p_compiled, p_tables = compile_for(actor, prev_spec, engine, scoped=scoped)

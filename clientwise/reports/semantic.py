@@ -273,7 +273,7 @@ def measure(mid: str) -> Measure:
 
 def dimension(did: str) -> Dimension:
     if did not in DIMENSIONS:
-        _load_dynamic()
+        load_dynamic()
     try:
         return DIMENSIONS[did]
     except KeyError:
@@ -289,14 +289,17 @@ def register_dynamic_dimensions(provider: Callable[[], list[Dimension]]) -> None
         DYNAMIC.append(provider)
 
 
-def _load_dynamic() -> None:
+def load_dynamic() -> None:
     for provider in DYNAMIC:
         for d in provider():
             DIMENSIONS.setdefault(d.id, d)
 
 
-def dimensions_for(fact_name: str) -> list[Dimension]:
-    _load_dynamic()
+def dimensions_for(fact_name: str, *, loaded: bool = False) -> list[Dimension]:
+    """The dimensions that group `fact_name`; `loaded` when the caller has just read the dynamic ones (a catalog
+    of every fact reads them once, not once per fact)."""
+    if not loaded:
+        load_dynamic()
     fact_obj = FACTS[fact_name]
     return [d for d in DIMENSIONS.values() if applies(d, fact_obj)]
 

@@ -370,6 +370,7 @@ def send_due_reports(*, now: dt.datetime | None = None) -> int:
 def semantic_catalog(user, fact: str | None = None) -> dict:
     """The facts, measures and dimensions `user` may use, for the builder and GET /reports/semantic."""
     facts = []
+    semantic.load_dynamic()  # custom attributes and label models: read once for every fact
     for f in semantic.FACTS.values():
         if fact and f.name != fact:
             continue
@@ -379,6 +380,6 @@ def semantic_catalog(user, fact: str | None = None) -> dict:
                     for m in semantic.measures_for(f.name) if not m.perm or perms.has_perm(user, m.perm)]
         dims = [{"id": d.id, "label": str(d.label), "group": str(d.group), "grain": d.grain, "pii": d.pii,
                  "snapshot": semantic.available_on(d, "duckdb")}
-                for d in semantic.dimensions_for(f.name) if not d.perm or perms.has_perm(user, d.perm)]
+                for d in semantic.dimensions_for(f.name, loaded=True) if not d.perm or perms.has_perm(user, d.perm)]
         facts.append({"id": f.name, "label": str(f.label), "measures": measures, "dimensions": dims})
     return {"facts": facts}

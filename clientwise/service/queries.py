@@ -207,7 +207,7 @@ def call_screen(user, customer_id) -> CallScreen:
     open_qs = Ticket.objects.filter(customer_id=customer.pk, status__in=Ticket.OPEN_STATUSES)
     tickets = list(open_qs.select_related("assignee").order_by("-opened_at", "-id")[:5])
     work_orders = list(WorkOrder.objects.filter(customer_id=customer.pk, status__in=WorkOrder.OPEN_STATUSES)
-                       .only("id", "number", "kind", "status", "window_start").order_by("window_start")[:3])
+                       .only("id", "number", "kind", "status", "window_start", "window_end").order_by("window_start")[:3])
     orders = customer_orders(customer.pk, limit=5) if perms.has_perm(user, perms.VIEW_ORDERS) else None
     facts = customer_facts(customer.pk)
     scored = bool(facts.value_tier or facts.next_action or facts.churn_probability is not None)
@@ -270,7 +270,7 @@ def customer_panel(user, customer) -> dict | None:
                    .only("id", "number", "subject", "status", "priority", "type", "resolution_due", "sla_state",
                          "opened_at").order_by("-opened_at", "-id")[:5])
     work_orders = list(WorkOrder.objects.filter(customer_id=customer.pk, status__in=WorkOrder.OPEN_STATUSES)
-                       .only("id", "number", "kind", "status", "window_start").order_by("window_start")[:3])
+                       .only("id", "number", "kind", "status", "window_start", "window_end").order_by("window_start")[:3])
     survey = (Survey.objects.filter(customer_id=customer.pk, answered_at__isnull=False)
               .only("id", "csat", "nps", "weighted_index", "simple_index", "answered_at")
               .order_by("-sent_at", "-id").first())

@@ -128,3 +128,12 @@ def test_work_order_measures_in_the_pivot_engine(org, desk, customer):
     today_only = runner.run_pivot(actor=org.agent, use_cache=False, spec={
         "fact": "work_orders", "measures": ["work_orders"], "last_days": 1})
     assert today_only.cells[0][0] is None or today_only.cells[0][0]["work_orders"] == 0
+
+
+def test_overdue_visit_flagged_on_the_call_screen_and_customer_page(org, desk, customer, web_client):
+    missed = _wo(org, customer, rules.visit_window(timezone.localdate() - dt.timedelta(days=1), 10)[0])
+    c = web_client(org.agent)
+    for url in (reverse("service:call", args=[customer.pk]), reverse("customers:detail", args=[customer.pk])):
+        page = c.get(url).content.decode()
+        row = page[page.index(missed.number):]
+        assert "Overdue" in row[:600], url

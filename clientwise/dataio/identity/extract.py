@@ -20,6 +20,7 @@ CUSTOMER_SCHEMA = pa.schema([
     ("id", pa.int64()),
     ("name", pa.string()),
     ("name_pinyin", pa.string()),
+    ("name_initials", pa.string()),
     ("birth_date", pa.string()),
     ("gender", pa.string()),
     ("occupation", pa.string()),
@@ -70,7 +71,7 @@ def _tables() -> dict[str, str]:
 def customer_sql() -> tuple[str, list]:
     tables = _tables()
     qn = connection.ops.quote_name
-    cols = ["id", "name", "name_pinyin", "birth_date", "gender", "occupation", "income_band", "mobile", "email", "id_number", "province", "city",
+    cols = ["id", "name", "name_pinyin", "name_initials", "birth_date", "gender", "occupation", "income_band", "mobile", "email", "id_number", "province", "city",
             "member_number", "created_at", "source"]
     sql = (f"SELECT {', '.join(qn(c) for c in cols)} FROM {qn(tables['customer'])} "
            f"WHERE {qn('kind')} = %s AND {qn('archived_at')} IS NULL ORDER BY {qn('id')}")
@@ -133,13 +134,29 @@ GROUP BY customer_id
 # person on another provider), the birth year for blocking. A name written in words ("John Smith", "Smith,
 # John") also gives its first and last word (name_first, name_last) so given and family names can be compared
 # one by one, in either order; a name in one word (张伟) leaves them null and is compared by its pinyin. The
-# street address is lower-cased with runs of spaces and punctuation folded to one space; the postcode keeps
-# its letters and digits only.
+# street address is lower-cased with runs of spaces and punctuation folded to one space, without a leading
+# province or city that repeats the record's own (广东省深圳市南山区… and 南山区… are one address; so are
+# 北京北京… and 北京…), without spaces next to Chinese characters and without a final 号 (house number); the
+# postcode keeps its letters and digits only. Name initials: a Chinese name's pinyin initials as the customer
+# record keeps them (王琪诺 → wqn); a name in Latin words, the first letter of each word, sorted (Kevin Lee → kl,
+# as Lee Kevin).
 RECORDS_SQL = """
 CREATE TABLE records AS
-WITH c AS (
-    SELECT *, list_filter(regexp_split_to_array(lower(trim(name)), '[\\s,]+'), lambda x: x <> '') AS words
-    FROM customers_raw
+WITH w AS (
+    SELECT r.*, list_filter(regexp_split_to_array(lower(trim(r.name)), '[\\s,]+'), lambda x: x <> '') AS words,
+           trim(regexp_replace(lower(a.address), '[\\s,.;#/-]+', ' ', 'g')) AS address_folded,
+           a.postal_code AS postal_code_raw
+    FROM customers_raw r LEFT JOIN addresses a ON a.customer_id = r.id
+), p AS (
+    SELECT *, CASE WHEN province IS NOT NULL AND starts_with(address_folded, lower(province))
+                   THEN regexp_replace(substr(address_folded, length(province) + 1), '^(省|市|自治区)?\\s*', '')
+                   ELSE address_folded END AS address_no_province
+    FROM w
+), c AS (
+    SELECT *, CASE WHEN city IS NOT NULL AND starts_with(address_no_province, lower(city))
+                   THEN regexp_replace(substr(address_no_province, length(city) + 1), '^市?\\s*', '')
+                   ELSE address_no_province END AS address_street
+    FROM p
 )
 SELECT
     c.id AS unique_id,
@@ -149,6 +166,9 @@ SELECT
     CASE WHEN len(c.words) >= 2 THEN c.words[1] END AS name_first,
     CASE WHEN len(c.words) >= 2 THEN c.words[-1] END AS name_last,
     c.name_pinyin,
+    CASE WHEN len(c.words) >= 2 AND NOT regexp_matches(c.name, '[^\\x00-\\x7f]')
+         THEN array_to_string(list_sort(list_transform(c.words, lambda w: left(w, 1))), '')
+         ELSE nullif(c.name_initials, '') END AS name_initials,
     c.birth_date,
     substr(c.birth_date, 1, 4) AS birth_year,
     c.gender,
@@ -162,10 +182,11 @@ SELECT
     upper(c.id_number) AS id_number,
     c.province,
     c.city,
-    nullif(trim(regexp_replace(lower(a.address), '[\\s,.;#/-]+', ' ', 'g')), '') AS address,
-    nullif(upper(regexp_replace(a.postal_code, '[^0-9A-Za-z]', '', 'g')), '') AS postal_code,
+    nullif(trim(regexp_replace(regexp_replace(c.address_street, ' ?([^\\x00-\\x7f]) ?', '\\1', 'g'), '号$', '')), '')
+        AS address,
+    nullif(upper(regexp_replace(c.postal_code_raw, '[^0-9A-Za-z]', '', 'g')), '') AS postal_code,
     c.member_number,
     c.created_at,
     c.source
-FROM c LEFT JOIN addresses a ON a.customer_id = c.id
+FROM c
 """

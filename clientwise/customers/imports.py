@@ -25,6 +25,7 @@ from clientwise.core.bulk import JsonText, inserter, reserve_ids
 from clientwise.core.errors import DomainError, ErrorCode, PermissionDenied, ValidationFailed
 from clientwise.core.labels import deferred, ref, refs
 from clientwise.core.normalize import pinyin_keys
+from clientwise.customers import rules
 from clientwise.customers.errors import CustomersErrorCode
 from clientwise.customers.scope import CustomerScope
 from clientwise.dataio import validation as v
@@ -63,21 +64,17 @@ CONSENT_CHANNELS = {"consent_sms": "sms", "consent_email": "email", "consent_pho
 
 # (field, check, keyword arguments), in the order a row's errors are listed.
 CUSTOMER_FIELDS: tuple[tuple[str, Any, dict], ...] = (
-    ("name", v.text, {"max_length": 200, "label": gettext_lazy("Name")}),
-    ("external_id", v.text, {"max_length": 100}),
-    ("member_number", v.text, {"max_length": 40}),
+    ("name", v.text, {"max_length": rules.max_length("name"), "label": gettext_lazy("Name")}),
+    ("external_id", v.text, {"max_length": rules.max_length("external_id")}),
+    ("member_number", v.text, {"max_length": rules.max_length("member_number"), "label": gettext_lazy("Member number")}),
     ("mobile", _phone, {}),
     ("email", _email, {}),
     ("gender", v.choice, {"table": v.GENDERS}),
     ("birth_date", v.birth_date, {}),
-    ("province", v.text, {"max_length": 40}),
-    ("city", v.text, {"max_length": 60}),
-    ("address", v.text, {"max_length": 300}),
-    ("postal_code", v.text, {"max_length": 12}),
-    ("occupation", v.text, {"max_length": 100}),
-    ("id_number", v.text, {"max_length": 30}),
+    *((name, v.text, {"max_length": rules.max_length(name)})
+      for name in ("province", "city", "address", "postal_code", "occupation", "id_number")),
     ("status", v.choice, {"table": v.STATUSES}),
-    ("notes", v.text, {"max_length": 5000}),
+    ("notes", v.text, {"max_length": rules.max_length("notes")}),
     ("customer_since", v.since_date, {}),
     ("source_created_at", v.moment, {}),
     ("source_updated_at", v.moment, {}),

@@ -22,7 +22,7 @@ from clientwise.core.errors import DomainError, ErrorCode, NotFound, PermissionD
 from clientwise.core.labels import deferred, ref, refs
 from clientwise.core.normalize import normalize_email, normalize_phone, parse_date, pinyin_keys
 from clientwise.core.ratelimit import count_hit
-from clientwise.customers import notices
+from clientwise.customers import notices, rules
 from clientwise.customers.events import record_event
 from clientwise.customers.models import (
     Consent,
@@ -68,14 +68,8 @@ def _clean_profile(data: dict[str, Any], *, instance: Customer | None = None) ->
             if not value:
                 errors.append(DomainError(ErrorCode.REQUIRED, _("Name is required."), "name"))
                 continue
-            if len(value) > 200:
-                errors.append(DomainError(ErrorCode.INVALID, _("Name is longer than 200 characters."), "name"))
-                continue
         elif key == "member_number":
             value = value or None
-            if value and len(value) > 40:
-                errors.append(DomainError(ErrorCode.INVALID, _("Member number is longer than 40 characters."), key))
-                continue
             if value and Customer.objects.filter(member_number=value).exclude(pk=getattr(instance, "pk", None)).exists():
                 errors.append(DomainError(ErrorCode.DUPLICATE, _("Member number %(value)s is already used.") % {"value": value}, key))
                 continue
@@ -83,15 +77,13 @@ def _clean_profile(data: dict[str, Any], *, instance: Customer | None = None) ->
             if value in (None, ""):
                 value = None
             else:
+                shown = value if isinstance(value, str) else ""
                 try:
                     value = parse_date(value, field=key)
+                    value = (rules.birth_date(value, key) if key == "birth_date"
+                             else rules.customer_since(value, key, shown=shown))
                 except DomainError as exc:
                     errors.append(exc)
-                    continue
-                if value > timezone.localdate() or value.year < 1900:
-                    message = _("Birth date is out of range.") if key == "birth_date" else _(
-                        "Customer since is out of range (in the future or before 1900).")
-                    errors.append(DomainError(ErrorCode.INVALID_DATE, message, key))
                     continue
         elif key in ("owner_id", "team_id", "organization_id"):
             value = value or None
@@ -112,8 +104,8 @@ def _clean_profile(data: dict[str, Any], *, instance: Customer | None = None) ->
                 continue
         elif value is None:
             value = ""
-        if isinstance(value, str) and key not in ("name", "notes") and len(value) > 100:
-            errors.append(DomainError(ErrorCode.INVALID, _("Value is too long."), key))
+        if isinstance(value, str) and (exc := rules.too_long(value, key)) is not None:
+            errors.append(exc)  # the column's length (customers/rules.py), as the import checks it
             continue
         clean[key] = value
     if errors:

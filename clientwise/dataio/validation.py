@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from clientwise.commerce.rules import parse_quantity, parse_unit_price
 from clientwise.core.errors import DomainError, ErrorCode
 from clientwise.core.normalize import parse_amount, parse_date
+from clientwise.customers import rules as customer_rules
 
 CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-.]*$")
 NUMBER_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-./]{0,39}$")
@@ -130,10 +131,7 @@ def _amount(value: str) -> Decimal | None:
 def birth_date(value: str, field: str, today: dt.date | None = None) -> dt.date:
     """A birth date, not in the future nor before 1900. `today`: the local date when the caller already has it
     (an import batch reads it once)."""
-    day = parse_date(value, field=field)
-    if day > (today or timezone.localdate()) or day.year < 1900:
-        raise error(ErrorCode.INVALID_DATE, _("Birth date is out of range."), field)
-    return day
+    return customer_rules.birth_date(parse_date(value, field=field), field, today=today)
 
 
 def since_date(value: str, field: str, today: dt.date | None = None) -> dt.date:
@@ -141,11 +139,7 @@ def since_date(value: str, field: str, today: dt.date | None = None) -> dt.date:
     local time), not in the future nor before 1900: when a customer relationship began. `today` as in
     birth_date."""
     parsed = _moment(value.strip(), field, timezone.get_current_timezone_name())
-    day = timezone.localtime(parsed).date()
-    if day > (today or timezone.localdate()) or day.year < 1900:
-        raise error(ErrorCode.INVALID_DATE, _("“%(value)s” is out of range (in the future or before 1900).") % {
-            "value": value.strip()}, field)
-    return day
+    return customer_rules.customer_since(timezone.localtime(parsed).date(), field, today=today, shown=value.strip())
 
 
 def moment(value: str, field: str, zone: str | None = None) -> dt.datetime:

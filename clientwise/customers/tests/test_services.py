@@ -157,3 +157,24 @@ def test_consent_and_interaction_rows(org):
     assert exc.value.field == "kind"
 
 
+
+
+@pytest.mark.parametrize(("field", "limit"), [("city", 60), ("province", 40), ("member_number", 40),
+                                              ("id_number", 30), ("name", 200)])
+def test_profile_lengths_are_the_columns_and_the_same_as_the_imports(org, field, limit):
+    """customers/rules.py holds the lengths for the service and the import: a value one longer than its column is
+    a field error in both (the service used to let 100 characters into a 60-character city)."""
+    from clientwise.customers import rules
+    from clientwise.customers.imports import CUSTOMER_FIELDS
+
+    assert rules.max_length(field) == Customer._meta.get_field(field).max_length == limit
+    assert {name: kw.get("max_length") for name, _fn, kw in CUSTOMER_FIELDS}[field] == limit
+    def data(n: int) -> dict:
+        return {"name": "甲", field: "1" * n} if field != "name" else {"name": "x" * n}
+
+    services.create_customer(actor=org.admin, data=data(limit))
+    with pytest.raises(ValidationFailed) as exc:
+        services.create_customer(actor=org.admin, data=data(limit + 1))
+    (error,) = exc.value.errors
+    assert (error.field, error.code) == (field, "invalid")
+    assert f"{limit}" in error.message

@@ -1,0 +1,77 @@
+"""The rules of a customer's profile values, written once.
+
+The customer service (pages, API, entry grid) and the customers import (dataio.validation's checks, row by row)
+both check lengths and dates with these functions, so a value one of them accepts the other accepts too. Lengths
+come from the model's columns (a city longer than its column is refused with a field error everywhere, not cut or
+failed by the database); text columns without a database limit get theirs here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import cache
+
+from django.utils import timezone
+from django.utils.text import capfirst
+from django.utils.translation import gettext as _
+
+from clientwise.core.errors import DomainError, ErrorCode
+
+# Text columns with no database limit, and the length a value may have all the same.
+UNBOUNDED_LIMITS = {"notes": 5000}
+EARLIEST_YEAR = 1900
+
+
+@cache
+def max_length(field: str) -> int | None:
+    """The longest value a customer's (or a contact point's: address, postal code) text field takes."""
+    from clientwise.customers.models import ContactPoint, Customer
+
+    if field in UNBOUNDED_LIMITS:
+        return UNBOUNDED_LIMITS[field]
+    if field == "address":  # a postal address is stored as a contact point's value
+        field = "value"
+    for model in (Customer, ContactPoint):
+        try:
+            return model._meta.get_field(field).max_length
+        except Exception:  # noqa: BLE001 - FieldDoesNotExist: try the next model
+            continue
+    return None
+
+
+@cache
+def label(field: str) -> str:
+    """The field's name as people read it ("Member number"), for messages."""
+    from clientwise.customers.models import ContactPoint, Customer
+
+    for model in (Customer, ContactPoint):
+        try:
+            return capfirst(str(model._meta.get_field(field).verbose_name))
+        except Exception:  # noqa: BLE001 - FieldDoesNotExist
+            continue
+    return field
+
+
+def too_long(value: str, field: str, *, limit: int | None = None, name: str = "") -> DomainError | None:
+    """The error for a text longer than its field allows (None when it fits)."""
+    limit = max_length(field) if limit is None else limit
+    if limit is None or len(value) <= limit:
+        return None
+    return DomainError(ErrorCode.INVALID, _("%(label)s is longer than %(n)s characters.") % {
+        "label": name or label(field), "n": limit}, field)
+
+
+def birth_date(day: dt.date, field: str = "birth_date", *, today: dt.date | None = None) -> dt.date:
+    """A birth date: not in the future nor before 1900."""
+    if day > (today or timezone.localdate()) or day.year < EARLIEST_YEAR:
+        raise DomainError(ErrorCode.INVALID_DATE, _("Birth date is out of range."), field)
+    return day
+
+
+def customer_since(day: dt.date, field: str = "customer_since", *, today: dt.date | None = None,
+                   shown: str = "") -> dt.date:
+    """When the relationship began: not in the future nor before 1900. `shown`: the value as the user typed it."""
+    if day > (today or timezone.localdate()) or day.year < EARLIEST_YEAR:
+        raise DomainError(ErrorCode.INVALID_DATE, _("“%(value)s” is out of range (in the future or before 1900).") % {
+            "value": shown or day.isoformat()}, field)
+    return day

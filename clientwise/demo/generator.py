@@ -63,6 +63,13 @@ from clientwise.demo.world import StaffUser, World, build_world
 
 DAY = 86400
 DUPLICATE_SHARE = 0.02
+# A duplicate is a second registration of one person. When it shares neither phone, email nor birth date with
+# the first (another number, no email given, birthday not asked), the person still usually gave one of them
+# again, or the same home address: only this share of such duplicates carries nothing but name and city —
+# records no one can tell from two namesakes in one city (docs/dedup.md, "Demo duplicates").
+DUP_UNLINKED_SHARE = 0.2
+# A duplicate with a postal address gives its original's home, written its own way, unless the person moved.
+DUP_SAME_HOME = 0.85
 ORG_SHARE = 0.015
 ENGLISH_SHARE = 0.04
 PROSPECT_SHARE = 0.08
@@ -451,6 +458,8 @@ class Simulation:
         dup_group = np.full(n, -1, dtype=np.int64)
         name_variant = np.zeros(n, dtype=np.int64)  # 0 as drawn; for duplicates 1 typo, 2 spacing/order
         birth_known = ~is_org & (rng.random(n) < 0.8)
+        dup_src = np.full(n, -1, dtype=np.int64)  # for a duplicate, the index of its original
+        dup_home = np.zeros(n, dtype=bool)  # a duplicate that gives its original's home (and nothing else)
 
         # Duplicates: copies of earlier people in the chunk with a typo, another phone or missing fields.
         if n_dup:
@@ -475,6 +484,17 @@ class Simulation:
             dup_group[src] = cid[src]
             dup_group[dst] = cid[src]
             self.counts["duplicates"] += n_dup
+            # Its own random stream, so the draws of every other row stay as they were before this model.
+            drng = np.random.Generator(np.random.PCG64(np.random.SeedSequence([self.seed, chunk_no, 13])))
+            shares = ((phone_mode == 0) & has_mobile[src]) | has_email[dst] | birth_known[dst]
+            again = ~shares & (drng.random(n_dup) >= DUP_UNLINKED_SHARE)
+            use_birth = again & birth_known[src]
+            birth_known[dst[use_birth]] = True
+            use_email = again & ~use_birth & has_email[src]
+            has_email[dst[use_email]] = True
+            dup_src[dst] = src
+            dup_home[dst[again & ~use_birth & ~use_email]] = True
+            self._drng = drng
         self.counts["organizations"] += int(is_org.sum())
         team = w.branch_teams[branch, team_pos]
         team_row = np.searchsorted(self.team_ids, team)
@@ -635,6 +655,7 @@ class Simulation:
         tables.append((CustomerStats, {
             "customer_id": cid, "order_count": order_count, "revenue": self.money(revenue),
             "first_order_at": self.ts(first_ts, has_orders), "last_order_at": self.ts(last_ts, has_orders)}))
+        self._dup_src, self._dup_home = dup_src, dup_home
         tables.extend(self._contact_tables(rng, n, cid, created_ts, has_mobile, phone_key, has_email, is_org,
                                            pinyin, email_domain, urban, city))
         tables.append((CustomerTag, self._tag_columns(cid, tag_rows)))
@@ -831,6 +852,8 @@ class Simulation:
             provinces.append(w.city_province[c])
             cities.append(w.city_name[c])
             districts.append(dist)
+        self._duplicate_homes(addr, owners, kinds, values, normalized, labels, provinces, cities, districts)
+        owners = np.concatenate([owners, np.asarray(self._extra_home_owners, dtype=np.int64)])
         total = owners.size
         created = self.ts(created_ts[owners])
         contacts = {
@@ -854,6 +877,43 @@ class Simulation:
             "source": ["registration"] * c_owner.size,
         }
         return [(ContactPoint, contacts), (Consent, consents)]
+
+    def _duplicate_homes(self, addr, owners, kinds, values, normalized, labels, provinces, cities, districts):
+        """A duplicate's postal address is its original's home (DUP_SAME_HOME), written its own way (no province,
+        no 号); one that gives nothing else again gets that home as a new address row. Edits the lists in place
+        and leaves the owners of added rows in self._extra_home_owners."""
+        self._extra_home_owners = []
+        dup_src = self._dup_src
+        dups = np.flatnonzero(dup_src >= 0)
+        if not dups.size:
+            return
+        base = owners.size - addr.size  # address rows follow the mobile and email rows
+        row_of = {int(i): base + k for k, i in enumerate(addr.tolist())}
+        drng = self._drng
+        same_home = drng.random(dups.size) < DUP_SAME_HOME
+        style = drng.integers(0, 3, dups.size)
+        for j, d in enumerate(dups.tolist()):
+            home = row_of.get(int(dup_src[d]))
+            if home is None:
+                continue
+            value = values[home]
+            if style[j] == 1:
+                value = value[len(provinces[home]):]
+            elif style[j] == 2:
+                value = value.removesuffix("号")
+            row = row_of.get(d)
+            if row is not None and same_home[j]:
+                values[row], provinces[row], cities[row], districts[row] = (
+                    value, provinces[home], cities[home], districts[home])
+            elif row is None and self._dup_home[d]:
+                self._extra_home_owners.append(d)
+                kinds.append("address")
+                values.append(value)
+                normalized.append("")
+                labels.append("家庭住址")
+                provinces.append(provinces[home])
+                cities.append(cities[home])
+                districts.append(districts[home])
 
     def _tag_columns(self, cid, tag_rows):
         cust, tags = [], []

@@ -185,6 +185,38 @@ def customer_page(user, f: CustomerFilters, *, sort: str = "name", cursor: str |
     return keyset_page(qs, sort=sort_field, cursor=cursor, size=size, tie=_tie(sort_field))
 
 
+# The customer list counts its matches up to this many; past it the page says "more than 10,000" (a bounded
+# COUNT over an index stays a few milliseconds at a million customers, an exact one does not: bench figures in
+# docs/dev/testing.md).
+COUNT_CAP = 10_000
+
+
+@dataclass(frozen=True)
+class ListCount:
+    """How many customers a list shows: `n` exactly, or at least `n` when `more` (the count stopped at the cap)."""
+
+    n: int
+    more: bool
+
+
+def customer_count(user, f: CustomerFilters, *, cap: int = COUNT_CAP) -> ListCount:
+    """The number of customers `user` may see matching `f`, counted no further than `cap` rows: a bounded COUNT
+    (LIMIT cap + 1 in a subquery), so a million-row table is never counted in full. A search by an
+    all-seeing user counts each search branch (each served by its own index, as customer_page pages them) and
+    unites their ids."""
+    if f.q and visibility_q(user) is None:
+        qs = filter_customers(visible_customers(user), replace(f, q=""))
+        ids: set[int] = set()
+        for branch in search_branches(f.q):
+            ids.update(qs.filter(branch).order_by().values_list("pk", flat=True)[: cap + 1])
+            if len(ids) > cap:
+                break
+        n = len(ids)
+    else:
+        n = filter_customers(visible_customers(user), f).order_by()[: cap + 1].count()
+    return ListCount(min(n, cap), n > cap)
+
+
 def _tie(sort_field: str) -> str:
     """Ties of a purchase-totals sort break on the totals row's key (= the customer's id): its index serves both."""
     return "stats__pk" if sort_field.lstrip("-").startswith("stats__") else "id"

@@ -89,6 +89,8 @@ def customer_list(request):
         services.audit_pii_view(actor=user, customer_ids=[c.pk for c in page.items], context="customer_list")
     context = {
         "page": page,
+        # The total the list stands for, bounded (queries.COUNT_CAP): exact up to 10,000, "more than" past it.
+        "count": queries.customer_count(user, params.to_filters()) if page.items else None,
         "params": params,
         "filtered": bool(params.filter_dict().keys() - {"sort"}),
         "can_export": perms.has_perm(user, perms.EXPORT),
@@ -103,7 +105,8 @@ def customer_list(request):
         "statuses": Customer.Status.choices,
         "kinds": Customer.Kind.choices,
         "cities": cities,
-        "owners": queries.owner_choices(user),
+        # A menu with one person to pick (a sales rep: themselves) offers nothing: left out (issue 15).
+        "owners": owners if len(owners := queries.owner_choices(user)) > 1 else [],
         "tags": list(Tag.objects.all()[:300]),
     })
     return render(request, "customers/list.html", context)

@@ -124,3 +124,24 @@ def test_search_pages_branch_by_branch_and_matches_the_single_filter(org, sort):
         back = [c.pk for c in page.items] + back
         cursor = page.prev_cursor
     assert back == seen[: len(back)] and len(back) >= len(seen) - 2
+
+
+def test_latin_names_sort_among_chinese_ones_by_pinyin(org):
+    """Issue 15 ("Amy Brown" before every Chinese name): names sort by their pinyin key, so a Latin name takes
+    its place by its letters — after 艾 (ai), before 白 (bai); "Zoe" after 张 (zhang) — not ahead of them all."""
+    for name in ["Zoe Wang", "白凤", "Amy Brown", "张三", "艾伦"]:
+        make_customer(org.admin, name)
+    page = queries.customer_page(org.admin, CustomerFilters(), sort="name", size=10)
+    assert [c.name for c in page.items] == ["艾伦", "Amy Brown", "白凤", "张三", "Zoe Wang"]
+
+
+def test_customer_count_is_exact_up_to_the_cap_and_follows_scope_filters_and_search(org, people):
+    """The list's total (issue 15: the list had none): bounded by the cap, so a million rows are never counted."""
+    assert queries.customer_count(org.admin, CustomerFilters()) == queries.ListCount(4, False)
+    assert queries.customer_count(org.rep_a, CustomerFilters()) == queries.ListCount(2, False)  # own + shared
+    assert queries.customer_count(org.admin, CustomerFilters(), cap=3) == queries.ListCount(3, True)
+    # A search by an all-seeing user counts each branch and unites them: 张伟 matches by name, pinyin and
+    # initials, once.
+    assert queries.customer_count(org.admin, CustomerFilters(q="张")) == queries.ListCount(1, False)
+    assert queries.customer_count(org.admin, CustomerFilters(q="zhang")) == queries.ListCount(1, False)
+    assert queries.customer_count(org.rep_b, CustomerFilters(q="wang")) == queries.ListCount(1, False)

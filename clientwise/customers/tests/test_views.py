@@ -30,6 +30,13 @@ def test_list_full_page_and_htmx_partial(web_client, org, cust):
     assert "张伟" in body and reverse("customers:detail", args=[cust.pk]) in body
     empty = w.get(reverse("customers:list"), {"q": "nobody"}, **HX).content.decode()
     assert "No customers match these filters." in empty
+    # The list says how many it stands for (issue 15), in the partial too, so filters update it.
+    assert 'id="customer-count">1 customer</p>' in html and 'id="customer-count">1 customer</p>' in body
+    make_customer(org.rep_a, "李娜")
+    assert 'id="customer-count">2 customers</p>' in w.get(reverse("customers:list")).content.decode()
+    # A rep picks no owner: the only one they could pick is themselves.
+    assert 'id="f-owner"' not in html and 'id="f-owner"' in web_client(org.admin).get(
+        reverse("customers:list")).content.decode()
 
 
 def test_list_masks_for_rep_and_shows_full_for_admin_with_audit(web_client, org, cust):

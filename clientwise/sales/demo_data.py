@@ -255,7 +255,7 @@ def _activities(rng, rep, mine, opps, now, events) -> int:
 
 
 def _key_accounts(rng, customers, now, today, events) -> int:
-    orgs = list(customers.filter(kind="organization", owner__isnull=False).order_by("-revenue", "pk")
+    orgs = list(customers.filter(kind="organization", owner__isnull=False).order_by("-stats__revenue", "pk")
                 .values("pk", "owner_id", "name")[:KEY_ACCOUNTS])
     stages = KeyAccount.RelationshipStage.values
     for n, org in enumerate(orgs):
@@ -298,7 +298,8 @@ def _key_accounts(rng, customers, now, today, events) -> int:
         AccountGoal.objects.create(account=account, title="份额提升到 40%", target=None,
                                    due=_add_months(today.replace(day=1), 6),
                                    plan_note="进入其全部门店的补货目录；季度业务回顾。")
-        AccountGoal.objects.create(account=account, title="签下年度框架合同", target=Decimal(rng.randrange(50, 200) * 10000),
+        AccountGoal.objects.create(account=account, title="签下年度框架合同", target=framework_target(
+            [monthly.get(_add_months(today.replace(day=1), -m), Decimal("0")) for m in range(12, 0, -1)], rng),
                                    due=_add_months(today.replace(day=1), 3), status="open")
         parent = None
         for title, role, influence in CONTACT_TITLES[: 3 + n % 3]:
@@ -307,6 +308,14 @@ def _key_accounts(rng, customers, now, today, events) -> int:
             if role == "decision_maker":
                 parent = contact
     return len(orgs)
+
+
+def framework_target(last_months: list[Decimal], rng) -> Decimal:
+    """An annual framework contract worth what the account bought from us in the last twelve whole months plus
+    10–60 % growth, in whole thousands (at least ¥10,000): a goal the account's real revenue can reach."""
+    yearly = sum(last_months, Decimal("0"))
+    target = yearly * Decimal(str(round(rng.uniform(1.1, 1.6), 2)))
+    return max(Decimal("10000"), (target / 1000).quantize(Decimal("1")) * 1000)
 
 
 def _monthly_revenue(customer_id: int, since: dt.date, now: dt.datetime) -> dict[dt.date, Decimal]:

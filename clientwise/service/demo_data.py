@@ -73,7 +73,9 @@ CATEGORIES = [  # code, name, skill, root causes
     ("install", "安装", "install", [("no-show", "师傅未按时上门"), ("bad-install", "安装不规范")]),
     ("billing", "账单与价格", "billing", [("price-diff", "价格差异"), ("invoice", "发票问题")]),
     ("returns", "退换货", "", [("changed-mind", "不想要了"), ("not-as-described", "与描述不符")]),
-    ("attitude", "服务态度", "", [("rude", "服务人员态度差")]),
+    ("attitude", "服务态度", "", [("rude", "服务人员态度差"), ("hotline", "热线难以接通")]),
+    ("consult", "咨询", "", [("info", "信息咨询")]),
+    ("suggestion", "意见建议", "", [("improvement", "改进建议")]),
 ]
 QUEUES = [("demo-general", "综合服务台", "least_loaded", True), ("demo-vip", "VIP 专席", "round_robin", False),
           ("demo-complaints", "投诉处理组", "least_loaded", False), ("demo-repairs", "售后维修", "least_loaded", False)]
@@ -85,28 +87,57 @@ CANNED = [
     ("退款说明", "退款将在 3-5 个工作日内原路退回，请留意账户到账信息。"),
     ("物流查询", "已为您查询物流，包裹目前在途中，预计 1-2 天内送达。"),
     ("回访感谢", "感谢您的耐心，请问问题是否已经解决？如有其他需要随时联系我们。"),
-    ("保修政策", "本产品整机保修一年，主要部件保修三年，凭购物凭证即可享受保修服务。"),
+    ("保修政策", "本产品整机保修一年，主要部件保修三年，凭购物凭证即可到门店或寄修享受保修服务。"),
+    ("价格核实", "已为您核实价格，差价将在 3 个工作日内原路退回。"),
+    ("发票说明", "电子发票会在订单完成后 24 小时内发送到您的邮箱，如需更换抬头请回复订单号。"),
+    ("活动说明", "以旧换新活动在全部门店进行，旧机按品类折价抵扣新机货款，详情可咨询门店店员。"),
+    ("积分说明", "会员积分可在结账时抵扣现金，100 积分抵 1 元，积分有效期为两年。"),
+    ("滤芯更换", "RO 反渗透滤芯建议每 24 个月更换一次，PP 棉滤芯每 6 个月更换一次，机身指示灯会提醒您。"),
+    ("建议感谢", "感谢您的宝贵建议，我们已转交相关部门评估，有改进会第一时间通知您。"),
+    ("热线致歉", "很抱歉让您久等，我们已增加高峰时段的坐席，您也可以通过微信客服随时联系我们。"),
+    ("换货说明", "已为您登记换货，新商品会在 2-3 天内送达，届时请将原商品交给快递员。"),
 ]
 ARTICLES = [
     ("保修政策与期限", "整机保修一年，压缩机、电机等主要部件保修三年。保修期内非人为损坏免费维修。", "保修 warranty 维修"),
     ("七天无理由退货流程", "签收 7 天内，商品完好、配件齐全可申请无理由退货，运费由顾客承担。", "退货 退款 return refund"),
-    ("空调安装须知", "安装前确认电源为专用线路，外机位置需便于维护；高空作业由持证师傅完成。", "安装 空调 install"),
+    ("净水器安装须知", "安装前确认进水角阀和排水口位置，机身需离墙留出检修空间；由持证师傅上门安装。", "安装 净水器 install"),
     ("农村地区上门服务范围", "县城及乡镇在 48 小时内上门，偏远村庄与顾客预约时间，不额外收费。", "农村 上门 rural"),
     ("发票开具与更换", "电子发票在订单完成后 24 小时内开具，如需更换抬头请提供订单号。", "发票 invoice billing"),
     ("会员积分与价保", "购买后 15 天内降价可申请价保，差价以积分或原路退回。", "价保 积分 price"),
     ("投诉处理承诺", "投诉 2 小时内响应，24 小时内给出处理方案，处理结果将回访确认。", "投诉 complaint SLA"),
-    ("冰箱噪音排查", "检查摆放是否水平、后部是否贴墙；压缩机启动时短暂噪音属正常。", "冰箱 噪音 fridge noise"),
+    ("打印机卡纸排查", "取出卡住的纸张，检查纸张是否受潮、纸盒导轨是否贴合纸边；仍卡纸请报修。", "打印机 卡纸 printer jam"),
 ]
 TECH_NAMES = ["张师傅", "李师傅", "王师傅", "刘师傅", "陈师傅", "杨师傅", "赵师傅", "黄师傅", "周师傅", "吴师傅",
               "徐师傅", "孙师傅", "胡师傅", "朱师傅", "高师傅", "林师傅", "何师傅", "郭师傅"]
-SUBJECTS = {
-    "complaint": ["送货太慢，比承诺晚了三天", "收到的商品外包装破损", "安装师傅没有按约定时间上门", "价格比门店标价高",
-                  "客服电话一直打不通", "产品用了一周就出现故障"],
-    "inquiry": ["想了解以旧换新活动", "发票什么时候可以开", "会员积分怎么使用", "这款冰箱是否支持变频"],
-    "suggestion": ["希望增加晚间送货时段", "建议门店增加儿童休息区"],
-    "repair": ["洗衣机脱水时异响", "空调不制冷", "电视无法开机", "热水器漏水"],
-    "return": ["尺码不合适想退货", "商品与描述不符申请退货"],
-}
+# What a ticket is about, so that its category, product, first reply and root cause agree with each other
+# (test_demo_data.py checks it): (type, subject, category, product categories of the demo catalog — None for no
+# product, ANY for any —, root cause, first reply's canned title). A repair whose reply sends a technician gets a
+# work order.
+ANY = ()
+DURABLE = ("PHONE", "TABLET", "EARPHONE", "CHARGER", "PRINTER", "PURIFIER", "RICECOOKER")
+SCENARIOS = [
+    ("complaint", "送货太慢，比承诺晚了三天", "delivery", None, "late-courier", "物流查询"),
+    ("complaint", "收到的商品外包装破损", "quality", ANY, "damaged", "换货说明"),
+    ("complaint", "安装师傅没有按约定时间上门", "install", ("PURIFIER",), "no-show", "安排上门"),
+    ("complaint", "价格比门店标价高", "billing", None, "price-diff", "价格核实"),
+    ("complaint", "客服电话一直打不通", "attitude", None, "hotline", "热线致歉"),
+    ("complaint", "产品用了一周就出现故障", "quality", DURABLE, "defect", "道歉并确认"),
+    ("inquiry", "想了解以旧换新活动", "consult", None, "info", "活动说明"),
+    ("inquiry", "发票什么时候可以开", "billing", None, "invoice", "发票说明"),
+    ("inquiry", "会员积分怎么使用", "consult", None, "info", "积分说明"),
+    ("inquiry", "这款净水器的滤芯多久换一次", "consult", ("PURIFIER",), "info", "滤芯更换"),
+    ("suggestion", "希望增加晚间送货时段", "suggestion", None, "improvement", "建议感谢"),
+    ("suggestion", "建议门店增加儿童休息区", "suggestion", None, "improvement", "建议感谢"),
+    ("repair", "手机充电很慢，经常充不进电", "quality", ("PHONE",), "defect", "保修政策"),
+    ("repair", "平板屏幕出现亮线", "quality", ("TABLET",), "defect", "保修政策"),
+    ("repair", "耳机一侧没有声音", "quality", ("EARPHONE",), "defect", "保修政策"),
+    ("repair", "打印机卡纸，无法进纸", "quality", ("PRINTER",), "defect", "安排上门"),
+    ("repair", "净水器接头漏水", "install", ("PURIFIER",), "bad-install", "安排上门"),
+    ("repair", "电饭煲不加热", "quality", ("RICECOOKER",), "defect", "安排上门"),
+    ("return", "纸尿裤尺码不合适想换货", "returns", ("DIAPER",), "changed-mind", "换货说明"),
+    ("return", "商品与描述不符申请退货", "returns", ANY, "not-as-described", "退款说明"),
+]
+VISIT_REPLY = "安排上门"
 TYPE_WEIGHTS = [("complaint", 0.3), ("inquiry", 0.3), ("suggestion", 0.07), ("repair", 0.23), ("return", 0.1)]
 CHANNELS = [("phone", 0.45), ("wechat", 0.2), ("web", 0.12), ("store", 0.13), ("email", 0.05), ("api", 0.05)]
 # P(the survey is placed before the customer's last purchase, i.e. they bought again) by CSAT.
@@ -213,7 +244,12 @@ def generate(ctx) -> dict[str, int]:
         stores_by_city: dict[str, list] = {}
         for s in stores:
             stores_by_city.setdefault(s[1], []).append(s)
-        products = list(Product.objects.filter(source=ctx.source).values_list("id", flat=True).order_by("id"))
+        products_by_category: dict[str, list[int]] = {}
+        for pid, category in Product.objects.filter(source=ctx.source).order_by("id").values_list(
+                "id", "category__code"):
+            products_by_category.setdefault(category, []).append(pid)
+        all_products = sorted(pid for ids in products_by_category.values() for pid in ids)
+        scenarios = {ttype: [sc for sc in SCENARIOS if sc[0] == ttype] for ttype, _w in TYPE_WEIGHTS}
         agents = [p.user_id for p in cfg["profiles"] if not p.senior] or [p.user_id for p in cfg["profiles"]]
         seniors = [p.user_id for p in cfg["profiles"] if p.senior] or agents
         queues = cfg["queues"]
@@ -256,17 +292,19 @@ def generate(ctx) -> dict[str, int]:
                 late = rng.random() < 0.2
                 span = (tg.resolution_due - opened) * (rng.uniform(0.2, 0.95) if not late else rng.uniform(1.1, 2.5))
                 resolved = max(min(opened + span, now - dt.timedelta(minutes=5)), responded or opened)
-            cat_code = {"complaint": rng.choice(["delivery", "quality", "install", "billing", "attitude"]),
-                        "repair": "quality", "return": "returns", "inquiry": rng.choice(["billing", "delivery", "install"]),
-                        "suggestion": "delivery"}[ttype]
+            _type, subject, cat_code, lines, cause_code, reply = rng.choice(scenarios[ttype])
             local = stores_by_city.get(city) or stores
             store = rng.choice(local) if local else None
-            product = rng.choice(products) if products and ttype in ("complaint", "repair", "return") else None
+            # A product of the line the ticket is about (a leaking purifier links a purifier, not a phone).
+            choices = all_products if lines == ANY else [] if lines is None else \
+                [pid for line in lines for pid in products_by_category.get(line, ())]
+            product = rng.choice(choices) if choices else None
+            cause = next(c for c in cfg["causes"][cat_code] if c.code == f"demo-{cause_code}")
             tickets.append(Ticket(
                 number=f"{TICKET_PREFIX}{n + 1:07d}", customer_id=cid, type=ttype, channel=_pick(rng, CHANNELS),
                 category=cfg["categories"][cat_code],
-                root_cause=rng.choice(cfg["causes"][cat_code]) if resolved else None, priority=prio, status=status,
-                subject=rng.choice(SUBJECTS[ttype]), description="", queue=queue, assignee_id=assignee,
+                root_cause=cause if resolved else None, priority=prio, status=status,
+                subject=subject, description="", queue=queue, assignee_id=assignee,
                 routing_note="", product_id=product, store_id=store[0] if store else None, value_tier=t_tier,
                 opened_at=opened, sla_policy=policy, first_response_due=tg.first_response_due,
                 resolution_due=tg.resolution_due, response_warn_at=tg.response_warn_at,
@@ -276,7 +314,7 @@ def generate(ctx) -> dict[str, int]:
                 sla_paused_at=(responded + (now - responded) / 2).replace(microsecond=0)
                 if status == "pending" and responded else None,
                 resolution="已处理并回访确认" if resolved else "", source=ctx.source, external_id=f"demo-t{n + 1}"))
-            plans.append((csat, area == "rural", store, product))
+            plans.append((csat, area == "rural", store, product, reply))
         Ticket.objects.bulk_create(tickets, batch_size=2000)
         tickets = list(Ticket.objects.filter(source=ctx.source, number__startswith=TICKET_PREFIX).order_by("number"))
 
@@ -286,7 +324,8 @@ def generate(ctx) -> dict[str, int]:
                 technician__in=cfg["technicians"]).values_list("technician_id", "region_id"):
             tech_by_region.setdefault(region_id, []).append(next(x for x in cfg["technicians"] if x.pk == tech_id))
         Interaction = apps.get_model("customers", "Interaction")  # bulk timeline rows (services write one each)
-        for t, (csat, rural, store, product) in zip(tickets, plans, strict=True):
+        replies = dict(CANNED)
+        for t, (csat, rural, store, product, reply) in zip(tickets, plans, strict=True):
             opened = deferred(gettext_noop("Ticket %(number)s opened: %(subject)s"), number=t.number,
                               subject=t.subject)
             events.append(Interaction(customer_id=t.customer_id, kind="ticket", occurred_at=t.opened_at,
@@ -296,7 +335,7 @@ def generate(ctx) -> dict[str, int]:
                                       source=ctx.source))
             if t.first_response_at:
                 messages.append(TicketMessage(ticket=t, kind="reply", author_id=t.assignee_id,
-                                              body=rng.choice(CANNED)[1]))
+                                              body=replies[reply]))
             if t.resolved_at:
                 resolved = deferred(gettext_noop("Ticket %(number)s: %(status)s"), number=t.number,
                                     status=ref("service.ticket.status", "resolved"))
@@ -313,7 +352,7 @@ def generate(ctx) -> dict[str, int]:
                                       nps=min(10, max(0, csat * 2 + rng.randint(-2, 1))) if answered else None,
                                       source=ctx.source))
                 answers_plan.append(csat if answered else None)
-            if t.type == "repair" and rng.random() < 0.6 and cfg["technicians"]:
+            if t.type == "repair" and reply == VISIT_REPLY and cfg["technicians"]:
                 region = store[2] if store else None
                 techs = tech_by_region.get(region, []) if region else cfg["technicians"]
                 tech = rng.choice(techs) if techs else None

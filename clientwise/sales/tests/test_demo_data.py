@@ -4,6 +4,7 @@ share-of-wallet history; deterministic for a seed; removed with the demo."""
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -68,6 +69,14 @@ def test_demo_sales_rows_are_consistent_deterministic_and_deleted_with_the_demo(
     assert Activity.objects.filter(assignee__username__in=[r.username for r in reps], done_at__isnull=True).exists()
     assert Mention.objects.exists()
     assert WalletShare.objects.values("account").annotate(n=Count("id")).filter(n=12).count() == counts["key accounts"]
+    # A key account's money goals fit what it really buys from us (issue 15: a ¥1.99M goal on a ¥34.5k account):
+    # the annual framework contract is 1.1–1.6 × the last twelve months' volume (at least ¥10,000).
+    from clientwise.sales.models import AccountGoal
+
+    for goal in AccountGoal.objects.filter(target__isnull=False).select_related("account"):
+        yearly = sum(w.our_volume for w in WalletShare.objects.filter(account=goal.account))
+        assert goal.target <= max(Decimal("10000"), yearly * Decimal("1.6")) + 1000, (goal.account, goal.target, yearly)
+        assert goal.target >= min(Decimal("10000"), yearly), (goal.account, goal.target, yearly)
     fn = queries.funnel(org.admin, Opportunity.objects.first().pipeline)
     assert fn["stages"][0]["reached"] == Opportunity.objects.count() and fn["stages"][0]["avg_days"] > 0
     first = sales_fingerprint()

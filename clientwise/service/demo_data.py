@@ -22,7 +22,7 @@ from decimal import Decimal
 from django.apps import apps
 from django.db import transaction
 from django.db.models import OuterRef, Subquery
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext_noop
 
 from clientwise.core.labels import DEFERRED_KEY, deferred, ref
@@ -50,6 +50,7 @@ from clientwise.service.models import (
     WorkOrder,
     WorkOrderPart,
 )
+from clientwise.service.rules import visit_window
 
 CALENDAR = "工作日 9:00-18:00（演示）"
 HOLIDAYS = {  # (date, name); demo data
@@ -356,14 +357,16 @@ def generate(ctx) -> dict[str, int]:
                 region = store[2] if store else None
                 techs = tech_by_region.get(region, []) if region else cfg["technicians"]
                 tech = rng.choice(techs) if techs else None
-                start = (t.opened_at + dt.timedelta(days=rng.randint(1, 3))).replace(minute=0, second=0)
+                # A visiting-hours window in local time 1–3 days after the ticket (service.rules: not a UTC hour).
+                day = timezone.localtime(t.opened_at).date() + dt.timedelta(days=rng.randint(1, 3))
+                start, end = visit_window(day, rng.randint(9, 16))
                 done = t.resolved_at is not None
                 work_orders.append(WorkOrder(
                     number=f"{WORK_ORDER_PREFIX}{len(work_orders) + 1:07d}", customer_id=t.customer_id, ticket=t,
                     kind="repair", status="signed_off" if done else "assigned" if tech else "scheduled",
                     product_id=product, address=f"{store[1] if store else ''}演示路 {rng.randint(1, 999)} 号",
                     city=store[1] if store else "", region_id=region, rural=rural, window_start=start,
-                    window_end=start + dt.timedelta(hours=2), skill="appliances", technician=tech,
+                    window_end=end, skill="appliances", technician=tech,
                     report="更换故障部件，试机正常" if done else "", completed_at=start + dt.timedelta(hours=1) if done
                     else None, signed_off_by="顾客本人" if done else "",
                     signed_off_at=start + dt.timedelta(hours=1, minutes=10) if done else None, source=ctx.source))

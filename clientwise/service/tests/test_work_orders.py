@@ -94,8 +94,6 @@ def test_overdue_flagged_and_list_in_next_due_order(org, desk, customer, web_cli
     assert every.index(later.number) < every.index(next_up.number) < every.index(done.number)
 
 
-@pytest.mark.xfail(strict=True, reason="demo_data.py (another owner) still takes a UTC timestamp's hour for a visit "
-                                       "window; build it with service.rules.visit_window")
 def test_demo_visit_windows_are_in_visiting_hours(org):
     import importlib
 

@@ -20,10 +20,11 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Max, Min, Sum
+from django.db.models import Count, Max, Min, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from clientwise.accounts.models import User
 from clientwise.commerce import rules
 from clientwise.commerce.errors import CommerceErrorCode
 from clientwise.commerce.models import (
@@ -45,7 +46,7 @@ from clientwise.core.normalize import parse_amount, parse_date
 from clientwise.customers.errors import CustomersErrorCode
 from clientwise.customers.events import record_event
 from clientwise.customers.queries import get_customer_for
-from clientwise.customers.services import apply_purchase_totals
+from clientwise.customers.services import apply_purchase_totals, store_purchase_totals
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
@@ -315,8 +316,6 @@ def create_order(*, actor, customer_id: int, lines: list[dict[str, Any]], store_
             errors.append(_error(ErrorCode.UNKNOWN_REFERENCE, _("No such promoter."), "promoter_id"))
     ref = _ref_id(sales_rep_id, "sales_rep_id", errors)
     if ref is not None:
-        from clientwise.accounts.models import User
-
         sales_rep = User.objects.filter(pk=ref, is_active=True).first()
         if sales_rep is None:
             errors.append(_error(ErrorCode.UNKNOWN_REFERENCE, _("No such sales rep."), "sales_rep_id"))
@@ -692,7 +691,10 @@ def save_product(*, actor, data: dict[str, Any], product_id: int | None = None) 
         if has_cat and category is not None:
             product.category = category
         if brand:
-            from clientwise.commerce.reference import brand_key, ensure_brands
+            from clientwise.commerce.reference import (  # local: reference imports this module
+                brand_key,
+                ensure_brands,
+            )
 
             # The brand text takes the spelling of its Brand row (created when the name is new).
             brand = ensure_brands([brand], source=str(data.get("source") or ""))[0][brand_key(brand)].name
@@ -836,8 +838,6 @@ def merge_restore(record: dict[str, Any]) -> None:
 
 def merge_refresh(customer_ids: list[int]) -> None:
     """Recompute the purchase totals of customers whose orders moved in a merge or an unmerge."""
-    from clientwise.customers.services import store_purchase_totals
-
     for cid in customer_ids:
         n, revenue, first, last = purchase_totals(customer_id=cid)
         store_purchase_totals(customer_id=cid, orders=n, revenue=revenue, first_order_at=first, last_order_at=last)
@@ -846,8 +846,6 @@ def merge_refresh(customer_ids: list[int]) -> None:
 def purchase_totals(*, customer_id: int) -> tuple[int, Decimal, dt.datetime | None, dt.datetime | None]:
     """A customer's totals recomputed from the rows, by the same rules the order services keep them:
     completed orders count; revenue is their amounts less what was returned on them."""
-    from django.db.models import Count
-
     completed = Order.objects.filter(customer_id=customer_id, status=Order.Status.COMPLETED)
     agg = completed.aggregate(n=Count("id"), s=Sum("amount"), first=Min("ordered_at"), last=Max("ordered_at"))
     returned = Return.objects.filter(customer_id=customer_id, order__status=Order.Status.COMPLETED).aggregate(

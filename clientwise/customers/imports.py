@@ -27,7 +27,10 @@ from clientwise.core.labels import deferred, ref, refs
 from clientwise.core.normalize import pinyin_keys
 from clientwise.customers import rules
 from clientwise.customers.errors import CustomersErrorCode
+from clientwise.customers.models import Consent, ContactPoint, Customer, CustomerStats, Interaction
+from clientwise.customers.queries import visible_customers
 from clientwise.customers.scope import CustomerScope
+from clientwise.customers.services import clean_custom_attributes, record_events_bulk
 from clientwise.dataio import validation as v
 from clientwise.dataio.errors import DataioErrorCode
 from clientwise.dataio.handlers import (
@@ -95,7 +98,6 @@ class CustomerHandler(Handler):
         self.today: dict[str, Any] = {}
         self.plan = [(name, fn, self.today if fn in (v.birth_date, v.since_date) else kwargs, max_length)
                      for name, fn, kwargs, max_length in self.plan]
-        from clientwise.customers.models import Customer
 
         # Profile fields a new customer takes from its row, else the model's default (as Customer(...) would).
         self.profile_defaults = [(name, Customer._meta.get_field(name).get_default()) for name in NEW_PROFILE]
@@ -115,8 +117,6 @@ class CustomerHandler(Handler):
                 self.key))
 
     def _existing(self, keys: set[str]) -> dict[str, list]:
-        from clientwise.customers.models import ContactPoint, Customer
-
         found: dict[str, list] = {}
         if not keys:
             return found
@@ -138,10 +138,6 @@ class CustomerHandler(Handler):
         return found
 
     def process(self, rows: list[Row]) -> None:
-        from clientwise.customers.models import Consent, ContactPoint, Customer, CustomerStats, Interaction
-        from clientwise.customers.queries import visible_customers
-        from clientwise.customers.services import clean_custom_attributes, record_events_bulk
-
         self.today["today"] = timezone.localdate()
         for row in rows:
             if row.ok:
@@ -344,8 +340,6 @@ class CustomerHandler(Handler):
         self.summary["updated_ids"] = list(updates)
 
     def _write_consents(self, changes, existing) -> None:
-        from clientwise.customers.models import Consent
-
         to_create, to_update = [], []
         for target, channel, status in changes:
             current = existing.get((_cid(target), channel)) if not isinstance(target, Row) else None
@@ -386,9 +380,6 @@ class InteractionHandler(Handler):
             row.errors.append(DomainError(ErrorCode.REQUIRED, _("Write a subject or details."), "subject"))
 
     def process(self, rows: list[Row]) -> None:
-        from clientwise.customers.models import Interaction
-        from clientwise.customers.services import record_events_bulk
-
         for row in rows:
             if row.ok:
                 self.clean_row(row)

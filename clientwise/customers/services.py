@@ -8,18 +8,28 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import json
+import re
+from dataclasses import dataclass
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.conf import settings
+from django.db import IntegrityError, connections, transaction
+from django.db.models import DateTimeField, DecimalField, F, IntegerField
+from django.db.models.functions import Coalesce, Greatest, Least
+from django.db.models.sql.subqueries import UpdateQuery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from clientwise.core import labels
+from clientwise.accounts.models import Team, User
+from clientwise.core import extensions, labels
 from clientwise.core import permissions as perms
-from clientwise.core.audit import audit, diff, snapshot
+from clientwise.core.audit import audit, diff, jsonable, snapshot
+from clientwise.core.bulk import JsonText, column_value, inserter
 from clientwise.core.errors import DomainError, ErrorCode, NotFound, PermissionDenied, ValidationFailed
 from clientwise.core.labels import deferred, ref, refs
+from clientwise.core.models import AuditLog
 from clientwise.core.normalize import normalize_email, normalize_phone, parse_date, pinyin_keys
 from clientwise.core.ratelimit import count_hit
 from clientwise.customers import notices, rules
@@ -114,8 +124,6 @@ def _clean_profile(data: dict[str, Any], *, instance: Customer | None = None) ->
 
 
 def _reference_exists(key: str, value: int) -> bool:
-    from clientwise.accounts.models import Team, User
-
     if key == "owner_id":
         return User.objects.filter(pk=value, is_active=True).exists()
     if key == "team_id":
@@ -543,8 +551,6 @@ def set_tags(*, actor, customer_id: int, names: list[str]) -> list[Tag]:
 
 def share_customer(*, actor, customer_id: int, team_id: int, unshare: bool = False) -> None:
     """Share a customer with a team so its sales reps can see it (or stop sharing)."""
-    from clientwise.accounts.models import Team
-
     perms.require(actor, perms.CHANGE_CUSTOMERS)
     with transaction.atomic():
         customer = get_customer_for(actor, customer_id)
@@ -562,8 +568,6 @@ def share_customer(*, actor, customer_id: int, team_id: int, unshare: bool = Fal
 def define_attribute(*, actor, key: str, label: str, type: str, choices: list | None = None, required: bool = False,
                      help_text: str = "", position: int = 0, attribute_id: int | None = None) -> CustomAttribute:
     """Create or change an admin-defined custom attribute."""
-    import re
-
     perms.require(actor, perms.MANAGE_ATTRIBUTES)
     errors = []
     if not re.fullmatch(r"[a-z][a-z0-9_]{0,49}", key or ""):
@@ -609,8 +613,6 @@ def may_reveal_contact(user, customer) -> bool:
     without the view-personal-data right: the customer's owner, and users an app names as working with the
     customer now (core.extensions.register_contact_reason: an open call or task of theirs). Everyone else keeps
     the masked form; users with view_pii see everything anyway."""
-    from clientwise.core import extensions
-
     if perms.can_view_pii(user):
         return True
     if not perms.has_perm(user, perms.VIEW_CUSTOMERS):
@@ -624,8 +626,6 @@ def reveal_contact(*, actor, customer_id: int, contact_id: int):
     """One contact point of a visible customer, unmasked for a user who may reveal it (may_reveal_contact).
     Audited as `pii.reveal`; at most settings.PII_REVEALS_PER_HOUR per user and hour (429 `throttled` beyond).
     Returns the ContactPoint."""
-    from django.conf import settings
-
     customer = get_customer_for(actor, customer_id)
     contact = ContactPoint.objects.filter(customer_id=customer.pk, pk=contact_id).first()
     if contact is None:
@@ -651,8 +651,6 @@ def audit_pii_view(*, actor, customer_ids: list[int], context: str) -> None:
     if not customer_ids or not perms.can_view_pii(actor):
         return
     if len(customer_ids) == 1:
-        from clientwise.core.models import AuditLog
-
         now = timezone.now()
         start = timezone.make_aware(dt.datetime.combine(timezone.localdate(now), dt.time.min))
         with transaction.atomic():
@@ -682,14 +680,9 @@ def apply_purchase_totals(*, customer_id: int, orders: int, revenue: decimal.Dec
     orders never lose an update; with `ordered_at` first/last purchase times only widen. A cancellation
     passes `purchase_window=(first, last)` recomputed from the remaining orders, which replaces both.
     """
-    from django.db.models import F
-    from django.db.models.functions import Greatest, Least
-
     updates: dict[str, Any] = {"order_count": F("order_count") + orders, "revenue": F("revenue") + revenue}
     if ordered_at is not None:
         # Coalesce first: Greatest/Least with NULL differ between SQLite and PostgreSQL.
-        from django.db.models.functions import Coalesce
-
         updates["first_order_at"] = Least(Coalesce(F("first_order_at"), ordered_at), ordered_at)
         updates["last_order_at"] = Greatest(Coalesce(F("last_order_at"), ordered_at), ordered_at)
     if purchase_window is not None:
@@ -714,13 +707,6 @@ def apply_purchase_totals_bulk(*, deltas: dict[int, tuple[int, decimal.Decimal, 
     values and run for every customer with executemany (PostgreSQL: the same expressions once, over unnest() of
     the customers' values), with each customer's values adapted as Django adapts them (checked against Django's
     own parameters for the first customer; any difference falls back to one ORM update per customer)."""
-    from django.db import connections
-    from django.db.models import DateTimeField, DecimalField, F, IntegerField
-    from django.db.models.functions import Coalesce, Greatest, Least
-    from django.db.models.sql.subqueries import UpdateQuery
-
-    from clientwise.core.bulk import column_value
-
     def update_values(orders, revenue, first, last) -> dict[str, Any]:
         return {"order_count": F("order_count") + orders, "revenue": F("revenue") + revenue,
                 "first_order_at": Least(Coalesce(F("first_order_at"), first), first),
@@ -779,10 +765,6 @@ def record_events_bulk(*, events: list[dict[str, Any]], actor=None) -> int:
     Written through core.bulk (one prepared INSERT / COPY) with the column values bulk_create would write;
     the payload is encoded once, as json.dumps(jsonable(payload)) would encode it (a payload given as JsonText is
     that text already, written as is)."""
-    import json
-
-    from clientwise.core.bulk import JsonText, inserter
-
     now = timezone.now()
     actor_id = actor.pk if getattr(actor, "pk", None) else None
     dumps = json.dumps
@@ -815,8 +797,6 @@ _EVENT_FIELDS = ("customer_id", "kind", "direction", "occurred_at", "actor_id", 
 def _json_default(value: Any) -> Any:
     """json.dumps(value, default=_json_default) == json.dumps(jsonable(value)): jsonable's conversions for the
     types json does not encode itself."""
-    from clientwise.core.audit import jsonable
-
     out = jsonable(value)
     if out is value:
         raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
@@ -825,10 +805,6 @@ def _json_default(value: Any) -> Any:
 
 # ---------------------------------------------------------------------------------------------------------------
 # Merging duplicate customers
-
-from dataclasses import dataclass  # noqa: E402
-
-from clientwise.core.audit import jsonable  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -872,8 +848,6 @@ def store_purchase_totals(*, customer_id: int, orders: int, revenue: decimal.Dec
 def source_trust(source: str) -> int:
     """Rank of a record's source for survivorship: lower is more trusted. Settings IDENTITY_TRUSTED_SOURCES
     lists sources from most to least trusted; unlisted sources come after them."""
-    from django.conf import settings
-
     order = list(getattr(settings, "IDENTITY_TRUSTED_SOURCES", ["", "crm", "pos", "import", "demo"]))
     return order.index(source) if source in order else len(order)
 
@@ -1167,8 +1141,6 @@ def reassign_customers(*, actor, from_user, to_users, reason: str = "") -> dict[
             mine = [cid for cid, uid in mapping.items() if uid == user.pk]
             Customer.objects.filter(pk__in=mine).update(owner_id=user.pk, team_id=user.team_id or None,
                                                         updated_at=now)
-        from clientwise.core.models import AuditLog
-
         AuditLog.objects.bulk_create([
             AuditLog(actor=actor, action="customer.reassign", object_type="customers.customer", object_id=str(cid),
                      customer_id=cid, before={"owner_id": from_user.pk}, after={"owner_id": uid},

@@ -34,6 +34,8 @@ from clientwise.core.audit import jsonable
 from clientwise.core.errors import DomainError, ErrorCode, ValidationFailed
 from clientwise.core.normalize import normalize_email, normalize_phone
 from clientwise.customers.errors import CustomersErrorCode
+from clientwise.customers.models import ContactPoint, Customer
+from clientwise.customers.queries import visible_customers
 from clientwise.dataio import validation as v
 from clientwise.dataio.errors import DataioErrorCode
 from clientwise.dataio.mapping import NATURAL_KEYS, TARGETS
@@ -237,9 +239,6 @@ class CustomerRefs:
 
     def resolve(self, rows: list[Row]) -> None:
         """Set row.clean['customer_id'] or reject the row."""
-        from clientwise.customers.models import ContactPoint, Customer
-        from clientwise.customers.queries import visible_customers
-
         ext = {r.clean["customer_external_id"] for r in rows if r.clean.get("customer_external_id")}
         mns = {r.clean["customer_member_number"] for r in rows if r.clean.get("customer_member_number")}
         mobiles = {r.clean["customer_mobile"] for r in rows if r.clean.get("customer_mobile")}

@@ -20,6 +20,7 @@ from __future__ import annotations
 import csv
 import gc
 import io
+import json
 import re
 import uuid
 from collections.abc import Iterable, Iterator
@@ -34,6 +35,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from clientwise.accounts.models import Team, User
 from clientwise.commerce import rules
 from clientwise.core import permissions as perms
 from clientwise.core import spreadsheet
@@ -48,6 +50,7 @@ from clientwise.dataio.mapping import NATURAL_KEYS, TARGETS, missing_required, p
 from clientwise.dataio.models import ImportJob, MappingTemplate, QuarantinedRow
 from clientwise.dataio.queries import get_job_for
 from clientwise.dataio.registry import kind_choices
+from clientwise.dataio.tasks import run_import_task
 
 BATCH_SIZE = 5000  # rows per batch (one transaction) unless the handler has its own (orders: 50,000)
 AUDIT_IDS = 50_000  # ids listed per import.batch audit row: every id of a default-size batch
@@ -173,8 +176,6 @@ def _apply_mapping(job: ImportJob, mapping: dict[str, str], options: dict[str, A
         value = (options or {}).get(ref)
         if value in (None, ""):
             continue
-        from clientwise.accounts.models import Team, User
-
         model = User if ref == "owner_id" else Team
         try:
             value = int(value)
@@ -602,8 +603,6 @@ def dry_run(*, actor, job_id: int) -> RunResult:
 
 def enqueue_import(*, actor, job_id: int) -> ImportJob:
     """Queue the job for the worker (or run it at once with the immediate task backend)."""
-    from clientwise.dataio.tasks import run_import_task
-
     job = get_job_for(actor, job_id)
     HANDLERS[job.kind].check_permission(actor)
     errors = mapping_errors(job)
@@ -638,7 +637,9 @@ def run_import(*, job_id: int, crash_after_batches: int | None = None) -> Import
     job.refresh_from_db()
     if job.kind == "customers":
         # New customers may be existing ones under another key: queue a duplicate search (docs/dedup.md).
-        from clientwise.dataio.identity.services import dedup_after_import
+        from clientwise.dataio.identity.services import (
+            dedup_after_import,  # local: Splink + DuckDB load only here
+        )
 
         dedup_after_import(created=job.created)
     return job
@@ -828,8 +829,6 @@ def import_grid_rows(*, actor, kind: str, rows: list[dict[str, Any]], source: st
                      key: str = "") -> ImportJob:
     """Save entry-grid rows through the import path: a job (source 'grid' unless given) over a JSONL file of
     the rows, run at once. Rejected rows are in the job's quarantine, like a file's."""
-    import json
-
     cls = _handler_class(kind)
     cls.check_permission(actor)
     source = _check_source(source)

@@ -13,6 +13,8 @@ import json
 from decimal import Decimal
 from typing import Any
 
+from django.apps import apps
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import (
@@ -21,11 +23,33 @@ from django.utils.translation import (
 
 from clientwise.commerce import rules
 from clientwise.commerce.errors import CommerceErrorCode
+from clientwise.commerce.models import (
+    Branch,
+    Channel,
+    Order,
+    OrderLine,
+    Product,
+    ProductCategory,
+    Region,
+    Store,
+    Unit,
+)
+from clientwise.commerce.reference import (
+    brand_key,
+    create_missing,
+    ensure_brands,
+    find_brands,
+    reference_dict,
+)
+from clientwise.commerce.services import payload_quantity
 from clientwise.core import permissions as perms
 from clientwise.core.bulk import JsonText, inserter, reserve_ids
 from clientwise.core.errors import DomainError, ErrorCode
 from clientwise.core.normalize import parse_date
 from clientwise.customers.errors import CustomersErrorCode
+from clientwise.customers.models import ContactPoint, Customer, Interaction
+from clientwise.customers.queries import visible_customers
+from clientwise.customers.services import apply_purchase_totals_bulk, record_events_bulk
 from clientwise.dataio import validation as v
 from clientwise.dataio.errors import DataioErrorCode
 from clientwise.dataio.handlers import (
@@ -67,8 +91,6 @@ class CatalogHandler(Handler):
 
     @property
     def model(self):
-        from django.apps import apps
-
         return apps.get_model(self.model_path)
 
     def clean_row(self, row: Row) -> None:  # pragma: no cover - abstract
@@ -89,8 +111,6 @@ class CatalogHandler(Handler):
         return True
 
     def note_created(self, kind: str, obj) -> None:
-        from clientwise.commerce.reference import reference_dict
-
         self.summary["created_references"].setdefault(kind, []).append(reference_dict(obj))
 
     def process(self, rows: list[Row]) -> None:
@@ -195,14 +215,9 @@ class ProductHandler(CatalogHandler):
         c(row, "unit", v.code, max_length=20)
 
     def parents(self, codes):
-        from clientwise.commerce.models import ProductCategory
-
         return {o.code: o for o in _in(ProductCategory.objects.all(), "code", codes)}
 
     def create_parent(self, row, code):
-        from clientwise.commerce.models import ProductCategory
-        from clientwise.commerce.reference import create_missing
-
         category = create_missing(ProductCategory, [code], source=self.source)[0]
         self.note_created("categories", category)
         return category
@@ -211,17 +226,11 @@ class ProductHandler(CatalogHandler):
         """The batch's units and brands. A brand is text on the product, matched to the Brand table ignoring case
         (the product takes the table's spelling); a brand seen the first time gets its row whatever
         create_missing says, since brands were free text before the table existed (commerce/reference.py)."""
-        from clientwise.commerce.models import Unit
-        from clientwise.commerce.reference import find_brands
-
         self.units = {o.code: o for o in _in(Unit.objects.all(), "code", {r.clean["unit"] for r in rows
                                                                           if r.clean.get("unit")})}
         self.brands = find_brands(r.clean["brand"] for r in rows if r.clean.get("brand"))
 
     def extra_values(self, row, values):
-        from clientwise.commerce.models import Unit
-        from clientwise.commerce.reference import brand_key, create_missing, ensure_brands
-
         code = row.clean.get("unit")
         if code:
             unit = self.units.get(code)
@@ -268,16 +277,11 @@ class StoreHandler(CatalogHandler):
         c(row, "active", v.yes_no)
 
     def parents(self, codes):
-        from clientwise.commerce.models import Branch
-
         return {o.code: o for o in _in(Branch.objects.all(), "code", codes)}
 
     def create_parent(self, row, code):
         """A missing branch is created in the row's region (the region column, by code; a missing region is
         created too). Without a region the row is rejected: a branch cannot exist outside one."""
-        from clientwise.commerce.models import Branch, Region
-        from clientwise.commerce.reference import create_missing
-
         region_code = row.clean.get("region")
         if not region_code:
             row.reject(DomainError(ErrorCode.REQUIRED, _(
@@ -412,8 +416,6 @@ class OrderHandler(Handler):
     @staticmethod
     def _stored_keys(order_id: int) -> list[tuple]:
         """The line keys (rules.PricedLine.key) of an order's stored lines."""
-        from clientwise.commerce.models import OrderLine
-
         return [(pid, q, p, d, a) for pid, q, p, d, a in OrderLine.objects.filter(order_id=order_id).values_list(
             "product_id", "quantity", "unit_price", "discount", "amount")]
 
@@ -489,9 +491,6 @@ class OrderHandler(Handler):
     def process_columns(self, cols: OrderColumns) -> tuple[list[str], list[list[DomainError] | None]]:
         """(outcome per line, new errors per line or None). Lines in cols.blocked are not checked: they end
         rejected with the errors they already have."""
-        from clientwise.commerce.models import Channel, Order, OrderLine, Product, Store
-        from clientwise.customers.services import apply_purchase_totals_bulk, record_events_bulk
-
         n, values, blocked = cols.n, cols.values, cols.blocked
         errs: list[list[DomainError] | None] = [None] * n
         for i in blocked:
@@ -543,8 +542,6 @@ class OrderHandler(Handler):
         flag(currencies, {x: c for x, c in currency_of.items() if type(c) is DomainError})
 
         # --- customers: one query per kind of reference, each distinct reference answered once ---
-        from clientwise.customers.models import ContactPoint, Customer
-        from clientwise.customers.queries import visible_customers
 
         ok = [i for i in range(n) if errs[i] is None]
         ref_cols = [(f, values[f], clean.get(f)) for f in self.refs.FIELDS if f in values]
@@ -836,8 +833,6 @@ def purchase_payload(order: dict[str, Any], lines: list[tuple], job_id: int | No
     """The payload of an imported order's purchase timeline row: the order's number, amount, currency, line count,
     store name, channel code and import job, and its first 20 lines (SKU, product name, quantity, amount); `lines`
     are (product, rules.PricedLine) pairs."""
-    from clientwise.commerce.services import payload_quantity
-
     return {"number": order["number"], "amount": str(order["amount"]), "currency": order["currency"],
             "line_count": order["line_count"], "store": order["store"].name if order["store"] else "",
             "channel": order["channel"].code if order["channel"] else "", "import_job": job_id,
@@ -870,8 +865,6 @@ class PurchasePayloads:
         try:
             return self.quantities[quantity]
         except KeyError:
-            from clientwise.commerce.services import payload_quantity
-
             out = self.quantities[quantity] = json.dumps(payload_quantity(quantity))
             return out
 
@@ -922,11 +915,6 @@ def append_lines(handler: Handler, appends: list[tuple[Any, list[tuple]]]) -> No
     from its stored lines (subject, amount, line count, first 20 lines)."""
     if not appends:
         return
-    from django.db.models import F
-
-    from clientwise.commerce.models import Order, OrderLine
-    from clientwise.customers.models import Interaction
-    from clientwise.customers.services import apply_purchase_totals_bulk
 
     inserter(OrderLine, ORDER_LINE_FIELDS).insert([
         line_values(order.id, order.customer_id, *x) for order, added in appends for x in added])

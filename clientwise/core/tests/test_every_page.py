@@ -17,6 +17,7 @@ from django.db import connection
 from django.test import Client
 
 from clientwise.core.tests.crawl import crawl, visible_lines
+from clientwise.core.tests.page_text import TextCheck
 
 ROLES = ["admin", "manager_sh", "rep_sh_1", "agent_1", "marketer", "analyst"]
 
@@ -96,88 +97,6 @@ def test_a_get_writes_nothing_but_the_audit_trail(world, db, username):
 
 LANGS = ["en", "zh-hans"]
 TEXT_ROLES = ["admin", "manager_sh", "rep_sh_1", "agent_1", "analyst"]
-# Names shown as they are in every language: the product, engines and formats, the language switcher's own names.
-SAME_IN_EVERY_LANGUAGE = {"English", "简体中文", "Clientwise", "DuckDB", "Spark", "CSV", "XLSX", "Parquet", "API", "RFM",
-                          "BG/NBD", "MBG/NBD", "Gamma-Gamma", "SKU", "AUC", "SLA", "ID", "CNY", "JSON Lines",
-                          "Excel (XLSX)", "Excel（XLSX）", "LightGBM", "WeChat", "NPS", "CSAT"}
-IDENTIFIER = re.compile(r"^[a-z][a-z0-9]*(?:[_.][a-z0-9]+)+$")  # sales_rep, pii.view, resolution_breach
-WORD = re.compile(r"[A-Za-z][A-Za-z0-9_.\-]*[A-Za-z0-9]")
-CJK = re.compile(r"[\u4e00-\u9fff]")
-
-
-def _po_entries() -> list[tuple[str, str]]:
-    """(msgid, msgstr) of every zh_Hans catalog of the project (plural forms: the singular and msgstr[0])."""
-    from pathlib import Path
-
-    from django.conf import settings
-
-    entries = []
-    for po in sorted(Path(settings.BASE_DIR).glob("**/locale/zh_Hans/LC_MESSAGES/django.po")):
-        current: dict[str, str] = {}
-        key = None
-        for line in [*po.read_text(encoding="utf-8").splitlines(), ""]:
-            m = re.match(r'^(msgctxt|msgid|msgid_plural|msgstr(?:\[0\])?|msgstr\[\d+\]) "(.*)"$', line)
-            if m:
-                key = m.group(1)
-                current[key] = current.get(key, "") + m.group(2)
-            elif line.startswith('"') and key:
-                current[key] += line[1:-1]
-            elif not line.strip():
-                msgid, msgstr = current.get("msgid", ""), current.get("msgstr", current.get("msgstr[0]", ""))
-                if msgid and msgstr:
-                    entries.append((msgid.replace('\\"', '"'), msgstr.replace('\\"', '"')))
-                current, key = {}, None
-    return entries
-
-
-def _code_table() -> tuple[set[str], set[str]]:
-    """Registered codes of the label table that must never show as they are: identifiers (sales_rep, pii.view)
-    anywhere, and single lowercase words (appliances, registration) in Chinese pages."""
-    from clientwise.core import labels
-
-    identifiers, words = set(), set()
-    for kind in labels.kinds().values():
-        if kind.codes_visible_ok:
-            continue
-        for code in kind.labels:
-            if str(kind.labels[code]) == code:
-                continue  # a code that is its own label (API, CRM)
-            if IDENTIFIER.match(code):
-                identifiers.add(code)
-            elif re.fullmatch(r"[a-z]{3,}", code):
-                words.add(code)
-    return identifiers, words
-
-
-def _patterns(texts, key_of) -> dict[str, list[re.Pattern]]:
-    """Messages with placeholders ("Ticket %(number)s escalated to %(name)s") as whole-line patterns, indexed by
-    a key `key_of` finds in them (a word, or two Chinese characters) so a line is only tried on a few."""
-    out: dict[str, list[re.Pattern]] = {}
-    for text in texts:
-        parts = re.split(r"%\(\w+\)[sd]|%[sd]", text)
-        if len(parts) < 2:
-            continue
-        literal = "".join(parts)
-        key = key_of(literal)
-        if key is None:
-            continue
-        pattern = re.compile("^" + ".+?".join(re.escape(p) for p in parts) + "$", re.S)
-        out.setdefault(key, []).append(pattern)
-    return out
-
-
-def _english_key(literal: str) -> str | None:
-    words = [w for w in re.findall(r"[A-Za-z]{4,}", literal)]
-    return max(words, key=len) if words and len("".join(words)) >= 8 else None
-
-
-def _chinese_key(literal: str) -> str | None:
-    runs = CJK_RUN.findall(literal)
-    run = max(runs, key=len) if runs else ""
-    return run[:2] if len(run) >= 3 else None
-
-
-CJK_RUN = re.compile(r"[\u4e00-\u9fff]+")
 
 
 @pytest.mark.parametrize("language", LANGS)
@@ -191,30 +110,13 @@ def test_pages_show_words_in_the_readers_language_not_codes(world, db, username,
     from clientwise.accounts.models import User
 
     client = _client(username, language)
-    identifiers, words = _code_table()
-    words -= set(User.objects.values_list("username", flat=True))  # admin, analyst: names, not role codes
-    entries = _po_entries()
-    english = {m for m, s in entries if m != s and WORD.search(m)} - SAME_IN_EVERY_LANGUAGE
-    chinese = {s for m, s in entries if m != s and len("".join(CJK_RUN.findall(s))) >= 3} - SAME_IN_EVERY_LANGUAGE
-    english_patterns = _patterns(english, _english_key)
-    chinese_patterns = _patterns(chinese, _chinese_key)
+    check = TextCheck(language, names=set(User.objects.values_list("username", flat=True)))
     found: dict[str, set[str]] = {}
     for visit in crawl(client, per_view=1):
         if not visit.body:
             continue
         for line in visible_lines(visit.body, skip_marked=True):
-            problems = set()
-            tokens = set(WORD.findall(line))
-            problems |= {f"code {t}" for t in tokens & identifiers}
-            if language == "zh-hans":
-                problems |= {f"code {t}" for t in tokens & words}
-                if line in english or any(p.match(line) for w in tokens for p in english_patterns.get(w, ())):
-                    problems.add(f"untranslated {line!r}")
-            elif CJK.search(line):
-                pairs = {line[i:i + 2] for i in range(len(line) - 1)}
-                if line in chinese or any(p.match(line) for k in pairs for p in chinese_patterns.get(k, ())):
-                    problems.add(f"Chinese {line!r}")
-            for p in problems:
+            for p in check.problems(line):
                 found.setdefault(p, set()).add(visit.url)
     if found:
         pytest.fail("\n".join(f"{p}: {', '.join(sorted(urls)[:3])}" for p, urls in sorted(found.items())))

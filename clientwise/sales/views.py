@@ -419,7 +419,8 @@ def forecast(request):
         "months": [r["label"] for r in fc["by_month"]],
         "weighted": [_f(r["weighted"]) for r in fc["by_month"]],
         "won": [_f(r["won"]) for r in fc["by_month"]],
-        "quota": [_f(r["quota"]) for r in fc["by_month"]],
+        # A month nobody set a quota for has none (a gap in the line), not a quota of 0 drawn as a cliff.
+        "quota": [_f(r["quota"]) if r["quota"] else None for r in fc["by_month"]],
         "funnel": [{"name": r["stage"].name, "value": r["reached"]} for r in fn["stages"]],
         "labels": {"weighted": _("Weighted pipeline"), "won": _("Won"), "quota": _("Quota"),
                    "reached": _("Opportunities that reached the stage")},

@@ -184,8 +184,9 @@ class RawBaseline:
 
     def query(self, e164: str) -> list:
         m = self.mark
-        sql = ("SELECT c.id, c.name, c.mobile, c.city, c.status, c.revenue, c.order_count, c.last_order_at "
+        sql = ("SELECT c.id, c.name, c.mobile, c.city, c.status, s.revenue, s.order_count, s.last_order_at "
                "FROM customers_contactpoint p JOIN customers_customer c ON c.id = p.customer_id "
+               "JOIN customers_customerstats s ON s.customer_id = c.id "
                f"WHERE p.value_normalized = {m} AND p.kind = 'mobile' AND c.archived_at IS NULL LIMIT 2")
         cur = self.connection.connection.cursor()
         cur.execute(sql, [e164])

@@ -141,7 +141,9 @@ class RawBaseline:
         from clientwise.core.normalize import phone_search_key
 
         m = self.mark
-        cols = "c.id, c.name, c.mobile, c.email, c.member_number, c.status, c.city, c.revenue, c.order_count"
+        totals = "FROM customers_customerstats s WHERE s.customer_id = c.id"  # the purchase totals row
+        cols = (f"c.id, c.name, c.mobile, c.email, c.member_number, c.status, c.city, (SELECT s.revenue {totals}), "
+                f"(SELECT s.order_count {totals})")
         owner = f" AND c.owner_id = {int(user.pk)}" if user.role == "sales_rep" else ""
         if kind == "phone":
             sql = (f"SELECT {cols} FROM customers_contactpoint p JOIN customers_customer c ON c.id = p.customer_id "

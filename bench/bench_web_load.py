@@ -66,6 +66,8 @@ class Run:
     max: float = 0.0
     busy: float = 0.0            # machine CPU busy %, both cores, over the whole run
     server_cpu: float = 0.0      # CPU seconds of the server's processes (gunicorn, worker, scheduler, honcho)
+    db_cpu: float = 0.0          # CPU seconds of the PostgreSQL backends serving the database
+    total: int = 0               # requests over the whole run (warm-up included), for CPU per request
     locust_cpu: float = 0.0
     load: tuple[float, float] = (0.0, 0.0)
     extra: dict = field(default_factory=dict)
@@ -115,6 +117,22 @@ def _tree_cpu(pid: int) -> float:
         except psutil.NoSuchProcess:
             pass
     return total
+
+
+def _pg_cpu(dbname: str) -> dict[int, float]:
+    """CPU seconds of each PostgreSQL backend serving `dbname` on this machine (by its process title)."""
+    import psutil
+
+    out = {}
+    for p in psutil.process_iter(["name", "cmdline"]):
+        try:
+            title = " ".join(p.info["cmdline"] or [])
+            if title.startswith("postgres:") and f" {dbname} " in f"{title} ":
+                t = p.cpu_times()
+                out[p.pid] = t.user + t.system
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            pass
+    return out
 
 
 def sample(args) -> dict:
@@ -222,6 +240,7 @@ def drive(base: str, plan: dict, args, server_pid: int) -> Run:
     load0 = os.getloadavg()[0]
     busy0, total0 = _cpu_ticks()
     server0 = _tree_cpu(server_pid)
+    db0 = _pg_cpu(args.dbname) if args.dbname else {}
     started = time.time()
     with open(work / "locust.log", "w") as log:
         proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log)
@@ -230,6 +249,8 @@ def drive(base: str, plan: dict, args, server_pid: int) -> Run:
     run = Run(kind=plan["kind"], floor="floor" in plan["kind"], load=(load0, os.getloadavg()[0]),
               busy=100.0 * (busy1 - busy0) / max(1, total1 - total0), server_cpu=_tree_cpu(server_pid) - server0,
               locust_cpu=usage.ru_utime + usage.ru_stime)
+    if args.dbname:
+        run.db_cpu = sum(cpu - db0.get(pid, 0.0) for pid, cpu in _pg_cpu(args.dbname).items())
     samples = json.loads((work / "samples.json").read_text())["samples"]
     if not samples:
         raise SystemExit(f"locust recorded nothing; see {work / 'locust.log'}")
@@ -239,6 +260,7 @@ def drive(base: str, plan: dict, args, server_pid: int) -> Run:
     end = max(t for t, _ms, _ok in window)
     times = np.array([ms for _t, ms, _ok in window])
     run.requests = len(window)
+    run.total = len(samples)
     run.seconds = end - window_start
     run.errors = sum(1 for *_x, ok in samples if not ok)  # errors count over the whole run, warm-up included
     run.p50, run.p95, run.max = (float(np.percentile(times, 50)), float(np.percentile(times, 95)),
@@ -290,12 +312,17 @@ def stop_server(proc: subprocess.Popen) -> None:
         proc.wait()
 
 
+def _cpu(r: Run) -> str:
+    n = max(1, r.total)
+    return f"{1000 * r.server_cpu / n:.1f} + {1000 * r.db_cpu / n:.1f} + {1000 * r.locust_cpu / n:.1f}"
+
+
 def report(runs: dict[str, tuple[Run, Run | None]], qcount: dict[str, int]) -> str:
     lines = ["| kind | target | req/s | p50 ms | p95 ms | max ms | errors | queries | floor req/s | floor p50 | "
-             "floor p95 | req/s floor÷product | p95 product÷floor | CPU busy % | server CPU s | locust CPU s "
+             "floor p95 | req/s floor÷product | p95 product÷floor | CPU busy % | CPU ms/req server + db + locust "
              "| load 1-min |",
-             "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: "
-             "| ---: | --- |"]
+             "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- "
+             "| --- |"]
     for kind, (r, f) in runs.items():
         need_rate, need_p95 = TARGETS[kind]
         met = r.rate >= need_rate and r.p95 < need_p95 and r.errors == 0
@@ -303,12 +330,12 @@ def report(runs: dict[str, tuple[Run, Run | None]], qcount: dict[str, int]) -> s
         floor = (f"{f.rate:,.0f} | {f.p50:.1f} | {f.p95:.1f} | {f.rate / r.rate:.2f} | {r.p95 / f.p95:.2f}"
                  if f else "– | – | – | – | –")
         lines.append(f"| {kind} | {target} | {r.rate:,.0f} | {r.p50:.1f} | {r.p95:.1f} | {r.max:.0f} | {r.errors} | "
-                     f"{qcount.get(kind, '–')} | {floor} | {r.busy:.0f} | {r.server_cpu:.1f} | {r.locust_cpu:.1f} | "
+                     f"{qcount.get(kind, '–')} | {floor} | {r.busy:.0f} | {_cpu(r)} | "
                      f"{r.load[0]:.2f} → {r.load[1]:.2f} |")
         if f:
             lines.append(f"| {kind} floor | | {f.rate:,.0f} | {f.p50:.1f} | {f.p95:.1f} | {f.max:.0f} | {f.errors} | "
                          f"{qcount.get(kind + ' floor', '–')} "
-                         f"| | | | | | {f.busy:.0f} | {f.server_cpu:.1f} | {f.locust_cpu:.1f} | "
+                         f"| | | | | | {f.busy:.0f} | {_cpu(f)} | "
                          f"{f.load[0]:.2f} → {f.load[1]:.2f} |")
     return "\n".join(lines)
 
@@ -375,8 +402,10 @@ def main(argv: list[str] | None = None) -> None:
         user = agent if k == "page" else api_user
         qcount[k] = queries_per_request(all_plans[k][0], user)
         qcount[f"{k} floor"] = queries_per_request(all_plans[k][1], user)
-    connection.close()
     from django.conf import settings as dj
+
+    args.dbname = dj.DATABASES["default"]["NAME"] if connection.vendor == "postgresql" else ""
+    connection.close()
 
     print(f"database: {connection.vendor} {dj.DATABASES['default']['NAME']}: {customers:,} customers, "
           f"{lines:,} order lines; {len(data['ids']):,} ids, {len(data['phones']):,} phones; "
@@ -388,9 +417,8 @@ def main(argv: list[str] | None = None) -> None:
     base = f"http://127.0.0.1:{port}"
     runs: dict[str, tuple[Run, Run | None]] = {}
     try:
-        with open(log_path) as fh:
-            web = next((line.strip() for line in fh if "gunicorn" in line and "Using worker" in line), "")
-        print(f"server: clientwise serve --production on {base} (log {log_path}) {web}", flush=True)
+        print(f"server: the production process set (gunicorn {args.web_processes} processes × {args.web_threads} "
+              f"threads gthread, {args.task_workers} task worker(s), scheduler) on {base}; log {log_path}", flush=True)
         for kind in kinds:
             product, floor = all_plans[kind]
             check(base, product)

@@ -17,6 +17,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
+import numpy as np
+import pyarrow.parquet as pq
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.db.models import Avg, Case, Count, F, IntegerField, Q, QuerySet, Sum, Value, When
@@ -24,10 +27,12 @@ from django.utils import timezone
 from django.utils.translation import gettext, ngettext, ngettext_lazy, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
-from clientwise.analytics import consistency, glossary
+from clientwise.analytics import churn, consistency, glossary
 from clientwise.analytics.consistency import HIGH_RISK, MEDIUM_RISK  # noqa: F401 - other apps read them here
 from clientwise.analytics.models import CustomerScore, ModelRun, RunStatus, ScoringBatch
 from clientwise.analytics.rfm import SEGMENT_LABELS  # the segment names live with the segment rules
+from clientwise.commerce.models import Product, ProductCategory
+from clientwise.commerce.queries import channels, visible_orders
 from clientwise.core import labels
 from clientwise.core import permissions as perms
 from clientwise.core.errors import DomainError, ErrorCode, NotFound
@@ -283,8 +288,6 @@ def churn_context(batch: ScoringBatch | None) -> ChurnContext:
 
 @functools.lru_cache(maxsize=2)
 def _explainer(path: str, mtime: float):
-    from clientwise.analytics import churn
-
     return churn.load_explainer(path)
 
 
@@ -293,8 +296,6 @@ def explain_churn(batch: ScoringBatch | None, rows: Iterable[CustomerScore]) -> 
     most value at risk; the rest are explained when shown), from the churn model and feature rows kept beside
     the batch's snapshot. In memory only: the rows are not saved. Rows stay as they are when the files are gone
     (a pruned snapshot) or churn failed."""
-    from clientwise.analytics import churn
-
     todo = {row.customer_id: row for row in rows
             if row.churn_probability is not None and not row.churn_reasons}
     if batch is None or not todo or not batch.snapshot:
@@ -303,8 +304,6 @@ def explain_churn(batch: ScoringBatch | None, rows: Iterable[CustomerScore]) -> 
     features_path = Path(batch.snapshot) / churn.EXPLAINER_FEATURES
     if not model_path.exists() or not features_path.exists():
         return
-    import numpy as np
-    import pyarrow.parquet as pq
 
     explainer = _explainer(str(model_path), model_path.stat().st_mtime)
     table = pq.read_table(features_path, columns=["customer_id", *explainer.feature_cols],
@@ -392,7 +391,6 @@ def _category_names(codes: Iterable[str]) -> dict[str, str]:
     codes = {c for c in codes if c}
     if not codes:
         return {}
-    from clientwise.commerce.models import ProductCategory
 
     return dict(ProductCategory.objects.filter(code__in=codes).values_list("code", "name"))
 
@@ -401,7 +399,6 @@ def _products(ids: Iterable[int]) -> dict[int, tuple[str, str]]:
     ids = {i for i in ids if isinstance(i, int)}
     if not ids:
         return {}
-    from clientwise.commerce.models import Product
 
     return {pk: (sku, name) for pk, sku, name in Product.objects.filter(pk__in=ids).values_list("pk", "sku", "name")}
 
@@ -598,8 +595,6 @@ def cohort_retention(user, *, months: int = 12, today: dt.date | None = None) ->
     who bought in each later month. Completed orders of the visible customers, grouped in SQL by
     (first-purchase month, order month) with a distinct customer count; the last `months` cohorts, months in
     the local time zone."""
-    from clientwise.commerce.queries import visible_orders
-
     today = today or timezone.localdate()
     last = today.replace(day=1)
     firsts = [_add_months(last, k - (months - 1)) for k in range(months + 1)]
@@ -631,8 +626,6 @@ def cohort_retention(user, *, months: int = 12, today: dt.date | None = None) ->
 
 
 def _channel_names() -> dict[str, str]:
-    from clientwise.commerce.queries import channels
-
     return {c.code: c.name for c in channels()}
 
 
@@ -739,8 +732,6 @@ def ranked_page(user, f: ScoreFilters, *, ranking: str = "churn", cursor: str | 
 
 def owner_choices(user) -> list[tuple[int, str]]:
     """Owners of the visible scored customers, for the list filter."""
-    from django.contrib.auth import get_user_model
-
     ids = scores(user).exclude(customer__owner_id=None).values("customer__owner_id").distinct()
     return [(u.pk, str(u)) for u in get_user_model().objects.filter(pk__in=ids).order_by("username")]
 

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 
 from clientwise.analytics import dashboards, glossary
 from clientwise.analytics.schemas import ScoreListParams
-from clientwise.analytics.services import suggested_as_of
+from clientwise.analytics.services import request_scoring, suggested_as_of
 from clientwise.core import labels
 from clientwise.core import permissions as perms
 from clientwise.core.decorators import perm_required
@@ -147,8 +147,6 @@ def customers(request):
 
 def _request_scoring(actor, as_of=None):
     """Queue the pipeline's scoring task (analytics.services.request_scoring); returns the TaskResult."""
-    from clientwise.analytics.services import request_scoring
-
     return request_scoring(actor=actor, as_of=as_of)
 
 

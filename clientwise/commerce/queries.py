@@ -12,7 +12,10 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db.models import Count, Prefetch, Q, QuerySet, Sum
+from django.db.models.functions import Lower, TruncDate
 from django.utils import timezone
 
 from clientwise.commerce.models import (
@@ -23,6 +26,7 @@ from clientwise.commerce.models import (
     OrderLine,
     Product,
     ProductCategory,
+    Promoter,
     Region,
     Return,
     ReturnLine,
@@ -30,7 +34,8 @@ from clientwise.commerce.models import (
     Unit,
 )
 from clientwise.core import permissions as perms
-from clientwise.core.errors import NotFound
+from clientwise.core.errors import DomainError, ErrorCode, NotFound
+from clientwise.core.pagination import _decode, keyset_page
 from clientwise.core.queries import get_visible
 from clientwise.customers.queries import search_q, visible_customers
 from clientwise.customers.scope import restrict_by_customer
@@ -283,7 +288,6 @@ def key_figures(user, day: dt.date | None = None, *, until: dt.time | None = Non
     returns_qs = Return.objects.filter(returned_at__gte=start, returned_at__lt=end)
     returns_qs = restrict_by_customer(returns_qs, user)
     returns = returns_qs.aggregate(s=Sum("amount"))["s"] or ZERO
-    from django.conf import settings
 
     return {
         **empty,
@@ -299,11 +303,6 @@ def key_figures(user, day: dt.date | None = None, *, until: dt.time | None = Non
 
 def page(qs: QuerySet, *, sort: str, cursor: str | None, size: int = 25):
     """keyset_page, with a tampered or foreign cursor answered as 400 invalid_cursor instead of a crash."""
-    from django.core.exceptions import ValidationError
-
-    from clientwise.core.errors import DomainError, ErrorCode
-    from clientwise.core.pagination import _decode, keyset_page
-
     if cursor:
         state = _decode(cursor)
         value = state.get("v")
@@ -332,8 +331,6 @@ def store_recent_orders(user, store: Store, *, limit: int = 15) -> list[Order]:
 
 
 def store_promoters(store: Store) -> list:
-    from clientwise.commerce.models import Promoter
-
     return list(Promoter.objects.filter(store=store).order_by("name"))
 
 
@@ -363,8 +360,6 @@ def sellable_products(*, limit: int = 1000) -> list[Product]:
 def revenue_by_day(user, *, days: int = 30, end: dt.date | None = None) -> dict[str, list]:
     """Revenue and order count per local day for the last `days` days (including `end`), zero-filled (the home
     page's trend, registered as core.extensions home source "trend")."""
-    from django.db.models.functions import TruncDate
-
     end = end or timezone.localdate()
     first = end - dt.timedelta(days=days - 1)
     start, _ = day_bounds(first)
@@ -425,8 +420,6 @@ def category_tree() -> list[ProductCategory]:
 
 def brand_list(q: str = "") -> list[Brand]:
     """Brands by name with `product_count` (products whose brand text is the brand's name, ignoring case)."""
-    from django.db.models.functions import Lower
-
     qs = Brand.objects.order_by("name")
     if q.strip():
         qs = qs.filter(name__icontains=q.strip())

@@ -8,19 +8,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.contrib import messages
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from clientwise.commerce import queries, services
-from clientwise.commerce.forms import ProductForm
-from clientwise.commerce.models import Order
+from clientwise.commerce import forms as f
+from clientwise.commerce import queries, reference, services
+from clientwise.commerce.forms import ProductForm, StoreForm
+from clientwise.commerce.models import Branch, Brand, Channel, Order, ProductCategory, Region, Unit
 from clientwise.commerce.schemas import OrderFilterIn
 from clientwise.core import permissions as perms
-from clientwise.core.decorators import perm_required
+from clientwise.core.decorators import add_domain_error, perm_required
 from clientwise.core.errors import DomainError, ErrorCode, NotFound, ValidationFailed
 from clientwise.core.params import validate_dropping_bad
+from clientwise.customers.queries import get_customer_for
 
 PAGE_SIZE = 25
 
@@ -139,8 +143,6 @@ def _entry_rows(post=None, errors: dict | None = None) -> list[dict]:
 @perm_required(perms.CHANGE_ORDERS)
 def order_create(request):
     """Record a sale by hand: pick a customer (search), then products by SKU, quantities, prices, discounts."""
-    from clientwise.customers.queries import get_customer_for
-
     customer_id = request.GET.get("customer") or request.POST.get("customer_id")
     if not customer_id:
         q = request.GET.get("q", "").strip()
@@ -325,12 +327,6 @@ class RefKind:
 
 
 def _ref_kinds() -> dict[str, RefKind]:
-    from django.utils.translation import gettext_lazy
-
-    from clientwise.commerce import forms as f
-    from clientwise.commerce import reference
-    from clientwise.commerce.models import Branch, Brand, Channel, ProductCategory, Region, Unit
-
     return {k.key: k for k in (
         RefKind("categories", gettext_lazy("Categories"), gettext_lazy("category"), ProductCategory, f.CategoryForm,
                 reference.save_category, reference.delete_category, "category_id",
@@ -352,8 +348,6 @@ REF_TABS = ("categories", "brands", "regions", "channels", "units")
 
 
 def _ref_kind(kind: str) -> RefKind:
-    from django.http import Http404
-
     spec = _ref_kinds().get(kind)
     if spec is None:
         raise Http404
@@ -361,8 +355,6 @@ def _ref_kind(kind: str) -> RefKind:
 
 
 def _ref_rows(kind: str, q: str) -> list:
-    from clientwise.commerce.models import Channel
-
     text = q.strip().lower()
     if kind == "categories":
         rows = queries.category_tree()
@@ -396,8 +388,6 @@ def reference_list(request, kind: str = "categories"):
 
 
 def _form_errors(form, exc: DomainError) -> None:
-    from clientwise.core.decorators import add_domain_error
-
     add_domain_error(form, exc)
     for name in form.errors:
         if name in form.fields:
@@ -460,8 +450,6 @@ STORE_FIELDS = ("code", "name", "branch_id", "province", "city", "district", "ur
 
 @perm_required(perms.MANAGE_CATALOG)
 def store_edit(request, pk: int | None = None):
-    from clientwise.commerce.forms import StoreForm
-
     store = queries.get_store(pk) if pk is not None else None
     if request.method == "POST":
         form = StoreForm(request.POST)
@@ -486,8 +474,6 @@ def store_edit(request, pk: int | None = None):
 @require_POST
 @perm_required(perms.MANAGE_CATALOG)
 def store_delete(request, pk: int):
-    from clientwise.commerce import reference
-
     store = queries.get_store(pk)
     try:
         reference.delete_store(actor=request.user, store_id=store.pk)

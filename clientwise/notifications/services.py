@@ -34,6 +34,8 @@ from clientwise.core.errors import DomainError, ErrorCode, ValidationFailed
 from clientwise.notifications import kinds as kinds_mod
 from clientwise.notifications import rules
 from clientwise.notifications.models import EmailPreference, Notification
+from clientwise.notifications.queries import get_notification_for, notifications_of
+from clientwise.notifications.tasks import send_notification_emails
 
 log = logging.getLogger(__name__)
 
@@ -154,8 +156,6 @@ def notify_many(notices: Iterable[Notice]) -> int:
 
 def _queue_emails(wanted: list[tuple[int, str, str]]) -> None:
     """After the commit: queue the e-mail task for the rows written as waiting for e-mail."""
-    from clientwise.notifications.tasks import send_notification_emails
-
     want = set(wanted)
     ids = []
     for part in _chunks(sorted({k for _r, _kind, k in want})):
@@ -188,8 +188,6 @@ def mentioned_users(text: str, *, author=None, may_see: Callable[[Any], bool]) -
 
 def mark_read(*, actor, notification_id) -> Notification:
     """Mark one of the actor's notifications read (reading it twice keeps the first time)."""
-    from clientwise.notifications.queries import get_notification_for
-
     with transaction.atomic():
         n = get_notification_for(actor, notification_id, lock=True)
         if n.read_at is None:
@@ -200,8 +198,6 @@ def mark_read(*, actor, notification_id) -> Notification:
 
 def mark_all_read(*, actor) -> int:
     """Mark every unread notification of the actor read; returns how many."""
-    from clientwise.notifications.queries import notifications_of
-
     return notifications_of(actor).filter(read_at__isnull=True).update(read_at=timezone.now())
 
 

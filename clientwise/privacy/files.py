@@ -21,13 +21,24 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.parquet as pq
+from django.apps import apps
 from django.conf import settings
+from openpyxl import Workbook, load_workbook
 
+from clientwise.accounts.models import IdempotencyKey
+from clientwise.analytics.churn import EXPLAINER_FEATURES
+from clientwise.analytics.extract import analytics_dir
+from clientwise.analytics.models import LabelModel
+from clientwise.dataio import readers
+from clientwise.dataio.models import ImportJob
 from clientwise.privacy.subject import Matcher, key_columns
 
 ERASED_BODY = b'{"code": "erased", "message": "This stored response held personal data that was erased."}'
@@ -57,8 +68,6 @@ def _inside(path: Path, root: Path) -> bool:
 
 
 def _rows(path: Path, fmt: str, encoding: str) -> tuple[list[str], Iterator[tuple[int, dict]]]:
-    from clientwise.dataio import readers
-
     if fmt == "csv":
         encoding = encoding or readers.detect_encoding(path)
         headers, cells = readers.read_csv_cells(path, encoding)
@@ -88,8 +97,6 @@ def _rows_except(path: Path, fmt: str, encoding: str, skip: set[int]) -> Iterato
 
 
 def _write_csv(src: Path, dst: Path, encoding: str, skip: set[int]) -> None:
-    from clientwise.dataio import readers
-
     encoding = encoding or readers.detect_encoding(src)
     delimiter = readers._csv_dialect(src, encoding)  # the delimiter dataio will detect again in the copy
     headers, cells = readers.read_csv_cells(src, encoding)
@@ -108,8 +115,6 @@ def _write_csv(src: Path, dst: Path, encoding: str, skip: set[int]) -> None:
 
 
 def _write_jsonl(src: Path, dst: Path, encoding: str, skip: set[int]) -> None:
-    from clientwise.dataio import readers
-
     encoding = encoding or readers.detect_encoding(src)
     with open(src, encoding=encoding, newline="") as fh, open(dst, "w", encoding=encoding, newline="") as out:
         for number, line in enumerate(fh, start=1):
@@ -120,8 +125,6 @@ def _write_jsonl(src: Path, dst: Path, encoding: str, skip: set[int]) -> None:
 
 
 def _write_xlsx(src: Path, dst: Path, skip: set[int]) -> None:
-    from openpyxl import Workbook, load_workbook
-
     wb = load_workbook(src, read_only=True, data_only=True)
     try:
         out = Workbook(write_only=True)
@@ -186,9 +189,6 @@ def redact_table(path: Path, fmt: str, encoding: str, match: Callable[[dict], bo
 
 def redact_parquet(path: Path, drop: Callable[[dict], bool]) -> int:
     """Remove the rows of a Parquet file for which `drop(row)` holds; returns how many."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
     source = pq.ParquetFile(path)
     removed = 0
     batches = []
@@ -217,8 +217,6 @@ def redact_parquet(path: Path, drop: Callable[[dict], bool]) -> int:
 def _bytes_mention(path: Path, matcher: Matcher) -> bool:
     """For a file no reader understands: whether any whitespace/punctuation-separated token of it is one of the
     person's strong identifiers."""
-    import re
-
     token = re.compile(rb"[^\s,;|\t\"'<>()\[\]{}]+")
     with open(path, "rb") as fh:
         for line in fh:
@@ -299,8 +297,6 @@ def _table_file(path: Path, fmt: str, encoding: str, match, matcher: Matcher, re
 
 
 def _import_files(matcher: Matcher, report: Report, var: Path) -> None:
-    from clientwise.dataio.models import ImportJob
-
     root = var / "imports"
     if not root.exists():
         return
@@ -332,8 +328,6 @@ def _import_files(matcher: Matcher, report: Report, var: Path) -> None:
 
 
 def _label_files(matcher: Matcher, report: Report, var: Path) -> None:
-    from django.apps import apps
-
     uploads = var / "labels" / "uploads"
     if uploads.exists():
         for path in sorted(p for p in uploads.iterdir() if p.is_file() and not p.name.startswith(".privacy-")):
@@ -343,7 +337,6 @@ def _label_files(matcher: Matcher, report: Report, var: Path) -> None:
                 _table_file(path, fmt, "", lambda row: matcher.row(row.values()), matcher, report, var)
     if not apps.is_installed("clientwise.analytics"):
         return
-    from clientwise.analytics.models import LabelModel
 
     ids = {str(i) for i in matcher.ids}
     for model in LabelModel.objects.only("pk", "model_file", "id_kind"):
@@ -367,12 +360,8 @@ def _label_files(matcher: Matcher, report: Report, var: Path) -> None:
 
 
 def _snapshots(matcher: Matcher, report: Report) -> None:
-    from django.apps import apps
-
     if not apps.is_installed("clientwise.analytics") or not matcher.ids:
         return
-    from clientwise.analytics.churn import EXPLAINER_FEATURES
-    from clientwise.analytics.extract import analytics_dir
 
     root = analytics_dir()
     if not root.exists():
@@ -401,8 +390,6 @@ def _mentions(value: Any, matcher: Matcher) -> bool:
 
 
 def _stored_responses(matcher: Matcher, report: Report) -> None:
-    from clientwise.accounts.models import IdempotencyKey
-
     hits = []
     for pk, body in IdempotencyKey.objects.exclude(response_body=None).values_list("pk", "response_body").iterator(
             chunk_size=2000):

@@ -29,7 +29,9 @@ from clientwise.privacy.errors import PrivacyErrorCode
 from clientwise.privacy.models import SubjectRequest
 from clientwise.privacy.perms import MANAGE_PRIVACY
 from clientwise.privacy.queries import get_request_for, has_export
+from clientwise.privacy.sections.customers import WITHDRAWAL_SOURCE, withdraw_all
 from clientwise.privacy.subject import Erasure, collect, merged_into
+from clientwise.privacy.tasks import erase_files_task
 
 MAX_NOTES = 5000
 MAX_REASON = 1000
@@ -255,8 +257,6 @@ def withdraw_consent(*, actor, request_id: Any) -> SubjectRequest:
     """Record every channel × purpose as withdrawn for the person (the customer and the records merged into it),
     close the request and put one consent event on the timeline. Marketing checks consent when a message goes out,
     so nothing is sent from then on."""
-    from clientwise.privacy.sections.customers import WITHDRAWAL_SOURCE, withdraw_all
-
     _require(actor)
     now = timezone.now()
     with transaction.atomic():
@@ -287,8 +287,6 @@ def erase_personal_data(*, actor, request_id: Any, confirm: Any) -> SubjectReque
     accounting facts on the anonymised, archived customer. `confirm` must be the customer's number (its id): the
     step cannot be undone. After the commit a task cleans the files on disk (files.run); the request's
     file_status follows it."""
-    from clientwise.privacy.tasks import erase_files_task
-
     _require(actor)
     with transaction.atomic():
         req = _locked(actor, request_id)
@@ -353,8 +351,6 @@ def run_file_cleanup(*, request_id: int) -> dict:
 def retry_file_cleanup(*, actor, request_id: Any) -> SubjectRequest:
     """Run an erasure's file clean-up again: after it failed, or when it has waited or run for over an hour (a
     worker that was down or killed)."""
-    from clientwise.privacy.tasks import erase_files_task
-
     _require(actor)
     with transaction.atomic():
         req = _locked(actor, request_id)

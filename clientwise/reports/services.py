@@ -6,21 +6,27 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
+import tempfile
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from django.core.mail import EmailMessage
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from clientwise.commerce import queries as commerce_queries
+from clientwise.commerce.models import OrderLine
 from clientwise.core import permissions as perms
 from clientwise.core.audit import audit
 from clientwise.core.errors import DomainError, ErrorCode, NotFound, PermissionDenied, ValidationFailed
-from clientwise.reports import runner, semantic
+from clientwise.customers.queries import visible_customers
+from clientwise.dataio.exports import CONTENT_TYPES, Column, ExportFile, csv_chunks, write_xlsx
+from clientwise.reports import notices, runner, semantic
 from clientwise.reports.models import Report, ReportSchedule
 from clientwise.reports.perms import SHARE_REPORTS, USE_REPORTS
+from clientwise.reports.queries import get_report_for
 from clientwise.reports.spec import Filter, PivotSpec, parse_spec
 
 log = logging.getLogger(__name__)
@@ -77,8 +83,6 @@ def save_report(*, actor, name: str, spec: dict | PivotSpec, chart: str = "bar",
 
 def update_report(*, actor, report_id: int, **changes: Any) -> Report:
     """Change a report's name, description, spec, chart or roles: its owner or an administrator."""
-    from clientwise.reports.queries import get_report_for
-
     report = get_report_for(actor, report_id)
     if not (report.owner_id == actor.pk or perms.user_role(actor) is perms.Role.ADMIN):
         raise PermissionDenied(_("Only the report's owner may change it."))
@@ -103,8 +107,6 @@ def update_report(*, actor, report_id: int, **changes: Any) -> Report:
 
 
 def delete_report(*, actor, report_id: int) -> None:
-    from clientwise.reports.queries import get_report_for
-
     report = get_report_for(actor, report_id)
     if report.system_key or not (report.owner_id == actor.pk or perms.user_role(actor) is perms.Role.ADMIN):
         raise PermissionDenied(_("Only the report's owner may delete it."))
@@ -139,8 +141,6 @@ def table_rows(result: runner.PivotResult) -> tuple[list[str], list[list]]:
 def export_report(*, actor, spec: dict | PivotSpec, fmt: str, report: Report | None = None):
     """The pivot as CSV or XLSX for download (dataio's writers). Needs data.export. One audit row
     `export.report` {format, spec, count, masked, report}."""
-    from clientwise.dataio.exports import CONTENT_TYPES, Column, ExportFile, csv_chunks, write_xlsx
-
     perms.require(actor, perms.EXPORT)
     if fmt not in ("csv", "xlsx"):
         raise DomainError(ErrorCode.INVALID, _("Choose CSV or XLSX."), "format")
@@ -156,7 +156,6 @@ def export_report(*, actor, spec: dict | PivotSpec, fmt: str, report: Report | N
                   "engine": result.engine, "snapshot_at": result.snapshot_at})
     if fmt == "csv":
         return ExportFile(filename, CONTENT_TYPES[fmt], len(rows), masked, chunks=csv_chunks(columns, rows))
-    import tempfile
 
     out = tempfile.TemporaryFile(prefix="clientwise-report-")  # noqa: SIM115 - FileResponse closes it
     write_xlsx(columns, rows, out, title=(report.name if report else _("Report"))[:31])
@@ -227,12 +226,6 @@ def drill(*, actor, spec: dict | PivotSpec, row: list, column: list, page: int =
     the operational database and only among what `actor` may see: for the sales fact the order lines, each with
     its own amount (a cell of a charger's revenue lists the charger lines, not their orders' totals), for the
     other facts the customers. The total count (and the lines' total amount) comes from one more query."""
-    from django.db import connection
-
-    from clientwise.commerce import queries as commerce_queries
-    from clientwise.commerce.models import OrderLine
-    from clientwise.customers.queries import visible_customers
-
     page, size = max(1, int(page)), max(1, min(int(size), DRILL_MAX_PAGE))
     parsed = parse_spec(spec).resolved().for_user(actor)
     filters = cell_filters(parsed, list(row or []), list(column or []), actor=actor)
@@ -286,8 +279,6 @@ def create_schedule(*, actor, report_id: int, recipients: list[str], frequency: 
                     hour: int = 7) -> ReportSchedule:
     """E-mail a report the actor may open to `recipients` on a schedule. Needs data.export (each sending is an
     export, audited)."""
-    from clientwise.reports.queries import get_report_for
-
     perms.require(actor, perms.EXPORT)
     report = get_report_for(actor, report_id)
     errors = []
@@ -347,8 +338,6 @@ def send_schedule(schedule: ReportSchedule, *, now: dt.datetime | None = None) -
 def send_due_reports(*, now: dt.datetime | None = None) -> int:
     """Send every active schedule whose time has come; a failing one records its error and waits for its next
     turn (the others still go). Returns how many were sent."""
-    from clientwise.reports import notices
-
     now = now or timezone.now()
     sent = 0
     for schedule in ReportSchedule.objects.filter(active=True, next_run_at__lte=now).select_related("report", "owner"):

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 from clientwise.core import permissions as perms
 from clientwise.core.decorators import perm_required
 from clientwise.core.errors import DomainError, ErrorCode, NotFound
+from clientwise.dataio.exports import as_response
 from clientwise.reports import dashboards, display, queries, runner, services
 from clientwise.reports.models import Report, ReportSchedule
 from clientwise.reports.perms import SHARE_REPORTS, USE_REPORTS
@@ -105,8 +106,6 @@ def drill(request):
 @perm_required(USE_REPORTS)
 def export(request, fmt: str):
     """POST spec=<JSON> (a form, so the browser downloads the file) → XLSX or CSV, audited."""
-    from clientwise.dataio.exports import as_response
-
     try:
         spec = json.loads(request.POST.get("spec") or "{}")
         report = queries.get_report_for(request.user, request.POST["report_id"]) \

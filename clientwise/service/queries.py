@@ -12,6 +12,8 @@ from typing import Any
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from clientwise.analytics.dashboards import action_for, risk_level
+from clientwise.commerce.queries import customer_orders
 from clientwise.core import permissions as perms
 from clientwise.core.errors import PermissionDenied
 from clientwise.core.normalize import phone_search_key
@@ -21,6 +23,7 @@ from clientwise.customers.queries import (
     PHONE_TAIL_DIGITS,
     find_customers_by_contact,
     find_customers_by_phone_tail,
+    get_customer_for,
     visible_customers,
 )
 from clientwise.customers.scope import restrict_by_customer
@@ -196,11 +199,6 @@ def call_screen(user, customer_id) -> CallScreen:
     """The call screen of one customer: the customer (404 when the user may not see it, as for a missing one),
     up to 5 open tickets (and how many are open), open work orders, the 5 latest orders (with orders.view), the
     value tier, churn risk and next best action of the current scoring. Indexed reads only."""
-    from clientwise.analytics.dashboards import action_for, risk_level
-    from clientwise.commerce.queries import customer_orders
-    from clientwise.customers.queries import get_customer_for
-    from clientwise.service.services import customer_facts
-
     if not perms.has_perm(user, SERVICE_VIEW):
         raise PermissionDenied()
     customer = get_customer_for(user, customer_id)
@@ -208,6 +206,8 @@ def call_screen(user, customer_id) -> CallScreen:
     tickets = list(open_qs.select_related("assignee").order_by("-opened_at", "-id")[:5])
     work_orders = list(WorkOrder.objects.filter(customer_id=customer.pk, status__in=WorkOrder.OPEN_STATUSES)
                        .only("id", "number", "kind", "status", "window_start", "window_end").order_by("window_start")[:3])
+    from clientwise.service.services import customer_facts  # local: service.services imports this module
+
     orders = customer_orders(customer.pk, limit=5) if perms.has_perm(user, perms.VIEW_ORDERS) else None
     facts = customer_facts(customer.pk)
     scored = bool(facts.value_tier or facts.next_action or facts.churn_probability is not None)

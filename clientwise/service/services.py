@@ -19,11 +19,16 @@ from typing import Any
 from django.conf import settings
 from django.core import signing
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Count, ProtectedError, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
+from clientwise.accounts.models import User
+from clientwise.analytics.dashboards import current_batch
+from clientwise.analytics.models import CustomerScore, LabelScore
+from clientwise.commerce.models import Order, Product, Region, Store
+from clientwise.commerce.queries import get_order_for
 from clientwise.core import permissions as perms
 from clientwise.core.audit import audit, snapshot
 from clientwise.core.errors import DomainError, ErrorCode, PermissionDenied, ValidationFailed
@@ -55,6 +60,7 @@ from clientwise.service.models import (
     WorkOrderPart,
 )
 from clientwise.service.perms import SERVICE_MANAGE, SERVICE_VIEW, SERVICE_WORK
+from clientwise.service.queries import visible_tickets, visible_work_orders
 from clientwise.service.rules import local_aware
 
 # Attachments: size limit and the file types accepted (by extension; the stored content type comes from the
@@ -97,9 +103,6 @@ def customer_facts(customer_id: int) -> CustomerFacts:
     """Value tier, churn probability and next best action from the current scoring batch (empty before the
     first scoring), and the customer's scores under models trained on own labels. Indexed lookups on (batch,
     customer) and on the customer's label scores."""
-    from clientwise.analytics.dashboards import current_batch
-    from clientwise.analytics.models import CustomerScore, LabelScore
-
     labelled = dict(LabelScore.objects.filter(customer_id=customer_id)
                     .values_list("label_model__name", "probability"))
     batch = current_batch()
@@ -113,8 +116,6 @@ def customer_facts(customer_id: int) -> CustomerFacts:
 def region_for(customer, store_id: int | None = None) -> int | None:
     """The commerce region a customer belongs to: the ticket's store, else the store of the latest order,
     else a store in the customer's city."""
-    from clientwise.commerce.models import Order, Store
-
     if store_id:
         region = Store.objects.filter(pk=store_id).values_list("branch__region_id", flat=True).first()
         if region:
@@ -179,8 +180,6 @@ def resume_sla(ticket: Ticket, now: dt.datetime) -> list[str]:
 
 
 def _get_ticket(actor, ticket_id, *, lock: bool = True) -> Ticket:
-    from clientwise.service.queries import visible_tickets
-
     return get_visible(visible_tickets(actor), ticket_id, lock=lock)
 
 
@@ -199,8 +198,6 @@ def create_ticket(*, actor, customer_id, type: str, channel: str, subject: str, 
     Routing sees the ticket's type, category, product, the customer's region and value tier / churn risk
     (current scoring); a rule may raise the priority. The SLA policy is chosen after that, by priority and tier.
     """
-    from clientwise.commerce.models import Order, Product, Store
-
     perms.require(actor, SERVICE_WORK)
     errors = []
     subject = (subject or "").strip()
@@ -273,8 +270,6 @@ def create_ticket(*, actor, customer_id, type: str, channel: str, subject: str, 
 
 def assign_ticket(*, actor, ticket_id, assignee_id: int | None = None, queue_id: int | None = None) -> Ticket:
     """Move a ticket to a queue and/or agent. With a queue and no agent, the queue's strategy picks one."""
-    from clientwise.accounts.models import User
-
     perms.require(actor, SERVICE_WORK)
     with transaction.atomic():
         ticket = _get_ticket(actor, ticket_id)
@@ -479,8 +474,6 @@ def escalate_ticket(*, actor, ticket_id, to_id: int | None = None, reason: str =
 def _escalation_target(ticket: Ticket, to_id: int | None = None):
     """Who gets an escalated ticket: `to_id`, else the queue's escalation manager, else a manager of the
     assignee's team, else an administrator."""
-    from clientwise.accounts.models import User
-
     active = User.objects.filter(is_active=True)
     if to_id:
         user = active.filter(pk=to_id).first()
@@ -640,8 +633,6 @@ def _create_survey(*, actor, customer_id: int, trigger: str, ticket: Ticket | No
 
 def send_purchase_survey(*, actor, order_id) -> Survey:
     """Send a survey about a purchase (one per order)."""
-    from clientwise.commerce.queries import get_order_for
-
     perms.require(actor, SERVICE_WORK)
     order = get_order_for(actor, order_id)
     with transaction.atomic():
@@ -741,8 +732,6 @@ def set_attribute_weights(*, actor, weights: dict[str, Any]) -> list[SurveyAttri
 
 
 def _get_work_order(actor, pk, *, lock: bool = True) -> WorkOrder:
-    from clientwise.service.queries import visible_work_orders
-
     return get_visible(visible_work_orders(actor), pk, lock=lock)
 
 
@@ -769,7 +758,6 @@ def pick_technician(*, region_id: int | None, skill: str, rural: bool, window_st
     techs = [t for t in qs.distinct().order_by("id") if t.pk not in busy and (not skill or skill.lower() in t.skill_set)]
     if not techs:
         return None
-    from django.db.models import Count
 
     loads = dict(WorkOrder.objects.filter(technician__in=techs, status__in=WorkOrder.OPEN_STATUSES)
                  .values_list("technician_id").annotate(n=Count("id")).values_list("technician_id", "n"))
@@ -782,8 +770,6 @@ def create_work_order(*, actor, customer_id, kind: str, address: str, window_sta
                       notes: str = "", auto_assign: bool = True) -> WorkOrder:
     """Schedule an on-site visit and, with `auto_assign`, give it to a technician by region, skill and free
     time (left scheduled when nobody fits)."""
-    from clientwise.commerce.models import Product, Region
-
     perms.require(actor, SERVICE_WORK)
     errors = []
     address = (address or "").strip()
@@ -915,8 +901,6 @@ def _wo_status(actor, work_order_id, status: str, note: str = "", **changes) -> 
 
 def complete_work_order(*, actor, work_order_id, report: str, parts: list[dict] | None = None) -> WorkOrder:
     """Record the completion report and the parts used (description, quantity ≥ 1, unit price ≥ 0)."""
-    from clientwise.commerce.models import Product
-
     report = (report or "").strip()
     errors = []
     if not report:
@@ -986,7 +970,6 @@ def save_config(*, actor, form) -> Any:
 
 def delete_config(*, actor, obj) -> None:
     perms.require(actor, SERVICE_MANAGE)
-    from django.db.models import ProtectedError
 
     with transaction.atomic():
         before = snapshot(obj)

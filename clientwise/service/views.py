@@ -14,6 +14,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from clientwise.accounts.models import User
+from clientwise.analytics.dashboards import action_for
+from clientwise.commerce.queries import customer_orders
 from clientwise.core import permissions as perms
 from clientwise.core.decorators import add_domain_error, perm_required
 from clientwise.core.errors import DomainError, ErrorCode
@@ -138,8 +141,6 @@ def ticket_list(request):
 @perm_required(SERVICE_WORK)
 @require_http_methods(["GET", "POST"])
 def ticket_new(request):
-    from clientwise.commerce.queries import customer_orders
-
     customer_id = request.POST.get("customer") or request.GET.get("customer")
     customer = get_customer_for(request.user, customer_id)
     orders = customer_orders(customer.pk, limit=20)
@@ -166,13 +167,10 @@ def ticket_new(request):
 
 
 def _ticket_context(request, ticket: Ticket, **forms) -> dict:
-    from clientwise.accounts.models import User
-
     user = request.user
     agents = [u for u in User.objects.filter(is_active=True).exclude(role="").order_by("username")
               if perms.has_perm(u, SERVICE_WORK)]
     facts = services.customer_facts(ticket.customer_id)
-    from clientwise.analytics.dashboards import action_for
 
     return {
         "ticket": ticket, "customer": ticket.customer,

@@ -81,9 +81,7 @@ NOT_LINKED_FOR = {
 
 # Findings of other people's open work (issue 15), expected until fixed: each must still occur somewhere
 # (test_known_findings_still_occur fails once it is gone, so the entry is removed with the fix).
-KNOWN = {
-    "untranslated 'observed'": "analytics model page (issue 15 item 8): the churn reliability table's heading",
-}
+KNOWN: dict[str, str] = {}
 
 # Measured in the page: overflow of the document and of clipping containers, words broken over lines in short
 # labels, drop-downs narrower than their chosen option. Returns a list of findings (strings).

@@ -205,6 +205,11 @@ TERMS: dict[str, Term] = {
     "code": T(_("Segment"), "", "text"),
     "fm": T(_("Frequency-monetary score"), "", "text"),
     "holdout": T(_("Holdout"), "", "text"),
+    # the churn reliability table (calibration): one row per probability bin
+    "lower": T(_("From"), "", "pct"),
+    "upper": T(_("To"), "", "pct"),
+    "mean_predicted": T(_("Mean predicted probability"), "", "pct"),
+    "observed": T(_("Observed rate"), "", "pct"),
 }
 _MAE_HELP = _("Average size of the error per customer, whichever direction.")
 # Keys whose meaning or unit depends on the model.

@@ -75,3 +75,15 @@ def test_reasons_with_missing_values_and_counts_read_as_sentences():
     assert all("unknown" not in t and "order" not in t for t in zh), zh
     rec = {"kind": "repeat", "times_bought": 1, "repeat_rate": 0.34}
     assert dashboards.recommendation_reason(rec, {}).startswith("Buys it again and again: on 1 order in")
+
+
+def test_the_churn_reliability_table_has_named_columns():
+    """The calibration rows' keys (lower, upper, n, mean predicted, observed) are terms, not raw codes on the page
+    (the role × page smoke suite found "observed" as a column heading)."""
+    import numpy as np
+
+    from clientwise.analytics.churn import calibration_table
+
+    rows = calibration_table(np.array([0.05, 0.15, 0.95]), np.array([0, 1, 1]), bins=10)
+    for key in rows[0]:
+        assert glossary.known("churn", key), key

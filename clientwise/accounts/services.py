@@ -86,9 +86,14 @@ def revoke_token(*, user: User, token_id: int) -> APIToken:
 
 
 def user_for_token(secret: str) -> User | None:
-    """The active user a token secret belongs to, or None. Touches last_used_at at most once a minute."""
+    """The active user a token secret belongs to, or None. Touches last_used_at at most once a minute. Read once per
+    request (core.memo): the language middleware and the API's authentication both ask."""
     if not secret or not secret.startswith(TOKEN_PREFIX):
         return None
+    return memoized(("accounts.token", _hash(secret)), lambda: _user_for_token(secret))
+
+
+def _user_for_token(secret: str) -> User | None:
     token = (APIToken.objects.select_related("user", "user__team")
              .filter(key_hash=_hash(secret), revoked_at__isnull=True).first())
     if token is None or not token.user.is_active:

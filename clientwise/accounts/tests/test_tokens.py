@@ -118,3 +118,17 @@ def test_api_revoke(org, api_client):
     assert_error(Client().get("/api/v1/me", headers=bearer(issued.secret)), 401)
     # A second revoke: the token is no longer active.
     assert_error(c.delete(f"tokens/{issued.token.pk}"), 404, "not_found")
+
+
+def test_a_token_is_looked_up_once_per_request(org):
+    """The language middleware and the API's authentication both ask who a token belongs to: one query answers
+    both (the request memo), and the next request asks again (a revoked token stops working at once)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    secret = issue_token(user=org.rep_a, name="t").secret
+    with CaptureQueriesContext(connection) as ctx:
+        assert Client().get("/api/v1/me", headers=bearer(secret)).status_code == 200
+    assert sum('FROM "accounts_apitoken"' in q["sql"] for q in ctx.captured_queries) == 1
+    APIToken.objects.filter(user=org.rep_a).update(revoked_at=timezone.now())
+    assert Client().get("/api/v1/me", headers=bearer(secret)).status_code == 401

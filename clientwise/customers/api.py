@@ -8,7 +8,7 @@ from __future__ import annotations
 from ninja import Query, Router, Status
 
 from clientwise.core import permissions as perms
-from clientwise.core.errors import NotFound
+from clientwise.core.queries import get_visible
 from clientwise.customers import queries, services
 from clientwise.customers.filters import CustomerListParams, InteractionKind
 from clientwise.customers.models import Consent, ContactPoint
@@ -48,11 +48,8 @@ def _customer(request, customer_id: int):
 def _fresh(request, customer_id: int):
     """The customer as the API returns it (tags prefetched)."""
     user = request.auth
-    customer = queries.visible_customers(user).select_related("owner", "stats").prefetch_related("tags").filter(
-        pk=customer_id).first()
-    if customer is None:
-        raise NotFound()
-    return customer
+    return get_visible(queries.visible_customers(user).select_related("owner", "stats").prefetch_related("tags"),
+                       customer_id)
 
 
 @router.get("/customers", response=CustomerPage, summary="List customers")
@@ -80,7 +77,7 @@ def create_customer(request, payload: CustomerIn):
 
 @router.get("/customers/{int:customer_id}", response=CustomerOut, summary="Get a customer")
 def get_customer(request, customer_id: int):
-    _customer(request, customer_id)
+    _viewer(request)  # 403 without the right; _fresh answers 404 for a customer outside the scope
     return _fresh(request, customer_id)
 
 

@@ -23,6 +23,7 @@ Runtime: about 3–4 minutes on two cores (docs/dev/testing.md).
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 import time
@@ -61,27 +62,37 @@ NOT_LINKED = {
     "sales:webform": "the public lead form, opened by its secret link from outside",
     "service:survey_answer": "the public survey form, opened by the customer's secret link",
     "service:call": "opened by a phone lookup form (a GET form, not a link)",
-    # Records the small demo has none of (or none the role owns).
-    "dataio:import_detail": "no import jobs in the demo", "dataio:import_errors": "no import jobs in the demo",
-    "dataio:import_mapping": "no import jobs in the demo", "dataio:import_preview": "no import jobs in the demo",
+    # Records the small demo has none of (or none the role owns); _add_linked_records() makes the others.
+    "dataio:import_errors": "a file (the rejected rows of a run import); the walk opens one import (per_view=1), "
+                            "the one not run yet",
+    "dataio:import_progress": "an HTMX poll, linked only while an import is queued or running",
     "analytics:own_model": "no own (label) models in the demo",
-    "customers:attribute_edit": "no custom attributes in the demo",
-    "sales:account": "the demo's rep owns no key account",
     "service:survey": "not linked for a sales rep",
-    "service:work_order": "no field visits in an 80-customer demo",
-    "dataio:import_progress": "no import jobs in the demo",
-    "privacy:detail": "no privacy requests in the demo", "privacy:erase": "no privacy requests in the demo",
-    "privacy:export_html": "no privacy requests in the demo", "privacy:export_json": "no privacy requests in the demo",
+    "privacy:erase": "linked from an erasure request only; the walk opens one request (per_view=1), an access one",
 }
 # The same for one role: (route matrix role, view) → reason.
-NOT_LINKED_FOR = {
-    ("manager", "service:ticket"): "the demo's few tickets (8 % of 80 customers) may all be other branches'",
-    ("sales_rep", "service:ticket"): "the demo's few tickets may all be other reps' customers'",
-}
+NOT_LINKED_FOR: dict[tuple[str, str], str] = {}
 
 # Findings of other people's open work (issue 15), expected until fixed: each must still occur somewhere
 # (test_known_findings_still_occur fails once it is gone, so the entry is removed with the fix).
 KNOWN: dict[str, str] = {}
+# The same for one page: (view, text of the finding, "" for any) → reason. Findings on pages the records of
+# _add_linked_records() first brought into the walk, in product templates this suite does not change; each must
+# still occur (test_known_findings_still_occur), so the entry goes with the fix.
+KNOWN_ON: dict[tuple[str, str], str] = {
+    ("privacy:export_html", ""): "the readable copy of an access request shows stored codes and English field "
+                                 "labels on a Chinese page, and its date cells break at 820 px",
+    ("dataio:import_mapping", ""): "the key drop-down lists raw field codes (mobile, member_number, external_id) "
+                                   "and is too narrow at 820 px for its first option",
+    ("core:audit", "code customers"): "the upload's entry shows its kind as a code",
+    ("core:audit", "code pos"): "the upload's entry shows its source as a code",
+    ("core:audit", "code note"): "field names of ticket / work order entries shown as codes",
+    ("core:audit", "untranslated 'External id'"): "field labels of ticket / work order entries not translated",
+    ("core:audit", "untranslated 'Routed by'"): "field labels of ticket entries not translated",
+    ("core:audit", "untranslated 'Source'"): "field labels of ticket / work order entries not translated",
+    ("core:audit", "untranslated 'Position'"): "the custom attribute's entry: field label not translated",
+    ("core:home", "code account"): "the key account's event shows its kind as a code in the home page's feed",
+}
 
 # Measured in the page: overflow of the document and of clipping containers, words broken over lines in short
 # labels, drop-downs narrower than their chosen option. Returns a list of findings (strings).
@@ -248,6 +259,7 @@ def site(django_db_setup, django_db_blocker, tmp_path_factory):
     blocker = django_db_blocker.unblock()
     blocker.__enter__()
     call_command("demo", customers=80, seed=3, history_days=400, future_days=0, quiet=True, stdout=StringIO())
+    _add_linked_records()
     server = LiveServer("localhost")
     server._live_server_modified_settings.enable()  # ALLOWED_HOSTS, as the live_server fixture does per test
     print(f"\nsmoke: demo ready in {time.perf_counter() - started:.1f}s")
@@ -260,6 +272,45 @@ def site(django_db_setup, django_db_blocker, tmp_path_factory):
         del settings.ANALYTICS_DIR
     else:
         settings.ANALYTICS_DIR = old
+
+
+def _add_linked_records() -> None:
+    """Records the 80-customer demo has none of, made through the product's services, so that the walk reaches
+    the pages that show them: a manager's import (one bad row, not run yet: its page links the mapping and the
+    preview), a data-subject access request, a custom attribute, a field visit and tickets on the Shanghai rep's
+    and the Shanghai branch's customers, and a key account of the rep's."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.utils import timezone
+
+    from clientwise.accounts.models import User
+    from clientwise.customers.models import Customer
+    from clientwise.customers.services import define_attribute
+    from clientwise.dataio.services import create_job
+    from clientwise.privacy.services import create_request
+    from clientwise.sales.models import KeyAccount
+    from clientwise.sales.services import create_key_account
+    from clientwise.service import rules as service_rules
+    from clientwise.service.services import create_ticket, create_work_order
+
+    admin, manager, agent, rep = (User.objects.get(username=u) for u in ("admin", "manager_sh", "agent_1", "rep_sh_1"))
+    csv = "姓名,手机\n张伟,13812345678\n李娜,123\n王芳,13900001111\n"
+    # The manager's own upload: a manager sees only their own imports, the admin every one.
+    create_job(actor=manager, kind="customers", upload=SimpleUploadedFile("members.csv", csv.encode()), source="pos")
+    define_attribute(actor=admin, key="preferred_visit_day", label="偏好上门日", type="choice",
+                     choices=["08:00-12:00", "13:00-18:00"])
+    mine = Customer.objects.filter(owner=rep).order_by("pk")
+    team_mate = Customer.objects.filter(owner__username="rep_sh_3").order_by("pk").first()
+    customer = mine.first()
+    create_request(actor=admin, customer_id=customer.pk, kind="access", received_via="email",
+                   received_at=timezone.now() - dt.timedelta(days=3))
+    for c in (customer, team_mate):
+        create_ticket(actor=agent, customer_id=c.pk, type="complaint", channel="phone",
+                      subject="冰箱不制冷", description="周一起不制冷。")
+    start, end = service_rules.next_visit_window()
+    create_work_order(actor=agent, customer_id=customer.pk, kind="repair", address="上海市徐汇区漕溪北路 1 号",
+                      window_start=start, window_end=end, city="上海")
+    free = mine.exclude(pk__in=KeyAccount.objects.values("customer_id")).first()
+    create_key_account(actor=rep, customer_id=free.pk)
 
 
 # URLs each role's walk found (first language), opened again in the second.
@@ -305,6 +356,16 @@ def _settled(page, width: int) -> list[str]:
 
 
 _SEEN_KNOWN: set[str] = set()
+_SEEN_KNOWN_ON: set[tuple[str, str]] = set()
+
+
+def _view_of(url: str) -> str:
+    from django.urls import Resolver404, resolve
+
+    try:
+        return resolve(url.split("?", 1)[0]).view_name
+    except Resolver404:
+        return ""
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
@@ -388,6 +449,16 @@ def test_every_page_as_every_role(site, db, browser, username, language):
                 _SEEN_KNOWN.add(known)
                 del problems[finding]
                 break
+        else:
+            for url in list(problems[finding]):
+                view = _view_of(url)
+                for (known_view, text) in KNOWN_ON:
+                    if view == known_view and text in finding:
+                        _SEEN_KNOWN_ON.add((known_view, text))
+                        problems[finding].discard(url)
+                        break
+            if not problems[finding]:
+                del problems[finding]
     if problems:
         pytest.fail("\n".join(f"{p}: {', '.join(sorted(u)[:4])}" for p, u in sorted(problems.items())),
                     pytrace=False)
@@ -399,3 +470,4 @@ def test_known_findings_still_occur():
     if not _WALKED:
         pytest.skip("the role × page runs did not run")
     assert set(KNOWN) - _SEEN_KNOWN == set(), "fixed: take these off KNOWN"
+    assert set(KNOWN_ON) - _SEEN_KNOWN_ON == set(), "fixed: take these off KNOWN_ON"

@@ -90,12 +90,13 @@ def user_for_token(secret: str) -> User | None:
     request (core.memo): the language middleware and the API's authentication both ask."""
     if not secret or not secret.startswith(TOKEN_PREFIX):
         return None
-    return memoized(("accounts.token", _hash(secret)), lambda: _user_for_token(secret))
+    key_hash = _hash(secret)
+    return memoized(("accounts.token", key_hash), lambda: _user_for_token(key_hash))
 
 
-def _user_for_token(secret: str) -> User | None:
+def _user_for_token(key_hash: str) -> User | None:
     token = (APIToken.objects.select_related("user", "user__team")
-             .filter(key_hash=_hash(secret), revoked_at__isnull=True).first())
+             .filter(key_hash=key_hash, revoked_at__isnull=True).first())
     if token is None or not token.user.is_active:
         return None
     now = timezone.now()

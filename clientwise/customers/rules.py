@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from functools import cache
 
+from django.core.exceptions import FieldDoesNotExist
 from django.utils import timezone
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
@@ -22,34 +23,32 @@ UNBOUNDED_LIMITS = {"notes": 5000}
 EARLIEST_YEAR = 1900
 
 
-@cache
-def max_length(field: str) -> int | None:
-    """The longest value a customer's (or a contact point's: address, postal code) text field takes."""
+def _model_field(name: str):
+    """The customer's field `name`, else the contact point's (postal code), else None."""
     from clientwise.customers.models import ContactPoint, Customer
 
-    if field in UNBOUNDED_LIMITS:
-        return UNBOUNDED_LIMITS[field]
-    if field == "address":  # a postal address is stored as a contact point's value
-        field = "value"
     for model in (Customer, ContactPoint):
         try:
-            return model._meta.get_field(field).max_length
-        except Exception:  # noqa: BLE001 - FieldDoesNotExist: try the next model
+            return model._meta.get_field(name)
+        except FieldDoesNotExist:
             continue
     return None
 
 
 @cache
+def max_length(field: str) -> int | None:
+    """The longest value a customer's (or a contact point's: address, postal code) text field takes."""
+    if field in UNBOUNDED_LIMITS:
+        return UNBOUNDED_LIMITS[field]
+    found = _model_field("value" if field == "address" else field)  # an address is a contact point's value
+    return found.max_length if found is not None else None
+
+
+@cache
 def label(field: str) -> str:
     """The field's name as people read it ("Member number"), for messages."""
-    from clientwise.customers.models import ContactPoint, Customer
-
-    for model in (Customer, ContactPoint):
-        try:
-            return capfirst(str(model._meta.get_field(field).verbose_name))
-        except Exception:  # noqa: BLE001 - FieldDoesNotExist
-            continue
-    return field
+    found = _model_field(field)
+    return capfirst(str(found.verbose_name)) if found is not None else field
 
 
 def too_long(value: str, field: str, *, limit: int | None = None, name: str = "") -> DomainError | None:

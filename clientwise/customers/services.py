@@ -687,8 +687,9 @@ def apply_purchase_totals(*, customer_id: int, orders: int, revenue: decimal.Dec
         updates["last_order_at"] = Greatest(Coalesce(F("last_order_at"), ordered_at), ordered_at)
     if purchase_window is not None:
         updates["first_order_at"], updates["last_order_at"] = purchase_window
-    _ensure_stats_rows([customer_id])
-    CustomerStats.objects.filter(pk=customer_id).update(**updates)
+    if not CustomerStats.objects.filter(pk=customer_id).update(**updates):  # one UPDATE when the row is there
+        _ensure_stats_rows([customer_id])
+        CustomerStats.objects.filter(pk=customer_id).update(**updates)
 
 
 def _ensure_stats_rows(customer_ids) -> None:

@@ -28,6 +28,7 @@ from sqlglot import exp
 
 from clientwise.core import permissions as perms
 from clientwise.core.errors import DomainError, ErrorCode, PermissionDenied
+from clientwise.core.periods import period_end
 from clientwise.customers.scope import CustomerScope
 from clientwise.reports import semantic
 from clientwise.reports.spec import Filter, PivotSpec
@@ -157,17 +158,6 @@ def date_range_condition(fact: semantic.Fact, engine: str, start: dt.date | None
             stop = _local_midnight_utc(end + dt.timedelta(days=1)) + suffix
             conds.append(exp.LT(this=col.copy(), expression=exp.convert(stop)))
     return _and(conds)
-
-
-def period_end(start: dt.date, grain: str) -> dt.date:
-    """The last day of the period of `grain` that starts on `start`."""
-    if grain == "day":
-        return start
-    if grain == "week":
-        return start + dt.timedelta(days=6)
-    months = {"month": 1, "quarter": 3, "year": 12}[grain]
-    y, m = divmod(start.month - 1 + months, 12)
-    return dt.date(start.year + y, m + 1, 1) - dt.timedelta(days=1)
 
 
 class Compiler:

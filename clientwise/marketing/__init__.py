@@ -1,0 +1,1 @@
+"""Marketing: audiences, campaigns with holdout control groups, measured lift, delivery that respects consent."""

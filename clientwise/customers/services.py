@@ -702,7 +702,8 @@ def apply_purchase_totals_bulk(*, deltas: dict[int, tuple[int, decimal.Decimal, 
     """Set-based `apply_purchase_totals` for many customers at once (imports): {customer_id: (orders, revenue,
     first ordered_at, last ordered_at)}. Same rules: counters move with F(), first/last purchase only widen.
     Call inside the caller's transaction. No reads: on SQLite one UPDATE per customer, on PostgreSQL one UPDATE
-    for all of them, of the narrow CustomerStats rows (not the customer rows and their indexes).
+    for all of them, of the narrow CustomerStats rows (not the customer rows and their indexes); only when fewer
+    rows changed than customers were given are the missing totals rows made (and updated).
 
     The UPDATE is the one `CustomerStats.objects.filter(pk=…).update(…)` compiles to; it is compiled once per kind of
     values and run for every customer with executemany (PostgreSQL: the same expressions once, over unnest() of
@@ -713,12 +714,8 @@ def apply_purchase_totals_bulk(*, deltas: dict[int, tuple[int, decimal.Decimal, 
                 "first_order_at": Least(Coalesce(F("first_order_at"), first), first),
                 "last_order_at": Greatest(Coalesce(F("last_order_at"), last), last)}
 
-    groups: dict[tuple[type, ...], list[tuple[int, tuple]]] = {}
-    for customer_id, delta in deltas.items():
-        groups.setdefault(tuple(type(x) for x in (customer_id, *delta)), []).append((customer_id, delta))
     db = CustomerStats.objects.db
     connection = connections[db]
-    _ensure_stats_rows(deltas)
     adapt_int, adapt_decimal = (f.get_db_prep_value for f in (IntegerField(), DecimalField()))
     adapt_time = column_value(DateTimeField(), connection)[0]
 
@@ -727,24 +724,46 @@ def apply_purchase_totals_bulk(*, deltas: dict[int, tuple[int, decimal.Decimal, 
         return (adapt_int(orders, connection), adapt_decimal(revenue, connection), first, first, last, last,
                 customer_id)
 
-    for items in groups.values():
-        customer_id, delta = items[0]
-        query = CustomerStats.objects.filter(pk=customer_id).query.chain(UpdateQuery)
-        query.add_update_values(update_values(*delta))
-        sql, expected = query.get_compiler(db).as_sql()
-        mine = params(customer_id, *delta)
-        if mine == tuple(expected) and [type(x) for x in mine] == [type(x) for x in expected]:
-            with connection.cursor() as cur:
-                if connection.vendor == "postgresql" and len(items) > 1:
-                    # One statement for the batch: the same expressions, each customer's values from arrays.
-                    rows = [params(cid, *d) for cid, d in items]
-                    cur.execute(_TOTALS_FROM_ARRAYS, [[r[6] for r in rows], [r[0] for r in rows], [r[1] for r in rows],
-                                                      [r[2] for r in rows], [r[4] for r in rows]])
-                else:
-                    cur.executemany(sql, [params(cid, *d) for cid, d in items])
-            continue
-        for cid, (orders, revenue, first, last) in items:  # values of other kinds: as the ORM writes them
-            CustomerStats.objects.filter(pk=cid).update(**update_values(orders, revenue, first, last))
+    def apply(deltas) -> int:
+        """Run the updates; returns how many totals rows they changed."""
+        groups: dict[tuple[type, ...], list[tuple[int, tuple]]] = {}
+        for customer_id, delta in deltas.items():
+            groups.setdefault(tuple(type(x) for x in (customer_id, *delta)), []).append((customer_id, delta))
+        changed = 0
+        for items in groups.values():
+            customer_id, delta = items[0]
+            query = CustomerStats.objects.filter(pk=customer_id).query.chain(UpdateQuery)
+            query.add_update_values(update_values(*delta))
+            sql, expected = query.get_compiler(db).as_sql()
+            mine = params(customer_id, *delta)
+            if mine == tuple(expected) and [type(x) for x in mine] == [type(x) for x in expected]:
+                with connection.cursor() as cur:
+                    if connection.vendor == "postgresql" and len(items) > 1:
+                        # One statement for the batch: the same expressions, each customer's values from arrays.
+                        rows = [params(cid, *d) for cid, d in items]
+                        cur.execute(_TOTALS_FROM_ARRAYS, [[r[6] for r in rows], [r[0] for r in rows],
+                                                          [r[1] for r in rows], [r[2] for r in rows],
+                                                          [r[4] for r in rows]])
+                    else:
+                        cur.executemany(sql, [params(cid, *d) for cid, d in items])
+                    changed += cur.rowcount
+                continue
+            for cid, (orders, revenue, first, last) in items:  # values of other kinds: as the ORM writes them
+                changed += CustomerStats.objects.filter(pk=cid).update(**update_values(orders, revenue, first, last))
+        return changed
+
+    if deltas and apply(deltas) < len(deltas):
+        # Some customers had no totals row (every customer gets one when created; one missing for any other
+        # reason must not lose its update): make those rows, then apply their updates. Checked by the count of
+        # rows the updates changed, so the usual batch costs no extra statement.
+        have = set()
+        ids = list(deltas)
+        for start in range(0, len(ids), 10_000):
+            have.update(CustomerStats.objects.filter(pk__in=ids[start:start + 10_000]).values_list("pk", flat=True))
+        # The rows that were there took their update above; the missing ones are made and updated now.
+        missing = {cid: d for cid, d in deltas.items() if cid not in have}
+        _ensure_stats_rows(missing)
+        apply(missing)
 
 
 # apply_purchase_totals_bulk on PostgreSQL: the UPDATE Django compiles for one customer (see above), for every

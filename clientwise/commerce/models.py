@@ -26,6 +26,11 @@ def quantity_field() -> models.DecimalField:
     return models.DecimalField(_("quantity"), max_digits=14, decimal_places=3)
 
 
+def rate_field(verbose: str = "", **kwargs) -> models.DecimalField:
+    """An exchange rate: units of the base currency (settings.CURRENCY) per unit of another, eight decimals."""
+    return models.DecimalField(verbose or None, max_digits=18, decimal_places=8, **kwargs)
+
+
 class Region(SourcedModel):
     """A sales region (华东, 华北, ...)."""
 
@@ -190,8 +195,32 @@ class Promoter(SourcedModel):
         return self.name
 
 
+class ExchangeRate(SourcedModel):
+    """How many units of the base currency (settings.CURRENCY) one unit of `currency` is worth from `day` on: the
+    rate applies to orders placed (local calendar day) on that day and after, until the currency's next rate and
+    for at most settings.FX_RATE_VALID_DAYS days (commerce.rules.rate_on; docs/reference-data.md)."""
+
+    currency = models.CharField(_("currency"), max_length=3)
+    day = models.DateField(_("valid from"))
+    rate = rate_field(_("rate"))
+
+    class Meta:
+        ordering = ["currency", "-day"]
+        constraints = [
+            models.UniqueConstraint(fields=["currency", "day"], name="exchangerate_unique_day"),
+            unique_source_key("exchangerate_unique_source_key"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.currency} {self.day:%Y-%m-%d} {self.rate.normalize():f}"
+
+
 class Order(SourcedModel):
-    """A purchase by a customer. Amounts are the sums of its lines (kept in step by the service)."""
+    """A purchase by a customer. Amounts are the sums of its lines (kept in step by the service), in the order's
+    currency; `base_amount` is the amount in the base currency (settings.CURRENCY) at `fx_rate`, the rate captured
+    when the order was stored. An order in a currency without a rate for its day has neither (both NULL): it is
+    stored, flagged "waiting for an exchange rate", and left out of every total until a rate for its day is
+    entered, which converts it (commerce.services.convert_waiting_orders)."""
 
     class Status(models.TextChoices):
         COMPLETED = "completed", _("Completed")
@@ -214,6 +243,9 @@ class Order(SourcedModel):
     discount = money(_("discount"))
     amount = money(_("amount"))
     cost = money(_("cost"))
+    fx_rate = rate_field(_("exchange rate"), null=True, blank=True)
+    base_amount = models.DecimalField(_("amount in the base currency"), max_digits=14, decimal_places=2, null=True,
+                                      blank=True)
     line_count = models.PositiveIntegerField(default=0)
     # Lines of the order still in an import's quarantine (line policy "keep the valid lines"): the order is
     # partial until they are replayed into it.
@@ -237,6 +269,15 @@ class Order(SourcedModel):
     @property
     def partial(self) -> bool:
         return self.missing_lines > 0
+
+    @property
+    def waiting_for_rate(self) -> bool:
+        return self.fx_rate is None
+
+
+# The orders every total counts (customer totals, home figures, reports, analytics): completed, and converted to the
+# base currency. An order waiting for an exchange rate counts nowhere until it is converted.
+COUNTED = Q(status=Order.Status.COMPLETED, fx_rate__isnull=False)
 
 
 class OrderLine(models.Model):
@@ -266,12 +307,15 @@ class OrderLine(models.Model):
 
 
 class Return(SourcedModel):
-    """Goods brought back: reduces the customer's revenue."""
+    """Goods brought back: reduces the customer's revenue. `base_amount` is the refund in the base currency at its
+    order's rate (NULL while the order waits for a rate)."""
 
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="returns")
     customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="returns", db_index=False)
     returned_at = models.DateTimeField(_("returned at"))
     amount = money(_("amount"))
+    base_amount = models.DecimalField(_("amount in the base currency"), max_digits=14, decimal_places=2, null=True,
+                                      blank=True)
     reason = models.CharField(_("reason"), max_length=200, blank=True, default="")
 
     class Meta:

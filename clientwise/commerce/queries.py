@@ -12,16 +12,18 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Prefetch, Q, QuerySet, Sum
+from django.db.models import Count, DecimalField, F, Max, Min, Prefetch, Q, QuerySet, Sum
 from django.db.models.functions import Lower, TruncDate
 from django.utils import timezone
 
+from clientwise.commerce import rules
 from clientwise.commerce.models import (
+    COUNTED,
     Branch,
     Brand,
     Channel,
+    ExchangeRate,
     Order,
     OrderLine,
     Product,
@@ -234,9 +236,8 @@ def store_month_figures(user, store_ids: list[int], *, today: dt.date | None = N
     """Per store: completed orders and revenue this calendar month, in the user's scope (one grouped query)."""
     today = today or timezone.localdate()
     start = day_bounds(today.replace(day=1))[0]
-    rows = (visible_orders(user).filter(store_id__in=store_ids, ordered_at__gte=start,
-                                        status=Order.Status.COMPLETED)
-            .values("store_id").annotate(orders=Count("id"), revenue=Sum("amount")).order_by())
+    rows = (visible_orders(user).filter(COUNTED, store_id__in=store_ids, ordered_at__gte=start)
+            .values("store_id").annotate(orders=Count("id"), revenue=Sum("base_amount")).order_by())
     return {r["store_id"]: {"orders": r["orders"], "revenue": r["revenue"] or ZERO} for r in rows}
 
 
@@ -249,13 +250,14 @@ def store_figures(user, store: Store, *, today: dt.date | None = None) -> dict:
     today = today or timezone.localdate()
     this_start = month_start(today)
     last_start = month_start(this_start - dt.timedelta(days=1))
-    qs = visible_orders(user).filter(store_id=store.pk, status=Order.Status.COMPLETED)
+    qs = visible_orders(user).filter(COUNTED, store_id=store.pk)
 
     def window(start: dt.date, end: dt.date | None) -> dict:
         rows = qs.filter(ordered_at__gte=day_bounds(start)[0])
         if end is not None:
             rows = rows.filter(ordered_at__lt=day_bounds(end)[0])
-        agg = rows.aggregate(orders=Count("id"), revenue=Sum("amount"), customers=Count("customer_id", distinct=True))
+        agg = rows.aggregate(orders=Count("id"), revenue=Sum("base_amount"),
+                             customers=Count("customer_id", distinct=True))
         revenue = agg["revenue"] or ZERO
         return {"orders": agg["orders"], "revenue": revenue, "customers": agg["customers"],
                 "aov": (revenue / agg["orders"]).quantize(Decimal("0.01")) if agg["orders"] else ZERO}
@@ -277,17 +279,18 @@ def key_figures(user, day: dt.date | None = None, *, until: dt.time | None = Non
     if until is not None:
         end = min(end, timezone.make_aware(dt.datetime.combine(day, until)))
     empty = {"day": day, "orders": 0, "revenue": ZERO, "average_order_value": ZERO, "new_customers": 0,
-             "active_customers": 0, "returns": ZERO, "currency": "CNY"}
+             "active_customers": 0, "returns": ZERO, "currency": rules.base_currency()}
     if not can_view_orders(user):
         return empty
-    todays = visible_orders(user).filter(ordered_at__gte=start, ordered_at__lt=end, status=Order.Status.COMPLETED)
-    agg = todays.aggregate(orders=Count("id"), revenue=Sum("amount"), customers=Count("customer_id", distinct=True))
+    todays = visible_orders(user).filter(COUNTED, ordered_at__gte=start, ordered_at__lt=end)
+    agg = todays.aggregate(orders=Count("id"), revenue=Sum("base_amount"),
+                           customers=Count("customer_id", distinct=True))
     revenue = agg["revenue"] or ZERO
     new = visible_customers(user).filter(pk__in=todays.values("customer_id"), stats__first_order_at__gte=start,
                                          stats__first_order_at__lt=end).count() if agg["orders"] else 0
     returns_qs = Return.objects.filter(returned_at__gte=start, returned_at__lt=end)
     returns_qs = restrict_by_customer(returns_qs, user)
-    returns = returns_qs.aggregate(s=Sum("amount"))["s"] or ZERO
+    returns = returns_qs.aggregate(s=Sum("base_amount"))["s"] or ZERO
 
     return {
         **empty,
@@ -297,7 +300,7 @@ def key_figures(user, day: dt.date | None = None, *, until: dt.time | None = Non
         "active_customers": agg["customers"],
         "new_customers": new,
         "returns": returns,
-        "currency": settings.CURRENCY,
+        "currency": rules.base_currency(),
     }
 
 
@@ -320,9 +323,15 @@ def page(qs: QuerySet, *, sort: str, cursor: str | None, size: int = 25):
 def product_sales(user, product: Product, *, days: int = 30) -> dict:
     """Units, revenue and orders of one product over the last `days` days, in the user's scope."""
     since = timezone.now() - dt.timedelta(days=days)
-    return (OrderLine.objects.filter(product_id=product.pk, order__ordered_at__gte=since,
-                                     order__status=Order.Status.COMPLETED, order__in=visible_orders(user))
-            .aggregate(units=Sum("quantity"), revenue=Sum("amount"), orders=Count("order_id", distinct=True)))
+    figures = (OrderLine.objects.filter(product_id=product.pk, order__ordered_at__gte=since,
+                                        order__status=Order.Status.COMPLETED, order__fx_rate__isnull=False,
+                                        order__in=visible_orders(user))
+               .aggregate(units=Sum("quantity"), revenue=Sum(F("amount") * F("order__fx_rate"),
+                                                             output_field=DecimalField(max_digits=24, decimal_places=10)),
+                          orders=Count("order_id", distinct=True)))
+    if figures["revenue"] is not None:  # lines in the base currency at their order's rate
+        figures["revenue"] = Decimal(figures["revenue"]).quantize(Decimal("0.01"))
+    return figures
 
 
 def store_recent_orders(user, store: Store, *, limit: int = 15) -> list[Order]:
@@ -364,9 +373,9 @@ def revenue_by_day(user, *, days: int = 30, end: dt.date | None = None) -> dict[
     first = end - dt.timedelta(days=days - 1)
     start, _ = day_bounds(first)
     _, stop = day_bounds(end)
-    rows = (visible_orders(user).filter(ordered_at__gte=start, ordered_at__lt=stop, status="completed")
+    rows = (visible_orders(user).filter(COUNTED, ordered_at__gte=start, ordered_at__lt=stop)
             .annotate(day=TruncDate("ordered_at", tzinfo=timezone.get_current_timezone()))
-            .values("day").annotate(revenue=Sum("amount"), orders=Count("id")).order_by("day"))
+            .values("day").annotate(revenue=Sum("base_amount"), orders=Count("id")).order_by("day"))
     by_day = {row["day"]: row for row in rows}
     labels, revenue, orders = [], [], []
     for i in range(days):
@@ -464,3 +473,55 @@ def get_reference(model, pk):
         return model.objects.get(pk=int(pk))
     except (TypeError, ValueError, model.DoesNotExist):
         raise NotFound() from None
+
+
+# --- exchange rates ---------------------------------------------------------------------------------------------
+
+
+class RateBook:
+    """The exchange rates of some currencies, read once (a few rows per currency and day), answering the rate of
+    an order's currency on its local calendar day by commerce.rules.rate_on: 1 for the base currency, None when the
+    currency has no rate for that day (the order waits for one)."""
+
+    def __init__(self, currencies=None):
+        self.base = rules.base_currency()
+        self.valid_days = rules.rate_valid_days()
+        wanted = None if currencies is None else sorted({c for c in currencies if c and c != self.base})
+        self.table: dict[str, tuple[list, list]] = {}
+        if wanted == []:
+            return
+        qs = ExchangeRate.objects.order_by("currency", "day")
+        if wanted is not None:
+            qs = qs.filter(currency__in=wanted)
+        for currency, day, rate in qs.values_list("currency", "day", "rate"):
+            days, rates = self.table.setdefault(currency, ([], []))
+            days.append(day)
+            rates.append(rate)
+
+    def rate(self, currency: str, day: dt.date) -> Decimal | None:
+        if currency == self.base:
+            return Decimal(1)
+        found = self.table.get(currency)
+        return None if found is None else rules.rate_on(found[0], found[1], day, self.valid_days)
+
+    def rate_at(self, currency: str, moment: dt.datetime) -> Decimal | None:
+        """The rate for an order placed at `moment` (its local calendar day)."""
+        if currency == self.base:
+            return Decimal(1)
+        return self.rate(currency, timezone.localtime(moment).date())
+
+
+def exchange_rate_list(q: str = "") -> list[ExchangeRate]:
+    """Every exchange rate, by currency and newest day first; `q` filters by currency code."""
+    qs = ExchangeRate.objects.order_by("currency", "-day")
+    text = q.strip().upper()
+    if text:
+        qs = qs.filter(currency__contains=text)
+    return list(qs)
+
+
+def orders_waiting_for_rates() -> list[dict]:
+    """Per currency, the orders stored without an exchange rate for their day: how many and their first and last
+    order time (the rates page lists them; they are in no total until a rate converts them)."""
+    return list(Order.objects.filter(fx_rate__isnull=True).values("currency")
+                .annotate(orders=Count("id"), first=Min("ordered_at"), last=Max("ordered_at")).order_by("currency"))

@@ -115,6 +115,55 @@ def default_currency() -> str:
     return str(getattr(settings, "CURRENCY", "CNY") or "CNY").upper()
 
 
+def base_currency() -> str:
+    """The currency every total, measure and model counts in: settings.CURRENCY (the default currency too)."""
+    return default_currency()
+
+
+RATE_PLACES = Decimal("0.00000001")
+MAX_RATE = Decimal("1e9")
+
+
+def parse_rate(text, field: str = "rate") -> Decimal:
+    """An exchange rate from its text ('7.1234', '0,0482'): units of the base currency per unit of the other,
+    greater than zero, at most eight decimals."""
+    try:
+        number = Decimal(str(text).replace(",", ".").strip()) if not isinstance(text, Decimal) else text
+    except (InvalidOperation, ValueError):
+        number = None
+    if number is None or not number.is_finite() or number <= 0 or number >= MAX_RATE:
+        raise DomainError(ErrorCode.INVALID, _("An exchange rate is a number greater than zero."), field)
+    if number != number.quantize(RATE_PLACES, rounding=ROUND_HALF_UP):
+        raise DomainError(ErrorCode.INVALID, _("An exchange rate has at most eight decimals."), field)
+    return number.quantize(RATE_PLACES)
+
+
+def rate_valid_days() -> int:
+    """How long a rate applies when no later rate of its currency follows: settings.FX_RATE_VALID_DAYS (31)."""
+    return int(getattr(settings, "FX_RATE_VALID_DAYS", 31))
+
+
+def rate_on(days: list, rates: list, day, valid_days: int) -> Decimal | None:
+    """The rate of one currency on `day`: of its rates (`days` ascending, `rates` beside them) the one with the
+    latest day on or before `day`, unless that day is `valid_days` or more days before it; None when there is
+    none (the order waits for a rate)."""
+    import bisect
+
+    i = bisect.bisect_right(days, day) - 1
+    if i < 0 or (day - days[i]).days >= valid_days:
+        return None
+    return rates[i]
+
+
+def to_base(amount: Decimal, rate: Decimal | None) -> Decimal | None:
+    """An amount in the base currency at `rate`, rounded half up to the cent (None without a rate)."""
+    if rate is None:
+        return None
+    if rate == 1:
+        return amount
+    return (amount * rate).quantize(CENT, ROUND_HALF_UP)
+
+
 def clean_currency(value: str | None, default: str | None = None, field: str = "currency") -> str:
     """The currency of an order: the given code (any case), else `default` (an import mapping's), else
     settings.CURRENCY. An unknown code is an error."""

@@ -28,6 +28,7 @@ from clientwise.accounts.models import User
 from clientwise.commerce import rules
 from clientwise.commerce.errors import CommerceErrorCode
 from clientwise.commerce.models import (
+    COUNTED,
     Branch,
     Channel,
     Order,
@@ -39,6 +40,7 @@ from clientwise.commerce.models import (
     ReturnLine,
     Store,
 )
+from clientwise.commerce.queries import RateBook
 from clientwise.core import permissions as perms
 from clientwise.core.audit import audit, diff, snapshot
 from clientwise.core.errors import DomainError, ErrorCode, NotFound, ValidationFailed
@@ -46,7 +48,11 @@ from clientwise.core.normalize import parse_amount, parse_date
 from clientwise.customers.errors import CustomersErrorCode
 from clientwise.customers.events import record_event
 from clientwise.customers.queries import get_customer_for
-from clientwise.customers.services import apply_purchase_totals, store_purchase_totals
+from clientwise.customers.services import (
+    apply_purchase_totals,
+    apply_purchase_totals_bulk,
+    store_purchase_totals,
+)
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
@@ -353,19 +359,24 @@ def create_order(*, actor, customer_id: int, lines: list[dict[str, Any]], store_
     discount = sum((p.discount for p in priced), ZERO)
     amount = sum((p.amount for p in priced), ZERO)
     cost = sum((p.cost for p in priced), ZERO)
+    # The rate of the order's day, captured now; without one the order is stored waiting for a rate, in no total.
+    fx_rate = RateBook([currency]).rate_at(currency, ordered_at)
     try:
         with transaction.atomic():
             order = Order.objects.create(
                 number=number or generate_order_number(ordered_at), customer_id=customer.pk, store=store,
                 channel=channel, sales_rep=sales_rep, promoter=promoter, ordered_at=ordered_at,
                 currency=currency, subtotal=subtotal, discount=discount, amount=amount, cost=cost,
+                fx_rate=fx_rate, base_amount=rules.to_base(amount, fx_rate),
                 line_count=len(clean_lines), source=source, external_id=external_id,
             )
             OrderLine.objects.bulk_create([
                 order_line(order_id=order.pk, customer_id=customer.pk, product_id=ln["product"].pk, priced=ln["priced"])
                 for ln in clean_lines
             ])
-            apply_purchase_totals(customer_id=customer.pk, orders=1, revenue=amount, ordered_at=ordered_at)
+            if fx_rate is not None:
+                apply_purchase_totals(customer_id=customer.pk, orders=1, revenue=order.base_amount,
+                                      ordered_at=ordered_at)
             record_event(
                 customer_id=customer.pk, kind="purchase", actor=actor, subject=_order_subject(order),
                 payload={
@@ -418,6 +429,11 @@ def returned_amount(order: Order) -> Decimal:
     return Return.objects.filter(order=order).aggregate(s=Sum("amount"))["s"] or ZERO
 
 
+def returned_base_amount(order: Order) -> Decimal:
+    """What was refunded on the order, in the base currency."""
+    return Return.objects.filter(order=order).aggregate(s=Sum("base_amount"))["s"] or ZERO
+
+
 def cancel_order(*, actor, order_id: int, reason: str) -> Order:
     """Cancel a completed order: the customer's order count drops by one and revenue by what is still kept
     (the amount minus anything already returned). Cancelling twice is 409."""
@@ -435,10 +451,12 @@ def cancel_order(*, actor, order_id: int, reason: str) -> Order:
         kept = order.amount - returned_amount(order)
         order.status = Order.Status.CANCELLED
         order.save(update_fields=["status", "updated_at"])
-        remaining = Order.objects.filter(customer_id=order.customer_id, status=Order.Status.COMPLETED).aggregate(
-            first=Min("ordered_at"), last=Max("ordered_at"))
-        apply_purchase_totals(customer_id=order.customer_id, orders=-1, revenue=-kept,
-                              purchase_window=(remaining["first"], remaining["last"]))
+        if order.fx_rate is not None:  # an order waiting for a rate was in no total
+            remaining = Order.objects.filter(COUNTED, customer_id=order.customer_id).aggregate(
+                first=Min("ordered_at"), last=Max("ordered_at"))
+            apply_purchase_totals(customer_id=order.customer_id, orders=-1,
+                                  revenue=-(order.base_amount - returned_base_amount(order)),
+                                  purchase_window=(remaining["first"], remaining["last"]))
         record_event(customer_id=order.customer_id, kind="purchase", actor=actor,
                      subject=_("Order %(number)s cancelled · %(amount)s") % {
                          "number": order.number, "amount": format_amount(kept, order.currency)},
@@ -536,11 +554,13 @@ def create_return(*, actor, order_id: int, lines: list[dict[str, Any]], reason: 
             raise ValidationFailed(errors)
         total = sum((refund for _line, _q, refund in picked), ZERO)
         ret = Return.objects.create(order=order, customer_id=order.customer_id, returned_at=returned_at, amount=total,
+                                    base_amount=rules.to_base(total, order.fx_rate),
                                     reason=reason, source=(source or "")[:40],
                                     external_id=(str(external_id)[:100] if external_id else None))
         ReturnLine.objects.bulk_create([ReturnLine(ret=ret, order_line=line, quantity=q, amount=refund)
                                         for line, q, refund in picked])
-        apply_purchase_totals(customer_id=order.customer_id, orders=0, revenue=-total)
+        if ret.base_amount is not None:
+            apply_purchase_totals(customer_id=order.customer_id, orders=0, revenue=-ret.base_amount)
         record_event(customer_id=order.customer_id, kind="return", actor=actor,
                      subject=_("Return on %(number)s · %(amount)s") % {
                          "number": order.number, "amount": format_amount(total, order.currency)},
@@ -844,10 +864,49 @@ def merge_refresh(customer_ids: list[int]) -> None:
 
 
 def purchase_totals(*, customer_id: int) -> tuple[int, Decimal, dt.datetime | None, dt.datetime | None]:
-    """A customer's totals recomputed from the rows, by the same rules the order services keep them:
-    completed orders count; revenue is their amounts less what was returned on them."""
-    completed = Order.objects.filter(customer_id=customer_id, status=Order.Status.COMPLETED)
-    agg = completed.aggregate(n=Count("id"), s=Sum("amount"), first=Min("ordered_at"), last=Max("ordered_at"))
-    returned = Return.objects.filter(customer_id=customer_id, order__status=Order.Status.COMPLETED).aggregate(
-        s=Sum("amount"))["s"] or ZERO
+    """A customer's totals recomputed from the rows, by the same rules the order services keep them: the counted
+    orders (completed and converted to the base currency, models.COUNTED) count; revenue is their amounts in the
+    base currency less what was returned on them (in the base currency too)."""
+    counted = Order.objects.filter(COUNTED, customer_id=customer_id)
+    agg = counted.aggregate(n=Count("id"), s=Sum("base_amount"), first=Min("ordered_at"), last=Max("ordered_at"))
+    returned = Return.objects.filter(customer_id=customer_id, order__status=Order.Status.COMPLETED,
+                                     order__fx_rate__isnull=False).aggregate(s=Sum("base_amount"))["s"] or ZERO
     return agg["n"] or 0, (agg["s"] or ZERO) - returned, agg["first"], agg["last"]
+
+
+def convert_waiting_orders(*, currency: str) -> int:
+    """Convert the orders of `currency` stored without an exchange rate whose day now has one (a rate was entered
+    or imported): each takes the rate of its day (fx_rate, base_amount, and its returns' base_amount) and, when
+    completed, joins its customer's totals (one order, its amount less its returns, its purchase time). Call
+    inside the caller's transaction (commerce.reference.save_exchange_rate). Returns how many were converted."""
+    waiting = list(Order.objects.filter(currency=currency, fx_rate__isnull=True)
+                   .values_list("id", "customer_id", "ordered_at", "amount", "status"))
+    if not waiting:
+        return 0
+    book = RateBook([currency])
+    converted: list[Order] = []
+    deltas: dict[int, list] = {}
+    for pk, customer_id, ordered_at, amount, status in waiting:
+        rate = book.rate_at(currency, ordered_at)
+        if rate is None:
+            continue
+        converted.append(Order(pk=pk, fx_rate=rate, base_amount=rules.to_base(amount, rate)))
+        if status == Order.Status.COMPLETED:
+            d = deltas.setdefault(customer_id, [0, ZERO, ordered_at, ordered_at])
+            d[0] += 1
+            d[1] += converted[-1].base_amount
+            d[2], d[3] = min(d[2], ordered_at), max(d[3], ordered_at)
+    if not converted:
+        return 0
+    Order.objects.bulk_update(converted, ["fx_rate", "base_amount"], batch_size=500)
+    rate_of = {o.pk: o.fx_rate for o in converted}
+    status_of = {pk: (customer_id, status) for pk, customer_id, _at, _a, status in waiting}
+    returns = list(Return.objects.filter(order_id__in=list(rate_of)).only("id", "order_id", "amount"))
+    for ret in returns:
+        ret.base_amount = rules.to_base(ret.amount, rate_of[ret.order_id])
+        customer_id, status = status_of[ret.order_id]
+        if status == Order.Status.COMPLETED:
+            deltas[customer_id][1] -= ret.base_amount
+    Return.objects.bulk_update(returns, ["base_amount"], batch_size=500)
+    apply_purchase_totals_bulk(deltas={k: tuple(d) for k, d in deltas.items()})
+    return len(converted)

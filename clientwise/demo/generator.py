@@ -44,6 +44,7 @@ from clientwise.commerce.models import (
     ReturnLine,
     Store,
 )
+from clientwise.commerce.rules import base_currency
 from clientwise.core.errors import DomainError, ErrorCode
 from clientwise.core.normalize import pinyin_keys
 from clientwise.customers.models import (
@@ -664,15 +665,18 @@ class Simulation:
             "id": self.ids(CustomerShare, shared.size), "customer_id": cid[shared],
             "team_id": w.branch_teams[branch[shared], 1 - team_pos[shared]]}))
         o_created = self.ts(o_ts[keep])
+        o_amounts = self.money(o_amount[keep])
+        r_amounts = self.money(r_amount)
         tables.append((Order, {
             "id": oid_of[keep], "created_at": o_created, "updated_at": o_created, "source": [C.SOURCE] * keep.size,
             "external_id": [None] * keep.size,
             "number": [f"SO{i:010d}" for i in oid_of[keep].tolist()], "customer_id": cid[p_cust],
             "store_id": _nullable(store), "channel_id": channel_ids[channel], "sales_rep_id": _nullable(rep),
             "promoter_id": _nullable(promoter), "ordered_at": o_created, "status": ["completed"] * keep.size,
-            "currency": ["CNY"] * keep.size, "subtotal": self.money(o_sub[keep]),
-            "discount": self.money(o_disc[keep]), "amount": self.money(o_amount[keep]),
-            "cost": self.money(o_cost[keep]), "line_count": o_lines[keep], "missing_lines": [0] * keep.size}))
+            # The demo sells in the base currency (settings.CURRENCY): every order at rate 1.
+            "currency": [base_currency()] * keep.size, "subtotal": self.money(o_sub[keep]),
+            "discount": self.money(o_disc[keep]), "amount": o_amounts, "fx_rate": [1.0] * keep.size,
+            "base_amount": o_amounts, "cost": self.money(o_cost[keep]), "line_count": o_lines[keep], "missing_lines": [0] * keep.size}))
         tables.append((OrderLine, {
             "id": lid, "order_id": oid_of[l_order[l_keep]], "customer_id": cid[l_cust[l_keep]],
             "product_id": w.product_ids[product[l_keep]], "quantity": qty[l_keep],
@@ -684,10 +688,10 @@ class Simulation:
         tables.append((Return, {
             "id": r_ids, "created_at": r_when, "updated_at": r_when, "source": [C.SOURCE] * cand.size,
             "external_id": [None] * cand.size, "order_id": oid_of[cand], "customer_id": cid[r_cust],
-            "returned_at": r_when, "amount": self.money(r_amount), "reason": reasons}))
+            "returned_at": r_when, "amount": r_amounts, "base_amount": r_amounts, "reason": reasons}))
         tables.append((ReturnLine, {
             "id": rl_ids, "ret_id": r_ids, "order_line_id": lid[line_pos[r_line]], "quantity": qty[r_line],
-            "amount": self.money(r_amount)}))
+            "amount": r_amounts}))
         tables.append((Interaction, self._interaction_columns(
             rng, n, cid, created_ts, owner, is_org, oid_of[keep], o_ts[keep], p_cust, o_amount[keep], o_lines[keep],
             rep, channel, r_ids, r_ts, r_cust, oid_of[cand], r_amount, reasons)))

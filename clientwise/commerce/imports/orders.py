@@ -34,6 +34,7 @@ from clientwise.commerce.models import (
     Store,
     Unit,
 )
+from clientwise.commerce.queries import RateBook
 from clientwise.commerce.reference import (
     brand_key,
     create_missing,
@@ -387,6 +388,7 @@ class OrderHandler(Handler):
         self._priced: dict[tuple, Any] = {}  # (SKU, texts of PRICE_FIELDS) -> PricedLine or its error
         self._terms: dict[int, tuple] = {}  # product id -> (list price, unit cost, fractions allowed)
         self._payloads = PurchasePayloads(self.job.pk)
+        self.rates = RateBook()  # the exchange rates, read once per job (a few rows per currency and month)
         self.fields = [t.name for t in TARGETS["orders"] if self.mapping.get(t.name)]
         # The per-field checks after the order number, in the order the per-row rules list their errors.
         self.plan_head = plan_for(self.mapping, [("external_id", v.text, {"max_length": 100})])
@@ -783,12 +785,14 @@ class OrderHandler(Handler):
             store = stores.get(stores_col[head]) if stores_col[head] else None
             channel = channels.get(channels_col[head]) if channels_col[head] else None
             priced = [line[i][1] for i in valid]
+            ordered_at = ordered_of[values["ordered_at"][head]]
+            rate = self.rates.rate_at(currency, ordered_at)
             to_create.append((valid, {
                 "number": number, "customer_id": cid, "store": store, "channel": channel,
-                "ordered_at": ordered_of[values["ordered_at"][head]], "currency": currency,
+                "ordered_at": ordered_at, "currency": currency,
                 "subtotal": sum([p.gross for p in priced], ZERO), "discount": sum([p.discount for p in priced], ZERO),
                 "amount": amount, "cost": sum([p.cost for p in priced], ZERO), "line_count": len(valid),
-                "missing_lines": failed, "external_id": ext,
+                "missing_lines": failed, "external_id": ext, "fx_rate": rate, "base_amount": rules.to_base(amount, rate),
             }))
             for i in valid:
                 outcome[i] = "created"
@@ -800,21 +804,13 @@ class OrderHandler(Handler):
         inserter(Order, ORDER_FIELDS).insert([
             (pk, o["number"], o["customer_id"], o["store"].id if o["store"] else None,
              o["channel"].id if o["channel"] else None, o["ordered_at"], o["currency"], o["subtotal"], o["discount"],
-             o["amount"], o["cost"], o["line_count"], o["missing_lines"], source, o["external_id"])
+             o["amount"], o["cost"], o["line_count"], o["missing_lines"], source, o["external_id"], o["fx_rate"],
+             o["base_amount"])
             for pk, (_v, o) in zip(ids, to_create, strict=True)])
         inserter(OrderLine, ORDER_LINE_FIELDS).insert([
             line_values(pk, o["customer_id"], *line[i])
             for pk, (valid, o) in zip(ids, to_create, strict=True) for i in valid])
-        deltas: dict[int, list] = {}
-        for _v, o in to_create:
-            d = deltas.get(o["customer_id"])
-            if d is None:
-                deltas[o["customer_id"]] = [1, o["amount"], o["ordered_at"], o["ordered_at"]]
-                continue
-            d[0] += 1
-            d[1] += o["amount"]
-            d[2] = min(d[2], o["ordered_at"])
-            d[3] = max(d[3], o["ordered_at"])
+        deltas = purchase_deltas([o for _v, o in to_create])
         apply_purchase_totals_bulk(deltas={k: tuple(d) for k, d in deltas.items()})
         subject = _("Order %(number)s · %(amount)s")
         payload = self._payloads.encode
@@ -896,7 +892,32 @@ _json_str = json.encoder.encode_basestring_ascii  # json.dumps of a str, with th
 _EMPTY = '""'
 
 ORDER_FIELDS = ("id", "number", "customer_id", "store_id", "channel_id", "ordered_at", "currency", "subtotal",
-                "discount", "amount", "cost", "line_count", "missing_lines", "source", "external_id")
+                "discount", "amount", "cost", "line_count", "missing_lines", "source", "external_id", "fx_rate",
+                "base_amount")
+
+
+def purchase_deltas(orders: list[dict[str, Any]]) -> dict[int, list]:
+    """The purchase totals' deltas of new orders ({customer_id: [orders, revenue, first, last]}): each order
+    converted to the base currency counts with its base amount; one waiting for an exchange rate counts nowhere
+    (commerce.models.COUNTED)."""
+    deltas: dict[int, list] = {}
+    for o in orders:
+        base = o["base_amount"]
+        if base is None:
+            continue
+        d = deltas.get(o["customer_id"])
+        if d is None:
+            deltas[o["customer_id"]] = [1, base, o["ordered_at"], o["ordered_at"]]
+            continue
+        d[0] += 1
+        d[1] += base
+        if o["ordered_at"] < d[2]:
+            d[2] = o["ordered_at"]
+        elif o["ordered_at"] > d[3]:
+            d[3] = o["ordered_at"]
+    return deltas
+
+
 ORDER_LINE_FIELDS = ("order_id", "customer_id", "product_id", "quantity", "unit_price", "promotion_discount",
                      "coupon_discount", "loyalty_discount", "manual_discount", "discount", "amount", "cost")
 
@@ -922,13 +943,18 @@ def append_lines(handler: Handler, appends: list[tuple[Any, list[tuple]]]) -> No
     for order, added in appends:
         priced = [p for _product, p in added]
         amount = sum([p.amount for p in priced], ZERO)
+        # The base amount is the new amount at the rate the order was stored with (none while it waits for one).
+        order.amount += amount
+        old_base, order.base_amount = order.base_amount, rules.to_base(order.amount, order.fx_rate)
         Order.objects.filter(pk=order.id).update(
             line_count=F("line_count") + len(added), missing_lines=F("missing_lines") - len(added),
             subtotal=F("subtotal") + sum([p.gross for p in priced], ZERO),
             discount=F("discount") + sum([p.discount for p in priced], ZERO), amount=F("amount") + amount,
-            cost=F("cost") + sum([p.cost for p in priced], ZERO), updated_at=handler.now)
-        d = deltas.setdefault(order.customer_id, [0, ZERO, order.ordered_at, order.ordered_at])
-        d[1] += amount
+            base_amount=order.base_amount, cost=F("cost") + sum([p.cost for p in priced], ZERO),
+            updated_at=handler.now)
+        if order.base_amount is not None:
+            d = deltas.setdefault(order.customer_id, [0, ZERO, order.ordered_at, order.ordered_at])
+            d[1] += order.base_amount - old_base
     apply_purchase_totals_bulk(deltas={k: tuple(d) for k, d in deltas.items()})
     subject = _("Order %(number)s · %(amount)s")
     for order in {order.id: order for order, _added in appends}.values():

@@ -1,12 +1,13 @@
 """The per-row order handler as it was before the column-wise one (kept as the reference the tests compare the
 column-wise handler with: same outcomes, same errors in the same order, same stored rows), with the line shapes
 and policies of commerce.rules (fractional quantities, four-decimal prices, amount basis, discount kinds, void
-lines, the keep-valid line policy and partial orders, currency per row or mapping). Lines added to a partial order
+lines, the keep-valid line policy and partial orders, currency per row or mapping, the exchange rate of the order's
+day: an order without one is stored waiting for it and counts in no total). Lines added to a partial order
 go through commerce.imports.orders.append_lines, as the column-wise handler's do."""
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.utils import timezone
@@ -26,6 +27,7 @@ from clientwise.commerce.imports.orders import (
     line_values,
     order_options,
 )
+from clientwise.commerce.queries import RateBook
 from clientwise.commerce.services import payload_quantity
 from clientwise.core import permissions as perms
 from clientwise.core.bulk import inserter, reserve_ids
@@ -246,13 +248,16 @@ class ReferenceOrderHandler(Handler):
             pending_numbers[number] = ext
             store = stores.get(head.clean.get("store")) if head.clean.get("store") else None
             channel = channels.get(head.clean.get("channel")) if head.clean.get("channel") else None
+            rate = RateBook([head.clean["currency"]]).rate(
+                head.clean["currency"], timezone.localtime(head.clean["ordered_at"]).date())
             to_create.append((valid, {
                 "number": number, "customer_id": head.clean["customer_id"], "store": store, "channel": channel,
                 "ordered_at": head.clean["ordered_at"], "currency": head.clean["currency"],
                 "subtotal": sum((r.clean["priced"].gross for r in valid), ZERO),
                 "discount": sum((r.clean["priced"].discount for r in valid), ZERO), "amount": amount,
                 "cost": sum((r.clean["priced"].cost for r in valid), ZERO), "line_count": len(valid),
-                "missing_lines": len(failed), "external_id": ext,
+                "missing_lines": len(failed), "external_id": ext, "fx_rate": rate,
+                "base_amount": None if rate is None else (amount * rate).quantize(Decimal("0.01"), ROUND_HALF_UP),
             }))
             for r in valid:
                 r.outcome = "created"
@@ -261,16 +266,19 @@ class ReferenceOrderHandler(Handler):
         inserter(Order, ORDER_FIELDS).insert([
             (pk, o["number"], o["customer_id"], o["store"].pk if o["store"] else None,
              o["channel"].pk if o["channel"] else None, o["ordered_at"], o["currency"], o["subtotal"], o["discount"],
-             o["amount"], o["cost"], o["line_count"], o["missing_lines"], source, o["external_id"])
+             o["amount"], o["cost"], o["line_count"], o["missing_lines"], source, o["external_id"], o["fx_rate"],
+             o["base_amount"])
             for pk, (_group, o) in zip(ids, to_create, strict=True)])
         inserter(OrderLine, ORDER_LINE_FIELDS).insert([
             line_values(pk, o["customer_id"], r.clean["product"], r.clean["priced"])
             for pk, (group, o) in zip(ids, to_create, strict=True) for r in group])
         deltas: dict[int, list] = {}
         for _group, o in to_create:
+            if o["fx_rate"] is None:  # waiting for an exchange rate: in no total
+                continue
             d = deltas.setdefault(o["customer_id"], [0, ZERO, o["ordered_at"], o["ordered_at"]])
             d[0] += 1
-            d[1] += o["amount"]
+            d[1] += o["base_amount"]
             d[2] = min(d[2], o["ordered_at"])
             d[3] = max(d[3], o["ordered_at"])
         apply_purchase_totals_bulk(deltas={k: tuple(d) for k, d in deltas.items()})

@@ -160,7 +160,7 @@ def test_imported_order_reads_back_like_an_orm_order(org, catalog):
         ref = Order.objects.bulk_create([Order(
             number="SO-X", customer_id=cust.pk, store=catalog["store"], ordered_at=at, currency="CNY",
             subtotal=Decimal("225.50"), discount=Decimal("0.00"), amount=Decimal("225.50"), cost=Decimal("125.00"),
-            line_count=2, source="pos", external_id="SO-X")])[0]
+            fx_rate=Decimal(1), base_amount=Decimal("225.50"), line_count=2, source="pos", external_id="SO-X")])[0]
         OrderLine.objects.bulk_create([
             OrderLine(order_id=ref.pk, customer_id=cust.pk, product=catalog["p1"], quantity=2,
                       unit_price=Decimal("100.00"), discount=Decimal("0.00"), amount=Decimal("200.00"),

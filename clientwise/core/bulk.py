@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import functools
+import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -260,3 +261,46 @@ def reserve_ids(model: type[models.Model], n: int, *, using: str = DEFAULT_DB_AL
 def inserter(model: type[models.Model], fields: tuple[str, ...], using: str = DEFAULT_DB_ALIAS) -> BulkInsert:
     """A BulkInsert per (model, fields, database), built once."""
     return BulkInsert(model, fields, using=using)
+
+
+class PlannerStatistics:
+    """Keeps PostgreSQL's planner statistics in step with tables a bulk job grows (imports, loads).
+
+    Between ANALYZE runs the planner plans with the row counts of the last one; a table that went from empty to
+    200,000 rows inside an import is still planned as "a few rows", so a lookup of 5,000 keys becomes a scan of
+    the whole table (measured on an orders import: 58–112 ms per lookup instead of about 10, and a 574 ms totals
+    update per batch). Autovacuum fixes this a minute later at best, and not at all where it is switched off.
+
+    `after_commit()` (call it between batches, outside their transactions) looks at most every `interval`
+    seconds at the tables that grew by more than `growth` since their statistics were gathered (pg_class.reltuples
+    against the live row count of pg_stat_user_tables) and ANALYZEs them; ANALYZE reads a fixed sample, so a
+    million-row table costs about as much as a small one, and a table is analysed about log(n)/log(1 + growth)
+    times over a whole import. Does nothing on other databases (SQLite plans from its indexes without
+    statistics)."""
+
+    def __init__(self, *, using: str = DEFAULT_DB_ALIAS, growth: float = 0.25, min_rows: int = 1000,
+                 interval: float = 2.0):
+        self.using, self.growth, self.min_rows, self.interval = using, growth, min_rows, interval
+        self._last = float("-inf")
+        self.analyzed: list[str] = []
+
+    def after_commit(self) -> list[str]:
+        """ANALYZE the tables that outgrew their statistics; returns their names."""
+        connection = connections[self.using]
+        if connection.vendor != "postgresql" or connection.in_atomic_block:
+            return []
+        now = time.monotonic()
+        if now - self._last < self.interval:
+            return []
+        self._last = now
+        qn = connection.ops.quote_name
+        with connection.cursor() as cur:
+            cur.execute(
+                "SELECT s.relname FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid "
+                "WHERE s.schemaname = current_schema() AND s.n_live_tup >= %s "
+                "AND s.n_live_tup > (1 + %s) * GREATEST(c.reltuples, 0)", [self.min_rows, self.growth])
+            tables = [name for (name,) in cur.fetchall()]
+            for name in tables:
+                cur.execute(f"ANALYZE {qn(name)}")
+        self.analyzed.extend(tables)
+        return tables

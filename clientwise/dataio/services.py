@@ -40,6 +40,7 @@ from clientwise.commerce import rules
 from clientwise.core import permissions as perms
 from clientwise.core import spreadsheet
 from clientwise.core.audit import audit
+from clientwise.core.bulk import PlannerStatistics
 from clientwise.core.errors import DomainError, ErrorCode, ValidationFailed
 from clientwise.core.masking import mask_email, mask_id_number, mask_phone
 from clientwise.core.uploads import save_upload
@@ -494,6 +495,7 @@ def _execute(job: ImportJob, *, dry_run: bool = False, limit: int | None = None,
     handler = handler_cls(job=job, actor=actor)
     result = RunResult()
     done = 0
+    planner = PlannerStatistics()  # the lookups of later batches are planned for the rows earlier ones wrote
     if (hasattr(handler, "process_values") and job.format == ImportJob.Format.CSV and not dry_run and not keep_rows
             and limit is None):
         return _execute_columns(job, handler, size=size, crash_after_batches=crash_after_batches)
@@ -517,6 +519,7 @@ def _execute(job: ImportJob, *, dry_run: bool = False, limit: int | None = None,
                         QuarantinedRow.objects.bulk_create(_quarantine_raw(job, items, errors, headers),
                                                            batch_size=1000)
                         _record_batch(job, actor, handler, items[0][0], items[-1][0], counts)
+                    planner.after_commit()
                     done += 1
         finally:
             rows.close()
@@ -539,6 +542,8 @@ def _execute(job: ImportJob, *, dry_run: bool = False, limit: int | None = None,
                         _record_batch(job, actor, handler, batch[0].number, batch[-1].number, counts)
                 if keep_rows:
                     result.rows.extend(batch)
+                if not dry_run:
+                    planner.after_commit()
                 done += 1
     finally:
         rows.close()
@@ -556,6 +561,7 @@ def _execute_columns(job: ImportJob, handler, *, size: int, crash_after_batches:
                                                       headers_wanted)
     fields = {name: header for name, header in job.mapping.items() if header}
     done = 0
+    planner = PlannerStatistics()
     try:
         with _long_lived_objects_frozen():
             for batch in _column_batches(chunks, job.mapping["number"], start_after=job.last_row, size=size):
@@ -573,6 +579,7 @@ def _execute_columns(job: ImportJob, handler, *, size: int, crash_after_batches:
                         job, [(numbers[i], batch.cells(i)) for i in rejected], [errors[i] for i in rejected], headers),
                         batch_size=1000)
                     _record_batch(job, actor, handler, numbers[0], numbers[-1], counts)
+                planner.after_commit()
                 done += 1
     finally:
         chunks.close()

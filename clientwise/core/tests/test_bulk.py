@@ -228,3 +228,35 @@ def test_decimals_of_every_shape_read_back_identical(org):
                                      "quantity": 1, "unit_price": price, "discount": Decimal("0.00"),
                                      "amount": price, "cost": Decimal("0.5")})
         assert orm == fast, price
+
+
+@pytest.mark.django_db(transaction=True)
+def test_planner_statistics_follow_a_table_a_bulk_job_grew():
+    """PostgreSQL: a table that grew past its statistics is ANALYZEd between batches, so the next batch's lookups
+    are planned for its real size (with autovacuum off, as on this machine, it is never analysed otherwise).
+    Elsewhere: nothing runs."""
+    import time
+
+    from django.db import transaction
+
+    from clientwise.core.bulk import PlannerStatistics
+
+    planner = PlannerStatistics(interval=0)
+    if connection.vendor != "postgresql":
+        assert planner.after_commit() == []
+        return
+    with transaction.atomic():
+        ProductCategory.objects.bulk_create([ProductCategory(code=f"PS{i}", name=f"Cat {i}") for i in range(3000)])
+        assert planner.after_commit() == []  # not inside a transaction
+    with connection.cursor() as cur:
+        cur.execute("SELECT pg_stat_force_next_flush()")
+    deadline = time.monotonic() + 10
+    while "commerce_productcategory" not in planner.analyzed and time.monotonic() < deadline:
+        planner.after_commit()
+        time.sleep(0.2)
+    assert "commerce_productcategory" in planner.analyzed
+    with connection.cursor() as cur:
+        cur.execute("SELECT reltuples FROM pg_class WHERE relname = 'commerce_productcategory'")
+        assert cur.fetchone()[0] >= 3000
+    # Analysed: nothing to do until the table grows again.
+    assert "commerce_productcategory" not in planner.after_commit()

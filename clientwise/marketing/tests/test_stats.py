@@ -175,7 +175,7 @@ def _revenue(rng, sims: int, n: int, uplift: float = 1.0):
     return pre, post
 
 
-def _run(sims, pre_t, post_t, pre_c, post_c, truth):
+def _run(sims, pre_t, post_t, pre_c, post_c, truth, relative_truth=0.0):
     rows = []
     for s in range(sims):
         raw = S.lift(post_t[s], post_c[s])
@@ -187,6 +187,8 @@ def _run(sims, pre_t, post_t, pre_c, post_c, truth):
                 cup.absolute,
                 cup.ci_low <= truth <= cup.ci_high,
                 cup.variance_reduction,
+                raw.relative_ci_low <= relative_truth <= raw.relative_ci_high,
+                cup.relative_ci_low <= relative_truth <= cup.relative_ci_high,
             )
         )
     a = np.array(rows, dtype=float)
@@ -199,6 +201,8 @@ def _run(sims, pre_t, post_t, pre_c, post_c, truth):
         "reported_reduction": a[:, 4].mean(),
         "raw_sd": a[:, 0].std(),
         "cuped_sd": a[:, 2].std(),
+        "raw_relative_cover": a[:, 5].mean(),
+        "cuped_relative_cover": a[:, 6].mean(),
     }
 
 
@@ -225,10 +229,13 @@ def test_cuped_ab_covers_a_known_effect():
     pre_c, post_c = _revenue(rng, sims, nc)
     # True effect: 8 % of the control mean E[post] = exp(4 + 0.7²/2) · exp(0.35²/2) · 0.9.
     truth = 0.08 * math.exp(4.0 + 0.7**2 / 2) * math.exp(0.35**2 / 2) * 0.9
-    m = _run(sims, pre_t, post_t, pre_c, post_c, truth=truth)
+    m = _run(sims, pre_t, post_t, pre_c, post_c, truth=truth, relative_truth=0.08)
     print(f"\nCUPED A/B revenue, true effect {truth:.3f} ({sims} sims): {m}")
     assert abs(m["cuped_mean"] - truth) < 3 * m["cuped_sd"] / math.sqrt(sims)
     assert 0.94 <= m["cuped_cover"] <= 0.96
+    # The relative lift is exactly 8 %: the delta-method CI covers it, with and without CUPED.
+    assert 0.94 <= m["raw_relative_cover"] <= 0.96
+    assert 0.94 <= m["cuped_relative_cover"] <= 0.96
     assert m["var_ratio"] < 0.6
 
 

@@ -495,7 +495,7 @@ def test_sample_size_for_rates_agrees_with_statsmodels():
 
 def test_sample_size_follows_lehrs_sixteen_over_delta_squared():
     """Lehr (1992), "Sixteen s-squared over d-squared: a relation for crude sample size estimates", Statistics in
-    Medicine 11: 1099–1102 (van Belle, Statistical Rules of Thumb, rule 2.3): two equal groups, two-sided α = 0.05
+    Medicine 11: 1099–1102 (also in van Belle, Statistical Rules of Thumb, ch. 2): two equal groups, two-sided α = 0.05
     and 80 % power need n ≈ 16·σ²/δ² per group; the exact normal figure is 2·(1.95996 + 0.84162)² = 15.70."""
     plan = S.sample_size(baseline_mean=0.0, baseline_sd=10.0, mde=1.0, control_share=0.5)
     assert plan.n_treated == plan.n_control == math.ceil(2 * (1.959964 + 0.841621) ** 2 * 100)

@@ -57,8 +57,8 @@ class Customer(SourcedModel):
     organization = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="contacts",
                                      limit_choices_to={"kind": "organization"}, verbose_name=_("organization"))
     name = models.CharField(_("name"), max_length=200)
-    name_pinyin = models.CharField(max_length=200, blank=True, default="")
-    name_initials = models.CharField(max_length=60, blank=True, default="")
+    name_pinyin = models.CharField(_("name in pinyin"), max_length=200, blank=True, default="")
+    name_initials = models.CharField(_("initials in pinyin"), max_length=60, blank=True, default="")
     member_number = models.CharField(_("member number"), max_length=40, null=True, blank=True)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.ACTIVE)
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
@@ -193,7 +193,7 @@ class Tag(models.Model):
     """A label on customers (VIP, 团购, ...)."""
 
     name = models.CharField(_("name"), max_length=50, unique=True)
-    color = models.CharField(max_length=7, default="#5470c6")
+    color = models.CharField(_("colour"), max_length=7, default="#5470c6")
 
     class Meta:
         ordering = ["name"]
@@ -232,7 +232,7 @@ class CustomAttribute(models.Model):
     choices = models.JSONField(_("choices"), default=list, blank=True)
     required = models.BooleanField(_("required"), default=False)
     help_text = models.CharField(_("help text"), max_length=200, blank=True, default="")
-    position = models.PositiveIntegerField(default=0)
+    position = models.PositiveIntegerField(_("order on forms"), default=0)
 
     class Meta:
         ordering = ["position", "key"]
@@ -263,7 +263,7 @@ class ContactPoint(SourcedModel):
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
     value = models.CharField(_("value"), max_length=300)
     # Search key: E.164 for phones, lower-case for email and WeChat; empty for addresses.
-    value_normalized = models.CharField(max_length=300, blank=True, default="")
+    value_normalized = models.CharField(_("value as matched"), max_length=300, blank=True, default="")
     label = models.CharField(_("label"), max_length=40, blank=True, default="")
     is_primary = models.BooleanField(_("primary"), default=False)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.VALID)

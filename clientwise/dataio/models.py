@@ -32,18 +32,18 @@ class ImportJob(models.Model):
 
     kind = models.CharField(_("kind"), max_length=20, choices=kind_choices)
     source = models.CharField(_("source"), max_length=40)
-    file = models.CharField(max_length=500, blank=True, default="")  # path under var/imports/
+    file = models.CharField(_("stored file"), max_length=500, blank=True, default="")  # path under var/imports/
     original_name = models.CharField(_("file"), max_length=255, blank=True, default="")
     format = models.CharField(_("format"), max_length=10, choices=Format.choices)
     encoding = models.CharField(_("encoding"), max_length=30, blank=True, default="")
-    headers = models.JSONField(default=list, blank=True)
-    mapping = models.JSONField(default=dict, blank=True)  # target field -> column header
-    options = models.JSONField(default=dict, blank=True)  # key, owner_id, team_id, batch_size
+    headers = models.JSONField(_("columns in the file"), default=list, blank=True)
+    mapping = models.JSONField(_("column mapping"), default=dict, blank=True)  # target field -> column header
+    options = models.JSONField(_("import options"), default=dict, blank=True)  # key, owner_id, team_id, batch_size
     # What the import made besides its own rows: {"created_references": {"categories": [{"id", "code", "name"}],
     # "brands": [...], ...}} when the mapping's create_missing option let it create missing reference rows.
-    result = models.JSONField(default=dict, blank=True)
+    result = models.JSONField(_("reference rows created"), default=dict, blank=True)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.UPLOADED)
-    total_rows = models.PositiveIntegerField(null=True, blank=True)
+    total_rows = models.PositiveIntegerField(_("rows in the file"), null=True, blank=True)
     created = models.PositiveIntegerField(_("created"), default=0)
     updated = models.PositiveIntegerField(_("updated"), default=0)
     unchanged = models.PositiveIntegerField(_("unchanged"), default=0)
@@ -51,12 +51,13 @@ class ImportJob(models.Model):
     # Rows stored nowhere by the job's choice, not by an error: void order lines under the void policy "skip".
     skipped = models.PositiveIntegerField(_("skipped"), default=0)
     replayed = models.PositiveIntegerField(_("replayed"), default=0)
-    last_row = models.PositiveIntegerField(default=0)
-    error = models.TextField(blank=True, default="")
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    last_row = models.PositiveIntegerField(_("last row loaded"), default=0)
+    error = models.TextField(_("error"), blank=True, default="")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+",
+                              verbose_name=_("uploaded by"))
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
 
     class Meta:
         ordering = ["-id"]
@@ -93,13 +94,13 @@ class QuarantinedRow(models.Model):
 
     job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="quarantine")
     row_number = models.PositiveIntegerField(_("row"))
-    raw = models.JSONField(default=dict)
+    raw = models.JSONField(_("row as in the file"), default=dict)
     field = models.CharField(_("field"), max_length=60, blank=True, default="")
     code = models.CharField(_("code"), max_length=40)
     message = models.CharField(_("message"), max_length=500)
-    errors = models.JSONField(default=list, blank=True)
+    errors = models.JSONField(_("errors"), default=list, blank=True)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.OPEN)
-    replayed_at = models.DateTimeField(null=True, blank=True)
+    replayed_at = models.DateTimeField(_("replayed at"), null=True, blank=True)
 
     class Meta:
         ordering = ["job", "row_number"]
@@ -115,8 +116,8 @@ class MappingTemplate(models.Model):
     name = models.CharField(_("name"), max_length=80)
     source = models.CharField(_("source"), max_length=40)
     kind = models.CharField(_("kind"), max_length=20, choices=kind_choices)
-    mapping = models.JSONField(default=dict)
-    options = models.JSONField(default=dict, blank=True)
+    mapping = models.JSONField(_("column mapping"), default=dict)
+    options = models.JSONField(_("import options"), default=dict, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -58,18 +58,20 @@ class SubjectRequest(models.Model):
     notes = models.TextField(_("notes"), blank=True, default="")
     resolution = models.TextField(_("resolution"), blank=True, default="")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+")
+                                   related_name="+", verbose_name=_("logged by"))
     handled_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                    related_name="+", verbose_name=_("handled by"))
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
-    result = models.JSONField(default=dict, blank=True)
-    file_status = models.CharField(max_length=10, choices=FileStatus.choices, blank=True, default="")
-    file_report = models.JSONField(default=dict, blank=True)
-    file_work = models.JSONField(default=dict, blank=True)
+    result = models.JSONField(_("what was done"), default=dict, blank=True)
+    file_status = models.CharField(_("file clean-up"), max_length=10, choices=FileStatus.choices, blank=True,
+                                   default="")
+    file_report = models.JSONField(_("file clean-up report"), default=dict, blank=True)
+    file_work = models.JSONField(_("file clean-up work"), default=dict, blank=True)
 
     class Meta:
+        verbose_name = _("data-subject request")
         ordering = ["due_on", "id"]
         indexes = [
             models.Index(fields=["status", "due_on", "id"], name="privacy_request_due"),

@@ -45,7 +45,7 @@ class WebForm(TimeStampedModel):
     """A public lead form (a website's "contact sales" box). Posting needs the form's token, not a login."""
 
     name = models.CharField(_("name"), max_length=100)
-    token = models.CharField(max_length=40, unique=True)
+    token = models.CharField(_("secret link"), max_length=40, unique=True)
     active = models.BooleanField(_("active"), default=True)
     product_line = models.CharField(_("product line"), max_length=20, choices=ProductLine.choices, blank=True,
                                     default="")
@@ -83,7 +83,7 @@ class Lead(SourcedModel):
     channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices, default=Channel.MANUAL)
     status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.NEW)
     score = models.PositiveSmallIntegerField(_("score"), default=0)
-    score_reasons = models.JSONField(default=list, blank=True)
+    score_reasons = models.JSONField(_("score reasons"), default=list, blank=True)
     owner = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="sales_leads",
                               verbose_name=_("owner"))
     team = models.ForeignKey("accounts.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
@@ -92,7 +92,7 @@ class Lead(SourcedModel):
                                          related_name="leads")
     web_form = models.ForeignKey(WebForm, null=True, blank=True, on_delete=models.SET_NULL, related_name="leads")
     # Existing customers that looked like this lead when it came in: [{customer_id, name, reasons}].
-    possible_duplicates = models.JSONField(default=list, blank=True)
+    possible_duplicates = models.JSONField(_("possible duplicates"), default=list, blank=True)
     customer = models.ForeignKey("customers.Customer", null=True, blank=True, on_delete=models.SET_NULL,
                                  related_name="sales_leads", db_index=False)
     opportunity = models.ForeignKey("Opportunity", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
@@ -237,10 +237,10 @@ class Opportunity(SourcedModel):
     lost_reason = models.CharField(_("lost reason"), max_length=12, choices=LostReason.choices, blank=True,
                                    default="")
     lost_note = models.CharField(_("lost note"), max_length=300, blank=True, default="")
-    stage_entered_at = models.DateTimeField()
+    stage_entered_at = models.DateTimeField(_("in this stage since"))
     # The furthest open/won stage position it ever reached (kept by the move service): the funnel counts
     # "reached stage i" as furthest_position >= i with one indexed GROUP BY instead of walking stage visits.
-    furthest_position = models.PositiveSmallIntegerField(default=0)
+    furthest_position = models.PositiveSmallIntegerField(_("furthest stage reached"), default=0)
     closed_at = models.DateTimeField(null=True, blank=True)
     lead = models.ForeignKey(Lead, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 

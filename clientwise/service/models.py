@@ -291,8 +291,9 @@ class Ticket(SourcedModel):
                               verbose_name=_("queue"))
     assignee = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                  related_name="service_tickets", verbose_name=_("assignee"))
-    routed_by = models.ForeignKey(RoutingRule, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    routing_note = models.CharField(max_length=300, blank=True, default="")
+    routed_by = models.ForeignKey(RoutingRule, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+                                  verbose_name=_("routed by rule"))
+    routing_note = models.CharField(_("why it was routed there"), max_length=300, blank=True, default="")
     order = models.ForeignKey("commerce.Order", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
                               verbose_name=_("order"))
     product = models.ForeignKey("commerce.Product", null=True, blank=True, on_delete=models.SET_NULL,
@@ -305,12 +306,13 @@ class Ticket(SourcedModel):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                    related_name="+")
     opened_at = models.DateTimeField(_("opened at"))
-    sla_policy = models.ForeignKey(SLAPolicy, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    sla_policy = models.ForeignKey(SLAPolicy, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+                                   verbose_name=_("SLA policy"))
     first_response_due = models.DateTimeField(_("first response due"), null=True, blank=True)
     resolution_due = models.DateTimeField(_("resolution due"), null=True, blank=True)
     # When the warning is due (warn_percent of each target, in business time); set with the due times.
-    response_warn_at = models.DateTimeField(null=True, blank=True)
-    resolution_warn_at = models.DateTimeField(null=True, blank=True)
+    response_warn_at = models.DateTimeField(_("first-response warning at"), null=True, blank=True)
+    resolution_warn_at = models.DateTimeField(_("resolution warning at"), null=True, blank=True)
     first_response_at = models.DateTimeField(_("first response"), null=True, blank=True)
     resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
@@ -318,7 +320,7 @@ class Ticket(SourcedModel):
     escalated_to = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                      related_name="+", verbose_name=_("escalated to"))
     escalated_at = models.DateTimeField(_("escalated at"), null=True, blank=True)
-    sla_state = models.CharField(max_length=10, blank=True, default="")  # "", "warning", "breached"
+    sla_state = models.CharField(_("SLA state"), max_length=10, blank=True, default="")  # "", "warning", "breached"
     # While the ticket waits for the customer (pending) its resolution clock stops: when the pause began, and the
     # business minutes paused so far. Leaving pending moves the resolution target and its warning forward by the
     # pause (services.resume_sla).
@@ -372,7 +374,7 @@ class TicketMessage(models.Model):
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="messages")
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
     author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                               related_name="+")
+                               related_name="+", verbose_name=_("author"))
     body = models.TextField(pgettext_lazy("ticket message", "message"))
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -389,13 +391,13 @@ class TicketAttachment(models.Model):
     view."""
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="attachments")
-    file = models.FileField(storage=_attachment_storage, upload_to="%Y/%m/", max_length=300)
+    file = models.FileField(_("stored file"), storage=_attachment_storage, upload_to="%Y/%m/", max_length=300)
     name = models.CharField(_("file name"), max_length=200)
-    content_type = models.CharField(max_length=100)
-    size = models.PositiveIntegerField()
+    content_type = models.CharField(_("file type"), max_length=100)
+    size = models.PositiveIntegerField(_("size in bytes"))
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                    related_name="+")
-    uploaded_at = models.DateTimeField(auto_now_add=True)
+                                    related_name="+", verbose_name=_("uploaded by"))
+    uploaded_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
 
     class Meta:
         ordering = ["uploaded_at", "id"]
@@ -654,8 +656,8 @@ class SurveyAnswer(models.Model):
 
     survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="answers")
     attribute = models.ForeignKey(SurveyAttribute, on_delete=models.PROTECT, related_name="answers")
-    score = models.PositiveSmallIntegerField()
-    weight = models.DecimalField(max_digits=6, decimal_places=3)
+    score = models.PositiveSmallIntegerField(_("score (1-5)"))
+    weight = models.DecimalField(_("weight"), max_digits=6, decimal_places=3)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["survey", "attribute"], name="service_answer_unique"),

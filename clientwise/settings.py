@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "clientwise.sales",
     "clientwise.service",
     "clientwise.privacy",
+    "clientwise.marketing",
     "clientwise.notifications",
     "clientwise.demo",
 ]
@@ -259,6 +260,25 @@ PII_REVEALS_PER_HOUR = int(os.environ.get("PII_REVEALS_PER_HOUR", "60"))
 # service business calendar whose holidays and make-up working days count (empty: Monday to Friday).
 PRIVACY_RESPONSE_DEADLINE = os.environ.get("PRIVACY_RESPONSE_DEADLINE", "15 working days")
 PRIVACY_CALENDAR = os.environ.get("PRIVACY_CALENDAR", "")
+
+# Marketing (docs/marketing.md): campaigns larger than MARKETING_APPROVAL_SIZE customers need a manager's approval;
+# frequency caps count marketing messages per customer and local day / local week (0: no cap); quiet hours are on the
+# customer's local clock (their `time_zone` custom attribute, else TIME_ZONE) for SMS and WeChat; the SMS gateway
+# (MARKETING_SMS_URL, signed with MARKETING_SMS_KEY_ID / MARKETING_SMS_SECRET) and the webhook secret that signs
+# delivery receipts, bounces and unsubscribes; files for call centres and print go under var/marketing.
+MARKETING_APPROVAL_SIZE = int(os.environ.get("MARKETING_APPROVAL_SIZE", "5000"))
+MARKETING_CAP_PER_DAY = int(os.environ.get("MARKETING_CAP_PER_DAY", "1"))
+MARKETING_CAP_PER_WEEK = int(os.environ.get("MARKETING_CAP_PER_WEEK", "3"))
+MARKETING_QUIET_HOURS = os.environ.get("MARKETING_QUIET_HOURS", "21:00-09:00")
+MARKETING_SEND_BATCH = int(os.environ.get("MARKETING_SEND_BATCH", "500"))
+MARKETING_SMS_URL = os.environ.get("MARKETING_SMS_URL", "")
+MARKETING_SMS_KEY_ID = os.environ.get("MARKETING_SMS_KEY_ID", "")
+MARKETING_SMS_SECRET = os.environ.get("MARKETING_SMS_SECRET", "")
+MARKETING_SMS_SIGN_NAME = os.environ.get("MARKETING_SMS_SIGN_NAME", "Clientwise")
+MARKETING_WECHAT_URL = os.environ.get("MARKETING_WECHAT_URL", "")
+MARKETING_WECHAT_TEMPLATE_ID = os.environ.get("MARKETING_WECHAT_TEMPLATE_ID", "")
+MARKETING_WEBHOOK_SECRET = os.environ.get("MARKETING_WEBHOOK_SECRET", "")
+MARKETING_FILE_DIR = Path(os.environ.get("MARKETING_FILE_DIR", VAR_DIR / "marketing"))
 
 CURRENCY = os.environ.get("CURRENCY", "CNY")
 PHONE_REGION = os.environ.get("PHONE_REGION", "CN")

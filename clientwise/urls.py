@@ -17,6 +17,7 @@ urlpatterns = [
     path("sales/", include("clientwise.sales.urls")),
     path("service/", include("clientwise.service.urls")),
     path("privacy/", include("clientwise.privacy.urls")),
+    path("marketing/", include("clientwise.marketing.urls")),
     path("notifications/", include("clientwise.notifications.urls")),
     path("", include("clientwise.core.urls")),
 ]

@@ -62,6 +62,9 @@ SERVICE_REPORTS = frozenset({ADMIN, MANAGER, ANALYST, AGENT})
 REPORTS = ROLES
 REPORTS_SHARE = frozenset({ADMIN, MANAGER, MARKETER, ANALYST})
 PRIVACY = frozenset({ADMIN})
+MARKETING_VIEW = frozenset({ADMIN, MANAGER, MARKETER, ANALYST})
+MARKETING_CHANGE = frozenset({ADMIN, MANAGER, MARKETER})
+MARKETING_APPROVE = frozenset({ADMIN, MANAGER})
 
 TEAM_B = ("rep_b", "manager_b")  # users who must not see team A's records
 TEAM_B_404 = {"rep_b": 404, "manager_b": 404}  # a body names team A's record: the same 404 as a missing one
@@ -654,6 +657,8 @@ PAGES: dict[str, Page] = {
                             kwargs={"pk": "notification"}),
     "notifications:open": P(not_allowed(SIGNED_IN), R(frozenset({REP}), ok=302, deny=404, hidden=TEAM_B),
                             kwargs={"pk": "notification"}),
+    # --- marketing ------------------------------------------------------------------------------------------------
+    "marketing:index": P(R(MARKETING_VIEW), SAME),
     # --- privacy (data-subject requests): administrators only -----------------------------------------------------
     "privacy:list": P(R(PRIVACY), not_allowed(PRIVACY)),
     "privacy:new": P(R(PRIVACY), R(PRIVACY, ok=302, body=lambda w: {

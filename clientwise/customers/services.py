@@ -777,6 +777,18 @@ _TOTALS_FROM_ARRAYS = (
     'AS v(id, orders, revenue, first, last) WHERE "customers_customerstats"."customer_id" = v.id')
 
 
+def rewrite_event(*, kind: str, ref_type: str, ref_id: int, subject: str, payload) -> bool:
+    """Rewrite the subject and payload of the timeline row recording `ref_type` `ref_id` (its first row of
+    `kind`), when its record changed after it was written (an imported order completed by replayed lines).
+    `payload(old payload) -> new payload`. Returns whether there was a row to rewrite. Call inside the caller's
+    transaction."""
+    event = Interaction.objects.filter(kind=kind, ref_type=ref_type, ref_id=ref_id).order_by("id").first()
+    if event is None:
+        return False
+    Interaction.objects.filter(pk=event.pk).update(subject=subject[:200], payload=payload(event.payload or {}))
+    return True
+
+
 def record_events_bulk(*, events: list[dict[str, Any]], actor=None) -> int:
     """Write many timeline rows in one INSERT (imports). Each event has the keyword arguments of
     `events.record_event` (customer_id, kind, subject, body, payload, occurred_at, ref_type, ref_id,

@@ -34,8 +34,7 @@ from clientwise.core.audit import jsonable
 from clientwise.core.errors import DomainError, ErrorCode, ValidationFailed
 from clientwise.core.normalize import normalize_email, normalize_phone
 from clientwise.customers.errors import CustomersErrorCode
-from clientwise.customers.models import ContactPoint, Customer
-from clientwise.customers.queries import visible_customers
+from clientwise.customers.references import Matches, match_references
 from clientwise.dataio import validation as v
 from clientwise.dataio.errors import DataioErrorCode
 from clientwise.dataio.mapping import NATURAL_KEYS, TARGETS
@@ -237,45 +236,47 @@ class CustomerRefs:
                                                             "or mobile."), "customer_external_id"))
         return False
 
+    def matches(self, *, external_ids=(), member_numbers=(), mobiles=()) -> Matches:
+        """The customers a batch's (clean) references name, set-wise (customers.references)."""
+        return match_references(self.h.actor, source=self.h.source, external_ids=external_ids,
+                                member_numbers=member_numbers, mobiles=mobiles)
+
+    @staticmethod
+    def answer(found: Matches, name: str, value: str, text: str) -> int | DomainError:
+        """The customer a reference names (field `name`, clean `value`, as given `text`), or why it names none:
+        not found (or not visible to the importer), a mobile shared by several visible customers, archived."""
+        if name == "customer_external_id":
+            cid = found.by_external_id.get(value)
+        elif name == "customer_member_number":
+            cid = found.by_member_number.get(value)
+        else:
+            hits = {c for c in found.by_mobile.get(value, ()) if c in found.visible}
+            if len(hits) > 1:
+                return DomainError(DataioErrorCode.AMBIGUOUS, _("%(n)s customers have this mobile.") % {
+                    "n": len(hits)}, name)
+            cid = next(iter(hits), None)
+        if cid is None or cid not in found.visible:
+            return DomainError(ErrorCode.UNKNOWN_REFERENCE, _("No customer “%(value)s”.") % {"value": text}, name)
+        if found.visible[cid] is not None:
+            return DomainError(CustomersErrorCode.CUSTOMER_ARCHIVED, _("This customer is archived; restore it first."),
+                               name)
+        return cid
+
     def resolve(self, rows: list[Row]) -> None:
         """Set row.clean['customer_id'] or reject the row."""
-        ext = {r.clean["customer_external_id"] for r in rows if r.clean.get("customer_external_id")}
-        mns = {r.clean["customer_member_number"] for r in rows if r.clean.get("customer_member_number")}
-        mobiles = {r.clean["customer_mobile"] for r in rows if r.clean.get("customer_mobile")}
-        by_ext = dict(_pairs(Customer.objects.filter(source=self.h.source), "external_id", ext, "pk"))
-        by_mn = dict(_pairs(Customer.objects.all(), "member_number", mns, "pk"))
-        by_mobile: dict[str, set[int]] = {}
-        for value, cid in _pairs(ContactPoint.objects.filter(kind="mobile"), "value_normalized", mobiles,
-                                 "customer_id"):
-            by_mobile.setdefault(value, set()).add(cid)
-        ids = set(by_ext.values()) | set(by_mn.values()) | {c for s in by_mobile.values() for c in s}
-        info = {}
-        for chunk in _chunks(ids):
-            for pk, archived in visible_customers(self.h.actor).filter(pk__in=chunk).values_list("pk", "archived_at"):
-                info[pk] = archived
+        found = self.matches(
+            external_ids={r.clean["customer_external_id"] for r in rows if r.clean.get("customer_external_id")},
+            member_numbers={r.clean["customer_member_number"] for r in rows if r.clean.get("customer_member_number")},
+            mobiles={r.clean["customer_mobile"] for r in rows if r.clean.get("customer_mobile")})
         for row in rows:
             if not row.ok:
                 continue
-            if row.clean.get("customer_external_id"):
-                name, found = "customer_external_id", by_ext.get(row.clean["customer_external_id"])
-            elif row.clean.get("customer_member_number"):
-                name, found = "customer_member_number", by_mn.get(row.clean["customer_member_number"])
+            name = next((f for f in self.FIELDS if row.clean.get(f)), "customer_mobile")
+            answer = self.answer(found, name, row.clean.get(name), row.values.get(name))
+            if type(answer) is int:
+                row.clean["customer_id"] = answer
             else:
-                name = "customer_mobile"
-                hits = {c for c in by_mobile.get(row.clean["customer_mobile"], ()) if c in info}
-                if len(hits) > 1:
-                    row.reject(DomainError(DataioErrorCode.AMBIGUOUS, _(
-                        "%(n)s customers have this mobile.") % {"n": len(hits)}, name))
-                    continue
-                found = next(iter(hits), None)
-            if found is None or found not in info:
-                row.reject(DomainError(ErrorCode.UNKNOWN_REFERENCE, _("No customer “%(value)s”.") % {
-                    "value": row.values.get(name)}, name))
-            elif info[found] is not None:
-                row.reject(DomainError(CustomersErrorCode.CUSTOMER_ARCHIVED, _("This customer is archived; restore it first."),
-                                       name))
-            else:
-                row.clean["customer_id"] = found
+                row.reject(answer)
 
 
 # --- orders -------------------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from django.apps import apps
@@ -47,10 +48,7 @@ from clientwise.core import permissions as perms
 from clientwise.core.bulk import JsonText, inserter, reserve_ids
 from clientwise.core.errors import DomainError, ErrorCode
 from clientwise.core.normalize import parse_date
-from clientwise.customers.errors import CustomersErrorCode
-from clientwise.customers.models import ContactPoint, Customer, Interaction
-from clientwise.customers.queries import visible_customers
-from clientwise.customers.services import apply_purchase_totals_bulk, record_events_bulk
+from clientwise.customers.services import apply_purchase_totals_bulk, record_events_bulk, rewrite_event
 from clientwise.dataio import validation as v
 from clientwise.dataio.errors import DataioErrorCode
 from clientwise.dataio.handlers import (
@@ -58,7 +56,6 @@ from clientwise.dataio.handlers import (
     CustomerRefs,
     Handler,
     Row,
-    _chunks,
     _in,
     _pairs,
     key_for,
@@ -560,40 +557,13 @@ class OrderHandler(Handler):
                         wanted[f].add(column[i])
                         break
         mobile_of = clean.get("customer_mobile") or {}
-        by_ext = dict(_pairs(Customer.objects.filter(source=self.source), "external_id",
-                             wanted.get("customer_external_id", ()), "pk"))
-        by_mn = dict(_pairs(Customer.objects.all(), "member_number", wanted.get("customer_member_number", ()), "pk"))
-        by_mobile: dict[str, set[int]] = {}
-        for value, cid in _pairs(ContactPoint.objects.filter(kind="mobile"), "value_normalized",
-                                 {mobile_of[x] for x in wanted.get("customer_mobile", ())}, "customer_id"):
-            by_mobile.setdefault(value, set()).add(cid)
-        ids = set(by_ext.values()) | set(by_mn.values()) | {c for s in by_mobile.values() for c in s}
-        info = {}
-        for chunk in _chunks(ids):
-            for pk, archived in visible_customers(self.actor).filter(pk__in=chunk).values_list("pk", "archived_at"):
-                info[pk] = archived
-        answers: dict[tuple[str, str], Any] = {}
+        found = self.refs.matches(external_ids=wanted.get("customer_external_id", ()),
+                                  member_numbers=wanted.get("customer_member_number", ()),
+                                  mobiles={mobile_of[x] for x in wanted.get("customer_mobile", ())})
+        answers: dict[Any, Any] = {}
         for key in {choice[i] for i in ok}:
             name, text = (only, key) if only else key
-            if name == "customer_external_id":
-                found = by_ext.get(text)
-            elif name == "customer_member_number":
-                found = by_mn.get(text)
-            else:
-                hits = {c for c in by_mobile.get(mobile_of[text], ()) if c in info}
-                if len(hits) > 1:
-                    answers[key] = DomainError(DataioErrorCode.AMBIGUOUS, _("%(n)s customers have this mobile.") % {
-                        "n": len(hits)}, name)
-                    continue
-                found = next(iter(hits), None)
-            if found is None or found not in info:
-                answers[key] = DomainError(ErrorCode.UNKNOWN_REFERENCE, _("No customer “%(value)s”.") % {
-                    "value": text}, name)
-            elif info[found] is not None:
-                answers[key] = DomainError(CustomersErrorCode.CUSTOMER_ARCHIVED, _("This customer is archived; restore it first."),
-                                           name)
-            else:
-                answers[key] = found
+            answers[key] = self.refs.answer(found, name, mobile_of[text] if name == "customer_mobile" else text, text)
         customer = [None] * n
         for i in ok:
             answer = answers[choice[i]]
@@ -961,15 +931,16 @@ def append_lines(handler: Handler, appends: list[tuple[Any, list[tuple]]]) -> No
         fresh = Order.objects.select_related("store", "channel").get(pk=order.id)
         lines = [(ln.product, ln) for ln in OrderLine.objects.filter(order_id=order.id).select_related("product")
                  .order_by("id")[:20]]
-        event = Interaction.objects.filter(kind="purchase", ref_type="order", ref_id=order.id).order_by("id").first()
-        if event is None:
-            continue
-        payload = purchase_payload({"number": fresh.number, "amount": fresh.amount, "currency": fresh.currency,
-                                    "line_count": fresh.line_count, "store": fresh.store, "channel": fresh.channel},
-                                   lines, (event.payload or {}).get("import_job"))
-        Interaction.objects.filter(pk=event.pk).update(
-            payload=payload, subject=subject % {"number": fresh.number, "amount": _money(fresh.amount,
-                                                                                         fresh.currency)})
+        summary = {"number": fresh.number, "amount": fresh.amount, "currency": fresh.currency,
+                   "line_count": fresh.line_count, "store": fresh.store, "channel": fresh.channel}
+        rewrite_event(kind="purchase", ref_type="order", ref_id=order.id,
+                      subject=subject % {"number": fresh.number, "amount": _money(fresh.amount, fresh.currency)},
+                      payload=partial(_payload_keeping_job, summary, lines))
+
+
+def _payload_keeping_job(summary: dict[str, Any], lines: list[tuple], old: dict[str, Any]) -> dict[str, Any]:
+    """A rewritten purchase row's payload: the order as it is now, still naming the import job that wrote it."""
+    return purchase_payload(summary, lines, old.get("import_job"))
 
 
 def _money(value: Decimal, currency: str) -> str:

@@ -1,4 +1,7 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_delete, post_save
+
+from clientwise.core.memo import forget
 
 
 class AccountsConfig(AppConfig):
@@ -7,11 +10,9 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts"
 
     def ready(self) -> None:
-        from django.db.models.signals import post_delete, post_save
-
+        # Models load once the app registry is ready.
         from clientwise.accounts.models import Team
         from clientwise.accounts.services import TEAM_TREE
-        from clientwise.core.memo import forget
 
         def team_changed(**kwargs) -> None:  # a team saved or deleted in this request: its memoized tree is stale
             forget(TEAM_TREE)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
 
+from clientwise.core import labels
+
 
 def register() -> None:
-    from clientwise.core import labels
-
     labels.register("audit.action", {
         "user.": _("Users: any change"), "team.": _("Teams: any change"), "token.": _("API tokens: any change"),
         "user.create": _("User created"), "user.update": _("User changed"), "user.password": _("Password changed"),

@@ -8,6 +8,8 @@ from django.db import IntegrityError, transaction
 from django.http import HttpResponse, JsonResponse
 from django.utils import translation
 
+from clientwise.accounts.models import IdempotencyKey
+from clientwise.accounts.services import user_for_token
 from clientwise.core.errors import ErrorCode
 
 
@@ -21,8 +23,6 @@ class UserLanguageMiddleware:
         user = getattr(request, "user", None)
         if (user is None or not user.is_authenticated) and request.path.startswith("/api/") and _bearer(request):
             # API clients with a token: answer (messages, labels) in the token owner's language too.
-            from clientwise.accounts.services import user_for_token
-
             user = user_for_token(_bearer(request))
         lang = getattr(user, "language", "") if user is not None and user.is_authenticated else ""
         if lang:
@@ -60,8 +60,6 @@ class IdempotencyMiddleware:
         key = request.headers.get("Idempotency-Key", "").strip()
         if request.method != "POST" or not key or not request.path.startswith("/api/"):
             return self.get_response(request)
-        from clientwise.accounts.models import IdempotencyKey
-        from clientwise.accounts.services import user_for_token
 
         user = user_for_token(_bearer(request)) or (request.user if request.user.is_authenticated else None)
         if user is None:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from clientwise.accounts.models import APIToken, Team, User
+from clientwise.accounts.services import team_subtree_ids
 from clientwise.core import permissions as perms
 
 
@@ -34,8 +35,6 @@ def filter_users(f: UserFilters) -> QuerySet[User]:
     elif f.role:
         qs = qs.filter(Q(role=f.role) | Q(is_superuser=True)) if f.role == perms.Role.ADMIN else qs.filter(role=f.role)
     if f.team:
-        from clientwise.accounts.services import team_subtree_ids
-
         qs = qs.filter(team_id__in=team_subtree_ids(f.team))
     if f.active == "yes":
         qs = qs.filter(is_active=True)
@@ -54,7 +53,6 @@ class TeamNode:
 
 def team_tree() -> list[TeamNode]:
     """Every team in tree order (parents before children, siblings by name), with depth and full path."""
-    from django.db.models import Count
 
     teams = list(Team.objects.annotate(n=Count("members")).order_by("name"))
     children: dict[int | None, list[Team]] = {}

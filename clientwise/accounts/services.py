@@ -6,6 +6,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -16,6 +17,7 @@ from clientwise.core import permissions as perms
 from clientwise.core.audit import audit, diff
 from clientwise.core.errors import DomainError, ErrorCode, NotFound
 from clientwise.core.memo import memoized
+from clientwise.core.normalize import normalize_email
 
 TOKEN_PREFIX = "cw_"
 
@@ -108,8 +110,6 @@ def _user_for_token(key_hash: str) -> User | None:
 
 
 def set_language(*, user: User, language: str) -> None:
-    from django.conf import settings
-
     if language and language not in dict(settings.LANGUAGES):
         raise DomainError(ErrorCode.INVALID, _("Unknown language."), "language")
     User.objects.filter(pk=user.pk).update(language=language)
@@ -156,8 +156,6 @@ def _clean_role(role: str) -> str:
 
 
 def _clean_email(email: str) -> str:
-    from clientwise.core.normalize import normalize_email
-
     email = (email or "").strip()
     return normalize_email(email, field="email") if email else ""
 

@@ -11,7 +11,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse, reverse_lazy
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -65,8 +65,6 @@ def profile(request):
             except DomainError as exc:
                 add_domain_error(form, exc)
             else:
-                from django.utils import translation
-
                 translation.activate(user.language or translation.get_language_from_request(request))
                 messages.success(request, _("Your settings were saved."))
                 response = redirect("accounts:profile")

@@ -16,6 +16,7 @@ from clientwise.core.errors import DomainError, ErrorCode
 from clientwise.core.normalize import normalize_email, parse_date, phone_search_key, pinyin_keys
 from clientwise.core.pagination import Page, keyset_page
 from clientwise.core.queries import get_visible
+from clientwise.customers import rules
 from clientwise.customers.models import PHONE_TAIL_DIGITS, ContactPoint, Customer, CustomerStats, Interaction
 from clientwise.customers.scope import CustomerScope
 
@@ -43,24 +44,42 @@ def _prefix(field: str, text: str) -> Q:
 
 
 def search_branches(query: str) -> list[Q]:
-    """The ways a search text can match, each served by one index: member number, phone (any contact point,
-    E.164), email, name prefix, and for Latin letters a pinyin prefix (zhangw) or initials (zw) of 张伟."""
-    text = (query or "").strip()
-    if not text:
+    """The ways a search text can match, each served by its own index (customers.rules.search_text says what the
+    text is):
+
+    - a phone number: its contact points (E.164) or a member number typed the same — one condition, one query
+      (the two indexed lookups united in a subquery);
+    - its last PHONE_TAIL_DIGITS digits: the contact points' phone_tail index, or that member number;
+    - an email address: the customer's email or an email contact point;
+    - anything else: member number, name prefix, and for Latin letters a pinyin prefix (zhangw) or the initials
+      (zw) of 张伟 — one condition per index, paged branch by branch (customer_page).
+
+    A phone number, its tail or an email cannot be a name, so the name and pinyin indexes are not asked for them."""
+    what = rules.search_text(query)
+    if what is None:
         return []
-    branches = [Q(member_number=text)]
-    phone = phone_search_key(text)
-    if phone:
-        branches.append(Q(pk__in=ContactPoint.objects.filter(value_normalized=phone).values("customer_id")))
-    if "@" in text:
-        email = text.lower()
-        branches.append(Q(email=email))
-        branches.append(Q(pk__in=ContactPoint.objects.filter(value_normalized=email).values("customer_id")))
-    branches.append(_prefix("name", text))
+    if what.kind == "phone":
+        return [Q(pk__in=_union(ContactPoint.objects.filter(value_normalized=what.key).values("customer_id"),
+                                Customer.objects.filter(member_number=what.text).values("id")))]
+    if what.kind == "phone_tail":
+        return [Q(pk__in=_union(ContactPoint.objects.filter(phone_tail=what.key).values("customer_id"),
+                                Customer.objects.filter(member_number=what.text).values("id")))]
+    if what.kind == "email":
+        return [Q(pk__in=_union(ContactPoint.objects.filter(value_normalized=what.key).values("customer_id"),
+                                Customer.objects.filter(email=what.key).values("id")))]
+    text = what.text
+    branches = [Q(member_number=text), _prefix("name", text)]
     if re.fullmatch(r"[A-Za-z][A-Za-z ]*", text):
         key = text.replace(" ", "").lower()
         branches += [_prefix("name_pinyin", key), _prefix("name_initials", key)]
     return branches
+
+
+def _union(*ids: QuerySet) -> QuerySet:
+    """Customer ids from several indexed lookups as one subquery (`pk__in=`): UNION of the lookups, so each keeps
+    its index (an OR across tables would make the database scan the customers)."""
+    first, *rest = (q.order_by() for q in ids)
+    return first.union(*rest)
 
 
 def search_q(query: str) -> Q | None:
@@ -350,6 +369,23 @@ def likely_duplicates(*, name: str = "", mobile: str = "", email: str = "", birt
 
 def visible_customers_or_all(user):
     return Customer.objects.all() if user is None else visible_customers(user)
+
+
+def with_phone(qs: QuerySet[Customer], phone: str) -> QuerySet[Customer] | None:
+    """`qs` narrowed to the customers with a mobile or landline number `phone`: the whole number in any format people
+    type (matched on its E.164 form, the contact_value index), or exactly its last PHONE_TAIL_DIGITS digits (the
+    contact_phone_tail index). One query when evaluated (the contact points as a subquery); None when `phone` is
+    neither a number nor a tail."""
+    digits = rules.PHONE_SEPARATORS.sub("", phone or "")
+    if len(digits) == PHONE_TAIL_DIGITS and digits.isascii() and digits.isdigit():
+        owners = ContactPoint.objects.filter(phone_tail=digits)  # set for mobile and landline numbers only
+    else:
+        key = phone_search_key(phone or "")
+        if not key:
+            return None
+        owners = ContactPoint.objects.filter(value_normalized=key,
+                                             kind__in=(ContactPoint.Kind.MOBILE, ContactPoint.Kind.LANDLINE))
+    return qs.filter(pk__in=owners.values("customer_id"))
 
 
 def find_customers_by_contact(*, kind: str, value: str, limit: int = 20) -> list[int]:

@@ -9,6 +9,8 @@ failed by the database); text columns without a database limit get theirs here.
 from __future__ import annotations
 
 import datetime as dt
+import re
+from dataclasses import dataclass
 from functools import cache
 
 from django.core.exceptions import FieldDoesNotExist
@@ -17,6 +19,7 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
 from clientwise.core.errors import DomainError, ErrorCode
+from clientwise.core.normalize import phone_search_key
 
 # Text columns with no database limit, and the length a value may have all the same.
 UNBOUNDED_LIMITS = {"notes": 5000}
@@ -74,3 +77,39 @@ def customer_since(day: dt.date, field: str = "customer_since", *, today: dt.dat
         raise DomainError(ErrorCode.INVALID_DATE, _("“%(value)s” is out of range (in the future or before 1900).") % {
             "value": shown or day.isoformat()}, field)
     return day
+
+
+# --- What a search text is ------------------------------------------------------------------------------------------
+
+PHONE_SEPARATORS = re.compile(r"[\s\-()]")
+
+
+@dataclass(frozen=True)
+class SearchText:
+    """A search text and what it can only be: "phone" (a valid number; `key` its E.164 form), "phone_tail" (exactly
+    PHONE_TAIL_DIGITS digits, what a caller reads out; `key` the digits), "email" (`key` lower-cased) or "text"
+    (anything else: a member number, a name, its pinyin or initials; `key` the stripped text)."""
+
+    kind: str
+    key: str
+    text: str  # the stripped text as typed (a member number is compared as typed)
+
+
+def search_text(query: str) -> SearchText | None:
+    """What `query` is, so the search asks only the indexes that can answer it (customers.queries.search_branches):
+    a phone number, its last 8 digits or an email address cannot be a name, so neither the name nor the pinyin
+    branch is asked; None for an empty text."""
+    from clientwise.customers.models import PHONE_TAIL_DIGITS
+
+    text = (query or "").strip()
+    if not text:
+        return None
+    if "@" in text:
+        return SearchText("email", text.lower(), text)
+    compact = PHONE_SEPARATORS.sub("", text)
+    if len(compact) == PHONE_TAIL_DIGITS and compact.isascii() and compact.isdigit():
+        return SearchText("phone_tail", compact, text)
+    phone = phone_search_key(text)
+    if phone:
+        return SearchText("phone", phone, text)
+    return SearchText("text", text, text)

@@ -82,13 +82,17 @@ def lookup(request, phone: str):
     agent needs when the phone rings. Phones are masked without the view_pii right."""
     user = _viewer(request)
     pii = perms.can_view_pii(user)
+    callers = queries.phone_lookup(user, phone)
+    ids = [c.pk for c in callers]
+    scores = queries.current_scores(ids) if ids else {}
+    open_tickets = queries.open_ticket_counts(ids) if ids else {}
     out = []
-    for c in queries.phone_lookup(user, phone):
-        facts = services.customer_facts(c.pk)
+    for c in callers:
+        facts = scores.get(c.pk, queries.ScoreFacts())
         out.append({"id": c.pk, "name": c.name, "mobile": c.mobile if pii else mask_phone(c.mobile), "city": c.city,
                     "archived": c.archived_at is not None, "value_tier": facts.value_tier,
                     "churn_probability": facts.churn_probability, "next_action": facts.next_action,
-                    "open_tickets": Ticket.objects.filter(customer_id=c.pk, status__in=Ticket.OPEN_STATUSES).count()})
+                    "open_tickets": open_tickets.get(c.pk, 0)})
     return out
 
 

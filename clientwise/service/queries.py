@@ -5,27 +5,20 @@ user has service.view; anything else is the same 404 as a missing record."""
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import BooleanField, Count, ExpressionWrapper, Q, QuerySet
 from django.utils import timezone
 
 from clientwise.analytics.dashboards import action_for, risk_level
+from clientwise.analytics.models import CustomerScore
 from clientwise.commerce.queries import customer_orders
 from clientwise.core import permissions as perms
 from clientwise.core.errors import PermissionDenied
-from clientwise.core.normalize import phone_search_key
 from clientwise.core.pagination import Page, keyset_page
 from clientwise.core.queries import get_visible
-from clientwise.customers.queries import (
-    PHONE_TAIL_DIGITS,
-    find_customers_by_contact,
-    find_customers_by_phone_tail,
-    get_customer_for,
-    visible_customers,
-)
+from clientwise.customers.queries import visible_customers, with_phone
 from clientwise.customers.scope import restrict_by_customer
 from clientwise.service.models import (
     CannedReply,
@@ -155,28 +148,49 @@ def work_order_page(user, *, status: str = "", technician: int | None = None, cu
 
 
 LOOKUP_LIMIT = 10  # a pick list an agent can read while the caller waits
+# What the pick list, the call screen's head and the API's caller list show of a customer.
+CALLER_FIELDS = ("id", "name", "mobile", "city", "archived_at", "status", "kind", "member_number")
 
 
 def phone_lookup(user, phone: str, *, limit: int = LOOKUP_LIMIT + 1) -> list:
-    """Customers the user may see with this phone number, archived ones last: the whole number in any format
-    people type (mobile or landline, matched on the normalized E.164 form), or only its last PHONE_TAIL_DIGITS
-    digits (what a caller reads out, or what the phone system shows). Both are indexed equalities (contact_value
-    and contact_phone_tail on the contact points), then the customers by primary key."""
-    digits = re.sub(r"[\s\-()]", "", phone or "")
-    ids: list[int] = []
-    if len(digits) == PHONE_TAIL_DIGITS and digits.isascii() and digits.isdigit():
-        ids = find_customers_by_phone_tail(digits, limit=limit)
-    else:
-        key = phone_search_key(phone or "")
-        if key:
-            ids = find_customers_by_contact(kind="mobile", value=key, limit=limit)
-            ids += [i for i in find_customers_by_contact(kind="landline", value=key, limit=limit) if i not in ids]
-    if not ids:
+    """Customers the user may see with this phone number, live ones first, then by id: the whole number in any
+    format people type (mobile or landline, matched on the normalized E.164 form), or only its last
+    PHONE_TAIL_DIGITS digits (what a caller reads out, or what the phone system shows). One query: the contact
+    points' index (contact_value or contact_phone_tail) as a subquery of the visible customers."""
+    qs = with_phone(visible_customers(user), phone)
+    if qs is None:
         return []
-    rows = list(visible_customers(user).filter(pk__in=ids).only("id", "name", "mobile", "city", "archived_at",
-                                                                 "status", "kind", "member_number"))
-    rows.sort(key=lambda c: (c.archived_at is not None, c.pk))
-    return rows[:limit]
+    live_first = ExpressionWrapper(Q(archived_at__isnull=False), output_field=BooleanField())
+    return list(qs.only(*CALLER_FIELDS).order_by(live_first, "pk")[:limit])
+
+
+@dataclass(frozen=True)
+class ScoreFacts:
+    """A customer's value tier, churn probability and next best action in the current scoring batch."""
+
+    value_tier: str = ""
+    churn_probability: float | None = None
+    next_action: str = ""
+
+    @property
+    def scored(self) -> bool:
+        return bool(self.value_tier or self.next_action or self.churn_probability is not None)
+
+
+def current_scores(customer_ids) -> dict[int, ScoreFacts]:
+    """The current batch's tier, churn probability and next action of these customers, in one query (the batch
+    joined on its is_current flag, the scores on their (batch, customer) key); customers without a score are
+    absent."""
+    rows = (CustomerScore.objects.filter(batch__is_current=True, customer_id__in=list(customer_ids))
+            .values_list("customer_id", "value_tier", "churn_probability", "next_action"))
+    return {cid: ScoreFacts(tier or "", churn, action or "") for cid, tier, churn, action in rows}
+
+
+def open_ticket_counts(customer_ids) -> dict[int, int]:
+    """How many open tickets each of these customers has (one grouped query over the (customer, status) index)."""
+    rows = (Ticket.objects.filter(customer_id__in=list(customer_ids), status__in=Ticket.OPEN_STATUSES)
+            .order_by().values_list("customer_id").annotate(n=Count("id")))
+    return dict(rows)
 
 
 @dataclass(frozen=True)
@@ -195,27 +209,39 @@ class CallScreen:
     can_work: bool
 
 
-def call_screen(user, customer_id) -> CallScreen:
+def call_screen(user, customer_id, *, customer=None) -> CallScreen:
     """The call screen of one customer: the customer (404 when the user may not see it, as for a missing one),
     up to 5 open tickets (and how many are open), open work orders, the 5 latest orders (with orders.view), the
-    value tier, churn risk and next best action of the current scoring. Indexed reads only."""
+    value tier, churn risk and next best action of the current scoring. `customer`: the row phone_lookup already
+    read for this user (its CALLER_FIELDS are all the screen shows), so it is not read again. Indexed reads only:
+    the customer, tickets, work orders, orders and the score, one query each (a sixth counts the open tickets
+    only when there are more than 5)."""
     if not perms.has_perm(user, SERVICE_VIEW):
         raise PermissionDenied()
-    customer = get_customer_for(user, customer_id)
+    if customer is None or customer.pk != _int_or_none(customer_id):
+        customer = get_visible(visible_customers(user).only(*CALLER_FIELDS), customer_id)
     open_qs = Ticket.objects.filter(customer_id=customer.pk, status__in=Ticket.OPEN_STATUSES)
-    tickets = list(open_qs.select_related("assignee").order_by("-opened_at", "-id")[:5])
+    tickets = list(open_qs.select_related("assignee")
+                   .only("id", "number", "subject", "status", "priority", "sla_state", "opened_at",
+                         "assignee__id", "assignee__username", "assignee__first_name", "assignee__last_name",
+                         "assignee__display_name")
+                   .order_by("-opened_at", "-id")[:5])
     work_orders = list(WorkOrder.objects.filter(customer_id=customer.pk, status__in=WorkOrder.OPEN_STATUSES)
                        .only("id", "number", "kind", "status", "window_start", "window_end").order_by("window_start")[:3])
-    from clientwise.service.services import customer_facts  # local: service.services imports this module
-
     orders = customer_orders(customer.pk, limit=5) if perms.has_perm(user, perms.VIEW_ORDERS) else None
-    facts = customer_facts(customer.pk)
-    scored = bool(facts.value_tier or facts.next_action or facts.churn_probability is not None)
+    facts = current_scores([customer.pk]).get(customer.pk, ScoreFacts())
     return CallScreen(
         customer=customer, tickets=tickets, open_tickets=len(tickets) if len(tickets) < 5 else open_qs.count(),
         work_orders=work_orders, orders=orders, value_tier=facts.value_tier,
         churn_probability=facts.churn_probability, risk=risk_level(facts.churn_probability),
-        action=action_for(facts.next_action) if scored else None, can_work=perms.has_perm(user, SERVICE_WORK))
+        action=action_for(facts.next_action) if facts.scored else None, can_work=perms.has_perm(user, SERVICE_WORK))
+
+
+def _int_or_none(value) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
 
 
 def my_tickets(user, *, limit: int = 15) -> list[Ticket]:

@@ -3,6 +3,7 @@ reports, configuration, and the public survey page. Thin: parse, call services/q
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -11,6 +12,7 @@ from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -21,6 +23,7 @@ from clientwise.core import permissions as perms
 from clientwise.core.decorators import add_domain_error, perm_required
 from clientwise.core.errors import DomainError, ErrorCode
 from clientwise.core.labels import label_list
+from clientwise.core.templatetags.cw import money
 from clientwise.customers.queries import get_customer_for
 from clientwise.customers.services import audit_pii_view
 from clientwise.service import queries, reports, services
@@ -70,13 +73,14 @@ def index(request):
 
 @perm_required(SERVICE_VIEW)
 def lookup(request):
-    """A call comes in: find the caller by the whole phone number or its last 8 digits; one match opens the call
-    screen at once, several give a short pick list."""
+    """A call comes in: find the caller by the whole phone number or its last 8 digits. One live match is answered
+    with the call screen itself — no redirect round trip while the caller waits; the page shows its own address
+    (/service/call/<id>/) in the address bar — several give a short pick list."""
     phone = (request.GET.get("phone") or "").strip()[:40]
     found = queries.phone_lookup(request.user, phone) if phone else []
     live = [c for c in found if c.archived_at is None]
     if len(live) == 1:
-        return redirect(reverse("service:call", args=[live[0].pk]) + "?" + urlencode({"phone": phone}))
+        return _call_page(request, queries.call_screen(request.user, live[0].pk, customer=live[0]), phone)
     return render(request, "service/lookup.html", {
         "phone": phone, "found": found[:queries.LOOKUP_LIMIT], "more": len(found) > queries.LOOKUP_LIMIT,
         "can_create": perms.has_perm(request.user, perms.CHANGE_CUSTOMERS)})
@@ -86,12 +90,52 @@ def lookup(request):
 def call_screen(request, pk: int):
     """The agent's call screen: the caller with open tickets, recent orders, tier, churn risk, next best action and
     'new ticket', on one screen. A customer the user may not see is a 404, as everywhere."""
-    screen = queries.call_screen(request.user, pk)
+    phone = (request.GET.get("phone") or "").strip()[:40]
+    return _call_page(request, queries.call_screen(request.user, pk), phone)
+
+
+def _call_page(request, screen: queries.CallScreen, phone: str):
+    """The call screen page (from the lookup or its own address); showing the unmasked phone is audited."""
     if perms.can_view_pii(request.user):
         audit_pii_view(actor=request.user, customer_ids=[screen.customer.pk], context="call_screen")
-    return render(request, "service/call.html", {"s": screen, "customer": screen.customer,
-                                                  "phone": (request.GET.get("phone") or "").strip()[:40],
-                                                  "now": timezone.now()})
+    address = reverse("service:call", args=[screen.customer.pk]) + ("?" + urlencode({"phone": phone}) if phone else "")
+    return render(request, "service/call.html", {"s": screen, "customer": screen.customer, "phone": phone,
+                                                  "address": address, **_call_rows(screen)})
+
+
+def _link(name: str) -> Callable[[int], str]:
+    """The URL of `name` for a primary key, reversed once per page rather than once per row."""
+    marker = 2_147_483_647
+    before, after = reverse(name, args=[marker]).split(str(marker))
+    return lambda pk: f"{before}{pk}{after}"
+
+
+def _when(value, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    return timezone.localtime(value).strftime(fmt) if value else ""
+
+
+def _call_rows(screen: queries.CallScreen) -> dict:
+    """The call screen's lists as plain rows, formatted here once: the page is rendered while a caller waits, and
+    each template tag or filter per row (URL, date, money, badge include) costs more than these few lines."""
+    ticket_url, work_order_url = _link("service:ticket"), _link("service:work_order")
+    sla = {"breached": (_("SLA breached"), "text-bg-danger", "alarm"),
+           "warning": (_("SLA due soon"), "text-bg-warning", "hourglass-split")}
+    tickets = [{"url": ticket_url(t.pk), "number": t.number, "subject": Truncator(t.subject).chars(48),
+                "opened": _when(t.opened_at), "assignee": str(t.assignee) if t.assignee_id else "",
+                "status": t.status, "status_label": t.get_status_display(), "priority": t.priority,
+                "priority_label": t.get_priority_display(), "sla": sla.get(t.sla_state)} for t in screen.tickets]
+    work_orders = [{"url": work_order_url(w.pk), "number": w.number, "kind": w.get_kind_display(),
+                    "start": _when(w.window_start), "status": w.get_status_display(), "overdue": w.overdue}
+                   for w in screen.work_orders]
+    orders = None
+    if screen.orders is not None:
+        order_url = _link("commerce:order_detail")
+        orders = [{"url": order_url(o.pk), "number": o.number,
+                   "cancelled": o.get_status_display() if o.status == "cancelled" else "",
+                   "date": _when(o.ordered_at, "%Y-%m-%d"),
+                   "store": (o.store.name if o.store_id else "") or (o.channel.name if o.channel_id else "") or "—",
+                   "amount": money(o.amount, o.currency)} for o in screen.orders]
+    return {"ticket_rows": tickets, "work_order_rows": work_orders, "order_rows": orders}
 
 
 @perm_required(SERVICE_VIEW)

@@ -65,9 +65,16 @@ def test_tail_lookup_is_an_indexed_equality_not_a_like_scan(org, desk, customer)
 
 def test_lookup_goes_to_the_call_screen_or_a_pick_list(org, desk, customer, other_customer, web_client):
     c = web_client(org.agent)
+    # One caller: the call screen itself, in the same response (no redirect round trip), with its own address
+    # for the address bar — the same page as that address gives.
     one = c.get(reverse("service:lookup"), {"phone": "139 1234 5678"})
-    assert one.status_code == 302
-    assert one["Location"] == reverse("service:call", args=[other_customer.pk]) + "?phone=139+1234+5678"
+    assert one.status_code == 200 and one.templates[0].name == "service/call.html"
+    address = reverse("service:call", args=[other_customer.pk]) + "?phone=139+1234+5678"
+    html = one.content.decode()
+    assert f'id="call-screen" data-address="{address}"' in html and other_customer.name in html
+    assert "139****5678" in html and "13912345678" not in html
+    tokens = re.compile(r"[A-Za-z0-9+/=_-]{20,}")  # the CSRF token and CSP nonce differ per response
+    assert tokens.sub("", c.get(address).content.decode()) == tokens.sub("", html)
     several = c.get(reverse("service:lookup"), {"phone": "12345678"})
     assert several.status_code == 200
     page = several.content.decode()
@@ -76,8 +83,8 @@ def test_lookup_goes_to_the_call_screen_or_a_pick_list(org, desk, customer, othe
         assert reverse("service:call", args=[cust.pk]) + "?phone=12345678" in page
     assert "138****5678" in page and "13812345678" not in page  # the agent has no view_pii
     # rep_a sees one of the two: straight to its call screen.
-    assert web_client(org.rep_a).get(reverse("service:lookup"), {"phone": "12345678"})["Location"].startswith(
-        reverse("service:call", args=[customer.pk]))
+    own = web_client(org.rep_a).get(reverse("service:lookup"), {"phone": "12345678"}).content.decode()
+    assert f'data-address="{reverse("service:call", args=[customer.pk])}?phone=12345678"' in own
 
 
 def test_pick_list_is_short(org, desk, web_client):
@@ -109,6 +116,59 @@ def test_call_screen_shows_what_the_agent_needs(org, desk, customer, ticket, ord
     assert html.index('id="call-new-ticket"') < html.index('id="call-tickets"') < html.index('id="call-orders"')
     assert "138****5678" in html and "13812345678" not in html
     assert not AuditLog.objects.filter(action="pii.view").exists()  # nothing unmasked was shown
+
+
+def test_call_screen_rows_show_badges_visits_and_local_times(org, desk, customer, ticket, order, web_client):
+    """The rows the view formats (views._call_rows) show what the per-row tags showed: links, local times, status,
+    priority and SLA badges, an overdue visit, a cancelled order's status, the amount."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from clientwise.commerce.services import cancel_order
+    from clientwise.service.models import Ticket
+
+    Ticket.objects.filter(pk=ticket.pk).update(sla_state="breached")
+    start = timezone.now() - dt.timedelta(days=2)
+    visit = services.create_work_order(actor=org.agent, customer_id=customer.pk, kind="repair", address="上海市 1 号",
+                                       window_start=start, window_end=start + dt.timedelta(hours=2),
+                                       auto_assign=False)
+    cancel_order(actor=org.admin, order_id=order.pk, reason="test")
+    html = web_client(org.manager_a).get(reverse("service:call", args=[customer.pk])).content.decode()
+    ticket.refresh_from_db()
+    opened = timezone.localtime(ticket.opened_at).strftime("%Y-%m-%d %H:%M")
+    assert re.search(rf'<a href="{reverse("service:ticket", args=[ticket.pk])}">{ticket.number}</a> Washer leaks\s*'
+                     rf'<span class="small text-secondary d-block">{opened}', html)
+    assert f'badge sv-status-{ticket.status}">{ticket.get_status_display()}<' in html
+    assert f'badge sv-prio-{ticket.priority}">{ticket.get_priority_display()}<' in html
+    assert '<span class="badge text-bg-danger"><i class="bi bi-alarm"></i> SLA breached</span>' in html
+    assert (f'<a href="{reverse("service:work_order", args=[visit.pk])}">{visit.number}</a> Repair · '
+            f'{timezone.localtime(start).strftime("%Y-%m-%d %H:%M")}') in html
+    assert '<span class="badge text-bg-danger">Overdue</span>' in html
+    assert re.search(rf'<a href="{reverse("commerce:order_detail", kwargs={"pk": order.pk})}">{order.number}</a> '
+                     r'<span class="badge text-bg-secondary">Cancelled</span>.*?徐汇店.*?¥129\.00', html, re.S)
+
+
+def test_lookup_to_call_screen_reads_each_thing_once(org, desk, customer, ticket, order, web_client):
+    """One request from the phone number to the rendered call screen: the caller found by one query (the contact
+    points' index as a subquery of the visible customers) and not read again, then one query per panel — the score
+    with its batch joined, no label scores."""
+    set_score(customer.pk, tier="A", churn=0.72, action="win_back")
+    c = web_client(org.agent)
+    c.get(reverse("service:lookup"), {"phone": "13812345678"})
+    with CaptureQueriesContext(connection) as ctx:
+        page = c.get(reverse("service:lookup"), {"phone": "13812345678"})
+    assert page.status_code == 200 and ticket.number in page.content.decode()
+    sqls = [q["sql"] for q in ctx.captured_queries]
+
+    def reads(table: str) -> list[str]:  # the queries whose main table (the first FROM) is `table`
+        return [q for q in sqls if (m := re.search(r' FROM "(\w+)"', q)) and m.group(1) == table]
+
+    assert len(reads("customers_customer")) == 1 and '"customers_contactpoint"' in reads("customers_customer")[0]
+    assert not reads("customers_contactpoint")  # only as the customer query's subquery
+    for table in ("service_ticket", "service_workorder", "commerce_order", "analytics_customerscore"):
+        assert len(reads(table)) == 1, (table, reads(table))
+    assert not reads("analytics_scoringbatch") and not reads("analytics_labelscore")
 
 
 def test_call_screen_unmasked_with_view_pii_is_audited(org, desk, customer, web_client):

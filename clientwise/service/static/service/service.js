@@ -1,6 +1,14 @@
-// Service pages: canned replies into the reply box, and the repurchase-by-score chart.
+// Service pages: the call screen's own address, canned replies into the reply box, and the repurchase-by-score
+// chart.
 (function () {
   "use strict";
+  // The phone lookup answers one caller with the call screen itself (no redirect while the caller waits): show the
+  // screen's own address, so a reload, a bookmark or a copied link opens this customer's screen.
+  const screen = document.getElementById("call-screen");
+  if (screen && screen.dataset.address &&
+      window.location.pathname + window.location.search !== screen.dataset.address) {
+    window.history.replaceState(window.history.state, "", screen.dataset.address);
+  }
   document.addEventListener("change", function (event) {
     const select = event.target.closest("[data-canned]");
     if (!select || !select.value) return;

@@ -76,20 +76,25 @@ TABLES: tuple[TableSpec, ...] = (
         _str("urban_rural"), _str("income_band"), Column("owner_id"), Column("team_id"),
         Column("total_demand", "demand", pa.float64(), "custom"),
     ), where="{archived_at} IS NULL", day_from="created_at", day_column="created_day"),
+    # Money in the base currency (settings.CURRENCY): an order's amount is its base_amount, its fx_rate converts
+    # its lines' amounts (features.py multiplies them); the orders are those every total counts (completed and
+    # converted: commerce.models.COUNTED), so an order waiting for an exchange rate is in no feature or report.
     TableSpec("orders", "commerce.Order", (
         Column("id"), Column("customer_id"), Column("ordered_at", "epoch"), Column("channel_id"),
-        Column("store_id"), Column("amount", "float", pa.float64()), Column("cost", "float", pa.float64()),
+        Column("store_id"), Column("amount", "float", pa.float64(), "base_amount"), Column("cost", "float", pa.float64()),
         Column("line_count"), Column("sales_rep_id"), Column("promoter_id"),  # reports: by rep / promoter
-    ), where="{status} = %s", params=("completed",), day_from="ordered_at"),
+        Column("fx_rate", "float", pa.float64()),
+    ), where="{status} = %s AND {fx_rate} IS NOT NULL", params=("completed",), day_from="ordered_at"),
     TableSpec("lines", "commerce.OrderLine", (
         Column("order_id"), Column("customer_id"), Column("product_id"),
         Column("quantity", "float", pa.float64()),  # NUMERIC(14,3): fractions for kg, L
-        Column("amount", "float", pa.float64()), Column("cost", "float", pa.float64()),
+        Column("amount", "float", pa.float64()),  # in the order's currency: × orders.fx_rate for the base currency
+        Column("cost", "float", pa.float64()),
     )),
     TableSpec("returns", "commerce.Return", (
         Column("id"), Column("order_id"), Column("customer_id"), Column("returned_at", "epoch"),
-        Column("amount", "float", pa.float64()),
-    ), day_from="returned_at"),
+        Column("amount", "float", pa.float64(), "base_amount"),
+    ), where="{base_amount} IS NOT NULL", day_from="returned_at"),
     TableSpec("products", "commerce.Product", (
         Column("id"), _str("sku"), _str("name"), Column("category_id"), Column("unit_cost", "float", pa.float64()),
         Column("list_price", "float", pa.float64()),
@@ -142,7 +147,7 @@ def table_sql(spec: TableSpec) -> tuple[str, list]:
     cols = ", ".join(_expression(c, qn) for c in spec.columns)
     sql = f"SELECT {cols} FROM {qn(table)}"
     if spec.where:
-        names = {c: qn(c) for c in ("archived_at", "status")}
+        names = {c: qn(c) for c in ("archived_at", "status", "fx_rate", "base_amount")}
         sql += " WHERE " + spec.where.format(**names)
     return sql, list(spec.params)
 

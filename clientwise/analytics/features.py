@@ -48,8 +48,9 @@ FEATURE_COLUMNS: dict[str, str] = {
     "days_since_last": "days from the last purchase day to the cut-off (null without purchases)",
     "mean_gap_days": "mean days between purchase days (recency_days / frequency; null below 2 purchase days)",
     "orders_total": "completed orders up to the cut-off",
-    "revenue_total": "their amount",
-    "margin_total": "their amount minus cost",
+    "revenue_total": "their amount less what was returned on them up to the cut-off: as of today, the customer's "
+                     "stored revenue (CustomerStats.revenue, commerce.services.purchase_totals)",
+    "margin_total": "their amount minus cost, less the margin of goods returned up to the cut-off",
     "orders_90d": "orders in the 90 days up to the cut-off",
     "revenue_90d": "amount in those 90 days",
     "margin_90d": "margin in those 90 days",
@@ -89,7 +90,8 @@ def from_day(number: int) -> dt.date:
 
 def _orders_cte(as_of: int) -> str:
     return f"""o AS (
-    SELECT od.id, od.customer_id, od.day, od.amount, od.cost, ch.kind AS channel_kind, ch.code AS channel_code
+    SELECT od.id, od.customer_id, od.day, od.amount, od.cost, od.fx_rate, ch.kind AS channel_kind,
+           ch.code AS channel_code
     FROM orders od LEFT JOIN channels ch ON ch.id = od.channel_id
     WHERE od.day <= {as_of}
 )"""
@@ -138,7 +140,11 @@ ret AS (
         CAST(SUM(CASE WHEN r.day > {d365} THEN 1 ELSE 0 END) AS BIGINT) AS returns_365n,
         SUM(CASE WHEN r.day > {d365} THEN r.amount ELSE 0.0 END) AS returns_365,
         SUM(CASE WHEN r.day > {d365} AND ro.amount > 0 THEN r.amount * (ro.amount - ro.cost) / ro.amount
-                 ELSE 0.0 END) AS returns_margin_365
+                 ELSE 0.0 END) AS returns_margin_365,
+        -- returns on counted orders (the snapshot's orders): what the stored revenue subtracts
+        SUM(CASE WHEN ro.id IS NOT NULL THEN r.amount ELSE 0.0 END) AS returns_counted,
+        SUM(CASE WHEN ro.amount > 0 THEN r.amount * (ro.amount - ro.cost) / ro.amount ELSE 0.0 END)
+            AS returns_margin
     FROM returns r LEFT JOIN orders ro ON ro.id = r.order_id
     WHERE r.day <= {a}
     GROUP BY r.customer_id
@@ -183,8 +189,8 @@ SELECT
     {a} - b.last_day AS days_since_last,
     CASE WHEN b.frequency > 0 THEN (b.last_day - b.first_day) / b.frequency END AS mean_gap_days,
     COALESCE(s.orders, 0) AS orders_total,
-    COALESCE(s.revenue, 0.0) AS revenue_total,
-    COALESCE(s.margin, 0.0) AS margin_total,
+    COALESCE(s.revenue, 0.0) - COALESCE(ret.returns_counted, 0.0) AS revenue_total,
+    COALESCE(s.margin, 0.0) - COALESCE(ret.returns_margin, 0.0) AS margin_total,
     COALESCE(s.orders_90, 0) AS orders_90d,
     COALESCE(s.revenue_90, 0.0) AS revenue_90d,
     COALESCE(s.margin_90, 0.0) AS margin_90d,
@@ -216,7 +222,8 @@ def category_history_sql(as_of: dt.date) -> str:
 WITH {_orders_cte(a)}
 SELECT l.customer_id, p.category_id, cat.code AS category, cat.replenishable, cat.cycle_days,
        CAST(COUNT(DISTINCT o.day) AS BIGINT) AS purchase_days, MIN(o.day) AS first_day, MAX(o.day) AS last_day,
-       CAST(SUM(l.quantity) AS DOUBLE) AS quantity, SUM(l.amount) AS amount  -- fractions (kg, L) kept
+       CAST(SUM(l.quantity) AS DOUBLE) AS quantity,  -- fractions (kg, L) kept
+       SUM(l.amount * o.fx_rate) AS amount  -- in the base currency
 FROM lines l
 JOIN o ON o.id = l.order_id
 JOIN products p ON p.id = l.product_id
@@ -274,7 +281,7 @@ def lines_sql(as_of: dt.date, *, replenishable_only: bool = False) -> str:
     only = "AND cat.replenishable" if replenishable_only else ""
     return f"""
 SELECT l.order_id, l.customer_id, o.ordered_at, o.day, l.product_id, cat.code AS category, cat.replenishable,
-       l.quantity, l.amount, l.amount - l.cost AS margin
+       l.quantity, l.amount * o.fx_rate AS amount, l.amount * o.fx_rate - l.cost AS margin  -- base currency
 FROM lines l
 JOIN orders o ON o.id = l.order_id
 JOIN products p ON p.id = l.product_id

@@ -5,11 +5,12 @@ from __future__ import annotations
 from django.conf import settings
 from ninja import Query, Router, Status
 
-from clientwise.commerce import queries, reference, services
+from clientwise.commerce import queries, reference, rules, services
 from clientwise.commerce.models import (
     Branch,
     Brand,
     Channel,
+    ExchangeRate,
     Order,
     Product,
     ProductCategory,
@@ -31,6 +32,9 @@ from clientwise.commerce.schemas import (
     ChannelIn,
     ChannelOut,
     ChannelPatch,
+    ExchangeRateIn,
+    ExchangeRateOut,
+    ExchangeRatePatch,
     OrderFilterIn,
     OrderIn,
     OrderOut,
@@ -90,6 +94,7 @@ def order_summary(o: Order) -> dict:
         "store_id": o.store_id, "store_name": o.store.name if o.store else None, "channel_id": o.channel_id,
         "channel_code": o.channel.code if o.channel else None, "ordered_at": o.ordered_at, "status": o.status,
         "currency": o.currency, "subtotal": o.subtotal, "discount": o.discount, "amount": o.amount,
+        "fx_rate": o.fx_rate, "base_amount": o.base_amount, "base_currency": rules.base_currency(),
         "line_count": o.line_count, "missing_lines": o.missing_lines,
     }
 
@@ -438,3 +443,43 @@ def list_customer_orders(request, customer_id: int, cursor: str | None = None, l
     pg = queries.page(qs, sort="-ordered_at", cursor=cursor, size=_size(limit))
     return {"items": [order_summary(o) for o in pg.items], "next_cursor": pg.next_cursor,
             "prev_cursor": pg.prev_cursor}
+
+
+# --- Exchange rates (commerce/reference.py; docs/reference-data.md) ---------------------------------------------
+
+
+def rate_out(row: ExchangeRate) -> dict:
+    return {"id": row.pk, "currency": row.currency, "day": row.day, "rate": row.rate,
+            "base_currency": rules.base_currency(), "converted": getattr(row, "converted", 0)}
+
+
+@router.get("/exchange-rates", response=list[ExchangeRateOut])
+def list_exchange_rates(request, currency: str = ""):
+    """Every exchange rate, by currency and newest day first (`currency` filters by code)."""
+    _require_view(request)
+    return [rate_out(r) for r in queries.exchange_rate_list(currency)]
+
+
+@router.post("/exchange-rates", response={201: ExchangeRateOut})
+def create_exchange_rate(request, payload: ExchangeRateIn):
+    """Add a rate; orders of the currency waiting for a rate for their day are converted (`converted`)."""
+    return Status(201, rate_out(reference.save_exchange_rate(actor=request.user, data=payload.model_dump())))
+
+
+@router.get("/exchange-rates/{rate_id}", response=ExchangeRateOut)
+def get_exchange_rate(request, rate_id: int):
+    _require_view(request)
+    return rate_out(queries.get_reference(ExchangeRate, rate_id))
+
+
+@router.patch("/exchange-rates/{rate_id}", response=ExchangeRateOut)
+def patch_exchange_rate(request, rate_id: int, payload: ExchangeRatePatch):
+    """Change a rate. Orders already converted keep the rate they were converted at."""
+    return rate_out(reference.save_exchange_rate(actor=request.user, data=payload.model_dump(exclude_unset=True),
+                                                 rate_id=rate_id))
+
+
+@router.delete("/exchange-rates/{rate_id}", response={204: None})
+def delete_exchange_rate(request, rate_id: int):
+    reference.delete_exchange_rate(actor=request.user, rate_id=rate_id)
+    return Status(204, None)

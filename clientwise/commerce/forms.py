@@ -139,6 +139,14 @@ class UnitForm(_StyledForm):
     active = forms.BooleanField(label=_("Active"), required=False, initial=True)
 
 
+class ExchangeRateForm(_StyledForm):
+    currency = forms.CharField(label=_("Currency"), max_length=3, help_text=_("USD, EUR, HKD…"))
+    day = forms.DateField(label=_("Valid from"), widget=forms.DateInput(attrs={"type": "date"}),
+                          help_text=_("Applies to orders from this day until the currency's next rate."))
+    rate = forms.DecimalField(label=_("Rate"), max_digits=18, decimal_places=8, min_value=0,
+                              help_text=_("Units of the base currency for one unit of this currency."))
+
+
 class StoreForm(_StyledForm):
     code = forms.CharField(label=_("Code"), max_length=20)
     name = forms.CharField(label=_("Name"), max_length=100)

@@ -1,6 +1,8 @@
 """Sales measures and dimensions for the pivot engine (clientwise.reports.semantic), defined once here.
 
-The `sales` fact has one row per order line of a completed order. Registered by the reports app at start-up
+The `sales` fact has one row per order line of a counted order (completed and converted to the base currency:
+commerce.models.COUNTED). Money is in the base currency (settings.CURRENCY): a line's amount times its order's
+exchange rate (the snapshot's materialized lines hold it converted already). Registered by the reports app at start-up
 (reports/apps.py calls `register()`); docs/reports.md explains the SQL conventions.
 """
 
@@ -97,6 +99,12 @@ def _order_day() -> dict[str, str]:
             "postgresql": f"CAST(orders.ordered_at AT TIME ZONE '{tz}' AS DATE)"}
 
 
+# A line's amount in the base currency, per engine: on the snapshot the materialized lines hold it converted; in
+# the operational database it is the line's amount times its order's rate (the fact always joins its order).
+LINE_AMOUNT = {"duckdb": "lines.amount", "sqlite": "lines.amount * orders.fx_rate",
+               "postgresql": "lines.amount * orders.fx_rate"}
+
+
 def register() -> None:
     from clientwise.reports.semantic import (
         Dimension,
@@ -117,12 +125,14 @@ def register() -> None:
     # only onto the aggregated rows (docs/reports.md, "Performance").
     register_table(Table("lines", "commerce.OrderLine", "sales_lines", depends=("products", "stores", "branches"),
                          materialize=(
-        "SELECT l.order_id, l.customer_id, l.product_id, l.quantity, l.amount, l.cost, o.id, o.ordered_at, o.day, "
+        "SELECT l.order_id, l.customer_id, l.product_id, l.quantity, l.amount * o.fx_rate AS amount, l.cost, o.id, "
+        "o.ordered_at, o.day, "
         "o.store_id, o.channel_id, o.sales_rep_id, o.promoter_id, p.category_id, s.branch_id, b.region_id, "
         "CAST(date_trunc('month', DATE '1970-01-01' + o.day) AS DATE) AS month_start "
         "FROM lines l JOIN orders o ON o.id = l.order_id LEFT JOIN products p ON p.id = l.product_id "
         "LEFT JOIN stores s ON s.id = o.store_id LEFT JOIN branches b ON b.id = s.branch_id ORDER BY o.day")))
-    register_table(Table("orders", "commerce.Order", "orders", db_filter="orders.status = 'completed'"))
+    register_table(Table("orders", "commerce.Order", "orders",
+                         db_filter="orders.status = 'completed' AND orders.fx_rate IS NOT NULL"))
     register_table(Table("products", "commerce.Product", "products", loader=load_products))
     register_table(Table("categories", "commerce.ProductCategory", "categories"))
     register_table(Table("stores", "commerce.Store", "stores", loader=load_stores))
@@ -158,23 +168,26 @@ def register() -> None:
 
     day = _order_day()
     costs = perms.VIEW_COSTS
+    amount = LINE_AMOUNT
     for m in (
-        Measure("revenue", "sales", _("Revenue"), "SUM(lines.amount)", format="money",
-                description=_("Sum of order line amounts (after discounts) of completed orders.")),
+        Measure("revenue", "sales", _("Revenue"), {e: f"SUM({a})" for e, a in amount.items()}, format="money",
+                tables=("orders",),
+                description=_("Sum of order line amounts (after discounts) of completed orders, in the base "
+                              "currency.")),
         Measure("cost", "sales", _("Cost"), "SUM(lines.cost)", format="money", perm=costs),
-        Measure("margin", "sales", _("Margin"), "SUM(lines.amount - lines.cost)", format="money", perm=costs,
-                description=_("Revenue minus cost of goods.")),
+        Measure("margin", "sales", _("Margin"), {e: f"SUM({a} - lines.cost)" for e, a in amount.items()},
+                tables=("orders",), format="money", perm=costs, description=_("Revenue minus cost of goods.")),
         Measure("margin_rate", "sales", _("Margin rate"),
-                "CAST(SUM(lines.amount - lines.cost) AS DOUBLE) / NULLIF(SUM(lines.amount), 0)", format="pct",
-                perm=costs, additive=False),
+                {e: f"CAST(SUM({a} - lines.cost) AS DOUBLE) / NULLIF(SUM({a}), 0)" for e, a in amount.items()},
+                tables=("orders",), format="pct", perm=costs, additive=False),
         Measure("quantity", "sales", _("Quantity"), "SUM(lines.quantity)", format="qty",
                 description=_("Units sold; fractions for products sold by weight or volume (kg, L).")),
         Measure("orders", "sales", _("Orders"), "COUNT(DISTINCT lines.order_id)", format="int", additive=False),
         Measure("buyers", "sales", _("Buyers"), "COUNT(DISTINCT lines.customer_id)", format="int", additive=False,
                 description=_("Distinct customers who bought.")),
         Measure("aov", "sales", _("Average order value"),
-                "CAST(SUM(lines.amount) AS DOUBLE) / NULLIF(COUNT(DISTINCT lines.order_id), 0)", format="money",
-                additive=False),
+                {e: f"CAST(SUM({a}) AS DOUBLE) / NULLIF(COUNT(DISTINCT lines.order_id), 0)" for e, a in amount.items()},
+                tables=("orders",), format="money", additive=False),
         Measure("new_customers", "sales", _("New customers"),
                 {e: f"COUNT(DISTINCT CASE WHEN {d} = first_purchase.first_day THEN lines.customer_id END)"
                  for e, d in day.items()},

@@ -263,8 +263,9 @@ class Order(SourcedModel):
         return self.number
 
     @property
-    def margin(self) -> Decimal:
-        return self.amount - self.cost
+    def margin(self) -> Decimal | None:
+        """Amount less cost, in the base currency (costs are kept in it); None while the order waits for a rate."""
+        return None if self.base_amount is None else self.base_amount - self.cost
 
     @property
     def partial(self) -> bool:

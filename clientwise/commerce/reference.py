@@ -1,4 +1,5 @@
-"""Reference data: product categories (a tree), brands, regions → branches → stores, channels and product units.
+"""Reference data: product categories (a tree), brands, regions → branches → stores, channels, product units and
+exchange rates.
 
 These functions are the only code that writes those rows; the reference pages, the API, the import kinds
 (commerce/imports.py) and the product and store imports' "create missing" option call them. Every change needs
@@ -9,6 +10,11 @@ A row is deleted only when nothing refers to it: a category with sub-categories 
 product, a region with branches, a branch with stores, a store with orders or promoters, a channel on an order, a
 unit on a product. Otherwise the call fails with 409 `in_use`, naming what refers to it; stores, brands and
 units can be deactivated instead.
+
+Exchange rates: one rate per currency and day ("valid from"), units of the base currency (settings.CURRENCY) per
+unit of the currency. Saving one converts the orders of that currency that were waiting for a rate for their day
+(commerce.services.convert_waiting_orders, in the same transaction; the count is in the audit row). Orders keep
+the rate they were converted at: changing or deleting a rate later does not re-value them.
 
 Brands: `Product.brand` stays text (the pivot engine's brand dimension reads it as it always has). The `Brand`
 table lists those texts: a product's brand is matched to a Brand row by name ignoring case (and takes the row's
@@ -25,11 +31,13 @@ from django.db import transaction
 from django.db.models.functions import Lower
 from django.utils.translation import gettext as _
 
+from clientwise.commerce import rules
 from clientwise.commerce.errors import CommerceErrorCode
 from clientwise.commerce.models import (
     Branch,
     Brand,
     Channel,
+    ExchangeRate,
     Order,
     Product,
     ProductCategory,
@@ -48,10 +56,12 @@ from clientwise.commerce.services import (
     _save_with_audit,
     _text,
     _unique,
+    convert_waiting_orders,
 )
 from clientwise.core import permissions as perms
 from clientwise.core.audit import audit, snapshot
 from clientwise.core.errors import DomainError, ErrorCode, NotFound, ValidationFailed
+from clientwise.core.normalize import parse_date
 
 
 def _get(model, pk) -> Any:
@@ -393,6 +403,78 @@ def delete_unit(*, actor, unit_id: int) -> None:
     with transaction.atomic():
         unit = _get(Unit, unit_id)
         _delete(actor, unit, "unit.delete", [(unit.products.count(), _("products"))])
+
+
+# --- exchange rates ---------------------------------------------------------------------------------------------
+
+
+def save_exchange_rate(*, actor, data: dict[str, Any], rate_id: int | None = None) -> ExchangeRate:
+    """Create or change an exchange rate: currency (a currency orders may be in, not the base currency), day (the
+    first day it applies), rate (units of the base currency per unit, > 0, at most eight decimals). One rate per
+    currency and day (409 duplicate). Then converts the orders of that currency waiting for a rate for their day
+    (`convert_waiting_orders`); how many is in the audit row and on the saved row (`converted`)."""
+    perms.require(actor, perms.MANAGE_CATALOG)
+    row = _get(ExchangeRate, rate_id) if rate_id is not None else None
+    creating = row is None
+    errors: list[DomainError] = []
+    currency = _text(data, "currency", errors, max_length=3, required=creating, label=_("Currency"))
+    if currency:
+        currency = currency.upper()
+        if currency == rules.base_currency():
+            errors.append(_error(ErrorCode.INVALID, _(
+                "%(code)s is the base currency: its orders need no rate.") % {"code": currency}, "currency"))
+        elif currency not in rules.currencies():
+            errors.append(_error(ErrorCode.INVALID, _("Unknown currency %(value)s.") % {"value": currency},
+                                 "currency"))
+    elif not creating:
+        _required_on_edit(data, "currency", currency, errors, _("Currency"))
+    day = None
+    if data.get("day") not in (None, ""):
+        try:
+            day = parse_date(data["day"], field="day")
+        except DomainError as exc:
+            errors.append(exc)
+    elif creating or "day" in data:
+        errors.append(_error(ErrorCode.REQUIRED, _("%(label)s is required.") % {"label": _("Valid from")}, "day"))
+    rate = None
+    if data.get("rate") not in (None, ""):
+        try:
+            rate = rules.parse_rate(data["rate"], "rate")
+        except DomainError as exc:
+            errors.append(exc)
+    elif creating or "rate" in data:
+        errors.append(_error(ErrorCode.REQUIRED, _("%(label)s is required.") % {"label": _("Rate")}, "rate"))
+    if errors:
+        raise ValidationFailed(errors)
+    with transaction.atomic():
+        if creating:
+            row = ExchangeRate()
+            _sourced(row, data)
+        before = None if creating else snapshot(row)
+        if currency:
+            row.currency = currency
+        if day is not None:
+            row.day = day
+        if rate is not None:
+            row.rate = rate
+        clash = ExchangeRate.objects.filter(currency=row.currency, day=row.day).exclude(pk=row.pk)
+        if clash.exists():
+            raise _error(ErrorCode.DUPLICATE, _("%(code)s already has a rate for %(day)s.") % {
+                "code": row.currency, "day": row.day.isoformat()}, "day")
+        _save_with_audit(actor, row, before, "exchange_rate.create" if creating else "exchange_rate.update")
+        row.converted = convert_waiting_orders(currency=row.currency)
+        if row.converted:
+            audit(actor=actor, action="exchange_rate.convert_orders", obj=row,
+                  detail={"currency": row.currency, "orders": row.converted})
+    return row
+
+
+def delete_exchange_rate(*, actor, rate_id: int) -> None:
+    """Delete a rate. Orders converted at it keep their rate (recorded sales are not re-valued)."""
+    perms.require(actor, perms.MANAGE_CATALOG)
+    with transaction.atomic():
+        row = _get(ExchangeRate, rate_id)
+        _delete(actor, row, "exchange_rate.delete", [])
 
 
 # --- rows an import may create ----------------------------------------------------------------------------------

@@ -150,6 +150,33 @@ class UnitPatch(Schema):
     active: bool | None = None
 
 
+Rate = Annotated[Decimal, PlainSerializer(lambda v: f"{v.normalize():f}", return_type=str, when_used="always")]
+
+
+class ExchangeRateOut(Schema):
+    id: int
+    currency: str
+    day: dt.date = Field(description="The first day (local calendar) the rate applies to; it applies until the "
+                                     "currency's next rate, for at most FX_RATE_VALID_DAYS days.")
+    rate: Rate = Field(description="Units of the base currency per unit of `currency` (a string, up to eight "
+                                   "decimals).")
+    base_currency: str
+    converted: int = Field(0, description="On create and change: orders that were waiting for this rate and were "
+                                          "converted by it.")
+
+
+class ExchangeRateIn(Schema):
+    currency: str
+    day: dt.date
+    rate: str | int | float
+
+
+class ExchangeRatePatch(Schema):
+    currency: str | None = None
+    day: dt.date | None = None
+    rate: str | int | float | None = None
+
+
 class ProductOut(Schema):
     id: int
     sku: str
@@ -333,6 +360,13 @@ class OrderSummaryOut(Schema):
     subtotal: Money
     discount: Money
     amount: Money
+    fx_rate: Rate | None = Field(None, description="The exchange rate captured when the order was stored: units of "
+                                                   "the base currency per unit of `currency` (1 in the base "
+                                                   "currency). Null: no rate for the order's day yet — the order "
+                                                   "is in no total until one is entered.")
+    base_amount: Money | None = Field(None, description="The amount in the base currency (`base_currency`) at "
+                                                        "fx_rate; null while the order waits for a rate.")
+    base_currency: str = ""
     line_count: int
     missing_lines: int = Field(0, description="Lines still in an import's quarantine: the order is partial until "
                                               "they are replayed into it.")

@@ -12,13 +12,22 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
 from clientwise.commerce import forms as f
-from clientwise.commerce import queries, reference, services
+from clientwise.commerce import queries, reference, rules, services
 from clientwise.commerce.forms import ProductForm, StoreForm
-from clientwise.commerce.models import Branch, Brand, Channel, Order, ProductCategory, Region, Unit
+from clientwise.commerce.models import (
+    Branch,
+    Brand,
+    Channel,
+    ExchangeRate,
+    Order,
+    ProductCategory,
+    Region,
+    Unit,
+)
 from clientwise.commerce.schemas import OrderFilterIn
 from clientwise.core import permissions as perms
 from clientwise.core.decorators import add_domain_error, perm_required
@@ -78,7 +87,8 @@ def order_detail(request, pk: int):
     for ln in order.lines.all():
         left = ln.quantity - returned.get(ln.pk, 0)
         lines.append({"line": ln, "returned": returned.get(ln.pk, 0), "left": left,
-                      "margin": ln.amount - ln.cost if show_cost else None})
+                      "margin": (rules.to_base(ln.amount, order.fx_rate) - ln.cost)
+                      if show_cost and order.fx_rate is not None else None})
     returns = list(order.returns.all())
     returned_amount = sum((r.amount for r in returns), queries.ZERO)
     can_change = perms.has_perm(request.user, perms.CHANGE_ORDERS)
@@ -87,7 +97,8 @@ def order_detail(request, pk: int):
         "net_amount": order.amount - returned_amount if order.status == Order.Status.COMPLETED else queries.ZERO,
         "show_cost": show_cost, "can_change": can_change,
         "can_return": can_change and order.status == Order.Status.COMPLETED and any(x["left"] > 0 for x in lines),
-        "margin_rate": (order.margin / order.amount * 100) if show_cost and order.amount else None,
+        "margin_rate": (order.margin / order.base_amount * 100) if show_cost and order.base_amount else None,
+        "base_currency": rules.base_currency(),
     })
 
 
@@ -341,10 +352,13 @@ def _ref_kinds() -> dict[str, RefKind]:
                 reference.delete_channel, "channel_id", ("code", "name", "kind"), "signpost-split"),
         RefKind("units", gettext_lazy("Units"), gettext_lazy("unit"), Unit, f.UnitForm, reference.save_unit, reference.delete_unit,
                 "unit_id", ("code", "name", "fractional", "active"), "rulers"),
+        RefKind("exchange_rates", gettext_lazy("Exchange rates"), gettext_lazy("exchange rate"), ExchangeRate,
+                f.ExchangeRateForm, reference.save_exchange_rate, reference.delete_exchange_rate, "rate_id",
+                ("currency", "day", "rate"), "currency-exchange"),
     )}
 
 
-REF_TABS = ("categories", "brands", "regions", "channels", "units")
+REF_TABS = ("categories", "brands", "regions", "channels", "units", "exchange_rates")
 
 
 def _ref_kind(kind: str) -> RefKind:
@@ -368,6 +382,8 @@ def _ref_rows(kind: str, q: str) -> list:
         return rows
     elif kind == "channels":
         rows = list(Channel.objects.order_by("code"))
+    elif kind == "exchange_rates":
+        return queries.exchange_rate_list(q)
     else:
         rows = queries.unit_list()
     return [r for r in rows if not text or text in f"{r.code} {r.name}".lower()]
@@ -382,6 +398,8 @@ def reference_list(request, kind: str = "categories"):
     ctx = {"kind": kind, "spec": spec, "rows": _ref_rows(kind, q), "q": q,
            "can_manage": perms.has_perm(request.user, perms.MANAGE_CATALOG),
            "tabs": [(k, _ref_kinds()[k]) for k in REF_TABS]}
+    if kind == "exchange_rates":
+        ctx.update(base_currency=rules.base_currency(), waiting=queries.orders_waiting_for_rates())
     if request.htmx and not request.htmx.boosted:
         return render(request, "commerce/_reference_table.html", ctx)
     return render(request, "commerce/reference_list.html", ctx)
@@ -414,6 +432,11 @@ def reference_edit(request, kind: str, pk: int | None = None):
                 _form_errors(form, exc)
             else:
                 messages.success(request, _("%(name)s saved.") % {"name": str(saved)})
+                if getattr(saved, "converted", 0):
+                    messages.info(request, ngettext(
+                        "%(n)s order waiting for this rate was converted.",
+                        "%(n)s orders waiting for this rate were converted.", saved.converted) % {
+                        "n": saved.converted})
                 return redirect("commerce:reference_list", kind="regions" if kind == "branches" else kind)
         else:
             _form_errors(form, DomainError(ErrorCode.INVALID, _("Check the highlighted fields.")))

@@ -234,7 +234,7 @@ def drill(*, actor, spec: dict | PivotSpec, row: list, column: list, page: int =
     compiler = runner.Compiler(drill_spec, runner._context(actor, runner.db_engine()))  # noqa: SLF001
     lines = parsed.fact == "sales"
     ident = "lines.id" if lines else compiler.fact.customer_column
-    sums = ("lines.amount",) if lines else ()
+    sums = ("lines.amount * orders.fx_rate",) if lines else ()  # in the base currency, as the revenue measure
     # Newest by the fact's own time when the listed rows are the fact's rows (one time each): a line by its
     # order's time, a customer of the customers fact by when it was created; otherwise by id.
     own_rows = lines or compiler.fact.customer_column == f"{compiler.fact.base}.id"

@@ -332,6 +332,37 @@ def test_share_of_wallet_where_an_organization_records_its_demand(demo, users, s
     assert CustomerScore.objects.filter(batch=batch, share_of_wallet__isnull=False).count() == 1
 
 
+def test_revenue_in_the_features_is_the_customer_s_stored_revenue_in_the_base_currency(demo, users, analytics_dir):
+    """The churn reasons' "spent … in total" (features.revenue_total) and the 360 header's revenue
+    (CustomerStats.revenue) count the same way over the whole demo: completed orders in the base currency, less what
+    was returned on them. A USD order counts at its rate, in both and in the order lines the models read."""
+    from clientwise.commerce.models import Product
+    from clientwise.commerce.reference import save_exchange_rate
+    from clientwise.commerce.services import create_order
+    from clientwise.customers.models import CustomerStats
+
+    buyer = CustomerStats.objects.filter(order_count__gt=1).order_by("customer_id").first().customer_id
+    before = CustomerStats.objects.get(pk=buyer).revenue
+    save_exchange_rate(actor=users["admin"], data={"currency": "USD", "day": AS_OF - dt.timedelta(days=3),
+                                                   "rate": "7.25"})
+    product = Product.objects.filter(active=True).order_by("id").first()
+    order = create_order(actor=users["admin"], customer_id=buyer, currency="USD",
+                         lines=[{"product_id": product.pk, "quantity": 1, "unit_price": "12.00"}],
+                         ordered_at=dt.datetime.combine(AS_OF, dt.time(12, 0)))
+    assert order.base_amount == Decimal("87.00")
+    assert CustomerStats.objects.get(pk=buyer).revenue == before + Decimal("87.00")
+
+    engine = engines.DuckDBEngine()
+    engine.register(extract.extract_snapshot(root=analytics_dir))
+    frame = features.customer_features(engine, AS_OF).to_pandas().set_index("customer_id")
+    stored = {cid: float(revenue) for cid, revenue in CustomerStats.objects.values_list("customer_id", "revenue")}
+    assert frame["returns_amount"].sum() > 0  # the demo has returns: gross and net revenue differ
+    differ = {cid: (rev, stored[cid]) for cid, rev in frame["revenue_total"].items() if abs(rev - stored[cid]) > 0.005}
+    assert differ == {}
+    lines = engine.arrow(features.lines_sql(AS_OF)).to_pandas()
+    assert lines.loc[lines["order_id"] == order.pk, "amount"].tolist() == [pytest.approx(87.0)]
+
+
 def _engine_for(batch):
     engine = engines.DuckDBEngine()
     engine.register(extract.Snapshot.open(batch.snapshot))

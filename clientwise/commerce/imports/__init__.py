@@ -1,4 +1,5 @@
-"""Commerce's import kinds for reference data: categories, brands, regions, branches, channels and units.
+"""Commerce's import kinds for reference data: categories, brands, regions, branches, channels, units and exchange
+rates.
 
 Registered with dataio's import engine (dataio/registry.py) from CommerceConfig.ready(), so they work wherever
 a kind does: the upload page, the entry grid, `POST /api/v1/imports`, `clientwise import categories FILE`,
@@ -21,11 +22,12 @@ from typing import Any
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from clientwise.commerce import reference
-from clientwise.commerce.models import Branch, Brand, Channel, ProductCategory, Region, Unit
+from clientwise.commerce import reference, rules
+from clientwise.commerce.models import Branch, Brand, Channel, ExchangeRate, ProductCategory, Region, Unit
 from clientwise.commerce.services import _int
 from clientwise.core import permissions as perms
 from clientwise.core.errors import DomainError, ErrorCode
+from clientwise.core.normalize import parse_date
 from clientwise.dataio import validation as v
 from clientwise.dataio.handlers import Handler, Row, key_for, settle_repeat, signature
 from clientwise.dataio.mapping import Target
@@ -203,6 +205,53 @@ class UnitHandler(ReferenceHandler):
         return reference.save_unit(actor=self.actor, data=data, unit_id=pk)
 
 
+class ExchangeRateHandler(Handler):
+    """A rate per currency and day, matched on (currency, day): a file of daily or monthly rates goes in again
+    unchanged, a changed rate updates its row. Rows go through `reference.save_exchange_rate` (the page's and the
+    API's rules, an audit row each), which converts the orders that were waiting for the rate."""
+
+    kind = "exchange_rates"
+    perm = perms.MANAGE_CATALOG
+    checks = (("currency", v.code, {"max_length": 3}), ("day", lambda value, f: parse_date(value, field=f), {}),
+              ("rate", lambda value, f: rules.parse_rate(value, f), {}), ("external_id", v.text, {"max_length": 100}))
+
+    def process(self, rows: list[Row]) -> None:
+        self.summary = {"created_ids": [], "updated_ids": [], "created_references": {}}
+        seen: dict[str, str] = {}
+        for row in rows:
+            if not row.ok:
+                continue
+            self.require(row, "currency", _("Currency"))
+            self.require(row, "day", _("Valid from"))
+            self.require(row, "rate", _("Rate"))
+            for name, fn, kwargs in self.checks:
+                self.clean_field(row, name, fn, **kwargs)
+            if not row.ok:
+                row.outcome = "rejected"
+                continue
+            currency, day, rate = row.clean["currency"].upper(), row.clean["day"], row.clean["rate"]
+            key = f"{currency} {day.isoformat()}"
+            if key in seen:  # the same currency and day twice in one file
+                settle_repeat(row, seen[key], "day", key)
+                continue
+            seen[key] = signature(row.clean)
+            existing = ExchangeRate.objects.filter(currency=currency, day=day).first()
+            if existing is not None and existing.rate == rate:
+                row.outcome = "unchanged"
+                continue
+            data: dict[str, Any] = {"currency": currency, "day": day, "rate": rate}
+            if existing is None:
+                data.update(source=self.source, external_id=row.clean.get("external_id") or None)
+            try:
+                saved = reference.save_exchange_rate(actor=self.actor, data=data,
+                                                     rate_id=existing.pk if existing is not None else None)
+            except DomainError as exc:
+                row.reject(exc)
+                continue
+            row.outcome = "created" if existing is None else "updated"
+            self.summary["created_ids" if existing is None else "updated_ids"].append(saved.pk)
+
+
 KINDS = (
     ImportKindSpec("categories", gettext_lazy("Product categories"), CategoryHandler, (
         Target("code", gettext_lazy("Category code"), ("category code", "品类编码", "类别编码", "分类编码", *CODE), required=True),
@@ -243,6 +292,13 @@ KINDS = (
                                                          "允许小数", "称重")),
         Target("active", gettext_lazy("Active"), ("active", "启用")),
     ), ("code",), order=25),
+    ImportKindSpec("exchange_rates", gettext_lazy("Exchange rates"), ExchangeRateHandler, (
+        Target("currency", gettext_lazy("Currency"), ("currency", "currency code", "币种", "货币", "币别"), required=True),
+        Target("day", gettext_lazy("Valid from"), ("day", "date", "valid from", "日期", "生效日期", "汇率日期"),
+               required=True),
+        Target("rate", gettext_lazy("Rate"), ("rate", "exchange rate", "汇率", "折算率"), required=True),
+        EXTERNAL,
+    ), ("currency",), order=26),
 )
 
 

@@ -57,7 +57,7 @@ def _users(w) -> None:
 
 
 def _catalog(w) -> None:
-    from clientwise.commerce.models import Brand, Channel, Unit
+    from clientwise.commerce.models import Brand, Channel, ExchangeRate, Unit
     from clientwise.commerce.tests.factories import (
         BranchFactory,
         CategoryFactory,
@@ -74,6 +74,7 @@ def _catalog(w) -> None:
     w.category = CategoryFactory(code="PHONE", name="手机")
     w.brand = Brand.objects.create(name="Acme")
     w.unit = Unit.objects.create(code="pcs", name="件")
+    w.rate = ExchangeRate.objects.create(currency="USD", day=dt.date(2025, 1, 1), rate=Decimal("7.1"))
     w.product = ProductFactory(sku="PH-1", name="Phone X", category=w.category, list_price=Decimal("3999.00"),
                                unit_cost=Decimal("2800.00"))
     w.product2 = ProductFactory(sku="CS-1", name="Case", category=w.category, list_price=Decimal("49.90"),

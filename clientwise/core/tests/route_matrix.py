@@ -111,7 +111,7 @@ API_PARAMS = {
     "lead_id": "lead", "opportunity_id": "opportunity", "activity_id": "activity", "account_id": "key_account",
     "pipeline_id": "pipeline", "report_id": "report", "schedule_id": "schedule", "ticket_id": "ticket",
     "survey_id": "survey", "work_order_id": "work_order", "run_id": "model_run", "model_id": "label_model",
-    "notification_id": "notification", "request_id": "subject_request",
+    "notification_id": "notification", "request_id": "subject_request", "rate_id": "rate",
 }
 
 R = Rule
@@ -191,6 +191,12 @@ API: dict[str, Rule] = {
     "GET /api/v1/units/{unit_id}": R(ORDERS_VIEW),
     "PATCH /api/v1/units/{unit_id}": R(CATALOG, body=lambda w: {"name": "个"}),
     "DELETE /api/v1/units/{unit_id}": R(CATALOG, ok=204),
+    "GET /api/v1/exchange-rates": R(ORDERS_VIEW),
+    "POST /api/v1/exchange-rates": R(CATALOG, ok=201, body=lambda w: {"currency": "EUR", "day": "2025-01-01",
+                                                                      "rate": "7.8"}),
+    "GET /api/v1/exchange-rates/{rate_id}": R(ORDERS_VIEW),
+    "PATCH /api/v1/exchange-rates/{rate_id}": R(CATALOG, body=lambda w: {"rate": "7.2"}),
+    "DELETE /api/v1/exchange-rates/{rate_id}": R(CATALOG, ok=204),
     "GET /api/v1/stores": R(ORDERS_VIEW),
     "POST /api/v1/stores": R(CATALOG, ok=201,
                              body=lambda w: {"code": "SH003", "name": "浦东店", "branch_id": w.branch.pk}),

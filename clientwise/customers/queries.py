@@ -6,7 +6,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field, replace
 
-from django.db.models import Q, QuerySet
+from django.db.models import Aggregate, JSONField, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext
 
@@ -17,7 +17,14 @@ from clientwise.core.normalize import normalize_email, parse_date, phone_search_
 from clientwise.core.pagination import Page, keyset_page
 from clientwise.core.queries import get_visible
 from clientwise.customers import rules
-from clientwise.customers.models import PHONE_TAIL_DIGITS, ContactPoint, Customer, CustomerStats, Interaction
+from clientwise.customers.models import (
+    PHONE_TAIL_DIGITS,
+    ContactPoint,
+    Customer,
+    CustomerStats,
+    CustomerTag,
+    Interaction,
+)
 from clientwise.customers.scope import CustomerScope
 
 PREFIX_END = "\U0010ffff"
@@ -36,6 +43,31 @@ def visible_customers(user) -> QuerySet[Customer]:
 def get_customer_for(user, pk) -> Customer:
     """The customer if `user` may see it; NotFound otherwise (the same answer as for a missing one)."""
     return get_visible(visible_customers(user).select_related("owner", "team", "organization", "stats"), pk)
+
+
+class _JSONNames(Aggregate):
+    """The values of a column as one JSON array (SQLite json_group_array, PostgreSQL jsonb_agg)."""
+
+    function = "JSON_GROUP_ARRAY"
+    output_field = JSONField()
+
+    def as_postgresql(self, compiler, connection, **extra):
+        return super().as_sql(compiler, connection, function="JSONB_AGG", **extra)
+
+
+def with_tag_names(qs: QuerySet[Customer]) -> QuerySet[Customer]:
+    """`qs` with each customer's tag names as `tag_names` (a list, None without tags), read in the same query (a
+    subquery over the (customer, tag) unique index) instead of a second query per page (prefetch_related)."""
+    names = (CustomerTag.objects.filter(customer_id=OuterRef("pk")).order_by().values("customer_id")
+             .annotate(names=_JSONNames("tag__name")).values("names"))
+    return qs.annotate(tag_names=Subquery(names))
+
+
+def tag_names(customer: Customer) -> list[str]:
+    """A customer's tag names, sorted: from `with_tag_names` when the row was read with it, else from its tags."""
+    if hasattr(customer, "tag_names"):
+        return sorted(customer.tag_names or [])
+    return sorted(t.name for t in customer.tags.all())
 
 
 def _prefix(field: str, text: str) -> Q:
@@ -189,8 +221,10 @@ def _check_cursor(cursor: str | None, sort_field: str) -> None:
 _CUSTOMER_FIELDS = {"name", "name_pinyin", "created_at"}
 
 
-def customer_page(user, f: CustomerFilters, *, sort: str = "name", cursor: str | None = None, size: int = 25) -> Page:
-    """One page of the customers `user` may see, filtered and sorted; no COUNT(*) over the table."""
+def customer_page(user, f: CustomerFilters, *, sort: str = "name", cursor: str | None = None, size: int = 25,
+                  tags: bool = False) -> Page:
+    """One page of the customers `user` may see, filtered and sorted; no COUNT(*) over the table. `tags`: each row
+    carries its tag names (with_tag_names), read in the same query."""
     sort_field = SORTS.get(sort, "name")
     _check_cursor(cursor, sort_field)
     if f.q and visibility_q(user) is None:
@@ -198,9 +232,11 @@ def customer_page(user, f: CustomerFilters, *, sort: str = "name", cursor: str |
         # prefix never makes the database sort all its matches. A scoped user's rows are few enough (their
         # own and shared customers) that one query over the scope is faster than one per branch.
         qs = filter_customers(visible_customers(user), replace(f, q="")).select_related("owner", "stats")
+        qs = with_tag_names(qs) if tags else qs
         return keyset_page(qs, sort=sort_field, cursor=cursor, size=size, any_of=search_branches(f.q),
                            tie=_tie(sort_field))
     qs = filter_customers(visible_customers(user), f).select_related("owner", "stats")
+    qs = with_tag_names(qs) if tags else qs
     return keyset_page(qs, sort=sort_field, cursor=cursor, size=size, tie=_tie(sort_field))
 
 

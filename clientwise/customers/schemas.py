@@ -10,7 +10,7 @@ from ninja import Field, Schema
 
 from clientwise.core import masking
 from clientwise.core import permissions as perms
-from clientwise.customers.queries import mask_record
+from clientwise.customers.queries import mask_record, tag_names
 
 Short = Annotated[str, Field(max_length=100)]
 
@@ -104,7 +104,7 @@ class CustomerOut(Schema):
 
     @staticmethod
     def resolve_tags(obj) -> list[str]:
-        return sorted(t.name for t in obj.tags.all())
+        return tag_names(obj)
 
     @staticmethod
     def resolve_archived(obj) -> bool:

@@ -289,3 +289,31 @@ def test_create_lists_likely_duplicates(api_client, org):
     # rep_b cannot see rep_a's customers, so nothing is disclosed.
     third = api_client(org.rep_b).post("customers", {"name": "张伟", "mobile": "13812345678"}).json()
     assert third["likely_duplicates"] == []
+
+
+def test_tags_come_with_the_customer_row(api_client, org):
+    """The 360 API and the list read each customer's tag names in the customer query itself (no second query per
+    request), sorted, the same names as the customer's tags; a customer without tags gets []."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from clientwise.customers import queries
+
+    c = api_client(org.admin)
+    tagged = make_customer(org.admin, "张伟", mobile="13812345678")
+    services.set_tags(actor=org.admin, customer_id=tagged.pk, names=["新客", "VIP", "华东"])
+    bare = make_customer(org.admin, "李娜")
+    assert sorted(t.name for t in tagged.tags.all()) == queries.tag_names(
+        queries.with_tag_names(Customer.objects.all()).get(pk=tagged.pk))
+    c.get(f"customers/{tagged.pk}")
+    for path, params in ((f"customers/{tagged.pk}", {}), ("customers", {"q": "13812345678"}),
+                         ("customers", {})):
+        with CaptureQueriesContext(connection) as ctx:
+            body = c.get(path, params).json()
+        rows = body.get("items", [body])
+        by_id = {r["id"]: r["tags"] for r in rows}
+        assert by_id[tagged.pk] == sorted(["新客", "VIP", "华东"])
+        if bare.pk in by_id:
+            assert by_id[bare.pk] == []
+        assert not [q for q in ctx.captured_queries if "customers_tag" in q["sql"] and
+                    'FROM "customers_customer"' not in q["sql"]], path

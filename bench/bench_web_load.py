@@ -15,8 +15,8 @@ the floor:
 
   api360   GET /api/v1/customers/<id>                  token      floor: GET /bench-floor/customer/<id>/
   page     GET /service/lookup/?phone=<11 digits>      session    floor: GET /bench-floor/phone/?phone=…
-           → 302 → /service/call/<id>/?phone=… (200, the call screen), the redirect followed inside the timed
-           request: what the agent waits for
+           → 200, the call screen itself (until 2026-12-07 a 302 to /service/call/<id>/?phone=…, followed inside
+           the timed request): what the agent waits for
   search   GET /api/v1/customers?q=<11 digits>         token      floor: GET /bench-floor/phone/?phone=…
 
 For each it prints requests/s over the measured window (after `--warmup` seconds), p50/p95/max in ms, errors
@@ -270,20 +270,22 @@ def drive(base: str, plan: dict, args, server_pid: int) -> Run:
 
 def start_server(args, port: int, log_path: Path) -> subprocess.Popen:
     """What `clientwise serve --production` runs (processes.process_set + processes.run under honcho, with
-    CLIENTWISE_PRODUCTION=1), after the same migrate; collectstatic only when the bench's var dir has no
-    manifest yet (it post-processes every file on each call: ~6 CPU-minutes here, not part of what is measured)."""
-    from django.conf import settings
-    from django.core.management import call_command
-
-    if not (Path(settings.STATIC_ROOT) / "staticfiles.json").exists():
-        print("collecting static files once (several minutes)…", flush=True)
-        os.environ["CLIENTWISE_PRODUCTION"] = "1"
-        call_command("collectstatic", interactive=False, verbosity=0)
+    CLIENTWISE_PRODUCTION=1), after the same migrate and processes.collect_static — in a child process with the
+    production settings (this process's settings are not), which collects only when the static sources changed
+    since the bench's var dir was last collected (the first time: minutes of CPU, not part of what is measured)."""
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": SETTINGS, "PYTHONPATH": str(ROOT), "CLIENTWISE_PRODUCTION": "1"}
+    started = time.perf_counter()
+    collect = ("import sys, django; django.setup(); from clientwise import processes; "
+               "sys.exit(0 if processes.collect_static() else 10)")
+    done = subprocess.run([sys.executable, "-c", collect], cwd=ROOT, env=env)
+    if done.returncode not in (0, 10):
+        raise SystemExit(f"collecting the static files failed ({done.returncode})")
+    print(f"static files {'collected' if done.returncode == 0 else 'up to date'} "
+          f"({time.perf_counter() - started:.1f} s)", flush=True)
     code = ("import sys; from clientwise import processes; "
             f"sys.exit(processes.run(processes.process_set(addr='127.0.0.1:{port}', production=True, "
             f"web_processes={args.web_processes}, web_threads={args.web_threads}, "
             f"task_workers={args.task_workers}), env={{'CLIENTWISE_PRODUCTION': '1'}}))")
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": SETTINGS, "PYTHONPATH": str(ROOT)}
     with open(log_path, "w") as log:  # the child keeps its own descriptor
         proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=env, stdout=log,
                                 stderr=subprocess.STDOUT, start_new_session=True)

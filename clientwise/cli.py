@@ -22,8 +22,8 @@ def serve(argv: list[str]) -> None:
                         help="when the database has no customers yet, generate a demo business with N customers")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--production", action="store_true",
-                        help="gunicorn instead of the development server; static files collected and served "
-                             "with cache-busting names (docs/deploy.md)")
+                        help="gunicorn instead of the development server; static files collected (again only "
+                             "when they changed) and served with cache-busting names (docs/deploy.md)")
     parser.add_argument("--web-processes", type=int, default=int(os.environ.get("WEB_PROCESSES", "2")),
                         help="gunicorn processes (production; default 2 or $WEB_PROCESSES)")
     parser.add_argument("--web-threads", type=int, default=int(os.environ.get("WEB_THREADS", "4")),
@@ -49,7 +49,9 @@ def serve(argv: list[str]) -> None:
     django.setup()
     call_command("migrate", interactive=False, verbosity=0)
     if args.production:
-        call_command("collectstatic", interactive=False, verbosity=0)
+        print("Collecting static files (unchanged sources are not collected again)…", flush=True)
+        if not processes.collect_static():
+            print("Static files are up to date.", flush=True)
     from clientwise.customers.models import Customer
 
     if args.demo and not Customer.objects.exists():

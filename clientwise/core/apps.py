@@ -1,6 +1,8 @@
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
+from clientwise.core import extensions
+
 
 class CoreConfig(AppConfig):
     name = "clientwise.core"
@@ -8,6 +10,7 @@ class CoreConfig(AppConfig):
     verbose_name = "Core"
 
     def ready(self):
-        from clientwise.core import extensions, tasks
+        # core.tasks imports django_tasks_db's models, which load once the app registry is ready.
+        from clientwise.core import tasks
 
         extensions.register_periodic("heartbeat", _("Worker heartbeat"), tasks.ensure_heartbeat)

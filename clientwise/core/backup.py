@@ -28,6 +28,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import connection
+from django.db.migrations.recorder import MigrationRecorder
 
 from clientwise.core.errors import DomainError, ErrorCode
 
@@ -97,8 +98,6 @@ def _run(cmd: list[str], env: dict[str, str]) -> None:
 
 
 def _applied_migrations() -> list[list[str]]:
-    from django.db.migrations.recorder import MigrationRecorder
-
     return [[app, name] for app, name in MigrationRecorder(connection).migration_qs.order_by("app", "name")
             .values_list("app", "name")]
 
@@ -147,6 +146,7 @@ def backup(dest: str | Path, *, now: dt.datetime | None = None) -> BackupResult:
 
 def _pg_dump(out: Path, tables: list[str]) -> dict[str, int]:
     """pg_dump from a snapshot exported by a REPEATABLE READ transaction that counts the rows of the same instant."""
+    # psycopg (a heavy driver, needed only on PostgreSQL) stays off the start-up path.
     import psycopg
 
     c = _pg_connection()

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
 
+from clientwise.core import audit_display, labels, permissions
+
 
 def register() -> None:
-    from clientwise.core import audit_display, labels, permissions
-
     audit_display.register()
     labels.register("role", permissions.ROLE_LABELS)
     # Where a row came from (`source` on imported rows, consents): the systems Clientwise itself names. Sources an

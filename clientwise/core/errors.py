@@ -12,6 +12,8 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 
+from django.db import DataError
+
 # code → (the enum declaring it, its HTTP status or None for the default 400)
 _REGISTRY: dict[str, tuple[str, int | None]] = {}
 
@@ -128,7 +130,6 @@ def input_out_of_range(exc: BaseException) -> bool:
     with (PostgreSQL: invalid_text_representation, e.g. a region's name given where its id belongs in a report
     filter): bad input that reached a query, not a server fault. The API answers it 422 and pages 400
     (core.middleware.OutOfRangeInputMiddleware), instead of a 500."""
-    from django.db import DataError
 
     if isinstance(exc, OverflowError):
         return True

@@ -32,10 +32,13 @@ English-speaking rep closed it.
 from __future__ import annotations
 
 import enum
+import importlib
+import importlib.util
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.apps import apps
 from django.db.models import Choices
 from django.utils.translation import gettext, pgettext
 
@@ -52,10 +55,6 @@ def autodiscover() -> None:
     if _discovered:
         return
     _discovered = True
-    import importlib
-    import importlib.util
-
-    from django.apps import apps
 
     for config in apps.get_app_configs():
         if not config.name.startswith("clientwise."):

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+
 from django.conf import settings
+from django.utils.cache import patch_cache_control
+from django.views.defaults import bad_request
+
+from clientwise.core.errors import input_out_of_range
 
 
 class ApiFeatureLevelMiddleware:
@@ -34,8 +40,6 @@ class PrivatePagesMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        from django.utils.cache import patch_cache_control
-
         response = self.get_response(request)
         if not response.has_header("Cache-Control"):
             patch_cache_control(response, no_store=True, private=True)
@@ -53,12 +57,6 @@ class OutOfRangeInputMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request, exception):
-        import logging
-
-        from django.views.defaults import bad_request
-
-        from clientwise.core.errors import input_out_of_range
-
         if input_out_of_range(exception):
             logging.getLogger(__name__).warning("input out of range on %s %s: %s", request.method, request.path,
                                                 exception)

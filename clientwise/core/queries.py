@@ -18,7 +18,7 @@ from django.core.cache import cache
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from clientwise.core import extensions, masking
+from clientwise.core import extensions, masking, periods
 from clientwise.core import permissions as perms
 from clientwise.core.errors import NotFound
 from clientwise.core.models import AuditLog
@@ -86,7 +86,6 @@ def home_figures(user, day: dt.date | None = None, *, now: dt.datetime | None = 
 def revenue_trend(user, *, days: int = 30, end: dt.date | None = None) -> dict[str, list]:
     """Revenue and order count per local day for the last `days` days (including `end`), zero-filled; the last
     day is marked partial while it is still going on (core.periods, the rule the report charts use too)."""
-    from clientwise.core import periods
 
     trend = extensions.home_source("trend")(user, days=days, end=end)
     last = dt.date.fromisoformat(trend["days"][-1]) if trend.get("days") else None

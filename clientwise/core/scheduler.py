@@ -16,9 +16,14 @@ import threading
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.db import close_old_connections
+from django.db.models import Count, Min
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django_tasks_db.models import DBTaskResult
 
 from clientwise.core import extensions
+from clientwise.core.tasks import HEARTBEAT_TASK
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +55,6 @@ def run_once() -> dict[str, bool]:
 
 def loop(*, interval: float = 60.0, stop: threading.Event | None = None, rounds: int | None = None) -> int:
     """Call run_once every `interval` seconds until `stop` is set (or `rounds` rounds ran); returns the rounds."""
-    from django.db import close_old_connections
 
     stop = stop or threading.Event()
     done = 0
@@ -75,10 +79,6 @@ class WorkerStatus:
 
 def worker_status(now: dt.datetime | None = None) -> WorkerStatus:
     """Whether a task worker is running, from the newest finished heartbeat, and what is waiting for one."""
-    from django.db.models import Count, Min
-    from django_tasks_db.models import DBTaskResult
-
-    from clientwise.core.tasks import HEARTBEAT_TASK
 
     now = now or timezone.now()
     last = (DBTaskResult.objects.filter(task_path=HEARTBEAT_TASK).successful()
@@ -91,7 +91,6 @@ def worker_status(now: dt.datetime | None = None) -> WorkerStatus:
 
 def no_worker_warning() -> str | None:
     """The sentence a page shows after queueing background work when no task worker is alive (else None)."""
-    from django.utils.translation import gettext as _
 
     if worker_status().alive:
         return None

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.utils import timezone
 from django_tasks import task
+from django_tasks_db.models import DBTaskResult
 
 HEARTBEAT_TASK = "clientwise.core.tasks.heartbeat"
 HEARTBEAT_EVERY = dt.timedelta(minutes=1)
@@ -25,8 +27,6 @@ def heartbeat() -> str:
 def ensure_heartbeat():
     """Queue the next heartbeat unless one is waiting; delete finished heartbeats older than HEARTBEAT_KEEP.
     Returns the queued TaskResult, or None."""
-    from django.utils import timezone
-    from django_tasks_db.models import DBTaskResult
 
     now = timezone.now()
     mine = DBTaskResult.objects.filter(task_path=HEARTBEAT_TASK)

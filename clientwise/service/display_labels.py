@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 # Skills are codes an administrator types on agents, technicians, categories and routing rules (comma-separated);
 # these are the ones Clientwise suggests and the demo uses. A skill typed in words (空调清洗) is its own label.
@@ -19,6 +20,8 @@ def register() -> None:
 
     labels.register("service.skill", SKILLS)
     labels.register("service.ticket.status", Ticket.Status)
+    labels.register("service.ticket.sla_state", {"warning": pgettext_lazy("SLA state", "Warning sent"),
+                                                 "breached": pgettext_lazy("SLA state", "Breached")})
     labels.register("service.survey.trigger", Survey.Trigger)
     labels.register("service.workorder.kind", WorkOrder.Kind)
     labels.register("service.workorder.status", WorkOrder.Status)

@@ -295,7 +295,7 @@ class Ticket(SourcedModel):
                                   verbose_name=_("routed by rule"))
     routing_note = models.CharField(_("why it was routed there"), max_length=300, blank=True, default="")
     order = models.ForeignKey("commerce.Order", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
-                              verbose_name=_("order"))
+                              verbose_name=pgettext_lazy("purchase", "order"))
     product = models.ForeignKey("commerce.Product", null=True, blank=True, on_delete=models.SET_NULL,
                                 related_name="+", verbose_name=_("product"))
     store = models.ForeignKey("commerce.Store", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",

@@ -112,21 +112,9 @@ def worker_status():
 def local_datetime(value, fmt: str = "Y-m-d H:i") -> str:
     """A datetime, or an ISO 8601 string such as a snapshot's time, shown in the display time zone (TIME_ZONE);
     a naive value is taken as UTC, how the snapshots record it. Unreadable values come back as they are."""
-    import datetime as dt
+    from clientwise.core import audit_display
 
-    from django.utils import timezone
-    from django.utils.dateformat import format as date_format
-
-    if isinstance(value, str):
-        try:
-            value = dt.datetime.fromisoformat(value.strip())
-        except ValueError:
-            return value
-    if not isinstance(value, dt.datetime):
-        return "" if value is None else str(value)
-    if timezone.is_naive(value):
-        value = value.replace(tzinfo=dt.UTC)
-    return date_format(timezone.localtime(value), fmt)
+    return audit_display.local_datetime(value, fmt)
 
 
 @register.filter(name="label")
@@ -168,14 +156,16 @@ def audit_change(entry, change) -> dict:
     t = entry.object_type
     return {"field": audit_display.field_label(t, change.field),
             "before": audit_display.field_value(t, change.field, change.before),
-            "after": audit_display.field_value(t, change.field, change.after)}
+            "after": audit_display.field_value(t, change.field, change.after),
+            "time": audit_display.is_time(t, change.field)}  # shown on one line (.cw-date)
 
 
-@register.filter
-def audit_detail(detail) -> list:
+@register.simple_tag
+def audit_details(entry, detail) -> list:
+    """An audit row's detail as (label, value) pairs, codes read as the labels of the row's record type."""
     from clientwise.core import audit_display
 
-    return audit_display.detail_items(detail)
+    return audit_display.detail_items(detail, entry.object_type)
 
 
 @register.filter

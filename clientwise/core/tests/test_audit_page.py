@@ -115,3 +115,42 @@ def test_pii_is_masked_for_a_manager_without_the_right(org, sales, web_client):
     account_services.update_user(actor=org.admin, user=org.manager_a, view_pii=False)
     body = c.get(reverse("core:audit"), {"customer": sales.cust_a.pk}).content.decode()
     assert "13900001111" not in body and "139****1111" in body
+
+
+def test_fields_codes_and_times_read_in_words():
+    """Field names come from the model (its translated verbose name), the shared table of the model bases' columns
+    or the record a foreign key points to; codes from the label tables by the record's type; times in TIME_ZONE."""
+    from django.utils import translation
+
+    from clientwise.core import audit_display as d
+
+    with translation.override("zh-hans"):
+        assert d.field_label("service.ticket", "routing_note") == "分派原因"  # its own verbose name
+        assert d.field_label("service.ticket", "external_id") == "外部编号"  # a SourcedModel column
+        assert d.field_label("service.ticket", "created_by_id") == "创建人"
+        assert d.field_label("service.workorderpart", "work_order_id") == "服务单"  # the record it points to
+        assert d.field_value("service.ticket", "source", "pos") == "门店收银"
+        assert d.field_value("service.ticket", "opened_at", "2026-03-01T16:30:00+00:00") == "2026-03-02 00:30"
+        assert d.field_value("service.ticket", "sla_state", "breached") == "已超时"
+        assert d.detail_items({"kind": "customers", "source": "pos", "rows": [1, 3]}, "dataio.importjob") == [
+            ("类型", "客户"), ("来源", "门店收银"), ("行", [1, 3])]
+        assert d.detail_items({"rows": {"commerce": 6, "audit": 1}}, "privacy.subjectrequest") == [
+            ("行", "购买记录: 6、审计日志: 1")]
+    with translation.override("en"):
+        assert d.field_label("customers.customattribute", "position") == "Order on forms"
+        assert d.field_label("service.ticket", "source") == "Source"
+
+
+def test_an_import_upload_reads_without_codes(org, web_client):
+    """The upload's entry: its kind and source as words, not 'customers' and 'pos' (issue 15)."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from clientwise.accounts.models import User
+    from clientwise.dataio.services import create_job
+
+    create_job(actor=org.admin, kind="customers", source="pos",
+               upload=SimpleUploadedFile("m.csv", "姓名,手机\n张伟,13812345678\n".encode()))
+    User.objects.filter(pk=org.admin.pk).update(language="zh-hans")
+    body = web_client(org.admin).get(reverse("core:audit"), {"action": "import.upload"}).content.decode()
+    assert "<b>类型</b>: 客户" in body and "<b>来源</b>: 门店收银" in body
+    assert ": customers<" not in body and ": pos<" not in body

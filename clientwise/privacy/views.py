@@ -208,24 +208,18 @@ def export_json(request, pk: int):
     return response
 
 
-def _display(table: dict) -> dict:
-    """Rows as lists of cells for the printable page, choice values shown by their labels."""
-    names = [n for n, _label in table["columns"]]
-    displays = table.get("displays") or {}
-    rows = []
-    for row in table["rows"]:
-        cells = []
-        for name in names:
-            value = row.get(name)
-            if name in displays and value not in (None, ""):
-                value = displays[name].get(str(value), value)
-            elif isinstance(value, dict | list):
-                value = json.dumps(value, ensure_ascii=False, cls=DjangoJSONEncoder)
-            elif isinstance(value, bool):
-                value = _("Yes") if value else _("No")
-            cells.append("" if value is None else value)
-        rows.append(cells)
-    return {**table, "labels": [label for _n, label in table["columns"]], "cells": rows}
+# A table with few records and many columns reads better turned on its side: one column per record.
+SIDEWAYS = {"max_rows": 3, "min_columns": 9}
+
+
+def _readable(table: dict) -> dict:
+    """A table of the readable copy: its headings and cells (privacy.sections.base.table), on its side when it is
+    a record or two with many fields (a profile, a score row)."""
+    cells, headings = table["cells"], table["headings"]
+    sideways = 0 < len(cells) <= SIDEWAYS["max_rows"] and len(headings) >= SIDEWAYS["min_columns"]
+    return {"title": table["title"], "count": len(cells), "headings": headings, "cells": cells,
+            "sideways": sideways, "fields": list(zip(headings, zip(*cells, strict=True), strict=True))
+            if sideways else []}
 
 
 @perm_required(MANAGE_PRIVACY)
@@ -235,7 +229,7 @@ def export_html(request, pk: int):
         export = _export(request, pk, "html")
     except _Back as back:
         return redirect("privacy:detail", pk=back.pk)
-    sections = [{"title": s["title"], "tables": [_display(t) for t in s["tables"]]} for s in export["sections"]]
+    sections = [{"title": s["title"], "tables": [_readable(t) for t in s["tables"]]} for s in export["sections"]]
     response = render(request, "privacy/export.html", {"export": export, "sections": sections})
     if request.GET.get("download"):
         response["Content-Disposition"] = f'attachment; filename="personal-data-customer-{export["customer_id"]}.html"'

@@ -8,9 +8,10 @@ from decimal import Decimal
 
 from django.db.models import Count, Sum
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from clientwise.commerce.models import Order, OrderLine, Return
-from clientwise.privacy.sections.base import table
+from clientwise.privacy.sections.base import Col, table
 
 
 def export(subject) -> list[dict]:
@@ -20,7 +21,7 @@ def export(subject) -> list[dict]:
         "number", "ordered_at", "status",
         ("store", _("store"), lambda o: o.store.name if o.store else ""),
         ("channel", _("channel"), lambda o: o.channel.name if o.channel else ""),
-        "currency", "subtotal", "discount", "amount", "line_count",
+        "currency", "subtotal", "discount", "amount", Col("line_count", pgettext_lazy("export column", "Lines")),
     ], model=Order)
     lines = table("order_lines", _("Order lines"), OrderLine.objects.filter(customer_id__in=ids).select_related(
         "order", "product").order_by("order__ordered_at", "order_id", "id"), [

@@ -8,15 +8,17 @@ from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
 
+from clientwise.core import labels
 from clientwise.customers.models import (
     Consent,
     ContactPoint,
+    CustomAttribute,
     Customer,
     CustomerStats,
     CustomerTag,
     Interaction,
 )
-from clientwise.privacy.sections.base import table
+from clientwise.privacy.sections.base import Col, table
 
 # Customer fields that hold personal data, and what an erased customer keeps in them.
 ERASED_PROFILE = {
@@ -34,14 +36,25 @@ def erased_name(customer_id: int) -> str:
     return f"#{customer_id}"
 
 
+def _custom(attributes: dict[str, str]):
+    """The custom fields' values under their labels (the keys as stored in the JSON copy)."""
+
+    def show(customer) -> dict:
+        return {attributes.get(k, k): v for k, v in (customer.custom or {}).items()}
+
+    return show
+
+
 def export(subject) -> list[dict]:
     ids = subject.customer_ids
     customers = list(Customer.objects.filter(pk__in=ids).select_related("organization", "stats").order_by("id"))
+    attributes = dict(CustomAttribute.objects.values_list("key", "label"))
     profile = table("profile", _("Profile"), customers, [
         "id", "kind", "name", "member_number", "status", "gender", "birth_date", "occupation", "income_band",
         "urban_rural", "id_number", "industry", "province", "city", "mobile", "email",
         ("organization", _("organization"), lambda c: c.organization.name if c.organization else ""),
-        "custom", "notes", "customer_since", "source", "external_id", "source_created_at", "source_updated_at",
+        Col("custom", show=_custom(attributes)), "notes", "customer_since", "source", "external_id",
+        "source_created_at", "source_updated_at",
         ("created_at", _("Added to Clientwise"), lambda c: c.created_at), "archived_at",
         *[(name, CustomerStats._meta.get_field(name).verbose_name, lambda c, name=name: getattr(c, name))
           for name in ("order_count", "revenue", "first_order_at", "last_order_at")],
@@ -54,7 +67,8 @@ def export(subject) -> list[dict]:
     tags = table("tags", _("Tags"), CustomerTag.objects.filter(customer_id__in=ids).select_related("tag")
                  .order_by("tag__name"), [("tag", _("Tag"), lambda t: t.tag.name)], model=CustomerTag)
     timeline = table("interactions", _("Timeline"), Interaction.objects.filter(customer_id__in=ids)
-                     .order_by("occurred_at", "id"), ["occurred_at", "kind", "direction", "subject", "body"],
+                     .order_by("occurred_at", "id"), [
+                         "occurred_at", "kind", "direction", Col("subject", show=labels.row_text), "body"],
                      model=Interaction)
     return [profile, contacts, consents, tags, timeline]
 

@@ -10,10 +10,12 @@ from __future__ import annotations
 from django.apps import apps
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
+from clientwise.core import labels
 from clientwise.dataio.models import ImportJob, QuarantinedRow
 from clientwise.privacy import rules
-from clientwise.privacy.sections.base import table
+from clientwise.privacy.sections.base import Col, percent, table
 from clientwise.privacy.sections.customers import ERASED_PROFILE, erased_name
 from clientwise.privacy.subject import key_columns
 
@@ -45,25 +47,31 @@ def export(subject) -> list[dict]:
     tables = []
     if apps.is_installed("clientwise.dataio.quality"):
         from clientwise.dataio.quality.models import CustomerQuality
+        from clientwise.dataio.quality.queries import PROBLEMS
 
+        problems = {p.key: p.label for p in PROBLEMS}
         tables.append(table("quality", _("Data quality"), CustomerQuality.objects.filter(customer_id__in=ids), [
-            "computed_at", "completeness", "validity", ("problems", _("problems"), lambda q: q.problems),
+            "computed_at", Col("completeness", _("Completeness (0-100)")), Col("validity", _("Validity (0-100)")),
+            Col("problems", _("problems"), lambda q: q.problems, lambda q: [problems.get(p, p) for p in q.problems]),
         ], model=CustomerQuality))
     if apps.is_installed("clientwise.dataio.identity"):
         from clientwise.dataio.identity.models import DuplicateCandidate, MergeRecord
 
         pairs = DuplicateCandidate.objects.filter(Q(customer_a_id__in=ids) | Q(customer_b_id__in=ids))
         tables.append(table("duplicate_pairs", _("Possible duplicate records"), pairs.order_by("created_at", "id"), [
-            "created_at", "probability", "status", "decided_at",
+            "created_at", Col("probability", show=lambda p: percent(p.probability)), "status",
+            Col("decided_at", pgettext_lazy("export column", "Decided")),
         ], model=DuplicateCandidate))
         merges = MergeRecord.objects.filter(survivor_id__in=ids).order_by("created_at", "id")
         tables.append(table("merges", _("Merged records"), merges, [
             "created_at", ("survivor", _("kept record"), lambda m: m.survivor_id),
-            ("merged", _("merged records"), lambda m: m.merged_ids), "automatic", "undone_at",
+            ("merged", _("merged records"), lambda m: m.merged_ids), Col("automatic", _("Merged automatically")),
+            Col("undone_at", pgettext_lazy("export column", "Undone")),
         ], model=MergeRecord))
     tables.append(table("import_rows", _("Rejected import rows that mention the person"), quarantined_rows(subject), [
         ("job", _("import"), lambda q: q.job_id), ("file", _("file"), lambda q: q.job.original_name),
-        "row_number", "code", "message", "raw", "status",
+        "row_number", Col("code", show=lambda q: labels.label("errors.code", q.code)), "message",
+        "raw", "status",
     ], model=QuarantinedRow))
     return tables
 

@@ -7,10 +7,12 @@ the personal values in its parameters with "[erased]"."""
 from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
+from clientwise.notifications import kinds
 from clientwise.notifications.models import Notification
 from clientwise.privacy import rules
-from clientwise.privacy.sections.base import table
+from clientwise.privacy.sections.base import Col, table
 
 # Parameters that are codes or numbers, never personal: kept as they are; every other text parameter of a
 # notification about the person is replaced.
@@ -43,8 +45,10 @@ def _customer_targets(subject) -> set[tuple[str, str]]:
 
 def export(subject) -> list[dict]:
     rows = _matches(subject, _customer_targets(subject))
-    return [table("notifications", _("Notifications to staff that name the person"), rows,
-                  ["created_at", "kind", "params"], model=Notification)]
+    return [table("notifications", _("Notifications to staff that name the person"), rows, [
+        "created_at", Col("kind", pgettext_lazy("export column", "Notification"), show=lambda n: kinds.render(n.kind, n.params)[0]),
+        Col("params", pgettext_lazy("export column", "Message"), show=lambda n: kinds.render(n.kind, n.params)[1]),
+    ], model=Notification)]
 
 
 def erase(erasure) -> None:

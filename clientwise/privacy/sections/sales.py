@@ -10,7 +10,8 @@ from __future__ import annotations
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from clientwise.privacy.sections.base import PLACEHOLDER, table
+from clientwise.core import labels
+from clientwise.privacy.sections.base import PLACEHOLDER, Col, table
 from clientwise.sales.models import (
     AccountContact,
     AccountGoal,
@@ -53,7 +54,8 @@ def export(subject) -> list[dict]:
     ], model=Lead)
     opportunities = table("opportunities", _("Opportunities"), Opportunity.objects.filter(pk__in=opp_ids)
                           .select_related("stage").order_by("created_at", "id"), [
-        "created_at", "name", ("stage", _("stage"), lambda o: o.stage.name), "status", "amount", "currency",
+        "created_at", "name", Col("stage", _("stage"), lambda o: o.stage.name,
+                                   lambda o: labels.label("sales.stage", o.stage.name)), "status", "amount", "currency",
         "expected_close", "next_step", "lost_reason", "lost_note", "closed_at",
     ], model=Opportunity)
     activities = table("activities", _("Calls, meetings and tasks"), Activity.objects.filter(owned)

@@ -7,8 +7,9 @@ reports and sign-off names, survey comments. Attachments are deleted, their file
 from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
-from clientwise.privacy.sections.base import PLACEHOLDER, table
+from clientwise.privacy.sections.base import PLACEHOLDER, Col, table
 from clientwise.service.models import Survey, SurveyAnswer, Ticket, TicketAttachment, TicketMessage, WorkOrder
 
 PII_KEYS = {"subject", "description", "resolution", "body", "address", "city", "notes", "report", "signed_off_by",
@@ -29,7 +30,8 @@ def export(subject) -> list[dict]:
     ], model=TicketMessage)
     attachments = table("ticket_attachments", _("Ticket attachments"), TicketAttachment.objects.filter(
         ticket__customer_id__in=ids).select_related("ticket").order_by("uploaded_at", "id"), [
-        ("ticket", _("ticket"), lambda a: a.ticket.number), "name", "content_type", "size", "uploaded_at",
+        ("ticket", _("ticket"), lambda a: a.ticket.number), "name", Col("content_type", pgettext_lazy("export column", "File type")), "size",
+        Col("uploaded_at", pgettext_lazy("export column", "Uploaded")),
     ], model=TicketAttachment)
     work_orders = table("work_orders", _("Work orders"), WorkOrder.objects.filter(customer_id__in=ids)
                         .order_by("window_start", "id"), [
@@ -42,7 +44,7 @@ def export(subject) -> list[dict]:
     answers = table("survey_answers", _("Survey answers"), SurveyAnswer.objects.filter(
         survey__customer_id__in=ids).select_related("survey", "attribute").order_by("survey__sent_at", "id"), [
         ("sent_at", _("sent at"), lambda a: a.survey.sent_at), ("attribute", _("aspect"), lambda a: a.attribute.name),
-        "score",
+        Col("score", pgettext_lazy("export column", "Score")),
     ], model=SurveyAnswer)
     return [tickets, messages, attachments, work_orders, surveys, answers]
 

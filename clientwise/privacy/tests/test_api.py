@@ -75,7 +75,7 @@ def test_actions(api_client, org, person, django_capture_on_commit_callbacks, se
     assert export.status_code == 200
     data = export.json()
     profile = data["sections"][0]["tables"][0]
-    assert profile["rows"][0]["name"] == "王小明" and profile["columns"]["mobile"] == "mobile"
+    assert profile["rows"][0]["name"] == "王小明" and profile["columns"]["mobile"] == "Mobile"
     assert c.post(f"privacy/requests/{acc.pk}/complete", {"resolution": "sent"}).json()["status"] == "done"
 
     wd = services.create_request(actor=org.admin, customer_id=person.pk, kind="consent_withdrawal")

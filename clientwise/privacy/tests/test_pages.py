@@ -107,7 +107,7 @@ def test_access_request_export_and_complete(web_client, org, person):
     data = json.loads(r.content)
     assert r["Content-Disposition"].startswith("attachment") and data["customer_id"] == person.pk
     profile = data["sections"][0]["tables"][0]
-    assert profile["rows"][0]["name"] == "王小明" and profile["columns"]["name"] == "name"
+    assert profile["rows"][0]["name"] == "王小明" and profile["columns"]["name"] == "Name"
     assert AuditLog.objects.filter(action="privacy.export").count() == 2
     html = w.get(reverse("privacy:detail", args=[req.pk])).content.decode()
     assert "Mark as done" in html
@@ -182,3 +182,50 @@ def test_pages_speak_chinese(web_client, org, person):
     assert f"输入客户编号 {person.pk} 以确认" in html and "此操作无法撤销" in html
     html = w.get(reverse("customers:detail", args=[person.pk])).content.decode()
     assert "个人信息权利请求" in html and "答复期限" in html
+
+
+def test_readable_copy_speaks_the_readers_language(web_client, org, person):
+    """The printable copy shows words, not stored codes: field names and choices in the reader's language (also
+    for fields shared by every imported row, such as the source), times in TIME_ZONE on one line, timeline
+    sentences and audit entries read again in Chinese though they were written in English, a one-record table on
+    its side (issue 15: it showed 'source', 'demo', ISO timestamps and raw audit JSON on the Chinese page)."""
+    import re
+
+    from django.utils import translation
+
+    from clientwise.accounts.models import User
+    from clientwise.core.tests.crawl import visible_lines
+    from clientwise.core.tests.page_text import TextCheck
+    from clientwise.sales.services import create_key_account
+    from clientwise.service.services import create_ticket
+
+    # (A ticket's routing note is a sentence stored in the language it was routed in: routed in Chinese here.)
+    with translation.override("zh-hans"):
+        create_ticket(actor=org.agent, customer_id=person.pk, type="complaint", channel="phone",
+                      subject="冰箱不制冷", description="周一起不制冷。")
+    with translation.override("en"):
+        create_key_account(actor=org.rep_a, customer_id=person.pk)
+    req = services.create_request(actor=org.admin, customer_id=person.pk, kind="access")
+    User.objects.filter(pk=org.admin.pk).update(language="zh-hans")
+    html = web_client(org.admin).get(reverse("privacy:export_html", args=[req.pk])).content.decode()
+    check = TextCheck("zh-hans", names=set(User.objects.values_list("username", flat=True)))
+    problems = {p for line in visible_lines(html) for p in check.problems(line)}
+    assert problems == set()
+    assert not re.search(r"\d{4}-\d\d-\d\dT\d\d:", html)  # no ISO timestamps
+    assert re.search(r'<td class="cw-date">\d{4}-\d\d-\d\d \d\d:\d\d</td>', html)
+    assert '<table class="sideways">' in html and '<th scope="row">手机</th>' in html  # the profile on its side
+    assert "列为大客户（普通供应商）" in html  # the timeline row, written in English
+    assert "新建工单" in html and "<th>变更</th>" in html and "分派原因: " in html  # an audit entry in words
+
+
+def test_readable_copy_table_helpers():
+    """Cells: times local and on one line, probabilities without float noise, lists one item per line."""
+    import datetime as dt
+
+    from clientwise.privacy.sections.base import Cell, percent, readable
+
+    assert readable(dt.datetime(2026, 3, 1, 16, 30, tzinfo=dt.UTC)) == Cell("2026-03-02 00:30", nowrap=True)
+    assert readable(dt.date(2026, 3, 1)) == Cell("2026-03-01", nowrap=True)
+    assert readable(0.31292517006802717) == Cell("0.3129") and percent(0.8888) == "89%"
+    assert readable(["a", "b"]) == Cell("a\nb", wide=True) and readable(None) == Cell("")
+    assert readable(True).text in ("Yes", "是")

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
 
+from clientwise.core import audit_display, labels
+from clientwise.customers.models import Consent, ContactPoint, Customer, Interaction
+
 
 def register() -> None:
-    from clientwise.core import audit_display, labels
-    from clientwise.customers.models import Consent, ContactPoint, Customer, Interaction
-
     labels.register("customers.interaction.kind", Interaction.Kind)
     labels.register("customers.contact.kind", ContactPoint.Kind)
     labels.register("customers.customer.status", Customer.Status)

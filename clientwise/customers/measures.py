@@ -7,16 +7,34 @@ start-up (reports/apps.py calls `register()`); docs/reports.md explains the conv
 
 from __future__ import annotations
 
+import re
+
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
+from clientwise.accounts.models import Team
+from clientwise.commerce.measures import load_users, user_name
 from clientwise.core import permissions as perms
+from clientwise.customers.models import CustomAttribute, Customer
+from clientwise.reports.semantic import (
+    Dimension,
+    Fact,
+    Join,
+    Measure,
+    Table,
+    add_joins,
+    register_date_dimensions,
+    register_dimension,
+    register_dynamic_dimensions,
+    register_fact,
+    register_measure,
+    register_table,
+)
 
 
 def load_teams():
+    # pyarrow (with numpy) stays off the start-up path: reports' ready() imports this module.
     import pyarrow as pa
-
-    from clientwise.accounts.models import Team
 
     rows = list(Team.objects.values_list("id", "name"))
     return pa.table({"id": [r[0] for r in rows], "name": [r[1] for r in rows]})
@@ -24,11 +42,6 @@ def load_teams():
 
 def _custom_attribute_dimensions():
     """One dimension per admin-defined custom attribute (operational database only: the snapshot has no JSON)."""
-    import re
-
-    from clientwise.customers.models import CustomAttribute
-    from clientwise.reports.semantic import Dimension
-
     out = []
     for attr in CustomAttribute.objects.order_by("position", "key"):
         if not re.fullmatch(r"[a-z0-9_-]{1,50}", attr.key):
@@ -42,23 +55,6 @@ def _custom_attribute_dimensions():
 
 
 def register() -> None:
-    from clientwise.commerce.measures import load_users, user_name
-    from clientwise.customers.models import Customer
-    from clientwise.reports.semantic import (
-        Dimension,
-        Fact,
-        Join,
-        Measure,
-        Table,
-        add_joins,
-        register_date_dimensions,
-        register_dimension,
-        register_dynamic_dimensions,
-        register_fact,
-        register_measure,
-        register_table,
-    )
-
     register_table(Table("customers", "customers.Customer", "customers", db_filter="customers.archived_at IS NULL"))
     register_table(Table("owners", settings.AUTH_USER_MODEL, "users", loader=load_users))
     register_table(Table("teams", "accounts.Team", "teams", loader=load_teams))

@@ -7,6 +7,7 @@ from __future__ import annotations
 from django.urls import reverse
 from django.utils import timezone
 
+from clientwise.customers.queries import visible_customers
 from clientwise.notifications import kinds
 from clientwise.notifications.services import Target, excerpt, mentioned_users, notify
 
@@ -35,8 +36,6 @@ def customers_handed_over(mapping: dict[int, int], *, actor, from_user, reason: 
 
 def interaction_mentions(interaction, *, actor) -> None:
     """Colleagues named with @username in a logged call, visit, message or note who may see the customer."""
-    from clientwise.customers.queries import visible_customers
-
     text = "\n".join(t for t in (interaction.subject, interaction.body) if t)
     users = mentioned_users(text, author=actor, may_see=lambda user: visible_customers(user).filter(
         pk=interaction.customer_id).exists())

@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 
 from clientwise.core.errors import DomainError, ErrorCode
 from clientwise.core.normalize import phone_search_key
+from clientwise.customers.models import PHONE_TAIL_DIGITS, ContactPoint, Customer
 
 # Text columns with no database limit, and the length a value may have all the same.
 UNBOUNDED_LIMITS = {"notes": 5000}
@@ -28,8 +29,6 @@ EARLIEST_YEAR = 1900
 
 def _model_field(name: str):
     """The customer's field `name`, else the contact point's (postal code), else None."""
-    from clientwise.customers.models import ContactPoint, Customer
-
     for model in (Customer, ContactPoint):
         try:
             return model._meta.get_field(name)
@@ -99,8 +98,6 @@ def search_text(query: str) -> SearchText | None:
     """What `query` is, so the search asks only the indexes that can answer it (customers.queries.search_branches):
     a phone number, its last 8 digits or an email address cannot be a name, so neither the name nor the pinyin
     branch is asked; None for an empty text."""
-    from clientwise.customers.models import PHONE_TAIL_DIGITS
-
     text = (query or "").strip()
     if not text:
         return None

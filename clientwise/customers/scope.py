@@ -26,6 +26,7 @@ from django.db.models import Q, QuerySet
 
 from clientwise.accounts.services import team_subtree_ids
 from clientwise.core import permissions as perms
+from clientwise.customers.models import Customer, CustomerShare
 
 if TYPE_CHECKING:
     from sqlglot import exp
@@ -57,8 +58,6 @@ class CustomerScope:
             return cls(TEAM, user.pk, tuple(sorted(team_subtree_ids(user.team_id))) if user.team_id else ())
         shared = None
         if engine == "duckdb" and user.team_id:
-            from clientwise.customers.models import CustomerShare
-
             shared = tuple(CustomerShare.objects.filter(team_id=user.team_id)
                            .order_by("customer_id").values_list("customer_id", flat=True))
         return cls(OWN, user.pk, (), user.team_id, shared)
@@ -98,15 +97,11 @@ class CustomerScope:
         """The filter on Customer: None means everything, Q(pk__in=[]) nothing."""
         q = self.owned_q()
         if self.kind == OWN and self.share_team_id:
-            from clientwise.customers.models import CustomerShare
-
             q |= Q(pk__in=CustomerShare.objects.filter(team_id=self.share_team_id).values("customer_id"))
         return q
 
     def customers(self) -> QuerySet:
         """Every customer in scope, archived ones included (callers filter archived_at as they need)."""
-        from clientwise.customers.models import Customer
-
         q = self.q()
         return Customer.objects.all() if q is None else Customer.objects.filter(q)
 
@@ -163,6 +158,7 @@ class CustomerScope:
         """The scope as a predicate on `column` (a fact's customer id) in the report compiler's SQL: None for
         everything. `customers_table` is the customers table on `engine`; `shares_table` the shares table (not on
         DuckDB, where the ids read by for_user(engine="duckdb") are inlined)."""
+        # sqlglot (heavy) stays off the start-up path: customers' ready() imports this module.
         from sqlglot import exp
 
         if self.kind == ALL:

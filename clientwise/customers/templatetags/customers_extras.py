@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django import template
+from django import forms, template
 
 register = template.Library()
 
@@ -54,8 +54,6 @@ NOISE_KEYS = {"id", "customer_id", "source", "external_id", "value_normalized", 
 @register.filter
 def add_class(field, extra: str = ""):
     """Render a bound field with the Bootstrap class its widget needs (plus `extra`)."""
-    from django import forms
-
     widget = field.field.widget
     if isinstance(widget, forms.CheckboxInput):
         base = "form-check-input"

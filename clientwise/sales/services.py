@@ -19,11 +19,12 @@ from django.db.models import F, Max, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import pgettext, pgettext_lazy
+from django.utils.translation import gettext_noop, pgettext, pgettext_lazy
 
 from clientwise.core import permissions as perms
 from clientwise.core.audit import audit, diff, snapshot
 from clientwise.core.errors import DomainError, ErrorCode, NotFound, PermissionDenied, ValidationFailed
+from clientwise.core.labels import deferred, ref
 from clientwise.core.normalize import normalize_email, normalize_phone, parse_date
 from clientwise.core.ratelimit import count_hit
 from clientwise.customers import queries as customer_queries
@@ -413,7 +414,7 @@ def convert_lead(*, actor, lead_id: int, customer_id: int | None = None, create_
         lead.status = Lead.Status.CONVERTED
         lead.converted_at = timezone.now()
         record_event(customer_id=customer.pk, kind="lead", actor=actor,
-                     subject=_("Converted from lead: %(name)s") % {"name": str(lead)},
+                     subject=deferred(gettext_noop("Converted from lead: %(name)s"), name=str(lead)),
                      body=lead.message, ref_type="sales.lead", ref_id=lead.pk,
                      payload={"channel": lead.channel, "score": lead.score, "lead_created": lead.created_at,
                               "product_line": lead.product_line})
@@ -776,7 +777,7 @@ def create_opportunity_record(*, actor, data: dict[str, Any], lead: Lead | None 
         audit(actor=actor, action="opportunity.create", obj=opp, customer_id=customer.pk, after=snapshot(opp))
         notices.opportunity_owner(opp, actor=actor)
         record_event(customer_id=customer.pk, kind="opp", actor=actor,
-                     subject=_("Opportunity opened: %(name)s") % {"name": opp.name},
+                     subject=deferred(gettext_noop("Opportunity opened: %(name)s"), name=opp.name),
                      ref_type="sales.opportunity", ref_id=opp.pk,
                      payload={"amount": opp.amount, "stage": stage.name, "expected_close": opp.expected_close})
     return opp
@@ -852,13 +853,16 @@ def move_opportunity(*, actor, opportunity_id: int, stage_id: int, lost_reason: 
         opp.save()
         old, new = diff(before, snapshot(opp))
         audit(actor=actor, action="opportunity.move", obj=opp, customer_id=opp.customer_id, before=old, after=new)
+        # Written once, read in each reader's language (core.labels.deferred): a stage name through "sales.stage"
+        # (a default stage left as it was reads in the reader's language), the reason through its label.
         if stage.kind == Stage.Kind.WON:
-            subject = _("Opportunity won: %(name)s") % {"name": opp.name}
+            subject = deferred(gettext_noop("Opportunity won: %(name)s"), name=opp.name)
         elif stage.kind == Stage.Kind.LOST:
-            subject = _("Opportunity lost: %(name)s (%(reason)s)") % {"name": opp.name,
-                                                                       "reason": opp.get_lost_reason_display()}
+            subject = deferred(gettext_noop("Opportunity lost: %(name)s (%(reason)s)"), name=opp.name,
+                               reason=ref("sales.lost_reason", opp.lost_reason))
         else:
-            subject = _("Opportunity %(name)s moved to %(stage)s") % {"name": opp.name, "stage": stage.name}
+            subject = deferred(gettext_noop("Opportunity %(name)s moved to %(stage)s"), name=opp.name,
+                               stage=ref("sales.stage", stage.name))
         record_event(customer_id=opp.customer_id, kind="opp", actor=actor, subject=subject,
                      ref_type="sales.opportunity", ref_id=opp.pk,
                      payload={"from_stage": old_stage.name, "to_stage": stage.name, "amount": opp.amount,
@@ -1128,7 +1132,8 @@ def create_key_account(*, actor, customer_id: int, owner_id: int | None = None,
         RelationshipChange.objects.create(account=account, to_stage=stage, changed_on=today, actor=actor)
         audit(actor=actor, action="key_account.create", obj=account, customer_id=customer.pk, after=snapshot(account))
         record_event(customer_id=customer.pk, kind="account", actor=actor,
-                     subject=_("Managed as a key account (%(stage)s)") % {"stage": account.get_relationship_stage_display()},
+                     subject=deferred(gettext_noop("Managed as a key account (%(stage)s)"),
+                                      stage=ref("sales.keyaccount.stage", account.relationship_stage)),
                      ref_type="sales.keyaccount", ref_id=account.pk)
     return account
 
@@ -1157,8 +1162,9 @@ def change_relationship_stage(*, actor, account_id: int, stage: str, note: str =
         audit(actor=actor, action="key_account.stage", obj=account, customer_id=account.customer_id,
               before={"relationship_stage": old}, after={"relationship_stage": stage}, detail={"note": note})
         record_event(customer_id=account.customer_id, kind="account", actor=actor,
-                     subject=_("Relationship: %(old)s → %(new)s") % {
-                         "old": KeyAccount.RelationshipStage(old).label, "new": account.get_relationship_stage_display()},
+                     subject=deferred(gettext_noop("Relationship: %(old)s → %(new)s"),
+                                      old=ref("sales.keyaccount.stage", old),
+                                      new=ref("sales.keyaccount.stage", account.relationship_stage)),
                      body=note, ref_type="sales.keyaccount", ref_id=account.pk)
     return account
 

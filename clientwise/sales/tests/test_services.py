@@ -380,3 +380,21 @@ def test_merge_moves_sales_rows_and_undo_moves_them_back(org, make_customer, mak
 
 def test_stage_kinds_are_enumerated(db):
     assert set(Stage.Kind.values) == {"open", "won", "lost"}
+
+
+def test_timeline_sentences_are_read_in_the_readers_language(org, make_customer, make_opp):
+    """Key-account and opportunity events are written once (in the actor's language) and read in each reader's:
+    a rep working in English, a manager reading in Chinese (the home feed showed 'Managed as a key account')."""
+    from django.utils import translation
+
+    from clientwise.core import labels
+    from clientwise.customers.models import Interaction
+
+    c = make_customer()
+    with translation.override("en"):
+        account = services.create_key_account(actor=org.rep_a, customer_id=c.pk)
+        services.change_relationship_stage(actor=org.rep_a, account_id=account.pk, stage="preferred")
+    rows = list(Interaction.objects.filter(customer_id=c.pk, kind="account").order_by("id"))
+    assert [r.subject for r in rows] == ["Managed as a key account (Vendor)", "Relationship: Vendor → Preferred supplier"]
+    with translation.override("zh-hans"):
+        assert [labels.row_text(r) for r in rows] == ["列为大客户（普通供应商）", "合作关系：普通供应商 → 优选供应商"]

@@ -122,9 +122,11 @@ def import_mapping(request, pk: int):
         errors = services.mapping_errors(job)
     error_fields = {(e.field or "").removeprefix("mapping.") for e in errors}
     rows = [{"target": t, "column": mapping.get(t.name, ""), "error": t.name in error_fields} for t in targets(job.kind)]
+    labels_of = {t.name: t.label for t in targets(job.kind)}
     return render(request, "dataio/import_mapping.html", {
         "job": job, "rows": rows, "errors": errors if request.method == "POST" else [],
-        "keys": NATURAL_KEYS[job.kind], "key": options.get("key", ""),
+        # The keys a row may be matched on, by their field labels (the code is only the option's value).
+        "keys": [(k, labels_of.get(k, k)) for k in NATURAL_KEYS[job.kind]], "key": options.get("key", ""),
         "can_create_missing": job.kind in services.CREATE_MISSING_KINDS,
         "create_missing": options.get("create_missing"),
         "order_options": _order_option_choices(options) if job.kind == "orders" else None,

@@ -119,3 +119,16 @@ def test_grid_orders(org, web_client, catalog):
     body = c.post("/data/grid/orders/save/", json.dumps({"rows": rows}), content_type="application/json").json()
     assert (body["created"], body["rejected"]) == (2, 0)
     assert Customer.objects.get(member_number="M001").order_count == 1
+
+
+def test_mapping_key_choices_are_field_labels(org, web_client):
+    """The match-on drop-down names fields in words; the code is only the option's value (issue 15: it listed
+    mobile, member_number, external_id)."""
+    c = web_client(org.admin)
+    c.post("/data/imports/new/", {"kind": "customers", "source": "pos", "file": upload("m.csv", DATA)})
+    job = ImportJob.objects.get()
+    page = c.get(f"/data/imports/{job.pk}/mapping/").content.decode()
+    key_select = page[page.index('id="f-key"'):page.index("</select>", page.index('id="f-key"'))]
+    assert '<option value="mobile">Mobile</option>' in key_select
+    assert '<option value="member_number">Member number</option>' in key_select
+    assert ">mobile<" not in key_select and ">member_number<" not in key_select

@@ -1,5 +1,10 @@
-from django.apps import AppConfig
+from django.apps import AppConfig, apps
+from django.db import connections
+from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
+
+from clientwise.core import extensions
+from clientwise.sales.perms import VIEW_SALES
 
 
 class SalesConfig(AppConfig):
@@ -10,28 +15,21 @@ class SalesConfig(AppConfig):
     verbose_name = "Sales"
 
     def ready(self):
-        from clientwise.core import extensions
+        # These modules import models, which load once the app registry is ready.
         from clientwise.customers.services import register_merge_participant
-        from clientwise.sales import queries, services
-        from clientwise.sales.perms import VIEW_SALES
+        from clientwise.sales import queries, services, tasks
+        from clientwise.sales.imports import register_kinds
 
         extensions.register_nav("sales", _("Sales"), "sales:index", "briefcase", perm=VIEW_SALES, order=30)
         extensions.register_customer_panel("sales/_customer_panel.html", queries.customer_panel, order=20)
         register_merge_participant("sales", move=services.merge_move, restore=services.merge_restore)
-        from clientwise.sales.imports import register_kinds
-
         register_kinds()  # the "leads" import kind of dataio's engine
         extensions.register_contact_reason(queries.has_open_activity_with)
-        from clientwise.sales import tasks
-
         extensions.register_periodic("task_reminders", _("Task reminders"), tasks.schedule_task_reminders)
         # The default pipeline is data created by `migrate`, so no page has to create it on a GET.
-        from django.db.models.signals import post_migrate
-
         post_migrate.connect(_seed_default_pipeline, sender=self, dispatch_uid="sales.default_pipeline")
-        from django.apps import apps
-
         if apps.is_installed("clientwise.reports"):  # pipeline, weighted pipeline, won deals in the pivot engine
+            # Only with the reports app installed: sales.measures builds on reports.semantic.
             from clientwise.sales import measures
 
             measures.register()
@@ -39,8 +37,7 @@ class SalesConfig(AppConfig):
 
 def _seed_default_pipeline(sender, using: str = "default", **kwargs) -> None:
     """post_migrate: the default pipeline with its stages (sales.services.default_pipeline), once its tables exist."""
-    from django.db import connections
-
+    # apps.py is imported before the app registry is ready, so the models load here.
     from clientwise.sales.models import Pipeline, Stage
     from clientwise.sales.services import default_pipeline
 

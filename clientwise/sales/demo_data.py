@@ -23,6 +23,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
+from clientwise.commerce.models import Order
 from clientwise.core.labels import DEFERRED_KEY, Deferred, deferred, ref
 from clientwise.customers.queries import visible_customers_or_all
 from clientwise.customers.services import record_events_bulk
@@ -320,8 +321,6 @@ def framework_target(last_months: list[Decimal], rng) -> Decimal:
 
 def _monthly_revenue(customer_id: int, since: dt.date, now: dt.datetime) -> dict[dt.date, Decimal]:
     """Completed order amounts per local month of an organization and its people, since a month start."""
-    from clientwise.commerce.models import Order
-
     members = list(visible_customers_or_all(None).filter(organization_id=customer_id).values_list("pk", flat=True))
     start = dt.datetime.combine(since, dt.time.min, tzinfo=timezone.get_current_timezone())
     out: dict[dt.date, Decimal] = {}

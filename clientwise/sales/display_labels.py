@@ -3,18 +3,19 @@ actions."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import override
+
+from clientwise.core import labels
+from clientwise.sales.models import Activity, KeyAccount, Lead, Opportunity, ProductLine, ScoringRule
+from clientwise.sales.services import DEFAULT_STAGES
 
 
 def _defaults_by_written_name() -> dict[str, object]:
     """The default pipeline's stage names (and its own name) as they may have been written — in any of the site's
     languages, since "stage names are data: written once, in the installation's language" — mapped to the lazy
     default, so an unrenamed default stage reads in the reader's language ("Lost" → 丢单)."""
-    from django.conf import settings
-    from django.utils.translation import override
-
-    from clientwise.sales.services import DEFAULT_STAGES
-
     out: dict[str, object] = {}
     for code, _name in settings.LANGUAGES:
         with override(code):
@@ -37,9 +38,6 @@ def default_name(name: str):
 
 
 def register() -> None:
-    from clientwise.core import labels
-    from clientwise.sales.models import Activity, KeyAccount, Lead, Opportunity, ProductLine, ScoringRule
-
     labels.register("sales.product_line", ProductLine)
     labels.register("sales.lead.channel", Lead.Channel)
     labels.register("sales.lead.status", Lead.Status)

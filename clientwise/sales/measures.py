@@ -12,6 +12,24 @@ from __future__ import annotations
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from clientwise.reports.semantic import (
+    FACTS,
+    Dimension,
+    Fact,
+    Join,
+    Measure,
+    Table,
+    db_only,
+    local_period_start,
+    register_dimension,
+    register_fact,
+    register_measure,
+    register_table,
+    share_customer_dimensions,
+)
+from clientwise.sales.models import Opportunity
+from clientwise.sales.perms import VIEW_SALES
+
 
 def _date_month(column: str) -> dict[str, str]:
     """The first day of the month of a date column (a calendar date: no time zone to convert)."""
@@ -20,24 +38,6 @@ def _date_month(column: str) -> dict[str, str]:
 
 
 def register() -> None:
-    from clientwise.reports.semantic import (
-        FACTS,
-        Dimension,
-        Fact,
-        Join,
-        Measure,
-        Table,
-        db_only,
-        local_period_start,
-        register_dimension,
-        register_fact,
-        register_measure,
-        register_table,
-        share_customer_dimensions,
-    )
-    from clientwise.sales.models import Opportunity
-    from clientwise.sales.perms import VIEW_SALES
-
     if "opportunities" in FACTS:
         return
     register_table(Table("opportunities", "sales.Opportunity", None))

@@ -25,10 +25,14 @@ from django.db.models import (
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
+from clientwise.accounts.models import Team, User
 from clientwise.accounts.services import team_subtree_ids
+from clientwise.analytics.dashboards import HIGH_RISK, current_batch
+from clientwise.analytics.models import CustomerScore
+from clientwise.commerce.queries import can_view_cost, visible_orders
 from clientwise.core import permissions as perms
 from clientwise.core.queries import get_visible
-from clientwise.customers.queries import owner_choices, visible_customers
+from clientwise.customers.queries import owner_choices, visible_customers, visible_customers_or_all
 from clientwise.customers.scope import CustomerScope, restrict_by_customer
 from clientwise.sales.models import (
     AccountContact,
@@ -181,6 +185,7 @@ def opportunity_list(user, f: OpportunityFilters) -> QuerySet[Opportunity]:
 
 
 def pipelines() -> list[Pipeline]:
+    # A genuine cycle: sales.services imports sales.queries at load time.
     from clientwise.sales.services import default_pipeline
 
     default_pipeline()
@@ -188,6 +193,7 @@ def pipelines() -> list[Pipeline]:
 
 
 def get_pipeline(pk=None) -> Pipeline:
+    # A genuine cycle: sales.services imports sales.queries at load time.
     from clientwise.sales.services import default_pipeline
 
     if not pk:
@@ -313,8 +319,6 @@ def forecast(user, *, start: dt.date | None = None, months: int = 6, owner: int 
         by_owner.setdefault(q.user_id, blank())["quota"] += q.amount
         by_team.setdefault(q.user.team_id, blank())["quota"] += q.amount
 
-    from clientwise.accounts.models import Team, User
-
     names = {u.pk: str(u) for u in User.objects.filter(pk__in=[k for k in by_owner if k])}
     teams = {t.pk: t.name for t in Team.objects.filter(pk__in=[k for k in by_team if k])}
 
@@ -418,9 +422,6 @@ def my_day(user, *, now: dt.datetime | None = None) -> dict:
 def _owned_scores(user) -> tuple[list, list, bool]:
     """The user's own customers with high churn risk (most value at stake first) and the top value tier, from
     the current scoring batch; ([], [], False) when there are no scores."""
-    from clientwise.analytics.dashboards import HIGH_RISK, current_batch
-    from clientwise.analytics.models import CustomerScore
-
     batch = current_batch()
     if batch is None:
         return [], [], False
@@ -460,8 +461,6 @@ def key_account_figures(user, account: KeyAccount, *, months: int = 12) -> dict:
 def key_accounts_figures(user, accounts: list[KeyAccount], *, months: int = 12) -> dict[int, dict]:
     """key_account_figures for many accounts in five queries whatever their number (the list page): wallet shares,
     member customers, orders by customer, costs by category, each for all the accounts at once."""
-    from clientwise.commerce.queries import can_view_cost, visible_orders
-
     if not accounts:
         return {}
     ids = [a.pk for a in accounts]
@@ -543,8 +542,6 @@ def transfers(user, *, limit: int = 20) -> list[OwnershipTransfer]:
 
 def leftovers(user_id: int) -> dict[str, int]:
     """What still points at a user as owner or assignee (after a transfer every count must be 0)."""
-    from clientwise.customers.queries import visible_customers_or_all
-
     return {
         "customers": visible_customers_or_all(None).filter(owner_id=user_id).count(),
         "leads": Lead.objects.filter(owner_id=user_id).count(),
@@ -557,6 +554,4 @@ def leftovers(user_id: int) -> dict[str, int]:
 def has_open_activity_with(user, customer_id: int) -> bool:
     """Whether `user` has an open call or task for this customer (not done): they may see its phone on demand to
     make the call (customers.services.may_reveal_contact)."""
-    from clientwise.sales.models import Activity
-
     return Activity.objects.filter(customer_id=customer_id, assignee_id=user.pk, done_at__isnull=True).exists()

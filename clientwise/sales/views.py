@@ -18,9 +18,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from clientwise.commerce.queries import can_view_orders, customer_choices
 from clientwise.core.decorators import perm_required
 from clientwise.core.errors import DomainError, ErrorCode, NotFound, ValidationFailed
 from clientwise.customers.queries import get_customer_for, owner_choices, team_choices, visible_customers
+from clientwise.dataio import services as imports
+from clientwise.dataio.models import QuarantinedRow
 from clientwise.sales import presentation, queries, services
 from clientwise.sales.models import (
     AccountContact,
@@ -138,9 +141,6 @@ def lead_import(request):
     """Upload a file of leads (CSV in any common encoding, Excel, JSON lines): the import engine's "leads" kind
     (sales/imports.py) reads it, maps its columns by their names and runs it at once; rows with errors are
     listed, the others are kept."""
-    from clientwise.dataio import services as imports
-    from clientwise.dataio.models import QuarantinedRow
-
     result, errors = None, []
     if request.method == "POST":
         upload = request.FILES.get("file")
@@ -281,8 +281,6 @@ def opportunity_list(request):
 @perm_required(CHANGE)
 def pick_customer(request):
     """Find the customer first (for a new opportunity or key account)."""
-    from clientwise.commerce.queries import customer_choices
-
     then = request.GET.get("then", "opportunity")
     q = request.GET.get("q", "").strip()
     ctx = {"q": q, "choices": customer_choices(request.user, q) if q else [], "then": then}
@@ -487,7 +485,6 @@ def account_detail(request, pk: int):
              "ours": [_f(w["our_volume"]) for w in figures["wallet"]],
              "total": [_f(w["total_demand"]) for w in figures["wallet"]],
              "labels": {"share": _("Share of wallet (%)"), "ours": _("Our volume"), "total": _("Total demand")}}
-    from clientwise.commerce.queries import can_view_orders
 
     return render(request, "sales/account_detail.html", {
         "account": account, "figures": figures, "chart": chart, "goal_statuses": AccountGoal.Status.choices,

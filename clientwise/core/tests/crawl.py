@@ -44,8 +44,10 @@ class Visit:
     body: str
 
 
-# Views whose pages differ in kind by their argument (one template per model run): visit every one.
-EVERY = {"analytics:model": 20}
+# Views whose pages differ in kind by their argument, visited more often: one template per model run; a
+# data-subject request's actions follow its kind (an access request links its export, an erasure its confirmation
+# step); an import's page its state (one not run links its mapping, a run one its rejected rows).
+EVERY = {"analytics:model": 20, "privacy:detail": 3, "dataio:import_detail": 3}
 
 
 def crawl(client, *, per_view: int = 1, limit: int = 600, skip: Callable[[str], bool] | None = None,

@@ -17,6 +17,7 @@ IDENTIFIER = re.compile(r"^[a-z][a-z0-9]*(?:[_.][a-z0-9]+)+$")  # sales_rep, pii
 WORD = re.compile(r"[A-Za-z][A-Za-z0-9_.\-]*[A-Za-z0-9]")
 CJK = re.compile(r"[\u4e00-\u9fff]")
 CJK_RUN = re.compile(r"[\u4e00-\u9fff]+")
+URL = re.compile(r"\bhttps?://\S+")
 
 
 @cache
@@ -110,7 +111,7 @@ class TextCheck:
 
     def problems(self, line: str) -> set[str]:
         found = set()
-        tokens = set(WORD.findall(line))
+        tokens = set(WORD.findall(URL.sub(" ", line)))  # an address shown as text (a web form's link) is no prose
         found |= {f"code {t}" for t in tokens & self.identifiers}
         if self.language == "zh-hans":
             found |= {f"code {t}" for t in tokens & self.words}

@@ -15,11 +15,14 @@ from clientwise.core.errors import DomainError
 from clientwise.core.normalize import parse_date
 from clientwise.core.pagination import keyset_page
 
+# Every timeline kind (customers.models.Interaction.Kind) has its icon; the sales, service and key-account kinds
+# showed a bare dot in the home feed. The customer page uses the same pictures (customers_extras.KIND_ICONS).
 ACTIVITY_ICONS = {
     "call": "telephone", "visit": "geo-alt", "email": "envelope", "sms": "chat-dots", "wechat": "wechat",
     "note": "journal-text", "purchase": "bag-check", "return": "arrow-counterclockwise", "profile": "person-lines-fill",
     "consent": "check2-square", "ticket": "life-preserver", "campaign": "megaphone", "points": "star",
-    "merge": "union",
+    "merge": "union", "lead": "funnel", "opp": "briefcase", "task": "check2-square", "account": "building",
+    "survey": "emoji-smile", "workorder": "tools",
 }
 
 

@@ -154,3 +154,12 @@ def test_the_trend_marks_today_as_partial(org, sales, web_client):
     assert trend["partial_last"] is True and trend["until"]
     body = web_client(org.admin).get(reverse("core:home")).content.decode()
     assert 'id="cw-kpi-note"' in body and "until" in body
+
+
+def test_every_timeline_kind_has_an_icon_in_the_feed():
+    """The home feed's rows show their kind's picture: a kind without one showed a bare dot (key accounts, work
+    orders, opportunities, seen in the smoke suite's screenshots)."""
+    from clientwise.core.views import ACTIVITY_ICONS
+    from clientwise.customers.models import Interaction
+
+    assert set(Interaction.Kind.values) - set(ACTIVITY_ICONS) == set()

@@ -190,6 +190,7 @@ def _mount_routers() -> None:
     from clientwise.dataio.api import router as dataio_router
     from clientwise.dataio.identity.api import router as identity_router
     from clientwise.dataio.quality.api import router as quality_router
+    from clientwise.marketing.api import router as marketing_router
     from clientwise.notifications.api import router as notifications_router
     from clientwise.privacy.api import router as privacy_router
     from clientwise.reports.api import router as reports_router
@@ -208,6 +209,7 @@ def _mount_routers() -> None:
     api.add_router("/", sales_router)
     api.add_router("/", service_router)
     api.add_router("/", privacy_router)
+    api.add_router("/", marketing_router)
     api.add_router("/", notifications_router)
 
 

@@ -282,7 +282,7 @@ MARKETING_FILE_DIR = Path(os.environ.get("MARKETING_FILE_DIR", VAR_DIR / "market
 
 CURRENCY = os.environ.get("CURRENCY", "CNY")
 PHONE_REGION = os.environ.get("PHONE_REGION", "CN")
-API_FEATURE_LEVEL = 13
+API_FEATURE_LEVEL = 14
 
 # The scheduler (`clientwise scheduler`, started by `clientwise serve`) keeps these periodic jobs queued: "all", or
 # a comma-separated list of keys (heartbeat, nightly_scoring, sla_check, report_mailer, task_reminders).

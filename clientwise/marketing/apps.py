@@ -13,7 +13,16 @@ class MarketingConfig(AppConfig):
 
     def ready(self):
         from clientwise.core import extensions
+        from clientwise.marketing import notices
         from clientwise.marketing.perms import VIEW_MARKETING
 
+        notices.register()
+        from clientwise.marketing import tasks
+
+        extensions.register_periodic("campaign_sender", _("Campaign sending"), tasks.ensure_senders)
+        from clientwise.marketing import personal_data
+
+        extensions.register_personal_data("marketing", _("Campaign messages"), export=personal_data.export,
+                                          erase=personal_data.erase, order=45)
         extensions.register_nav("marketing", _("Marketing"), "marketing:index", "megaphone", perm=VIEW_MARKETING,
                                 order=35)

@@ -37,4 +37,5 @@ def register() -> None:
         "approval_required": _("Needs a manager's approval"), "campaign_state": _("Not possible in this status"),
         "invalid_template": _("Message text does not render"), "invalid_signature": _("Signature does not match"),
         "unknown_message": _("Unknown message"), "provider_not_configured": _("Delivery provider not set up"),
+        "list_too_large": _("Customer list too large"),
     })

@@ -17,6 +17,7 @@ class MarketingErrorCode(enum.StrEnum):
     INVALID_SIGNATURE = "invalid_signature"  # a webhook whose signature does not match
     UNKNOWN_MESSAGE = "unknown_message"  # a receipt for a message Clientwise never sent
     PROVIDER_NOT_CONFIGURED = "provider_not_configured"  # the channel's delivery provider has no settings
+    LIST_TOO_LARGE = "list_too_large"  # an uploaded customer list over 20 MB
 
 
 register_codes(MarketingErrorCode, {
@@ -25,4 +26,5 @@ register_codes(MarketingErrorCode, {
     MarketingErrorCode.CAMPAIGN_STATE: 409,
     MarketingErrorCode.INVALID_SIGNATURE: 401,
     MarketingErrorCode.UNKNOWN_MESSAGE: 404,
+    MarketingErrorCode.LIST_TOO_LARGE: 413,
 })

@@ -1304,3 +1304,29 @@ def merge_restore(record: dict[str, Any]) -> None:
         for pk, cid in record.get(name, []):
             model.objects.filter(pk=pk).update(**{column: cid})
 
+
+
+# --- Calls planned for others (marketing call lists) -------------------------------------------------------------------
+
+
+def plan_calls(*, calls: list[dict[str, Any]]) -> list[int | None]:
+    """Plan one call task per entry — {customer_id, assignee_id, subject, notes} — for the customer's owner (the
+    assignee), due now, with its timeline row and one audit row for all of them. Returns each entry's activity id
+    (None when it names no assignee). Called by background senders after their own right was checked (a
+    marketing call-list campaign, launched by a holder of marketing.change): no user acts here."""
+    made: list[int | None] = []
+    now = timezone.now()
+    with transaction.atomic():
+        for call in calls:
+            if not call.get("assignee_id") or not call.get("customer_id"):
+                made.append(None)
+                continue
+            act = Activity.objects.create(kind=Activity.Kind.CALL, subject=str(call.get("subject") or "")[:200],
+                                          notes=str(call.get("notes") or "")[:5000], assignee_id=call["assignee_id"],
+                                          customer_id=call["customer_id"], due_at=now)
+            _activity_event(None, act, logged=False)
+            made.append(act.pk)
+        if any(made):
+            audit(actor=None, action="activity.create", object_type="sales.activity",
+                  detail={"planned_calls": [pk for pk in made if pk]})
+    return made

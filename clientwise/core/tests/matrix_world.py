@@ -284,6 +284,15 @@ def _privacy(w) -> None:
                                           received_via="email")
 
 
+def _marketing(w) -> None:
+    from clientwise.marketing import services as ms
+
+    w.audience = ms.create_audience(actor=w.marketer, name="上海客户", rule={
+        "filters": [{"dimension": "customer_city", "op": "in", "values": ["上海"]}]})
+    w.campaign = ms.create_campaign(actor=w.marketer, data={
+        "name": "双十一", "audience_id": w.audience.pk, "channel": "sms", "variants": [{"body_zh": "{{ name }}您好"}]})
+
+
 def build_world() -> SimpleNamespace:
     """Every record the routes name; see the module docstring for who may see what."""
     w = SimpleNamespace()
@@ -301,6 +310,7 @@ def build_world() -> SimpleNamespace:
     _service(w)
     _notifications(w)
     _privacy(w)
+    _marketing(w)
     return w
 
 

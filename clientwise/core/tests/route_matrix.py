@@ -112,6 +112,7 @@ API_PARAMS = {
     "pipeline_id": "pipeline", "report_id": "report", "schedule_id": "schedule", "ticket_id": "ticket",
     "survey_id": "survey", "work_order_id": "work_order", "run_id": "model_run", "model_id": "label_model",
     "notification_id": "notification", "request_id": "subject_request", "rate_id": "rate",
+    "audience_id": "audience", "campaign_id": "campaign",
 }
 
 R = Rule
@@ -360,6 +361,37 @@ API: dict[str, Rule] = {
     "POST /api/v1/notifications/{notification_id}/read": R(frozenset({REP}), ok=200, deny=404, hidden=TEAM_B),
     "GET /api/v1/notifications/preferences": R(SIGNED_IN),
     "PUT /api/v1/notifications/preferences": R(SIGNED_IN, ok=200, body=lambda w: {"email_kinds": ["mention"]}),
+    # --- marketing: audiences are shared by marketing; their counts and exports follow the caller's scope ---------
+    "GET /api/v1/marketing/audiences": R(MARKETING_VIEW),
+    "POST /api/v1/marketing/audiences": R(MARKETING_CHANGE, ok=201, body=lambda w: {
+        "name": "上海", "rule": {"filters": [{"dimension": "customer_city", "values": ["上海"]}]}}),
+    "POST /api/v1/marketing/audiences/preview": R(MARKETING_VIEW, ok=200, body=lambda w: {
+        "rule": {"filters": [{"dimension": "customer_city", "values": ["上海"]}]}}),
+    "POST /api/v1/marketing/audiences/from-customer-list": R(MARKETING_CHANGE, ok=201, body=lambda w: {
+        "name": "上海客户", "filters": {"city": "上海"}}),
+    "POST /api/v1/marketing/audiences/from-scores": R(MARKETING_CHANGE, ok=201, body=lambda w: {
+        "name": "R1F1", "filters": {"r": 1, "f": 1}}),
+    "POST /api/v1/marketing/audiences/upload": R(MARKETING_CHANGE, ok=201, multipart=True, body=lambda w: {
+        "file": csv_upload("list.csv", f"{w.cust_a.pk}\n"), "name": "uploaded"}),
+    "GET /api/v1/marketing/audiences/{audience_id}": R(MARKETING_VIEW),
+    "PATCH /api/v1/marketing/audiences/{audience_id}": R(MARKETING_CHANGE, body=lambda w: {"name": "改名"}),
+    "POST /api/v1/marketing/audiences/{audience_id}/archive": R(MARKETING_CHANGE),
+    "GET /api/v1/marketing/audiences/{audience_id}/count": R(MARKETING_VIEW),
+    "GET /api/v1/marketing/audiences/{audience_id}/export": R(MARKETING_VIEW & EXPORT),
+    "GET /api/v1/marketing/campaigns": R(MARKETING_VIEW),
+    "POST /api/v1/marketing/campaigns": R(MARKETING_CHANGE, ok=201, body=lambda w: {
+        "name": "双十一", "audience_id": w.audience.pk, "channel": "sms", "variants": [{"body_zh": "{{ name }}您好"}]}),
+    "GET /api/v1/marketing/campaigns/{campaign_id}": R(MARKETING_VIEW),
+    "PATCH /api/v1/marketing/campaigns/{campaign_id}": R(MARKETING_CHANGE, body=lambda w: {"name": "改名"}),
+    "POST /api/v1/marketing/campaigns/{campaign_id}/submit": R(MARKETING_CHANGE),
+    "POST /api/v1/marketing/campaigns/{campaign_id}/approve": R(MARKETING_APPROVE, body=lambda w: {"note": "ok"}),
+    "POST /api/v1/marketing/campaigns/{campaign_id}/reject": R(MARKETING_APPROVE, body=lambda w: {"note": "no"}),
+    "POST /api/v1/marketing/campaigns/{campaign_id}/launch": R(MARKETING_CHANGE),
+    "POST /api/v1/marketing/campaigns/{campaign_id}/cancel": R(MARKETING_CHANGE),
+    "GET /api/v1/marketing/campaigns/{campaign_id}/messages": R(MARKETING_VIEW),
+    # Providers call it without a user: the signature is the credential (no secret configured here: 400).
+    "POST /api/v1/marketing/webhooks/{provider}": R(PUBLIC, params={"provider": lambda w: "sms"}, body=lambda w: {
+        "events": [{"id": "e1", "type": "delivered", "message_key": "cw-c1-u1-v0"}]}),
     # --- privacy (data-subject requests): administrators only -----------------------------------------------------
     "GET /api/v1/privacy/requests": R(PRIVACY),
     "POST /api/v1/privacy/requests": R(PRIVACY, ok=201, body=lambda w: {"customer_id": w.cust_a2.pk,
@@ -665,6 +697,36 @@ PAGES: dict[str, Page] = {
                             kwargs={"pk": "notification"}),
     # --- marketing ------------------------------------------------------------------------------------------------
     "marketing:index": P(R(MARKETING_VIEW), SAME),
+    "marketing:audience_new": P(R(MARKETING_CHANGE), R(MARKETING_CHANGE, ok=302, body=lambda w: {
+        "name": "上海", "f0_dimension": "customer_city", "f0_op": "in", "f0_values": "上海"})),
+    "marketing:audience_preview": P(not_allowed(MARKETING_CHANGE), R(MARKETING_CHANGE, ok=200, body=lambda w: {
+        "f0_dimension": "customer_city", "f0_op": "in", "f0_values": "上海"})),
+    # manager_b may not put team A's customer on a list: the page lists the value that found nobody.
+    "marketing:audience_upload": P(R(MARKETING_CHANGE), R(MARKETING_CHANGE, ok=302, status={"manager_b": 200},
+                                                        multipart=True, body=lambda w: {
+        "name": "uploaded", "file": csv_upload("list.csv", f"{w.cust_a.pk}\n")})),
+    "marketing:audience_from_selection": P(not_allowed(MARKETING_CHANGE), R(MARKETING_CHANGE, ok=302, body=lambda w: {
+        "source": "customers", "city": "上海"})),
+    "marketing:audience": P(R(MARKETING_VIEW), SAME, kwargs={"pk": "audience"}),
+    "marketing:audience_archive": P(not_allowed(MARKETING_CHANGE), R(MARKETING_CHANGE, ok=302),
+                                    kwargs={"pk": "audience"}),
+    "marketing:audience_export": P(R(MARKETING_VIEW & EXPORT), SAME, kwargs={"pk": "audience",
+                                                                           "fmt": lambda w: "csv"}),
+    "marketing:campaign_new": P(R(MARKETING_CHANGE), R(MARKETING_CHANGE, ok=302, body=lambda w: {
+        "name": "双十一", "audience_id": w.audience.pk, "channel": "sms", "control_share": "10",
+        "A_body_zh": "{{ name }}您好"})),
+    "marketing:campaign": P(R(MARKETING_VIEW), SAME, kwargs={"pk": "campaign"}),
+    "marketing:campaign_results": P(R(MARKETING_VIEW), SAME, kwargs={"pk": "campaign"}),
+    "marketing:campaign_action": P(not_allowed(MARKETING_VIEW), R(MARKETING_CHANGE, ok=302),
+                                   kwargs={"pk": "campaign", "action": lambda w: "submit"}),
+    "marketing:campaign_action|approve": P(not_allowed(MARKETING_VIEW), R(MARKETING_APPROVE, ok=302),
+                                           kwargs={"pk": "campaign", "action": lambda w: "approve"}),
+    "marketing:campaign_action|reject": P(not_allowed(MARKETING_VIEW), R(MARKETING_APPROVE, ok=302),
+                                          kwargs={"pk": "campaign", "action": lambda w: "reject"}),
+    "marketing:campaign_action|launch": P(not_allowed(MARKETING_VIEW), R(MARKETING_CHANGE, ok=302),
+                                          kwargs={"pk": "campaign", "action": lambda w: "launch"}),
+    "marketing:campaign_action|cancel": P(not_allowed(MARKETING_VIEW), R(MARKETING_CHANGE, ok=302),
+                                          kwargs={"pk": "campaign", "action": lambda w: "cancel"}),
     # --- privacy (data-subject requests): administrators only -----------------------------------------------------
     "privacy:list": P(R(PRIVACY), not_allowed(PRIVACY)),
     "privacy:new": P(R(PRIVACY), R(PRIVACY, ok=302, body=lambda w: {

@@ -127,6 +127,13 @@ def test_a_phone_its_tail_or_an_email_is_one_indexed_query(org, crowd, text, ind
     assert "UNION" in sql.upper() and '"name_pinyin" >=' not in sql and '"name" >=' not in sql
     if connection.vendor == "sqlite":
         with connection.cursor() as cur:
+            # Planned as on a database without statistics: an earlier test of the run (the demo loader ANALYZEs,
+            # inside its test's transaction) may have left this connection's planner with statistics of a few
+            # rows, for which scanning the table in sort order is the cheaper plan.
+            cur.execute("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'")
+            if cur.fetchone():
+                cur.execute("DELETE FROM sqlite_stat1")
+            cur.execute("ANALYZE sqlite_schema")  # the planner reloads the statistics: none
             cur.execute("EXPLAIN QUERY PLAN " + sql)  # the captured SQL has its values inlined
             plan = " ".join(str(r[-1]) for r in cur.fetchall())
         assert index in plan and "SCAN" not in plan, plan  # every table reached through an index

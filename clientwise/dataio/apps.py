@@ -9,5 +9,6 @@ class DataioConfig(AppConfig):
     verbose_name = "Data in and out"
 
     def ready(self) -> None:
-        # dataio's own import kinds register themselves when the handlers load.
+        # dataio's own import kinds register themselves when the handlers load (they import models, which load
+        # once the app registry is ready).
         from clientwise.dataio import handlers  # noqa: F401

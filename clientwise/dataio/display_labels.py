@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
 
+from clientwise.core import labels
+from clientwise.dataio.mapping import TARGETS
+
 
 def register() -> None:
-    from clientwise.core import labels
-
     labels.register("audit.action", {
         "import.": _("Imports: any"),
         "import.upload": _("Import file uploaded"), "import.queue": _("Import queued"),
@@ -22,7 +23,6 @@ def register() -> None:
         "order_incomplete": _("Another line of the order failed"), "ambiguous_reference": _("Ambiguous reference"),
         "order_conflict": _("Order already imported differently"),
     })
-    from clientwise.dataio.mapping import TARGETS
 
     # An import field by its name (customer_mobile → 客户手机), as the mapping step names it.
     fields = {}

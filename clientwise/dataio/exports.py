@@ -33,8 +33,11 @@ from itertools import islice
 from typing import IO, Any, Literal
 
 import pyarrow as pa
+import pyarrow.parquet as pq
+from django.apps import apps
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.db import connections
 from django.db.models import DecimalField, ExpressionWrapper, F
 from django.http import FileResponse, HttpResponseBase, StreamingHttpResponse
 from django.utils import timezone
@@ -43,6 +46,7 @@ from django.utils.translation import pgettext_lazy
 from ninja import Query, Router
 from pydantic import ValidationError
 from pydantic.json_schema import SkipJsonSchema
+from rustpy_xlsxwriter import Format, write_worksheet
 
 from clientwise.commerce import queries as commerce_queries
 from clientwise.commerce.schemas import OrderFilterIn
@@ -52,6 +56,7 @@ from clientwise.core.audit import audit
 from clientwise.core.errors import DomainError, ErrorCode
 from clientwise.customers import queries as customer_queries
 from clientwise.customers.filters import CustomerListParams
+from clientwise.customers.models import ContactPoint, CustomerTag
 
 ExportFormat = Literal["csv", "xlsx", "parquet"]
 FORMATS: tuple[str, ...] = ("csv", "xlsx", "parquet")
@@ -197,8 +202,6 @@ def _value_chunks(qs, fields: tuple[str, ...], size: int = CHUNK, *, exact: bool
     column that needs it is converted once per chunk with one direct function (see _fast_converter). Other
     databases' drivers already return datetimes and Decimals, so their rows come from values_list unchanged.
     Without `exact`, money on SQLite stays the float the driver gives (for XLSX, whose numbers are doubles)."""
-    from django.db import connections
-
     vqs = qs.values_list(*fields)
     connection = connections[vqs.db]
     compiler = vqs.query.get_compiler(using=vqs.db)
@@ -225,8 +228,6 @@ class _Names:
     """str() of users and teams by id, looked up once per id (there are few of them, and many rows)."""
 
     def __init__(self, model_label: str):
-        from django.apps import apps
-
         self.model = apps.get_model(model_label)
         self.names: dict[int, str] = {}
 
@@ -241,8 +242,6 @@ class _Names:
 
 def _customer_extras(ids: list[int]) -> tuple[dict[int, str], dict[int, str], dict[int, str]]:
     """Tags (sorted, ';'-joined), primary WeChat ID and primary postal address of a chunk of customers."""
-    from clientwise.customers.models import ContactPoint, CustomerTag
-
     tags: dict[int, list[str]] = {}
     for customer_id, name in CustomerTag.objects.filter(customer_id__in=ids).values_list("customer_id", "tag__name"):
         tags.setdefault(customer_id, []).append(name)
@@ -405,8 +404,6 @@ def write_xlsx(columns: tuple[Column, ...], rows: Iterable[tuple], out: IO[bytes
     a text cell, never as a formula, so a formula-like value (core/spreadsheet.py) stays inert text, unchanged;
     numbers (int, float, Decimal) are numbers, timestamp columns local ``yyyy-mm-dd hh:mm``, None an empty cell.
     """
-    from rustpy_xlsxwriter import Format, write_worksheet
-
     keys = _unique_headers(names or header_names(columns))
     times = [i for i, c in enumerate(columns) if pa.types.is_timestamp(c.arrow)]
     tz = timezone.get_current_timezone()
@@ -449,8 +446,6 @@ def _arrow_array(values: list, kind: pa.DataType) -> pa.Array:
 
 def write_parquet(columns: tuple[Column, ...], rows: Iterable[tuple], out: IO[bytes]) -> int:
     """Write Parquet in record batches of PARQUET_BATCH rows (one row group each); returns the count."""
-    import pyarrow.parquet as pq
-
     schema = pa.schema([pa.field(c.name, c.arrow) for c in columns])
     count = 0
     with pq.ParquetWriter(out, schema, compression="zstd") as writer:

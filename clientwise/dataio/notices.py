@@ -8,6 +8,8 @@ import logging
 
 from django.urls import reverse
 
+from clientwise.dataio.models import ImportJob
+from clientwise.dataio.quality.models import QualityRun
 from clientwise.notifications import kinds
 from clientwise.notifications.services import Target, notify
 
@@ -16,8 +18,6 @@ log = logging.getLogger(__name__)
 
 def import_ended(job_id: int) -> None:
     """Notify the job's actor of how the job stands now (done or failed; nothing while it is still running)."""
-    from clientwise.dataio.models import ImportJob
-
     try:
         job = ImportJob.objects.filter(pk=job_id).first()
         if job is None or not job.actor_id:
@@ -40,8 +40,6 @@ def import_ended(job_id: int) -> None:
 def quality_ended(actor_id: int | None, *, since) -> None:
     """Notify the actor of their data-quality run that started at or after `since`: done (customers checked) or
     failed (the error); nothing when none started (refused before it began)."""
-    from clientwise.dataio.quality.models import QualityRun
-
     if not actor_id:
         return
     try:

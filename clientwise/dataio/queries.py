@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 
 from clientwise.core import permissions as perms
 from clientwise.core.pagination import Page, keyset_page
@@ -43,8 +43,6 @@ def open_quarantine(job: ImportJob):
 
 def error_counts(job: ImportJob) -> list[tuple[str, str, int]]:
     """(field, code, rows) for the open quarantine, most frequent first."""
-    from django.db.models import Count
-
     rows = (QuarantinedRow.objects.filter(job=job, status=QuarantinedRow.Status.OPEN)
             .values("field", "code").annotate(n=Count("id")).order_by("-n", "field")[:30])
     return [(r["field"], r["code"], r["n"]) for r in rows]

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from charset_normalizer import from_bytes
 from django.utils.translation import gettext as _
 
 from clientwise.core.errors import DomainError
@@ -65,7 +66,6 @@ def detect_encoding(path: str | Path) -> str:
         return "utf-16"
     if _decodes(sample, "utf-8"):
         return "utf-8"
-    from charset_normalizer import from_bytes
 
     best = from_bytes(sample, cp_isolation=["gb18030", "gbk", "gb2312", "big5", "utf_16"]).best()
     if best is None:
@@ -229,6 +229,7 @@ def _undecodable(encoding: str, row: int) -> DomainError:
 
 
 def read_xlsx(path: Path) -> tuple[list[str], Iterator[tuple[int, dict]]]:
+    # openpyxl (heavy) loads only when an .xlsx file is read.
     from openpyxl import load_workbook
 
     try:
@@ -319,6 +320,7 @@ def count_rows(path: str | Path, fmt: str) -> int | None:
     """A quick estimate of data rows for the progress bar (line count minus the header); reads in chunks."""
     path = Path(path)
     if fmt == "xlsx":
+        # openpyxl (heavy) loads only when an .xlsx file is read.
         from openpyxl import load_workbook
 
         try:
@@ -442,6 +444,7 @@ def _arrow_can_read(path: Path, encoding: str, delimiter: str) -> bool:
     if encoding not in ARROW_ENCODINGS or delimiter == '"':
         return False
     try:
+        # pyarrow (with numpy, heavy) stays off the start-up path: it loads when a CSV file is read.
         import pyarrow.csv  # noqa: F401
     except ImportError:
         return False
@@ -467,6 +470,7 @@ def _arrow_can_read(path: Path, encoding: str, delimiter: str) -> bool:
 
 
 def _arrow_chunks(path: Path, encoding: str, delimiter: str, headers: list[str], wanted: list[str]):
+    # pyarrow (with numpy, heavy) stays off the start-up path: it loads when a CSV file is read.
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.csv as pcsv

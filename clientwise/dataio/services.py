@@ -47,6 +47,7 @@ from clientwise.core.uploads import save_upload
 from clientwise.dataio import readers
 from clientwise.dataio.errors import DataioErrorCode
 from clientwise.dataio.handlers import HANDLERS, Row, error_dicts, make_rows, row_maker
+from clientwise.dataio.identity import services as identity_services
 from clientwise.dataio.mapping import NATURAL_KEYS, TARGETS, missing_required, pii_columns, suggest_mapping
 from clientwise.dataio.models import ImportJob, MappingTemplate, QuarantinedRow
 from clientwise.dataio.queries import get_job_for
@@ -644,11 +645,7 @@ def run_import(*, job_id: int, crash_after_batches: int | None = None) -> Import
     job.refresh_from_db()
     if job.kind == "customers":
         # New customers may be existing ones under another key: queue a duplicate search (docs/dedup.md).
-        from clientwise.dataio.identity.services import (
-            dedup_after_import,  # local: Splink + DuckDB load only here
-        )
-
-        dedup_after_import(created=job.created)
+        identity_services.dedup_after_import(created=job.created)
     return job
 
 

@@ -7,6 +7,7 @@ import logging
 from django_tasks import task
 
 from clientwise.core.errors import DomainError
+from clientwise.dataio.notices import import_ended
 
 log = logging.getLogger(__name__)
 
@@ -15,7 +16,7 @@ log = logging.getLogger(__name__)
 def run_import_task(job_id: int) -> dict:
     """Run (or resume) an import job. A DomainError (bad file, permission) leaves the job failed with its
     message and ends the task normally; anything else is raised so the task records the traceback."""
-    from clientwise.dataio.notices import import_ended
+    # A genuine cycle: dataio.services imports dataio.tasks at load time (to queue this task).
     from clientwise.dataio.services import run_import
 
     try:

@@ -10,6 +10,7 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from clientwise.commerce.rules import parse_quantity, parse_unit_price
@@ -158,8 +159,6 @@ def moment(value: str, field: str, zone: str | None = None) -> dt.datetime:
 def _moment(raw: str, field: str, zone: str) -> dt.datetime:
     """A date and time in common formats ('2025-03-01 14:05', '2025/3/1 14:05:09', '2025年3月1日', ISO with
     offset). A date alone means noon local time; a time without an offset is local time."""
-    from django.utils.dateparse import parse_datetime
-
     parsed = None
     try:
         parsed = parse_datetime(raw)

@@ -1,5 +1,7 @@
 from django.apps import AppConfig
 
+from clientwise.core import extensions
+
 
 class IdentityConfig(AppConfig):
     """Identity resolution: duplicate candidates (Splink), review queue, merge and unmerge."""
@@ -9,7 +11,7 @@ class IdentityConfig(AppConfig):
     verbose_name = "Identity resolution"
 
     def ready(self):
-        from clientwise.core import extensions
+        # identity.queries imports models, which load once the app registry is ready.
         from clientwise.dataio.identity.queries import merged_into, pending_pair_of
 
         # The customer page's merge notices: where an archived record went, and a pending pair to review.

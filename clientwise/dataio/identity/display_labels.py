@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
 
+from clientwise.core import labels
+from clientwise.dataio.identity.presentation import LEVEL_LABELS
+
 
 def register() -> None:
-    from clientwise.core import labels
-    from clientwise.dataio.identity.presentation import LEVEL_LABELS
-
     labels.register("identity.level", LEVEL_LABELS)
     labels.register("audit.action", {"duplicate.reject": _("Marked as not duplicates")})
     labels.register("model", {

@@ -13,6 +13,7 @@ from deterministic rules with an assumed recall.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -85,6 +86,7 @@ def dl_within(left: str, right: str, k: int) -> str:
 
 
 def comparisons():
+    # splink (heavy) loads only when a duplicate search runs.
     import splink.comparison_level_library as cll
     import splink.comparison_library as cl
 
@@ -234,6 +236,7 @@ def comparisons():
 
 
 def settings_creator():
+    # splink (heavy) loads only when a duplicate search runs.
     from splink import SettingsCreator, block_on
 
     return SettingsCreator(
@@ -285,6 +288,7 @@ class ScoreResult:
 
 def score(con: duckdb.DuckDBPyConnection, params: DedupParams, *, table: str = "records") -> ScoreResult:
     """Train the model on `table` and write the pairs at or above `params.threshold` to DuckDB table `pairs`."""
+    # splink (heavy) loads only when a duplicate search runs.
     from splink import DuckDBAPI, Linker, block_on
 
     seconds: dict[str, float] = {}
@@ -344,8 +348,6 @@ def level_labels(model: dict[str, Any]) -> dict[str, list[tuple[float, str]]]:
     Splink's predictions carry each comparison's match weight (mw_*), not the level, so the level is found again
     by its trained weight, log2(m / u): distinct levels have distinct weights.
     """
-    import math
-
     out: dict[str, list[tuple[float, str]]] = {}
     for comp in model.get("comparisons", []):
         levels: list[tuple[float, str]] = []
@@ -378,8 +380,6 @@ def evidence_rows(con: duckdb.DuckDBPyConnection, result: ScoreResult, *, batch:
     weight (log2 of the Bayes factor) and the Bayes factor itself: how many times likelier this agreement is
     between records of one person than between two different people (below 1 counts against the match).
     """
-    import math
-
     have = {r[0] for r in con.execute(f"DESCRIBE {result.table}").fetchall()}
     names = [n for n in COMPARISON_NAMES if f"mw_{n}" in have]
     cols = ["unique_id_l", "unique_id_r", "match_probability", "match_weight"]

@@ -14,6 +14,8 @@ import duckdb
 import pyarrow as pa
 from django.db import connection
 
+from clientwise.customers.models import ContactPoint, Customer
+
 CHUNK_ROWS = 50_000
 
 CUSTOMER_SCHEMA = pa.schema([
@@ -63,8 +65,6 @@ def _batches(sql: str, params: list, schema: pa.Schema, chunk_rows: int) -> Iter
 
 def _tables() -> dict[str, str]:
     # Only the table names: the rows are read with SQL, never as model instances.
-    from clientwise.customers.models import ContactPoint, Customer
-
     return {"customer": Customer._meta.db_table, "contact_point": ContactPoint._meta.db_table}
 
 

@@ -12,13 +12,14 @@ from clientwise.core import permissions as perms
 from clientwise.core.errors import NotFound
 from clientwise.core.pagination import Page, keyset_page
 from clientwise.core.queries import get_visible
+from clientwise.customers.models import Customer
 from clientwise.customers.queries import (  # noqa: F401  (likely_duplicates is re-exported)
     LikelyDuplicate,
     likely_duplicates,
     visible_customers,
 )
 from clientwise.customers.scope import CustomerScope, restrict_by_customer
-from clientwise.dataio.identity.models import DuplicateCandidate, MergedCustomer, MergeRecord
+from clientwise.dataio.identity.models import DedupRun, DuplicateCandidate, MergedCustomer, MergeRecord
 
 
 def visible_candidates(user) -> QuerySet[DuplicateCandidate]:
@@ -43,8 +44,6 @@ def pending_pair_of(user, customer_id: int) -> DuplicateCandidate | None:
 
 def pending_pairs_of_import(user, job) -> int:
     """Pending pairs that involve a customer the import job created (same source, created while it ran)."""
-    from clientwise.customers.models import Customer
-
     if job.kind != "customers" or not job.created or job.started_at is None:
         return 0
     window = {"created_at__gte": job.started_at}
@@ -116,6 +115,4 @@ def merge_page(user, *, cursor: str | None = None, size: int = 25) -> Page:
 
 def last_run():
     """The latest finished batch run (for the queue's header)."""
-    from clientwise.dataio.identity.models import DedupRun
-
     return DedupRun.objects.filter(status=DedupRun.Status.DONE).order_by("-id").first()

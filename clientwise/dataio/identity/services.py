@@ -27,7 +27,8 @@ from clientwise.customers import services as customer_services
 from clientwise.customers.queries import visible_customers
 from clientwise.dataio.identity import engine, extract
 from clientwise.dataio.identity.models import DedupRun, DuplicateCandidate, MergedCustomer, MergeRecord
-from clientwise.dataio.identity.queries import get_candidate_for, likely_duplicates  # noqa: F401  (re-exported)
+from clientwise.dataio.identity.queries import get_candidate_for, get_merge_for, likely_duplicates  # noqa: F401  (re-exported)
+from clientwise.dataio.identity.tasks import dedup_task
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +51,6 @@ def dedup_after_import(*, created: int) -> bool:
     settings.IDENTITY_DEDUP_AFTER_IMPORT = False. Returns whether a run was queued."""
     if created <= 0 or not getattr(settings, "IDENTITY_DEDUP_AFTER_IMPORT", True):
         return False
-    from clientwise.dataio.identity.tasks import dedup_task
 
     transaction.on_commit(dedup_task.enqueue)
     return True
@@ -256,8 +256,6 @@ def reject_candidate(*, actor, candidate_id: int) -> DuplicateCandidate:
 
 def undo_merge(*, actor, merge_id: int) -> MergeRecord:
     """Undo a merge: the merged customers come back as they were; their pair returns to the review queue."""
-    from clientwise.dataio.identity.queries import get_merge_for
-
     perms.require(actor, perms.MERGE)
     with transaction.atomic():
         record = get_merge_for(actor, merge_id)

@@ -8,6 +8,7 @@ from django_tasks import task
 @task()
 def dedup_task() -> dict:
     """A batch duplicate search over all customers (what `clientwise dedup` runs), e.g. after an import."""
+    # A genuine cycle: identity.services imports identity.tasks at load time (to queue this task).
     from clientwise.dataio.identity.services import run_dedup
 
     run = run_dedup()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ninja import Router
 from ninja.responses import Status
 
-from clientwise.core.errors import PermissionDenied
+from clientwise.core.errors import NotFound, PermissionDenied
 from clientwise.customers.queries import get_customer_for
 from clientwise.dataio.quality import queries, services
 from clientwise.dataio.quality.models import QualityRun
@@ -62,8 +62,6 @@ def customer_quality(request, customer_id: int):
     customer = get_customer_for(request.user, customer_id)
     row = queries.scoped(request.user).filter(customer_id=customer.pk).first()
     if row is None:
-        from clientwise.core.errors import NotFound
-
         raise NotFound("This customer has not been scored yet.")
     return _out(row, customer.name)
 

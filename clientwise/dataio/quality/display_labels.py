@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
 
+from clientwise.core import labels
+
 
 def register() -> None:
-    from clientwise.core import labels
-
     labels.register("audit.action", {"quality.run": _("Data quality checked")})
     labels.register("model", {
         "quality.qualityrun": _("Data quality check"),

@@ -24,6 +24,7 @@ from clientwise.core.audit import audit
 from clientwise.core.errors import DomainError, ErrorCode, PermissionDenied
 from clientwise.customers.models import Consent, ContactPoint, Customer, Interaction
 from clientwise.dataio.quality.models import CustomerQuality, QualityRun
+from clientwise.dataio.quality.tasks import compute_quality
 
 log = logging.getLogger(__name__)
 
@@ -184,6 +185,5 @@ def request_run(*, actor, stale_months: int | None = None):
     """
     if not can_run(actor):
         raise PermissionDenied()
-    from clientwise.dataio.quality.tasks import compute_quality
 
     return compute_quality.enqueue(actor_id=actor.pk, stale_months=stale_months)

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+from django.utils import timezone
 from django_tasks import task
+
+from clientwise.accounts.models import User
+from clientwise.dataio.notices import quality_ended
 
 
 @task()
 def compute_quality(actor_id: int | None = None, stale_months: int | None = None) -> int:
     """Recompute every customer's quality; returns the QualityRun id. Idempotent: a rerun rewrites the rows."""
-    from django.utils import timezone
-
-    from clientwise.accounts.models import User
-    from clientwise.dataio.notices import quality_ended
+    # A genuine cycle: quality.services imports quality.tasks at load time (to queue this task).
     from clientwise.dataio.quality.services import run_quality
 
     actor = User.objects.filter(pk=actor_id).first() if actor_id else None

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import connection
+from tqdm import tqdm
 
+from clientwise.accounts.models import User
 from clientwise.core.errors import DomainError, ValidationFailed
+from clientwise.dataio import services
+from clientwise.dataio.models import ImportJob
+from clientwise.dataio.registry import kinds
 
 
 class Command(BaseCommand):
@@ -16,8 +23,6 @@ class Command(BaseCommand):
             "the job's quarantine; the summary names the error file.")
 
     def add_arguments(self, parser):
-        from clientwise.dataio.registry import kinds
-
         parser.add_argument("kind", nargs="?", choices=[k.name for k in kinds()])
         parser.add_argument("file", nargs="?", type=Path)
         parser.add_argument("--source", default="import", help="where the rows come from (upsert key with external id)")
@@ -44,9 +49,6 @@ class Command(BaseCommand):
         parser.add_argument("--errors", type=Path, help="where to write the error rows CSV (default: next to FILE)")
 
     def handle(self, *args, **opts):
-        from clientwise.dataio import services
-        from clientwise.dataio.models import ImportJob
-
         actor = self._actor(opts["user"])
         try:
             if opts["resume"]:
@@ -90,8 +92,6 @@ class Command(BaseCommand):
                                          for e in details)) from None
 
     def _actor(self, username: str):
-        from clientwise.accounts.models import User
-
         if username:
             user = User.objects.filter(username=username, is_active=True).first()
             if user is None:
@@ -104,8 +104,6 @@ class Command(BaseCommand):
         return user
 
     def _dry_run(self, actor, job):
-        from clientwise.dataio import services
-
         result = services.dry_run(actor=actor, job_id=job.pk)
         self.stdout.write(f"Dry run (nothing stored): {result.total:,} rows — would create {result.created:,}, "
                           f"update {result.updated:,}, leave {result.unchanged:,} unchanged, reject {result.rejected:,}")
@@ -114,20 +112,11 @@ class Command(BaseCommand):
             self.stdout.write(f"  row {row.number}: {e.field or '-'} {e.code}: {e.message}")
 
     def _run(self, actor, job, errors_path: Path | None):
-        import threading
-
-        from tqdm import tqdm
-
-        from clientwise.dataio import services
-        from clientwise.dataio.models import ImportJob
-
         started = time.perf_counter()
         done = threading.Event()
         bar = tqdm(total=job.total_rows or None, initial=job.processed, unit="rows", unit_scale=True)
 
         def watch():
-            from django.db import connection
-
             try:
                 while not done.wait(0.5):
                     fresh = ImportJob.objects.filter(pk=job.pk).values_list(
@@ -137,8 +126,6 @@ class Command(BaseCommand):
                         bar.refresh()
             finally:
                 connection.close()
-
-        from django.db import connection
 
         watcher = threading.Thread(target=watch, daemon=True) if connection.vendor != "sqlite" or \
             connection.settings_dict["NAME"] not in (":memory:", "") else None

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from clientwise.core.errors import DomainError
+from clientwise.dataio.identity import services
 
 
 class Command(BaseCommand):
@@ -22,8 +24,6 @@ class Command(BaseCommand):
                             help="the user auto-merges are made as (default: the first active superuser)")
 
     def handle(self, *args, **opts):
-        from clientwise.dataio.identity import services
-
         auto = opts["auto_merge_above"]
         if auto is None:
             auto = services.default_auto_merge_above()
@@ -50,8 +50,6 @@ class Command(BaseCommand):
                               f"{m['true_pairs']:,} true pairs)")
 
     def _actor(self, username):
-        from django.contrib.auth import get_user_model
-
         users = get_user_model().objects.filter(is_active=True)
         user = users.filter(username=username).first() if username else users.filter(is_superuser=True).order_by(
             "id").first()

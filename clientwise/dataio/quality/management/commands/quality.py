@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError
 
 from clientwise.core.errors import DomainError
+from clientwise.dataio.quality.queries import PROBLEMS
+from clientwise.dataio.quality.services import run_quality
 
 
 class Command(BaseCommand):
@@ -16,9 +18,6 @@ class Command(BaseCommand):
                                  "(default: settings.QUALITY_STALE_MONTHS or 12)")
 
     def handle(self, *args, stale_months=None, **options):
-        from clientwise.dataio.quality.queries import PROBLEMS
-        from clientwise.dataio.quality.services import run_quality
-
         try:
             run = run_quality(actor=None, stale_months=stale_months)
         except DomainError as exc:

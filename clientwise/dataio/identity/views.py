@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 
 from clientwise.core import permissions as perms
 from clientwise.core.errors import DomainError, NotFound
+from clientwise.customers.queries import visible_customers
 from clientwise.dataio.identity import queries, services
 from clientwise.dataio.identity.models import DuplicateCandidate
 from clientwise.dataio.identity.presentation import pair_rows
@@ -146,7 +147,6 @@ def merge_history(request):
     for r in page.items:
         ids.add(r.survivor_id)
         ids.update(r.merged_ids)
-    from clientwise.customers.queries import visible_customers
 
     names = dict(visible_customers(request.user).filter(pk__in=ids).values_list("pk", "name"))
     rows = [{"record": r, "survivor": names.get(r.survivor_id, "—"),

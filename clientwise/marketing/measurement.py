@@ -23,7 +23,7 @@ from django.db.models import Count, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from clientwise.commerce.models import Order
+from clientwise.commerce.models import COUNTED, Order
 from clientwise.customers.scope import restrict_by_customer
 from clientwise.marketing import stats
 from clientwise.marketing.models import Campaign, CampaignMember
@@ -62,12 +62,12 @@ def _members(user, campaign: Campaign) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _orders(campaign: Campaign, start: dt.datetime, end: dt.datetime):
-    """(customer_id, local day, revenue, orders) of the members' completed orders in [start, end)."""
+    """(customer_id, local day, revenue, orders) of the members' counted orders in [start, end): completed and
+    converted to the base currency (commerce.models.COUNTED), revenue in the base currency as every total."""
     member_ids = CampaignMember.objects.filter(campaign=campaign).values("customer_id")
-    return (Order.objects.filter(customer_id__in=member_ids, status=Order.Status.COMPLETED, ordered_at__gte=start,
-                                 ordered_at__lt=end)
+    return (Order.objects.filter(COUNTED, customer_id__in=member_ids, ordered_at__gte=start, ordered_at__lt=end)
             .annotate(day=TruncDate("ordered_at", tzinfo=timezone.get_current_timezone()))
-            .values_list("customer_id", "day").annotate(revenue=Sum("amount"), n=Count("id")).order_by())
+            .values_list("customer_id", "day").annotate(revenue=Sum("base_amount"), n=Count("id")).order_by())
 
 
 def results(user, campaign: Campaign, *, window_days: int = 30, now: dt.datetime | None = None) -> Results | None:

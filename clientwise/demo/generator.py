@@ -29,7 +29,9 @@ from typing import Any
 import numpy as np
 from django.db import connections, transaction
 from django.utils import timezone
+from tqdm import tqdm
 
+from clientwise.accounts.models import Team, User
 from clientwise.commerce.models import (
     Branch,
     Brand,
@@ -46,6 +48,7 @@ from clientwise.commerce.models import (
 )
 from clientwise.commerce.rules import base_currency
 from clientwise.core.errors import DomainError, ErrorCode
+from clientwise.core.extensions import demo_modules
 from clientwise.core.normalize import pinyin_keys
 from clientwise.customers.models import (
     Consent,
@@ -57,6 +60,7 @@ from clientwise.customers.models import (
     Interaction,
     Tag,
 )
+from clientwise.dataio.identity.models import DuplicateCandidate, MergedCustomer, MergeRecord
 from clientwise.demo import catalog as C
 from clientwise.demo.loader import BulkLoader, restore_indexes
 from clientwise.demo.models import CustomerTruth, DemoRun
@@ -143,8 +147,6 @@ def has_demo_data(using: str = "default") -> bool:
 def delete_demo_data(using: str = "default") -> None:
     """Delete demo customers with everything that hangs off them, the demo catalog and organization, and the
     users and teams demo runs created. Rows other people entered about demo customers go with them."""
-    from clientwise.accounts.models import Team, User
-
     conn = connections[using]
     qn = conn.ops.quote_name
     cust = f"SELECT {qn('id')} FROM {qn(Customer._meta.db_table)} WHERE {qn('source')} = %s"
@@ -158,7 +160,6 @@ def delete_demo_data(using: str = "default") -> None:
     for run in DemoRun.objects.using(using).all():
         user_ids += run.user_ids or []
         team_ids += run.team_ids or []
-    from clientwise.core.extensions import demo_modules
 
     for module in reversed(list(demo_modules())):  # other apps' demo rows first (sales, service…)
         if hasattr(module, "delete"):
@@ -184,8 +185,6 @@ def delete_demo_data(using: str = "default") -> None:
             else:
                 cur.execute(f"DELETE FROM {table(model)} WHERE {qn(column)} IN ({cust})", params)
         # Rows that name customers by id without a foreign key: duplicate pairs and merge history.
-        from clientwise.dataio.identity.models import DuplicateCandidate, MergedCustomer, MergeRecord
-
         for model, columns in ((DuplicateCandidate, ("customer_a_id", "customer_b_id")),
                                (MergedCustomer, ("customer_id", "survivor_id")), (MergeRecord, ("survivor_id",))):
             where = " OR ".join(f"{qn(c)} IN ({cust})" for c in columns)
@@ -260,8 +259,6 @@ def generate(*, customers: int = 1000, seed: int = 42, future_days: int = 180, h
     loader.prepare(BULK_MODELS, on_defer=remember)
     bar = None
     if not quiet:
-        from tqdm import tqdm
-
         bar = tqdm(total=customers, unit="customers", file=progress_file or sys.stderr, smoothing=0.1)
     try:
         for chunk_no, start in enumerate(range(0, customers, chunk_size)):

@@ -3,13 +3,13 @@ core.extensions.register_ground_truth: dataio sits below demo and never imports 
 
 from __future__ import annotations
 
+from collections import defaultdict
+
+from clientwise.demo.models import CustomerTruth
+
 
 def duplicate_pairs() -> set[tuple[int, int]]:
     """Pairs of customers the demo generator made from one person (same CustomerTruth.dup_group)."""
-    from collections import defaultdict
-
-    from clientwise.demo.models import CustomerTruth
-
     groups: dict[int, list[int]] = defaultdict(list)
     for cid, group in CustomerTruth.objects.filter(dup_group__isnull=False).values_list("customer_id", "dup_group"):
         groups[group].append(cid)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from clientwise.accounts.models import Team
+from clientwise.accounts.models import Team, User
 from clientwise.accounts.services import create_user
 from clientwise.commerce.models import Branch, Channel, Product, ProductCategory, Promoter, Region, Store
 from clientwise.commerce.reference import ensure_brands
@@ -77,8 +77,6 @@ def build_world(*, opened_before: dt.date) -> World:
         return t
 
     def user(username: str, role: str, team_obj: Team | None, **kw):
-        from clientwise.accounts.models import User
-
         existing = User.objects.filter(username=username).first()
         display = next(names)
         if existing is not None:

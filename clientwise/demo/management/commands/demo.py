@@ -7,7 +7,12 @@ import datetime as dt
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from clientwise.analytics.services import run_scoring
 from clientwise.core.errors import DomainError
+from clientwise.core.extensions import DemoContext, demo_modules
+from clientwise.dataio.identity.services import run_dedup
+from clientwise.dataio.quality.services import run_quality
+from clientwise.demo import catalog as demo_catalog
 from clientwise.demo.generator import generate
 
 ROLE_ORDER = ["admin", "manager", "sales_rep", "service_agent", "marketer", "analyst"]
@@ -70,9 +75,6 @@ class Command(BaseCommand):
 
     def _apps(self, out, result, opts) -> None:
         """Each app's own demo rows (leads and opportunities, tickets and surveys…) on top of the business."""
-        from clientwise.core.extensions import DemoContext, demo_modules
-        from clientwise.demo import catalog as demo_catalog
-
         ctx = DemoContext(seed=result.seed, now=result.now, source=demo_catalog.SOURCE, quiet=opts["quiet"],
                           staff=list(result.staff))
         for module in demo_modules():
@@ -83,15 +85,11 @@ class Command(BaseCommand):
 
     def _derived(self, out) -> None:
         """Run what a real installation runs nightly, so the data pages show the demo's own problems."""
-        from clientwise.dataio.identity.services import run_dedup
-        from clientwise.dataio.quality.services import run_quality
-
         quality = run_quality()
         out.write(f"  data quality   {quality.customers:>12,}  customers scored (see /data/quality/)")
         dedup = run_dedup()
         out.write(f"  duplicates     {dedup.counts.get('stored', 0):>12,}  candidate pairs to review "
                   f"(see /data/duplicates/)")
-        from clientwise.analytics.services import run_scoring
 
         batch = run_scoring()
         out.write(f"  scores         {batch.scores:>12,}  customers scored: value, churn risk, next purchase "

@@ -1,4 +1,7 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+from clientwise.core import extensions
 
 
 class AnalyticsConfig(AppConfig):
@@ -10,12 +13,9 @@ class AnalyticsConfig(AppConfig):
     verbose_name = "Customer analytics"
 
     def ready(self):
-        from django.utils.translation import gettext_lazy as _
-
+        # These modules import models, which load once the app registry is ready.
         from clientwise.analytics import tasks
-        from clientwise.core import extensions
-
-        extensions.register_periodic("nightly_scoring", _("Nightly scoring"), tasks.schedule_nightly_scoring)
         from clientwise.analytics.dashboards import customer_score
 
+        extensions.register_periodic("nightly_scoring", _("Nightly scoring"), tasks.schedule_nightly_scoring)
         extensions.register_customer_context("analytics_scores", lambda user, customer: customer_score(customer.pk))

@@ -229,6 +229,7 @@ def _single_threaded_blas():
     fit took 1.3 s with the default pool and 0.5 s with one thread on 2 cores). threadpoolctl comes with
     scikit-learn; without it the fit runs as is."""
     try:
+        # Optional: threadpoolctl comes with scikit-learn, and the fit runs without it.
         from threadpoolctl import threadpool_limits
     except ImportError:  # pragma: no cover - scikit-learn brings it
         return contextlib.nullcontext()

@@ -27,6 +27,7 @@ from django.utils import timezone
 from django.utils.translation import gettext, ngettext, ngettext_lazy, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
+from clientwise.accounts.services import team_subtree_ids
 from clientwise.analytics import churn, consistency, glossary
 from clientwise.analytics.consistency import HIGH_RISK, MEDIUM_RISK  # noqa: F401 - other apps read them here
 from clientwise.analytics.models import CustomerScore, ModelRun, RunStatus, ScoringBatch
@@ -37,6 +38,7 @@ from clientwise.core import labels
 from clientwise.core import permissions as perms
 from clientwise.core.errors import DomainError, ErrorCode, NotFound
 from clientwise.core.pagination import Page, keyset_page
+from clientwise.core.templatetags.cw import money
 from clientwise.customers.queries import visible_customers
 from clientwise.customers.scope import restrict_by_customer
 
@@ -157,8 +159,6 @@ def _fmt_value(feature: str, value) -> str:
     if number is None:
         return "" if value is None or isinstance(value, bool | int | float) else str(value)
     if feature in MONEY_FEATURES:
-        from clientwise.core.templatetags.cw import money
-
         return money(Decimal(str(round(number, 2))))
     if feature in PERCENT_FEATURES:
         return f"{number * 100:.0f}%"
@@ -688,8 +688,6 @@ def filter_scores(qs: QuerySet[CustomerScore], f: ScoreFilters) -> QuerySet[Cust
     if f.owner:
         qs = qs.filter(customer__owner_id=f.owner)
     if f.team:
-        from clientwise.accounts.services import team_subtree_ids
-
         qs = qs.filter(customer__team_id__in=team_subtree_ids(f.team))
     if f.min_probability is not None:
         qs = qs.filter(churn_probability__gte=f.min_probability)

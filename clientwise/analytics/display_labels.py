@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
 
+from clientwise.analytics import glossary
+from clientwise.core import labels
+
 
 def register() -> None:
-    from clientwise.analytics import glossary
-    from clientwise.core import labels
-
     glossary.register()
     labels.register("audit.action", {
         "analytics.score": _("Customers scored"),

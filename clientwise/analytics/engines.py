@@ -8,6 +8,7 @@ returns an Arrow table, so the callers never see which engine ran.
 from __future__ import annotations
 
 import os
+import shutil
 from functools import lru_cache
 from pathlib import Path
 
@@ -77,6 +78,7 @@ class SparkEngine(Engine):
     name = "spark"
 
     def __init__(self, *, master: str | None = None, app_name: str = "clientwise-analytics"):
+        # pyspark (heavy, and only for the Spark engine) stays off the start-up path.
         from pyspark.sql import SparkSession
 
         master = master or os.environ.get("SPARK_MASTER", "local[2]")
@@ -116,7 +118,5 @@ def get_engine(name: str, **options) -> Engine:
 
 def java_available() -> bool:
     """Whether a Java runtime is there for Spark (JAVA_HOME or java on PATH)."""
-    import shutil
-
     home = os.environ.get("JAVA_HOME")
     return bool((home and Path(home, "bin", "java").exists()) or shutil.which("java"))

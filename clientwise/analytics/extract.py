@@ -20,6 +20,7 @@ import re
 import shutil
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,6 +28,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+from django.apps import apps
 from django.conf import settings
 from django.db import connection
 
@@ -140,8 +142,6 @@ def _expression(col: Column, qn: Callable[[str], str]) -> str:
 
 
 def table_sql(spec: TableSpec) -> tuple[str, list]:
-    from django.apps import apps
-
     qn = connection.ops.quote_name
     table = apps.get_model(spec.model)._meta.db_table
     cols = ", ".join(_expression(c, qn) for c in spec.columns)
@@ -287,8 +287,6 @@ def extract_snapshot(*, stamp: str | None = None, chunk_rows: int = CHUNK_ROWS, 
                 if progress:
                     progress(spec.name, snap.rows[spec.name])
         else:
-            from concurrent.futures import ThreadPoolExecutor
-
             # Largest first, so the long table does not start last.
             order = sorted(TABLES, key=lambda t: ("lines", "orders", "customers").index(t.name)
                            if t.name in ("lines", "orders", "customers") else 9)

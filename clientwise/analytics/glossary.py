@@ -23,7 +23,12 @@ from django.utils.formats import number_format
 from django.utils.translation import gettext, ngettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
+from clientwise.analytics.models import ModelRun
+from clientwise.analytics.pipeline import PURCHASE_MODEL_NAMES
+from clientwise.analytics.rfm import SEGMENT_LABELS
+from clientwise.commerce.models import ProductCategory
 from clientwise.core import labels
+from clientwise.core.templatetags.cw import money
 
 
 @dataclass(frozen=True)
@@ -388,8 +393,6 @@ def fmt(value, kind: str) -> str:
     if kind == "pct_points":
         return gettext("%(n)s points") % {"n": f"{number * 100:.1f}"}
     if kind == "money":
-        from clientwise.core.templatetags.cw import money
-
         return money(f"{number:.2f}")
     if kind == "days":
         shown = _dec(number, 0 if number.is_integer() or abs(number) >= 10 else 1, True)
@@ -422,8 +425,6 @@ def _value(model: str, key: str, value, kind: str) -> str:
 
 def _category_names(codes: Iterable[str]) -> dict[str, str]:
     """Category codes (DIAPER) as the catalog names them (纸尿裤)."""
-    from clientwise.commerce.models import ProductCategory
-
     return dict(ProductCategory.objects.filter(code__in=list(codes)).values_list("code", "name"))
 
 
@@ -541,12 +542,9 @@ def unknown_keys(model: str, *datas: dict | None) -> set[str]:
 
 
 def register() -> None:
-    from clientwise.analytics.models import ModelRun
-    from clientwise.analytics.rfm import SEGMENT_LABELS
-
     labels.register("analytics.model", ModelRun.Model)
     labels.register("analytics.rfm_segment", SEGMENT_LABELS)
-    from clientwise.analytics.pipeline import PURCHASE_MODEL_NAMES
+    # A genuine cycle: analytics_guard imports analytics.glossary at load time.
     from clientwise.analytics.templatetags.analytics_guard import BASELINE
 
     labels.register("analytics.purchase_model", PURCHASE_MODEL_NAMES, codes_visible_ok=True)

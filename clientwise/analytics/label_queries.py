@@ -8,6 +8,7 @@ from django.db.models import QuerySet
 
 from clientwise.analytics.models import LabelModel, LabelScore
 from clientwise.core.errors import NotFound
+from clientwise.customers.queries import visible_customers
 
 
 def label_models() -> QuerySet[LabelModel]:
@@ -30,8 +31,6 @@ def get_label_model_by_name(name: str) -> LabelModel:
 
 def visible_label_scores(user, model: LabelModel) -> QuerySet[LabelScore]:
     """The model's scores of customers `user` may see (all of them for user None: the CLI), highest first."""
-    from clientwise.customers.queries import visible_customers
-
     qs = LabelScore.objects.filter(label_model=model)
     if user is not None:
         qs = qs.filter(customer__in=visible_customers(user))

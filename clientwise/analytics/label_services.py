@@ -29,6 +29,8 @@ from clientwise.analytics.models import LabelModel, LabelScore
 from clientwise.core.audit import audit
 from clientwise.core.errors import DomainError, ErrorCode
 from clientwise.core.uploads import save_upload
+from clientwise.customers.models import Customer
+from clientwise.customers.queries import visible_customers
 
 ID_KINDS = ("external_id", "member_number", "customer_id")
 MAX_UPLOAD_BYTES = 512 * 1024 ** 2
@@ -96,9 +98,6 @@ def inspect_table(path: Path, name: str) -> TableInfo:
 
 
 def _customers(actor):
-    from clientwise.customers.models import Customer
-    from clientwise.customers.queries import visible_customers
-
     qs = Customer.objects.all() if actor is None else visible_customers(actor)
     return qs.filter(archived_at__isnull=True)
 

@@ -31,6 +31,7 @@ from typing import Any
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 from django.utils.translation import gettext as _
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold, train_test_split
@@ -38,6 +39,7 @@ from sklearn.model_selection import StratifiedKFold, train_test_split
 from clientwise.analytics.churn import calibration_table, default_params, gains_table
 from clientwise.analytics.errors import AnalyticsErrorCode
 from clientwise.core.errors import DomainError
+from clientwise.dataio import readers
 
 MIN_ROWS = 50  # labelled rows needed to cross-validate at all
 MIN_PER_CLASS = 10  # rows of the rarer class: each of 5 folds must hold at least two
@@ -70,14 +72,10 @@ def error(code: str, message: str, field: str | None = None) -> DomainError:
 def read_table(path: str | Path, name: str | None = None) -> pd.DataFrame:
     """The whole table as a frame: Parquet keeps its column types; CSV, XLSX and JSONL come in as text (the
     import readers decode them: encodings detected, XLSX numbers without a trailing ".0")."""
-    from clientwise.dataio import readers
-
     path = Path(path)
     suffix = Path(name or path.name).suffix.lower()
     try:
         if suffix in (".parquet", ".pq"):
-            import pyarrow.parquet as pq
-
             frame = pq.read_table(path).to_pandas()
         else:
             fmt = readers.detect_format(name or path.name)

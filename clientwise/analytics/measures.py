@@ -7,20 +7,30 @@ from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
 
+from clientwise.analytics.models import CustomerScore, LabelModel, LabelScore, ScoringBatch
+from clientwise.analytics.rfm import SEGMENT_LABELS
 from clientwise.core import permissions as perms
+from clientwise.reports.semantic import (
+    Dimension,
+    Join,
+    Measure,
+    Table,
+    add_joins,
+    register_dimension,
+    register_dynamic_dimensions,
+    register_measure,
+    register_table,
+)
 
 
 def current_batch_id() -> int | None:
-    from clientwise.analytics.models import ScoringBatch
-
     return ScoringBatch.objects.filter(is_current=True).values_list("pk", flat=True).first()
 
 
 def load_scores():
     """The current batch's scores as Arrow (one row per customer), read in chunks of the scores table."""
+    # pyarrow (with numpy, heavy) stays off the start-up path: reports' ready() imports this module.
     import pyarrow as pa
-
-    from clientwise.analytics.models import CustomerScore
 
     names = ["customer_id", "value_tier", "rfm_segment", "churn_probability", "clv", "p_alive"]
     batch = current_batch_id()
@@ -46,9 +56,6 @@ LABEL_BANDS = ((0.8, "0.8-1.0"), (0.6, "0.6-0.8"), (0.4, "0.4-0.6"), (0.2, "0.2-
 def _label_model_dimensions():
     """One dimension per model trained on own labels (label_services): `own_score.<name>`, the band of the
     customer's probability under it, read live from LabelScore (the snapshot does not hold those scores)."""
-    from clientwise.analytics.models import LabelModel, LabelScore
-    from clientwise.reports.semantic import Dimension
-
     table = LabelScore._meta.db_table
     out = []
     for pk, name in LabelModel.objects.filter(scored__gt=0).order_by("name").values_list("pk", "name"):
@@ -61,20 +68,6 @@ def _label_model_dimensions():
 
 
 def register() -> None:
-    from clientwise.analytics.models import CustomerScore
-    from clientwise.analytics.rfm import SEGMENT_LABELS
-    from clientwise.reports.semantic import (
-        Dimension,
-        Join,
-        Measure,
-        Table,
-        add_joins,
-        register_dimension,
-        register_dynamic_dimensions,
-        register_measure,
-        register_table,
-    )
-
     register_table(Table("scores", "analytics.CustomerScore", "scores", db_filter=_scores_filter,
                          loader=load_scores, loader_version=lambda: str(current_batch_id() or 0)))
     add_joins("customers", Join("scores", "scores.customer_id = customers.id"))

@@ -8,6 +8,7 @@ import logging
 
 from django.urls import reverse
 
+from clientwise.analytics.models import RunStatus, ScoringBatch
 from clientwise.notifications import kinds
 from clientwise.notifications.services import Target, notify
 
@@ -16,8 +17,6 @@ log = logging.getLogger(__name__)
 
 def scoring_ended(actor_id: int | None, *, since, error: BaseException | None = None) -> None:
     """Notify `actor_id` of their scoring batch that started at or after `since` (done or failed)."""
-    from clientwise.analytics.models import RunStatus, ScoringBatch
-
     if not actor_id:
         return
     try:

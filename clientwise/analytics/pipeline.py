@@ -29,8 +29,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from sklearn.isotonic import IsotonicRegression
 
-from clientwise.analytics import btyd, consistency, features, rfm, rules
+from clientwise.analytics import btyd, churn, consistency, features, nextbuy, recommend, rfm, rules, value
 from clientwise.analytics.engines import Engine
 
 log = logging.getLogger(__name__)
@@ -461,8 +462,6 @@ def churn_model(frames: dict[str, pd.DataFrame], config: ScoringConfig, labels: 
     explaining a million customers would take many minutes, so the scoring model and the customers' feature
     rows are handed back (out.artifacts) for the service to keep beside the snapshot, and the pages explain
     anyone else they show on demand (services.explain_churn)."""
-    from clientwise.analytics import churn
-
     out = ModelOutcome("churn")
     started = time.perf_counter()
     train, valid, now = frames["churn_train"], frames["churn_valid"], frames["now"]
@@ -505,8 +504,6 @@ def next_purchase_model(engine: Engine, config: ScoringConfig, ids: np.ndarray, 
                         catalog: pd.DataFrame):
     """Expected next purchase date overall and per replenishable category (nextbuy.py), validated as of the
     calibration cut-off against the first purchase the customer actually made in the holdout window."""
-    from clientwise.analytics import nextbuy
-
     out = ModelOutcome("next_purchase")
     started = time.perf_counter()
     orders = engine.arrow(features.orders_sql(config.as_of)).to_pandas()
@@ -616,8 +613,6 @@ def value_model(now: pd.DataFrame, cal: pd.DataFrame, scores: BTYDScores, cal_ho
     horizon in margin terms: CLV × the customer's margin rate), and share of wallet where demand is recorded
     (value.py). Validation: tiers as of the calibration cut-off against the revenue each tier brought in the
     holdout window."""
-    from clientwise.analytics import value
-
     out = ModelOutcome("value")
     started = time.perf_counter()
     immediate = now["margin_365d"].to_numpy(dtype=float)
@@ -674,8 +669,6 @@ def recommend_model(config: ScoringConfig, ids: np.ndarray, lines: pd.DataFrame,
     in the holdout window, beside recommending everyone the k most popular products (recommend.holdout_metrics).
     When that check is not won (rules.baseline_verdict) every customer is served the popular products instead,
     less those they bought and do not buy again."""
-    from clientwise.analytics import recommend
-
     out = ModelOutcome("recommend")
     started = time.perf_counter()
     names = dict(zip(catalog["product_id"].tolist(), catalog["name"].tolist(), strict=True))
@@ -797,8 +790,6 @@ def recency_risk(valid_days: np.ndarray, valid_labels: np.ndarray, days: np.ndar
     """The baseline churn probability: the churn rate of customers with the same days since their last purchase
     on the validation window, as a non-decreasing step function of those days (isotonic regression), applied to
     `days` (NaN stays NaN)."""
-    from sklearn.isotonic import IsotonicRegression
-
     ok = ~np.isnan(valid_days)
     iso = IsotonicRegression(increasing=True, out_of_bounds="clip", y_min=0.0, y_max=1.0)
     iso.fit(valid_days[ok], valid_labels[ok].astype(float))

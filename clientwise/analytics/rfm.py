@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 SEGMENT_LABELS = {
@@ -70,8 +71,6 @@ def quintile_scores(values, *, higher_is_better: bool = True) -> np.ndarray:
 def segment_rules(setting: Sequence[dict] | None = None) -> list[dict]:
     """The rule table: settings.ANALYTICS_RFM_SEGMENTS when set, else DEFAULT_SEGMENTS; validated."""
     if setting is None:
-        from django.conf import settings
-
         setting = getattr(settings, "ANALYTICS_RFM_SEGMENTS", None) or DEFAULT_SEGMENTS
     rules = []
     for rule in setting:

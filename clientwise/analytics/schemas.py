@@ -6,6 +6,7 @@ import datetime as dt
 import enum
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlencode
 
 from django.http import QueryDict
 from ninja import Field, Schema
@@ -42,8 +43,6 @@ class ScoreListParams(Schema):
 
     def query(self, **changes) -> str:
         """The filters as a query string (for links that keep them), cursor and size left out."""
-        from urllib.parse import urlencode
-
         data = self.model_dump(exclude={"cursor", "size"}, exclude_none=True)
         data.update(changes)
         return urlencode({k: str(v) for k, v in data.items() if v not in (None, "")})

@@ -20,13 +20,19 @@ from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+from django.apps import apps
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Max, Min
 from django.utils import timezone
 
-from clientwise.analytics import extract, pipeline
+from clientwise.analytics import churn, extract, pipeline
 from clientwise.analytics.engines import ENGINES, get_engine
 from clientwise.analytics.models import CustomerScore, ModelRun, RunStatus, ScoringBatch
+from clientwise.analytics.tasks import score_customers
+from clientwise.commerce.models import Order
 from clientwise.core import permissions as perms
 from clientwise.core.audit import audit
 from clientwise.core.errors import DomainError, ErrorCode
@@ -72,10 +78,6 @@ def suggested_as_of() -> tuple[dt.date, dt.date | None]:
     """(the day to score as of, the local day of the newest completed order or None). Today while orders keep
     coming; the newest order's day when the newest order is more than STALE_DATA_DAYS old (a history imported in
     one go, scored where it ends rather than months after it)."""
-    from django.db.models import Max
-
-    from clientwise.commerce.models import Order
-
     newest = Order.objects.filter(status=Order.Status.COMPLETED).aggregate(at=Max("ordered_at"))["at"]
     today = timezone.localdate()
     if newest is None:
@@ -201,11 +203,6 @@ def keep_explainer(path: Path, result: pipeline.ScoringResult) -> int:
     customer a page shows can be computed when shown (dashboards.churn_reasons_for); scoring explains only the
     ANALYTICS_CHURN_REASONS_LIMIT customers with the most value at risk. Nothing is kept when churn failed.
     Returns the number of feature rows kept."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    from clientwise.analytics import churn
-
     run = next((m for m in result.models if m.model == "churn" and not m.error and m.artifacts), None)
     if run is None:
         return 0
@@ -221,9 +218,6 @@ def keep_explainer(path: Path, result: pipeline.ScoringResult) -> int:
 
 def _first_order_day():
     """The local day of the first completed order (None without orders)."""
-    from django.apps import apps
-    from django.db.models import Min
-
     first = apps.get_model("commerce.Order").objects.filter(status="completed").aggregate(
         first=Min("ordered_at"))["first"]
     return timezone.localdate(first) if first is not None else None
@@ -380,7 +374,6 @@ def request_scoring(*, actor, as_of: dt.date | None = None, engine: str = "duckd
     perms.require(actor, perms.RUN_ANALYTICS)
     if ScoringBatch.objects.filter(status=RunStatus.RUNNING, started_at__gte=timezone.now() - STALE_RUN).exists():
         raise DomainError(ErrorCode.CONFLICT, "A scoring run is already in progress.")
-    from clientwise.analytics.tasks import score_customers
 
     return score_customers.enqueue(actor_id=actor.pk, as_of=as_of.isoformat() if as_of else None, engine=engine,
                                    horizon_days=horizon_days)

@@ -10,7 +10,13 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.conf import settings
+from django.utils import timezone
 from django_tasks import task
+from django_tasks_db.models import DBTaskResult
+
+from clientwise.accounts.models import User
+from clientwise.analytics.notices import scoring_ended
 
 NIGHTLY_TASK = "clientwise.analytics.tasks.score_customers"
 
@@ -20,10 +26,7 @@ def score_customers(actor_id: int | None = None, as_of: str | None = None, engin
                     horizon_days: int = 365, nightly: bool = False) -> int:
     """Score every customer; returns the ScoringBatch id. Idempotent: a rerun writes a new batch and makes it
     current. `nightly` runs queue the next night's run when they end."""
-    from django.utils import timezone
-
-    from clientwise.accounts.models import User
-    from clientwise.analytics.notices import scoring_ended
+    # A genuine cycle: analytics.services imports analytics.tasks at load time (to queue this task).
     from clientwise.analytics.services import run_scoring
 
     actor = User.objects.filter(pk=actor_id).first() if actor_id else None
@@ -43,9 +46,6 @@ def score_customers(actor_id: int | None = None, as_of: str | None = None, engin
 
 def next_nightly_time(now: dt.datetime | None = None) -> dt.datetime:
     """The next settings.ANALYTICS_NIGHTLY_AT ("HH:MM", local time) strictly after `now`."""
-    from django.conf import settings
-    from django.utils import timezone
-
     hour, minute = (int(p) for p in str(getattr(settings, "ANALYTICS_NIGHTLY_AT", "02:30")).split(":"))
     local = timezone.localtime(now or timezone.now())
     at = local.replace(hour=hour, minute=minute, second=0, microsecond=0)
@@ -59,8 +59,6 @@ def schedule_nightly_scoring(*, engine: str = "duckdb", horizon_days: int = 365,
     """Queue the next nightly run unless one is already waiting; returns its TaskResult (None if one waits).
 
     `after_run` is set by a nightly run re-queueing itself (its own row is still "running" then)."""
-    from django_tasks_db.models import DBTaskResult
-
     waiting = DBTaskResult.objects.filter(task_path=NIGHTLY_TASK, status="READY", args_kwargs__kwargs__nightly=True)
     if waiting.exists():
         return None

@@ -6,6 +6,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from clientwise.analytics.label_queries import get_label_model_by_name
+from clientwise.analytics.label_services import apply_label_model
 from clientwise.core.errors import DomainError
 
 
@@ -20,9 +22,6 @@ class Command(BaseCommand):
                             help="also write every row's id and probability to this CSV (matched or not)")
 
     def handle(self, *args, name, file, out, **options):
-        from clientwise.analytics.label_queries import get_label_model_by_name
-        from clientwise.analytics.label_services import apply_label_model
-
         if file is not None and not file.is_file():
             raise CommandError(f"No such file: {file}")
         try:

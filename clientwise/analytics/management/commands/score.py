@@ -10,6 +10,8 @@ import datetime as dt
 
 from django.core.management.base import BaseCommand, CommandError
 
+from clientwise.analytics.services import run_scoring
+from clientwise.analytics.tasks import next_nightly_time, schedule_nightly_scoring
 from clientwise.core.errors import DomainError
 
 
@@ -49,8 +51,6 @@ class Command(BaseCommand):
     def handle(self, *args, engine, as_of, horizon_days, discount_rate, holdout_days, churn_horizon_days, schedule,
                **options):
         if schedule:
-            from clientwise.analytics.tasks import next_nightly_time, schedule_nightly_scoring
-
             result = schedule_nightly_scoring(engine=engine, horizon_days=horizon_days)
             when = next_nightly_time()
             if result is None:
@@ -59,8 +59,6 @@ class Command(BaseCommand):
                 self.stdout.write(f"Nightly scoring queued for {when:%Y-%m-%d %H:%M %Z}; `clientwise worker` runs "
                                   f"it and queues the next night's.")
             return
-
-        from clientwise.analytics.services import run_scoring
 
         as_of = _as_of(as_of)
 

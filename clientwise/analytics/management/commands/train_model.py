@@ -6,6 +6,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from clientwise.analytics.label_services import train_label_model
+from clientwise.analytics.labels import verdict
 from clientwise.core.errors import DomainError
 
 
@@ -28,9 +30,6 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=0)
 
     def handle(self, *args, file, name, id_column, label_column, positive, id_kind, folds, seed, **options):
-        from clientwise.analytics.label_services import train_label_model
-        from clientwise.analytics.labels import verdict
-
         if not file.is_file():
             raise CommandError(f"No such file: {file}")
         if not 2 <= folds <= 20:

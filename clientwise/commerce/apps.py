@@ -1,5 +1,8 @@
 from django.apps import AppConfig
 
+from clientwise.core import extensions
+from clientwise.core import permissions as perms
+
 
 class CommerceConfig(AppConfig):
     name = "clientwise.commerce"
@@ -7,10 +10,11 @@ class CommerceConfig(AppConfig):
     verbose_name = "Commerce"
 
     def ready(self) -> None:
-        # Reference-data import kinds (categories, brands, regions, branches, channels, units) for dataio's engine.
+        # These modules import models, which load once the app registry is ready.
         from clientwise.commerce import queries, services
-        from clientwise.core import extensions
-        from clientwise.core import permissions as perms
+        from clientwise.commerce.imports import orders as order_imports
+        from clientwise.commerce.imports import register_kinds
+        from clientwise.customers.services import register_merge_participant
 
         # The home page's figures, the customer page's orders, the city filter's store cities.
         extensions.register_home_source("key_figures", queries.key_figures)
@@ -19,10 +23,7 @@ class CommerceConfig(AppConfig):
         extensions.register_customer_context(
             "orders", lambda user, customer: queries.customer_orders(customer.pk, limit=20)
             if perms.has_perm(user, perms.VIEW_ORDERS) else None)
-        from clientwise.commerce.imports import orders as order_imports
-        from clientwise.commerce.imports import register_kinds
-        from clientwise.customers.services import register_merge_participant
-
+        # Reference-data import kinds (categories, brands, regions, branches, channels, units) for dataio's engine.
         register_kinds()
         order_imports.register_kinds()  # products, stores and orders
         # Orders, lines and returns move with a customer merge, and the purchase totals are recomputed.

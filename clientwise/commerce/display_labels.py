@@ -9,10 +9,12 @@ from django.conf import settings
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from clientwise.commerce.models import Order
+from clientwise.commerce.services import format_amount
+from clientwise.core import labels
+
 
 def _amount(value, currency) -> str | None:
-    from clientwise.commerce.services import format_amount
-
     try:
         return format_amount(Decimal(str(value)), currency or settings.CURRENCY)
     except (InvalidOperation, TypeError, ValueError):
@@ -44,9 +46,6 @@ def return_text(row) -> str | None:
 
 
 def register() -> None:
-    from clientwise.commerce.models import Order
-    from clientwise.core import labels
-
     labels.register("commerce.order.status", Order.Status)
     labels.register_row_text("customers.interaction:purchase", purchase_text)
     labels.register_row_text("customers.interaction:return", return_text)

@@ -5,7 +5,9 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from clientwise.commerce.models import ProductCategory
+from clientwise.accounts.models import Team
+from clientwise.commerce.models import Branch, Channel, ProductCategory, Region
+from clientwise.commerce.queries import category_tree
 
 
 class ProductForm(forms.Form):
@@ -84,7 +86,6 @@ class CategoryForm(_StyledForm):
 
     def __init__(self, *args, exclude_id: int | None = None, **kwargs):
         super().__init__(*args, **kwargs)
-        from clientwise.commerce.queries import category_tree
 
         self.fields["parent_id"].choices = _choices(
             [c for c in category_tree() if c.pk != exclude_id],
@@ -103,7 +104,6 @@ class RegionForm(_StyledForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        from clientwise.accounts.models import Team
 
         self.fields["team_id"].choices = [("", "—")] + [(t.pk, t.name) for t in Team.objects.order_by("name")]
 
@@ -115,7 +115,6 @@ class BranchForm(RegionForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        from clientwise.commerce.models import Region
 
         self.fields["region_id"].choices = _choices(Region.objects.order_by("code"))
 
@@ -127,7 +126,6 @@ class ChannelForm(_StyledForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        from clientwise.commerce.models import Channel
 
         self.fields["kind"].choices = Channel.Kind.choices
 
@@ -161,7 +159,6 @@ class StoreForm(_StyledForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        from clientwise.commerce.models import Branch
 
         self.fields["branch_id"].choices = _choices(Branch.objects.select_related("region").order_by("code"),
                                                     label=lambda b: f"{b.region.name} / {b.name} ({b.code})")

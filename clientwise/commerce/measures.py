@@ -9,14 +9,29 @@ exchange rate (the snapshot's materialized lines hold it converted already). Reg
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
+from clientwise.commerce.models import Branch, Channel, Order, Product, Promoter, Region, Store
 from clientwise.core import permissions as perms
+from clientwise.reports.semantic import (
+    Dimension,
+    Fact,
+    Join,
+    Measure,
+    Table,
+    register_date_dimensions,
+    register_dimension,
+    register_fact,
+    register_measure,
+    register_table,
+)
 
 NO_STORE = _("Online / no store")
 
 
 def _arrow(rows: list[tuple], names: list[str]):
+    # pyarrow (with numpy, heavy) stays off the start-up path: reports' ready() imports this module.
     import pyarrow as pa
 
     columns = list(zip(*rows, strict=True)) if rows else [[] for _n in names]
@@ -24,8 +39,6 @@ def _arrow(rows: list[tuple], names: list[str]):
 
 
 def load_products():
-    from clientwise.commerce.models import Product
-
     rows = [(p, sku, name, cat, brand, model, str((attrs or {}).get("network", "")) or None)
             for p, sku, name, cat, brand, model, attrs in
             Product.objects.values_list("id", "sku", "name", "category_id", "brand", "model", "attributes")]
@@ -33,39 +46,27 @@ def load_products():
 
 
 def load_stores():
-    from clientwise.commerce.models import Store
-
     return _arrow(list(Store.objects.values_list("id", "code", "name", "city", "urban_rural", "branch_id")),
                   ["id", "code", "name", "city", "urban_rural", "branch_id"])
 
 
 def load_branches():
-    from clientwise.commerce.models import Branch
-
     return _arrow(list(Branch.objects.values_list("id", "name", "region_id")), ["id", "name", "region_id"])
 
 
 def load_regions():
-    from clientwise.commerce.models import Region
-
     return _arrow(list(Region.objects.values_list("id", "name")), ["id", "name"])
 
 
 def load_channels():
-    from clientwise.commerce.models import Channel
-
     return _arrow(list(Channel.objects.values_list("id", "code", "name", "kind")), ["id", "code", "name", "kind"])
 
 
 def load_promoters():
-    from clientwise.commerce.models import Promoter
-
     return _arrow(list(Promoter.objects.values_list("id", "name")), ["id", "name"])
 
 
 def load_users():
-    from django.contrib.auth import get_user_model
-
     rows = [(pk, display or username) for pk, display, username in
             get_user_model().objects.values_list("id", "display_name", "username")]
     return _arrow(rows, ["id", "display_name"])
@@ -79,8 +80,6 @@ def user_name(alias: str) -> dict[str, str]:
 
 def _first_purchase_source(engine: str) -> str:
     """Each customer's first purchase day (local calendar) over all completed orders."""
-    from clientwise.commerce.models import Order
-
     table = Order._meta.db_table
     tz = settings.TIME_ZONE.replace("'", "")
     if engine == "duckdb":
@@ -106,19 +105,6 @@ LINE_AMOUNT = {"duckdb": "lines.amount", "sqlite": "lines.amount * orders.fx_rat
 
 
 def register() -> None:
-    from clientwise.reports.semantic import (
-        Dimension,
-        Fact,
-        Join,
-        Measure,
-        Table,
-        register_date_dimensions,
-        register_dimension,
-        register_fact,
-        register_measure,
-        register_table,
-    )
-
     # On the snapshot, lines of completed orders carry their order's columns and the keys of the hierarchies that
     # dimensions group by (category, branch, region), in one native DuckDB table built once per snapshot and sorted
     # by day: common pivots then scan that one table, join nothing per line, and join labels (region names, ...)

@@ -31,6 +31,7 @@ from django.db import transaction
 from django.db.models.functions import Lower
 from django.utils.translation import gettext as _
 
+from clientwise.accounts.models import Team
 from clientwise.commerce import rules
 from clientwise.commerce.errors import CommerceErrorCode
 from clientwise.commerce.models import (
@@ -254,8 +255,6 @@ def delete_brand(*, actor, brand_id: int) -> None:
 
 
 def _team(data: dict, errors: list[DomainError]):
-    from clientwise.accounts.models import Team
-
     return _fk(Team, data, "team_id", errors, required=False, label=_("team"))
 
 

@@ -22,6 +22,8 @@ are the sums of its lines' (no rounding at the order level).
 
 from __future__ import annotations
 
+import bisect
+import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import NamedTuple
 
@@ -90,8 +92,6 @@ def parse_quantity(text: str, field: str = "quantity") -> Decimal:
 
 def parse_unit_price(text: str, field: str = "unit_price") -> Decimal:
     """A unit price from its text ('1.6667', '¥1,234.50', '7.89元'): at least 0, rounded half up to four decimals."""
-    import re
-
     cleaned = re.sub(r"[,\s¥￥元]|CNY|RMB", "", str(text))
     try:
         number = Decimal(cleaned)
@@ -147,8 +147,6 @@ def rate_on(days: list, rates: list, day, valid_days: int) -> Decimal | None:
     """The rate of one currency on `day`: of its rates (`days` ascending, `rates` beside them) the one with the
     latest day on or before `day`, unless that day is `valid_days` or more days before it; None when there is
     none (the order waits for a rate)."""
-    import bisect
-
     i = bisect.bisect_right(days, day) - 1
     if i < 0 or (day - days[i]).days >= valid_days:
         return None

@@ -22,6 +22,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Max, Min, Sum
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from clientwise.accounts.models import User
@@ -76,8 +77,6 @@ def format_amount(value: Decimal, currency: str = "CNY") -> str:
 def _aware(value: Any, field: str) -> dt.datetime:
     """A timezone-aware datetime from a datetime, a date, or an ISO string (naive means local time)."""
     if isinstance(value, str):
-        from django.utils.dateparse import parse_datetime
-
         text = value.strip()
         try:
             parsed = parse_datetime(text)

@@ -33,6 +33,7 @@ from clientwise.core import permissions as perms
 from clientwise.core.decorators import add_domain_error, perm_required
 from clientwise.core.errors import DomainError, ErrorCode, NotFound, ValidationFailed
 from clientwise.core.params import validate_dropping_bad
+from clientwise.core.templatetags.cw import money
 from clientwise.customers.queries import get_customer_for
 
 PAGE_SIZE = 25
@@ -134,8 +135,6 @@ def order_return(request, pk: int):
     except DomainError as exc:
         messages.error(request, exc.message)
     else:
-        from clientwise.core.templatetags.cw import money
-
         messages.success(request, _("Return recorded: %(amount)s refunded.") % {"amount": money(ret.amount)})
     return redirect("commerce:order_detail", pk=pk)
 
@@ -190,8 +189,6 @@ def order_create(request):
                 else:
                     form_errors.append(err.message)
         else:
-            from clientwise.core.templatetags.cw import money
-
             messages.success(request, _("Order %(number)s recorded: %(amount)s.") % {
                 "number": order.number, "amount": money(order.amount, order.currency)})
             return redirect("commerce:order_detail", pk=order.pk)

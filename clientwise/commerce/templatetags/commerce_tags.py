@@ -7,6 +7,8 @@ from decimal import ROUND_DOWN, Decimal
 from django import template
 from django.urls import NoReverseMatch, reverse
 
+from clientwise.core.templatetags.cw import money
+
 register = template.Library()
 
 
@@ -60,8 +62,6 @@ def qty(value, style: str = "") -> str:
 @register.filter
 def unit_money(value, currency: str | None = None) -> str:
     """A unit price with its four decimals when it has them: ¥1.6667, ¥3,999.00."""
-    from clientwise.core.templatetags.cw import money
-
     if value in (None, ""):
         return ""
     exact = Decimal(value).quantize(Decimal("0.0001"))

@@ -14,7 +14,9 @@ from ninja import Router, Status
 from clientwise.core import masking
 from clientwise.core import permissions as perms
 from clientwise.core.pagination import keyset_page
+from clientwise.dataio.exports import as_response
 from clientwise.reports import queries, runner, services
+from clientwise.reports.dashboards import display_name
 from clientwise.reports.models import ReportSchedule
 from clientwise.reports.perms import USE_REPORTS
 from clientwise.reports.schemas import (
@@ -40,8 +42,6 @@ def _user(request):
 
 
 def _report_out(r) -> dict:
-    from clientwise.reports.dashboards import display_name
-
     return {"id": r.pk, "name": display_name(r), "description": r.description, "spec": r.spec, "chart": r.chart,
             "owner_id": r.owner_id, "shared_roles": r.shared_roles, "system": bool(r.system_key),
             "created_at": r.created_at, "updated_at": r.updated_at}
@@ -88,8 +88,6 @@ def drill(request, data: DrillIn):
 
 @router.post("/reports/export", summary="Export a report as XLSX or CSV (audited)")
 def export(request, data: ExportIn):
-    from clientwise.dataio.exports import as_response
-
     user = _user(request)
     report = queries.get_report_for(user, data.report_id) if data.report_id else None
     return as_response(services.export_report(actor=user, spec=data.spec, fmt=data.format, report=report))

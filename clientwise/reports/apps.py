@@ -1,5 +1,9 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
+
+from clientwise.core import extensions
+from clientwise.reports import perms
 
 
 class ReportsConfig(AppConfig):
@@ -11,13 +15,11 @@ class ReportsConfig(AppConfig):
     verbose_name = "Reports"
 
     def ready(self):
-        from django.db.models.signals import post_migrate
-
+        # These modules import models, which load once the app registry is ready.
         from clientwise.analytics import measures as analytics_measures
         from clientwise.commerce import measures as commerce_measures
-        from clientwise.core import extensions
         from clientwise.customers import measures as customer_measures
-        from clientwise.reports import dashboards, perms, tasks
+        from clientwise.reports import dashboards, tasks
 
         # Order matters: sales and customers define the facts that the score tables join.
         commerce_measures.register()

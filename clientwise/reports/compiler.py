@@ -22,6 +22,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlglot
+from django.apps import apps
 from django.conf import settings
 from django.utils.translation import gettext as _
 from sqlglot import exp
@@ -102,8 +103,6 @@ def expr(sql: semantic.Sql, engine: str) -> exp.Expression:
 
 
 def _db_table(label: str) -> str:
-    from django.apps import apps
-
     return apps.get_model(label)._meta.db_table
 
 

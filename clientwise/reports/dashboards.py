@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from django.db import transaction
+from django.db import connections, transaction
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import override
 
@@ -199,8 +199,6 @@ def sync_default_dashboards(*, using: str = "default") -> int:
 def seed_after_migrate(sender, using: str = "default", **kwargs) -> None:
     """post_migrate receiver: sync the default dashboards once the reports tables exist (a migrate to an earlier
     state, or of another database without them, is left alone)."""
-    from django.db import connections
-
     tables = set(connections[using].introspection.table_names())
     if {Report._meta.db_table, Dashboard._meta.db_table} <= tables:
         sync_default_dashboards(using=using)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
 
+from clientwise.core import labels
+
 
 def register() -> None:
-    from clientwise.core import labels
-
     labels.register("audit.action", {
         "report.create": _("Report saved"), "report.update": _("Report changed"), "report.delete": _("Report deleted"),
         "report.schedule": _("Report e-mail scheduled"), "report.unschedule": _("Report e-mail stopped"),

@@ -30,6 +30,7 @@ from django.utils.translation import gettext as _
 
 from clientwise.core import permissions as perms
 from clientwise.core.errors import DomainError, ErrorCode, ValidationFailed
+from clientwise.core.periods import coverage
 from clientwise.reports import distinct, semantic
 from clientwise.reports.compiler import Compiled, Compiler, Context, visibility_for
 from clientwise.reports.spec import PivotSpec, parse_spec
@@ -55,6 +56,7 @@ class SnapshotInfo:
 
 def latest_snapshot() -> SnapshotInfo | None:
     """The newest complete analytics snapshot that has every column reports read, or None."""
+    # pyarrow (with numpy, heavy; analytics.extract imports it too) stays off the start-up path.
     import pyarrow.parquet as pq
 
     from clientwise.analytics.extract import analytics_dir
@@ -84,6 +86,7 @@ class SnapshotConnection:
     from the operational database on first use (re-read when their version changes)."""
 
     def __init__(self, snap: SnapshotInfo):
+        # duckdb (heavy) loads only when a report runs on the analytics snapshot.
         import duckdb
 
         self.snap = snap
@@ -453,8 +456,6 @@ def shape(spec: PivotSpec, compiled: Compiled, names: list[str], rows: list[tupl
 def partial_note(path: tuple, dims: list, spec: PivotSpec, today: dt.date) -> str:
     """Words for a header whose date member the figures cover only in part (core.periods.coverage: the period is
     still going on, or the report's range cuts it): "to 12-07", "from 12-08"; "" for a whole period."""
-    from clientwise.core.periods import coverage
-
     notes = []
     for key, d in zip(path, dims, strict=False):
         if not d.grain or key in (None, OTHERS_KEY):

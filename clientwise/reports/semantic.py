@@ -16,6 +16,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
+from django.utils.translation import gettext_lazy as _
+
 from clientwise.core.errors import DomainError, ErrorCode
 
 ENGINES = ("duckdb", "sqlite", "postgresql")
@@ -216,8 +219,6 @@ def db_only(sql: str) -> dict[str, str]:
 def local_period_start(grain: str, db_column: str) -> dict[str, str]:
     """The first day of the `grain` period (day ... year) of an operational timestamp column (stored in UTC), in
     the local time zone (settings.TIME_ZONE), on SQLite and PostgreSQL."""
-    from django.conf import settings
-
     tz = settings.TIME_ZONE.replace("'", "")
     return {"sqlite": f"django_date_trunc('{grain}', {db_column}, '{tz}', 'UTC')",
             "postgresql": f"CAST(date_trunc('{grain}', {db_column} AT TIME ZONE '{tz}') AS DATE)"}
@@ -231,8 +232,6 @@ def register_date_dimensions(prefix: str, label: Any, *, facts: tuple[str, ...],
     1970-01-01), `db_column` the operational timestamp column (stored in UTC). `duckdb_columns` names snapshot
     columns that already hold a grain's period start ({"month": "orders.month_start"}), computed once per snapshot
     instead of per row and query."""
-    from django.utils.translation import gettext_lazy as _
-
     grain_labels = {"day": _("day"), "week": _("week"), "month": _("month"), "quarter": _("quarter"),
                     "year": _("year")}
     for grain in DATE_GRAINS:

@@ -16,6 +16,7 @@ import hashlib
 import json
 from typing import Any, Literal
 
+from django.utils import timezone
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from clientwise.core.errors import DomainError, ErrorCode, ValidationFailed
@@ -109,7 +110,6 @@ class PivotSpec(BaseModel):
         """The spec with `last_days` turned into dates (today in the local time zone)."""
         if not self.last_days:
             return self
-        from django.utils import timezone
 
         today = today or timezone.localdate()
         return self.model_copy(update={"date_from": today - dt.timedelta(days=self.last_days - 1),

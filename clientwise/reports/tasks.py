@@ -9,7 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.conf import settings
+from django.utils import timezone
 from django_tasks import task
+from django_tasks_db.models import DBTaskResult
+
+from clientwise.reports.services import send_due_reports
 
 MAILER_TASK = "clientwise.reports.tasks.send_scheduled_reports"
 
@@ -17,8 +22,6 @@ MAILER_TASK = "clientwise.reports.tasks.send_scheduled_reports"
 @task()
 def send_scheduled_reports(chain: bool = False) -> int:
     """Send the due schedules; returns how many were sent. Idempotent: a sent schedule moves its next run on."""
-    from clientwise.reports.services import send_due_reports
-
     try:
         return send_due_reports()
     finally:
@@ -28,10 +31,6 @@ def send_scheduled_reports(chain: bool = False) -> int:
 
 def schedule_report_mailer(*, after_run: bool = False):
     """Queue the next mailer run unless one is already waiting; returns its TaskResult (None if one waits)."""
-    from django.conf import settings
-    from django.utils import timezone
-    from django_tasks_db.models import DBTaskResult
-
     waiting = DBTaskResult.objects.filter(task_path=MAILER_TASK, status="READY", args_kwargs__kwargs__chain=True)
     if waiting.exists():
         return None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.db.models import prefetch_related_objects
 from django.urls import reverse
 from ninja import Router, Status
 
@@ -17,7 +18,7 @@ from clientwise.core.errors import DomainError, ErrorCode, PermissionDenied
 from clientwise.core.masking import mask_phone
 from clientwise.service import queries, reports, services
 from clientwise.service.models import Ticket, TicketType, WorkOrder
-from clientwise.service.perms import SERVICE_REPORTS, SERVICE_VIEW
+from clientwise.service.perms import SERVICE_REPORTS, SERVICE_VIEW, SERVICE_WORK
 from clientwise.service.schemas import (
     AssignIn,
     CallerOut,
@@ -184,7 +185,6 @@ def list_surveys(request, answered: bool | None = None, customer: int | None = N
                  size: int = 25):
     user = _viewer(request)
     page = queries.survey_page(user, answered=answered, customer=customer, cursor=cursor, size=_size(size))
-    from django.db.models import prefetch_related_objects
 
     prefetch_related_objects(page.items, "answers__attribute")
     return {"items": [_survey_out(s) for s in page.items], "next_cursor": page.next_cursor,
@@ -200,7 +200,6 @@ def get_survey(request, survey_id: int):
 def survey_link(request, survey_id: int):
     """The signed public link to send to the customer (service.work)."""
     user = _viewer(request)
-    from clientwise.service.perms import SERVICE_WORK
 
     perms.require(user, SERVICE_WORK)
     survey = queries.get_survey_for(user, survey_id)
@@ -241,7 +240,6 @@ def list_work_orders(request, status: str = "", technician: int | None = None, c
         raise DomainError(ErrorCode.INVALID, "Unknown status.", "status")
     page = queries.work_order_page(user, status=status, technician=technician, customer=customer, cursor=cursor,
                                    size=_size(size))
-    from django.db.models import prefetch_related_objects
 
     prefetch_related_objects(page.items, "parts")
     return {"items": [_wo_out(w) for w in page.items], "next_cursor": page.next_cursor,

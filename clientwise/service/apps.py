@@ -1,5 +1,8 @@
-from django.apps import AppConfig
+from django.apps import AppConfig, apps
 from django.utils.translation import gettext_lazy as _
+
+from clientwise.core import extensions
+from clientwise.service.perms import SERVICE_VIEW
 
 
 class ServiceConfig(AppConfig):
@@ -10,19 +13,17 @@ class ServiceConfig(AppConfig):
     verbose_name = "Service"
 
     def ready(self):
-        from clientwise.core import extensions
+        # These modules import models, which load once the app registry is ready.
         from clientwise.customers.services import register_merge_participant
         from clientwise.service import queries, services, tasks
-        from clientwise.service.perms import SERVICE_VIEW
 
         extensions.register_nav("service", _("Service"), "service:index", "headset", perm=SERVICE_VIEW, order=40)
         extensions.register_customer_panel("service/_customer_panel.html", queries.customer_panel, order=30)
         extensions.register_periodic("sla_check", _("SLA check"), tasks.schedule_sla_check)
         for name, (move, restore) in services.MERGE_PARTICIPANTS.items():
             register_merge_participant(name, move=move, restore=restore)
-        from django.apps import apps
-
         if apps.is_installed("clientwise.reports"):  # tickets, SLA, CSAT and NPS in the pivot engine
+            # Only with the reports app installed: service.measures builds on reports.semantic.
             from clientwise.service import measures
 
             measures.register()

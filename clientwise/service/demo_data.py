@@ -25,7 +25,10 @@ from django.db.models import OuterRef, Subquery
 from django.utils import timezone, translation
 from django.utils.translation import gettext_noop
 
+from clientwise.accounts.models import User
+from clientwise.commerce.models import Order, Product, Region, Store
 from clientwise.core.labels import DEFERRED_KEY, deferred, ref
+from clientwise.customers.queries import visible_customers_or_all
 from clientwise.service import sla
 from clientwise.service.models import (
     AgentProfile,
@@ -51,6 +54,7 @@ from clientwise.service.models import (
     WorkOrderPart,
 )
 from clientwise.service.rules import visit_window
+from clientwise.service.services import run_sla_check, satisfaction_indexes
 
 CALENDAR = "工作日 9:00-18:00（演示）"
 HOLIDAYS = {  # (date, name); demo data
@@ -154,8 +158,6 @@ def _pick(rng: random.Random, pairs):
 
 
 def _config(ctx, users) -> dict:
-    from clientwise.commerce.models import Region
-
     cal = BusinessCalendar.objects.create(name=CALENDAR, opens=dt.time(9), closes=dt.time(18), workdays="12345")
     CalendarDay.objects.bulk_create([CalendarDay(calendar=cal, date=dt.date.fromisoformat(d), kind=kind, name=name)
                                      for kind, rows in HOLIDAYS.items() for d, name in rows])
@@ -220,10 +222,6 @@ def _config(ctx, users) -> dict:
 
 
 def generate(ctx) -> dict[str, int]:
-    from clientwise.accounts.models import User
-    from clientwise.commerce.models import Product, Store
-    from clientwise.customers.queries import visible_customers_or_all
-
     rng = random.Random(ctx.seed * 7919 + 7)
     now = ctx.now
     users = list(User.objects.filter(username__in=[s.username for s in ctx.staff], is_active=True))
@@ -378,8 +376,6 @@ def generate(ctx) -> dict[str, int]:
         Survey.objects.bulk_create(surveys, batch_size=2000)
         WorkOrder.objects.bulk_create(work_orders, batch_size=2000)
         # Attribute scores around each survey's CSAT; both indexes computed as the service does.
-        from clientwise.service.services import satisfaction_indexes
-
         weights = {a.code: a.weight for a in cfg["attributes"]}
         saved = list(Survey.objects.filter(source=ctx.source).order_by("id"))
         answers, updates = [], []
@@ -403,8 +399,6 @@ def generate(ctx) -> dict[str, int]:
         WorkOrderPart.objects.bulk_create(parts, batch_size=2000)
         Interaction.objects.bulk_create(events, batch_size=5000)
     # What the periodic SLA check would have done by now: warnings, breaches and escalations of the open tickets.
-    from clientwise.service.services import run_sla_check
-
     checked = run_sla_check(now=ctx.now)
     return {"tickets": len(tickets), "surveys": len(surveys), "answered": len(updates),
             "work orders": len(work_orders), "SLA breaches": checked.breaches}
@@ -461,8 +455,6 @@ def delete(using: str = "default") -> None:
 def _purchase_surveys(rng: random.Random, ctx, customers, now) -> list[Survey]:
     """Surveys after a purchase for about 2 % of the buyers. A satisfied customer's survey more often follows an
     earlier order (so a later purchase exists); otherwise it follows the latest order."""
-    from clientwise.commerce.models import Order
-
     buyers = [c for c in customers if c[5] is not None]
     picked = sorted(rng.sample(buyers, min(len(buyers), max(1, len(customers) // 50)))) if buyers else []
     orders: dict[int, list] = {}

@@ -5,6 +5,9 @@ from __future__ import annotations
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from clientwise.core import labels
+from clientwise.service.models import SLAEvent, Survey, Ticket, TicketMessage, WorkOrder
+
 # Skills are codes an administrator types on agents, technicians, categories and routing rules (comma-separated);
 # these are the ones Clientwise suggests and the demo uses. A skill typed in words (空调清洗) is its own label.
 SKILLS = {
@@ -15,9 +18,6 @@ SKILLS = {
 
 
 def register() -> None:
-    from clientwise.core import labels
-    from clientwise.service.models import SLAEvent, Survey, Ticket, TicketMessage, WorkOrder
-
     labels.register("service.skill", SKILLS)
     labels.register("service.ticket.status", Ticket.Status)
     labels.register("service.ticket.sla_state", {"warning": pgettext_lazy("SLA state", "Warning sent"),

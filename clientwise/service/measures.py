@@ -6,30 +6,31 @@ snapshot, so the runner uses the database engine for them). Registered from Serv
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
+
+from clientwise.reports.dashboards import Item, register_dashboard_item
+from clientwise.reports.semantic import (
+    FACTS,
+    Dimension,
+    Fact,
+    Join,
+    Measure,
+    Table,
+    db_only,
+    local_period_start,
+    register_dimension,
+    register_fact,
+    register_measure,
+    register_table,
+    share_customer_dimensions,
+)
+from clientwise.reports.spec import ME
+from clientwise.service.models import Channel, Priority, Ticket, TicketType, WorkOrder
+from clientwise.service.perms import SERVICE_REPORTS, SERVICE_VIEW
 
 
 def register() -> None:
-    from django.conf import settings
-
-    from clientwise.reports.semantic import (
-        FACTS,
-        Dimension,
-        Fact,
-        Join,
-        Measure,
-        Table,
-        db_only,
-        local_period_start,
-        register_dimension,
-        register_fact,
-        register_measure,
-        register_table,
-        share_customer_dimensions,
-    )
-    from clientwise.service.models import Channel, Priority, Ticket, TicketType, WorkOrder
-    from clientwise.service.perms import SERVICE_REPORTS, SERVICE_VIEW
-
     if "tickets" in FACTS:
         return
     register_table(Table("tickets", "service.Ticket", None))
@@ -153,10 +154,6 @@ def register() -> None:
 def register_dashboard_items() -> None:
     """The service agent's default dashboard: their own open tickets and SLA, their CSAT, today's visits, and the
     team's queues (reports.dashboards; `@me` filters make one shared report show each agent their own)."""
-    from clientwise.reports.dashboards import Item, register_dashboard_item
-    from clientwise.reports.spec import ME
-    from clientwise.service.models import Ticket, WorkOrder
-
     agent = ("service_agent",)
     open_tickets = {"dimension": "ticket_status", "values": list(Ticket.OPEN_STATUSES)}
     for item in (

@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from clientwise.core.models import SourcedModel, TimeStampedModel
+from clientwise.service.rules import is_overdue, within_visit_hours
 
 
 class AttachmentStorage(LazyObject):
@@ -555,14 +556,10 @@ class WorkOrder(SourcedModel):
     @property
     def overdue(self) -> bool:
         """The window has ended and the visit is not done (service.rules.is_overdue)."""
-        from clientwise.service.rules import is_overdue
-
         return is_overdue(self.status, self.window_end)
 
     @property
     def outside_visit_hours(self) -> bool:
-        from clientwise.service.rules import within_visit_hours
-
         return not within_visit_hours(self.window_start, self.window_end)
 
 

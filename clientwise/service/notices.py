@@ -9,6 +9,7 @@ from django.urls import reverse
 
 from clientwise.notifications import kinds
 from clientwise.notifications.services import Target, excerpt, mentioned_users, notify
+from clientwise.service.queries import visible_tickets
 
 
 def _target(ticket) -> Target:
@@ -45,8 +46,6 @@ def escalated(ticket, *, actor, target) -> None:
 
 def mentions(ticket, message, *, actor) -> None:
     """Colleagues named with @username in an internal note who may see the ticket."""
-    from clientwise.service.queries import visible_tickets
-
     users = mentioned_users(message.body, author=actor,
                             may_see=lambda user: visible_tickets(user).filter(pk=ticket.pk).exists())
     notify(users, kinds.MENTION, {"record": "ticket", "name": ticket.number, "excerpt": excerpt(message.body)},

@@ -17,7 +17,8 @@ from django.db.models import Avg, Count, Exists, F, OuterRef, Q, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from clientwise.service.models import Survey, SurveyAnswer, Ticket
+from clientwise.commerce.models import Order
+from clientwise.service.models import Channel, Survey, SurveyAnswer, Ticket, TicketType
 from clientwise.service.queries import visible_surveys, visible_tickets
 
 SATISFIED = 4  # CSAT at or above this is "satisfied"
@@ -132,8 +133,6 @@ def complaint_recovery(user, *, window: int = 180, since: dt.date | None = None)
     """Of the complaint tickets: how many were resolved, how many complainants answered the survey and how many
     ended satisfied (CSAT ≥ 4); their repurchase rate in the `window` days before the complaint and after its
     resolution, overall and for satisfied vs not satisfied complainants."""
-    from clientwise.commerce.models import Order
-
     days = dt.timedelta(days=window)
     orders = Order.objects.filter(customer_id=OuterRef("customer_id")).exclude(status="cancelled")
     qs = _since(visible_tickets(user), "opened_at", since).filter(type="complaint")
@@ -191,12 +190,7 @@ def tickets_by(user, field: str, *, since: dt.date | None = None) -> list[dict]:
     values = [key] + ([name] if name else [])
     rows = qs.values(*values).annotate(n=Count("id"),
                                        open=Count("id", filter=Q(status__in=Ticket.OPEN_STATUSES))).order_by("-n")
-    if field == "type":
-        from clientwise.service.models import TicketType as labels
-    elif field == "channel":
-        from clientwise.service.models import Channel as labels
-    else:
-        labels = None
+    labels = {"type": TicketType, "channel": Channel}.get(field)
     out = []
     for r in rows:
         if labels is not None and r[key] in labels.values:

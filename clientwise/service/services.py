@@ -791,8 +791,6 @@ def create_work_order(*, actor, customer_id, kind: str, address: str, window_sta
     customer = get_customer_for(actor, customer_id)
     ticket = None
     if ticket_id:
-        from clientwise.service.queries import visible_tickets
-
         ticket = visible_tickets(actor).filter(pk=ticket_id, customer_id=customer.pk).first()
         if ticket is None:
             errors.append(_invalid("ticket_id", _("That ticket is not this customer's."),

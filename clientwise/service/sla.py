@@ -13,6 +13,8 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 
+from clientwise.service.models import CalendarDay
+
 MAX_DAYS = 3660  # a target that needs more than ten years of working days is a configuration error
 
 
@@ -106,7 +108,6 @@ def hours_for(calendar) -> Hours | None:
     """The Hours of a BusinessCalendar row (with its holidays and make-up days), or None for "no calendar"."""
     if calendar is None:
         return None
-    from clientwise.service.models import CalendarDay
 
     holidays, makeup = set(), set()
     for day, kind in CalendarDay.objects.filter(calendar_id=calendar.pk).values_list("date", "kind"):

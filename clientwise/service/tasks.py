@@ -9,22 +9,23 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.conf import settings
+from django.utils import timezone
 from django_tasks import task
+from django_tasks_db.models import DBTaskResult
+
+from clientwise.service.services import run_sla_check
 
 TASK_PATH = "clientwise.service.tasks.sla_check"
 
 
 def interval() -> dt.timedelta:
-    from django.conf import settings
-
     return dt.timedelta(minutes=max(1, int(getattr(settings, "SERVICE_SLA_CHECK_MINUTES", 5))))
 
 
 @task()
 def sla_check(periodic: bool = False) -> dict:
     """Run the SLA check; returns the counts. `periodic` runs queue the next one when they end."""
-    from clientwise.service.services import run_sla_check
-
     try:
         result = run_sla_check()
     finally:
@@ -35,9 +36,6 @@ def sla_check(periodic: bool = False) -> dict:
 
 def schedule_sla_check(*, after_run: bool = False):
     """Queue the next periodic check unless one is already waiting; returns its TaskResult or None."""
-    from django.utils import timezone
-    from django_tasks_db.models import DBTaskResult
-
     waiting = DBTaskResult.objects.filter(task_path=TASK_PATH, status="READY", args_kwargs__kwargs__periodic=True)
     if waiting.exists():
         return None

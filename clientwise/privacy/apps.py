@@ -1,6 +1,11 @@
 from django.apps import AppConfig
+from django.conf import settings
 from django.core import checks
 from django.utils.translation import gettext_lazy as _
+
+from clientwise.core import extensions
+from clientwise.privacy import rules
+from clientwise.privacy.perms import MANAGE_PRIVACY
 
 
 class PrivacyConfig(AppConfig):
@@ -12,9 +17,8 @@ class PrivacyConfig(AppConfig):
     verbose_name = "Privacy"
 
     def ready(self):
-        from clientwise.core import extensions
+        # These modules import models, which load once the app registry is ready.
         from clientwise.privacy import queries
-        from clientwise.privacy.perms import MANAGE_PRIVACY
         from clientwise.privacy.sections import register_built_in
 
         extensions.register_nav("privacy", _("Data-subject requests"), "privacy:list", "shield-lock",
@@ -26,10 +30,6 @@ class PrivacyConfig(AppConfig):
 
 def check_settings(app_configs=None, **kwargs):
     """PRIVACY_RESPONSE_DEADLINE must parse (privacy.rules.parse_deadline)."""
-    from django.conf import settings
-
-    from clientwise.privacy import rules
-
     try:
         rules.parse_deadline(getattr(settings, "PRIVACY_RESPONSE_DEADLINE", rules.DEFAULT_DEADLINE))
     except ValueError as exc:

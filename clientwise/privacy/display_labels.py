@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
 
+from clientwise.core import extensions, labels
+from clientwise.privacy.models import SubjectRequest
+from clientwise.privacy.sections import COUNT_LABELS
+
 
 def register() -> None:
-    from clientwise.core import extensions, labels
-    from clientwise.privacy.models import SubjectRequest
-    from clientwise.privacy.sections import COUNT_LABELS
-
     labels.register("audit.action", {
         "privacy.": _("Data-subject requests: any"),
         "privacy.request": _("Data-subject request logged"),

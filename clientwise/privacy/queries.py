@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from clientwise.core import permissions as perms
 from clientwise.core.errors import DomainError, ErrorCode, NotFound
+from clientwise.core.models import AuditLog
 from clientwise.core.pagination import Page, keyset_page
 from clientwise.customers.queries import visible_customers
 from clientwise.privacy import rules
@@ -27,8 +28,6 @@ OBJECT_TYPE = "privacy.subjectrequest"
 
 
 def _exports():
-    from clientwise.core.models import AuditLog
-
     return AuditLog.objects.filter(action=EXPORT_ACTION, object_type=OBJECT_TYPE,
                                    object_id=Cast(OuterRef("pk"), CharField()))
 
@@ -42,8 +41,6 @@ def with_exports(qs: QuerySet[SubjectRequest]) -> QuerySet[SubjectRequest]:
 
 
 def has_export(request_id: int) -> bool:
-    from clientwise.core.models import AuditLog
-
     return AuditLog.objects.filter(action=EXPORT_ACTION, object_type=OBJECT_TYPE, object_id=str(request_id)).exists()
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from django.apps import apps
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -60,16 +61,14 @@ def working_day_rule():
     """Monday to Friday, or the working days of the service calendar named by settings.PRIVACY_CALENDAR (its
     public holidays off, its make-up working days on) when that calendar exists."""
     name = getattr(settings, "PRIVACY_CALENDAR", "")
-    if name:
-        from django.apps import apps
+    if name and apps.is_installed("clientwise.service"):
+        # Only when the service app is installed: its models cannot load otherwise.
+        from clientwise.service.models import BusinessCalendar
+        from clientwise.service.sla import hours_for
 
-        if apps.is_installed("clientwise.service"):
-            from clientwise.service.models import BusinessCalendar
-            from clientwise.service.sla import hours_for
-
-            calendar = BusinessCalendar.objects.filter(name=name).first()
-            if calendar is not None:
-                return hours_for(calendar).is_working_day
+        calendar = BusinessCalendar.objects.filter(name=name).first()
+        if calendar is not None:
+            return hours_for(calendar).is_working_day
     return rules.weekday_is_working
 
 

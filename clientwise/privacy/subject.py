@@ -15,8 +15,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.apps import apps
 from django.conf import settings
 
+from clientwise.customers.models import ContactPoint, Customer
 from clientwise.privacy import rules
 
 # Member numbers and external ids shorter than this are compared only in the columns mapped to them (an import
@@ -177,10 +179,9 @@ def key_columns(kind: str, mapping: dict) -> tuple[list[str], list[str]]:
 
 def merged_ids(customer_id: int) -> set[int]:
     """Every customer merged into `customer_id`, directly or through a chain of merges."""
-    from django.apps import apps
-
     if not apps.is_installed("clientwise.dataio.identity"):
         return set()
+    # Only when the identity app is installed: its models cannot load otherwise.
     from clientwise.dataio.identity.models import MergedCustomer
 
     found: set[int] = set()
@@ -194,10 +195,9 @@ def merged_ids(customer_id: int) -> set[int]:
 
 def merged_into(customer_id: int) -> int | None:
     """The survivor a merged-away customer points to (None when it was not merged away)."""
-    from django.apps import apps
-
     if not apps.is_installed("clientwise.dataio.identity"):
         return None
+    # Only when the identity app is installed: its models cannot load otherwise.
     from clientwise.dataio.identity.models import MergedCustomer
 
     return MergedCustomer.objects.filter(customer_id=customer_id).values_list("survivor_id", flat=True).first()
@@ -205,8 +205,6 @@ def merged_into(customer_id: int) -> int | None:
 
 def collect(customer_id: int) -> Subject:
     """The subject of a request about `customer_id`, read from the customer rows and their contact points."""
-    from clientwise.customers.models import ContactPoint, Customer
-
     ids = tuple(sorted({customer_id, *merged_ids(customer_id)}))
     subject = Subject(customer_id=customer_id, customer_ids=ids)
     for c in Customer.objects.filter(pk__in=ids).only("name", "mobile", "email", "member_number", "id_number",

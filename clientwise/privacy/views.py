@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
+from clientwise.core import extensions
 from clientwise.core import permissions as perms
 from clientwise.core.decorators import add_domain_error, perm_required
 from clientwise.core.errors import DomainError
@@ -171,7 +172,6 @@ def request_erase(request, pk: int):
         else:
             messages.success(request, _("The personal data of customer #%(id)s is erased.") % {"id": req.customer_id})
             return redirect("privacy:detail", pk=req.pk)
-    from clientwise.core import extensions
 
     return render(request, "privacy/erase.html", {"req": req, "form": form, "sections": extensions.PERSONAL_DATA,
                                                   "allowed": "erase" in rules.allowed_actions(req.kind, req.status)},

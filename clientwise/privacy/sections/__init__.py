@@ -5,6 +5,8 @@ instead register its own section from its AppConfig.ready() (core.extensions.reg
 
 from __future__ import annotations
 
+import importlib
+
 from django.apps import apps
 from django.utils.translation import gettext_lazy as _
 
@@ -58,8 +60,6 @@ COUNT_LABELS = {
 
 
 def register_built_in() -> None:
-    import importlib
-
     for name, label, order, app in BUILT_IN:
         if not apps.is_installed(app):
             continue

@@ -46,6 +46,7 @@ def export(subject) -> list[dict]:
     ids = subject.customer_ids
     tables = []
     if apps.is_installed("clientwise.dataio.quality"):
+        # Only when the data quality app is installed: its models cannot load otherwise.
         from clientwise.dataio.quality.models import CustomerQuality
         from clientwise.dataio.quality.queries import PROBLEMS
 
@@ -55,6 +56,7 @@ def export(subject) -> list[dict]:
             Col("problems", _("problems"), lambda q: q.problems, lambda q: [problems.get(p, p) for p in q.problems]),
         ], model=CustomerQuality))
     if apps.is_installed("clientwise.dataio.identity"):
+        # Only when the identity app is installed: its models cannot load otherwise.
         from clientwise.dataio.identity.models import DuplicateCandidate, MergeRecord
 
         pairs = DuplicateCandidate.objects.filter(Q(customer_a_id__in=ids) | Q(customer_b_id__in=ids))
@@ -92,10 +94,12 @@ def _scrub_merge(snapshot: dict, ids: set[int]) -> dict:
 def erase(erasure) -> None:
     ids = set(erasure.subject.customer_ids)
     if apps.is_installed("clientwise.dataio.quality"):
+        # Only when the data quality app is installed: its models cannot load otherwise.
         from clientwise.dataio.quality.models import CustomerQuality
 
         erasure.count("dataio.quality_rows_deleted", CustomerQuality.objects.filter(customer_id__in=ids).delete()[0])
     if apps.is_installed("clientwise.dataio.identity"):
+        # Only when the identity app is installed: its models cannot load otherwise.
         from clientwise.dataio.identity.models import DuplicateCandidate, MergeRecord
 
         erasure.count("dataio.pending_pairs_deleted", DuplicateCandidate.objects.filter(

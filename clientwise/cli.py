@@ -12,6 +12,12 @@ import argparse
 import os
 import sys
 
+import django
+from django.core.management import call_command, execute_from_command_line
+from django.db import connections
+
+from clientwise import processes
+
 
 def serve(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(
@@ -33,8 +39,6 @@ def serve(argv: list[str]) -> None:
     parser.add_argument("--print-procfile", action="store_true", help="print the processes as a Procfile and exit")
     args = parser.parse_args(argv)
 
-    from clientwise import processes
-
     specs = processes.process_set(addr=args.addr, production=args.production, web_processes=args.web_processes,
                                   web_threads=args.web_threads, task_workers=args.task_workers)
     if args.print_procfile:
@@ -43,21 +47,18 @@ def serve(argv: list[str]) -> None:
     env = {"CLIENTWISE_PRODUCTION": "1"} if args.production else {}
     os.environ.update(env)
 
-    import django
-    from django.core.management import call_command
-
     django.setup()
     call_command("migrate", interactive=False, verbosity=0)
     if args.production:
         print("Collecting static files (unchanged sources are not collected again)…", flush=True)
         if not processes.collect_static():
             print("Static files are up to date.", flush=True)
+    # Models load only once django.setup() above has filled the app registry.
     from clientwise.customers.models import Customer
 
     if args.demo and not Customer.objects.exists():
         print(f"Generating a demo business with {args.demo:,} customers (seed {args.seed})…", flush=True)
         call_command("demo", customers=args.demo, seed=args.seed)
-    from django.db import connections
 
     connections.close_all()  # the children open their own
     host, _, port = args.addr.rpartition(":")
@@ -78,7 +79,6 @@ def main(argv: list[str] | None = None) -> None:
         return
     if len(argv) > 1 and argv[1] == "worker":
         argv[1] = "db_worker"  # the django-tasks database worker: runs queued imports, scoring, journeys
-    from django.core.management import execute_from_command_line
 
     execute_from_command_line(argv)
 

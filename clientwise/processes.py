@@ -16,7 +16,14 @@ import os
 import shlex
 import sys
 from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
+
+from django.conf import settings
+from django.contrib.staticfiles.finders import get_finders
+from django.contrib.staticfiles.storage import staticfiles_storage
+from django.core.management import call_command
+from honcho.manager import Manager
 
 
 @dataclass(frozen=True)
@@ -51,8 +58,6 @@ def procfile(specs: list[ProcessSpec]) -> str:
 def run(specs: list[ProcessSpec], *, env: dict[str, str] | None = None) -> int:
     """Start every process, relay their output, stop them all when one ends or on Ctrl+C/SIGTERM; returns the
     exit code (that of the first process to end, or 130/143 for a signal)."""
-    from honcho.manager import Manager
-
     manager = Manager()
     child_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
     for spec in specs:
@@ -74,11 +79,6 @@ def static_fingerprint() -> str:
     under STATIC_URL and its content), the versions of STATIC_PACKAGES, the static storage backend, STATIC_URL and
     the WHITENOISE_* settings. Reading the sources (about 60 MB, the charting library most of it) takes a fraction
     of a second; post-processing them takes minutes."""
-    from importlib import metadata
-
-    from django.conf import settings
-    from django.contrib.staticfiles.finders import get_finders
-
     def version(name: str) -> str:
         try:
             return metadata.version(name)
@@ -109,10 +109,6 @@ def collect_static(*, force: bool = False) -> bool:
     (staticfiles.json) is there.
     Returns whether it collected. `clientwise serve --production` calls this on every start, so a restart with
     unchanged sources skips WhiteNoise's post-processing (minutes of CPU: hashing and compressing every file)."""
-    from django.conf import settings
-    from django.contrib.staticfiles.storage import staticfiles_storage
-    from django.core.management import call_command
-
     root = Path(settings.STATIC_ROOT)
     marker = root / STATIC_FINGERPRINT
     fingerprint = static_fingerprint()

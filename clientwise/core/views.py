@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 from django.contrib.auth.decorators import login_required
+from django.db import connection
+from django.http import JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
 
@@ -14,6 +16,7 @@ from clientwise.core.decorators import perm_required
 from clientwise.core.errors import DomainError
 from clientwise.core.normalize import parse_date
 from clientwise.core.pagination import keyset_page
+from clientwise.core.scheduler import worker_status
 
 # Every timeline kind (customers.models.Interaction.Kind) has its icon; the sales, service and key-account kinds
 # showed a bare dot in the home feed. The customer page uses the same pictures (customers_extras.KIND_ICONS).
@@ -95,11 +98,6 @@ def audit(request):
 def healthz(request):
     """For a load balancer or service manager: 200 when the database answers, 503 when it does not; says whether a
     task worker is alive (a silent worker does not make the web tier unhealthy). No sign-in, no personal data."""
-    from django.db import connection
-    from django.http import JsonResponse
-
-    from clientwise.core.scheduler import worker_status
-
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")

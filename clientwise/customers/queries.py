@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime as dt
+import json
 import re
 from dataclasses import dataclass, field, replace
 
+from django.core.exceptions import ValidationError
 from django.db.models import Aggregate, JSONField, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext
 
+from clientwise.accounts.models import Team, User
 from clientwise.core import extensions, masking
 from clientwise.core import permissions as perms
 from clientwise.core.errors import DomainError, ErrorCode
+from clientwise.core.models import AuditLog
 from clientwise.core.normalize import normalize_email, parse_date, phone_search_key, pinyin_keys
 from clientwise.core.pagination import Page, keyset_page
 from clientwise.core.queries import get_visible
@@ -185,11 +191,6 @@ def _check_cursor(cursor: str | None, sort_field: str) -> None:
     """A cursor made for another sort (or tampered with) must be a 400, never a database error."""
     if not cursor:
         return
-    import base64
-    import binascii
-    import json
-
-    from django.core.exceptions import ValidationError
 
     bad = DomainError(ErrorCode.INVALID_CURSOR, gettext("The page cursor is not valid."), "cursor")
     try:
@@ -307,8 +308,6 @@ NOT_CHANGES = ("pii.view",)
 
 def customer_audit(customer: Customer, *, limit: int = 50):
     """The customer's change history: audit rows that changed it (views of personal data are in the audit log)."""
-    from clientwise.core.models import AuditLog
-
     return list(AuditLog.objects.filter(customer_id=customer.pk).exclude(action__in=NOT_CHANGES)
                 .select_related("actor").order_by("-at", "-id")[:limit])
 
@@ -319,16 +318,12 @@ mask_record = masking.mask_record  # PII inside audit snapshots and timeline pay
 def owner_choices(user, *, limit: int = 300):
     """People a user may pick as owner (filter menu and form): everyone for wide scopes, the team subtree for
     managers, oneself for sales reps."""
-    from clientwise.accounts.models import User
-
     qs = User.objects.filter(is_active=True).exclude(role="").order_by("username")
     q = CustomerScope.for_user(user).users_q() if perms.scope_of(user) is not None else Q(pk=user.pk)
     return list((qs if q is None else qs.filter(q))[:limit])
 
 
 def team_choices(user):
-    from clientwise.accounts.models import Team
-
     qs = Team.objects.order_by("name")
     q = CustomerScope.for_user(user).teams_q() if perms.scope_of(user) is not None else Q(pk=user.team_id)
     return list(qs if q is None else qs.filter(q))

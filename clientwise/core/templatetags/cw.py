@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from urllib.parse import urlencode
 
 from django import template
 from django.conf import settings
+from django.utils.translation import get_language
 
-from clientwise.core import masking
+from clientwise.core import audit_display, labels, masking, scheduler
 from clientwise.core import permissions as perms
 
 register = template.Library()
@@ -68,8 +70,6 @@ _CHOICE_LABELS: dict[tuple, dict] = {}
 def choice_label(obj, field_name: str):
     """`obj.get_<field>_display()` for lists: Django's version hashes every lazy choice label on each call (a gettext
     per choice per row); this builds the value → label table once per field and language."""
-    from django.utils.translation import get_language
-
     field = obj._meta.get_field(field_name)
     key = (obj._meta.label, field_name, get_language())
     labels = _CHOICE_LABELS.get(key)
@@ -89,8 +89,6 @@ def minutes(value) -> int:
 @register.filter
 def cw_json(value) -> str:
     """A value from an audit snapshot, readable: strings as they are, empty as “—”, lists and dicts compact."""
-    import json
-
     if value is None or value == "":
         return "—"
     if isinstance(value, bool):
@@ -103,56 +101,42 @@ def cw_json(value) -> str:
 @register.simple_tag
 def worker_status():
     """core.scheduler.worker_status() for pages that wait on background work (core/_worker_status.html)."""
-    from clientwise.core.scheduler import worker_status as status
-
-    return status()
+    return scheduler.worker_status()
 
 
 @register.filter
 def local_datetime(value, fmt: str = "Y-m-d H:i") -> str:
     """A datetime, or an ISO 8601 string such as a snapshot's time, shown in the display time zone (TIME_ZONE);
     a naive value is taken as UTC, how the snapshots record it. Unreadable values come back as they are."""
-    from clientwise.core import audit_display
-
     return audit_display.local_datetime(value, fmt)
 
 
 @register.filter(name="label")
 def label_filter(code, kind: str) -> str:
     """`{{ value|label:"service.skill" }}`: the code's label from the label table (core/labels.py)."""
-    from clientwise.core import labels
-
     return labels.label(kind, code)
 
 
 @register.filter(name="label_list")
 def label_list_filter(codes, kind: str) -> str:
     """`{{ agent.skills|label_list:"service.skill" }}`: comma-separated codes (or a list) as labels."""
-    from clientwise.core import labels
-
     return labels.label_list(kind, codes)
 
 
 @register.filter
 def audit_action(code) -> str:
     """An audit action code in words (core/audit_display.py)."""
-    from clientwise.core import audit_display
-
     return audit_display.action_label(code)
 
 
 @register.filter
 def audit_object(object_type) -> str:
-    from clientwise.core import audit_display
-
     return audit_display.object_label(object_type)
 
 
 @register.simple_tag
 def audit_change(entry, change) -> dict:
     """One changed field of an audit row with its name and values in words."""
-    from clientwise.core import audit_display
-
     t = entry.object_type
     return {"field": audit_display.field_label(t, change.field),
             "before": audit_display.field_value(t, change.field, change.before),
@@ -163,14 +147,10 @@ def audit_change(entry, change) -> dict:
 @register.simple_tag
 def audit_details(entry, detail) -> list:
     """An audit row's detail as (label, value) pairs, codes read as the labels of the row's record type."""
-    from clientwise.core import audit_display
-
     return audit_display.detail_items(detail, entry.object_type)
 
 
 @register.filter
 def subject_text(row) -> str:
     """A timeline row's subject in the reader's language (core.labels.row_text)."""
-    from clientwise.core import labels
-
     return labels.row_text(row)

@@ -24,9 +24,10 @@ def send_campaign(campaign_id: int) -> dict:
             "recovered": report.recovered, "finished": report.finished}
 
 
-def ensure_senders() -> list:
+def ensure_senders() -> list | None:
     """Queue a sender for each launched or sending campaign with due messages (or claims older than
-    STALE_SECONDS) and no sender already waiting. Returns what it queued."""
+    STALE_SECONDS) and no sender already waiting. Returns what it queued, None when nothing (the scheduler's
+    contract: a periodic job's ensure() answers None when it queued nothing)."""
     from django.db.models import Q
     from django.utils import timezone
     from django_tasks_db.models import DBTaskResult
@@ -50,4 +51,4 @@ def ensure_senders() -> list:
         if waiting.exists():
             continue
         queued.append(send_campaign.enqueue(campaign_id=campaign.pk))
-    return queued
+    return queued or None

@@ -16,7 +16,22 @@ from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import APIKeyCookie, HttpBearer
 
+from clientwise.accounts.api import router as accounts_router
+from clientwise.accounts.services import user_for_token
+from clientwise.analytics.api import router as analytics_router
+from clientwise.analytics.api_labels import router as label_models_router
+from clientwise.commerce.api import router as commerce_router
 from clientwise.core.errors import DomainError, ErrorCode, input_out_of_range
+from clientwise.customers.api import router as customers_router
+from clientwise.dataio.api import router as dataio_router
+from clientwise.dataio.identity.api import router as identity_router
+from clientwise.dataio.quality.api import router as quality_router
+from clientwise.marketing.api import router as marketing_router
+from clientwise.notifications.api import router as notifications_router
+from clientwise.privacy.api import router as privacy_router
+from clientwise.reports.api import router as reports_router
+from clientwise.sales.api import router as sales_router
+from clientwise.service.api import router as service_router
 
 log = logging.getLogger(__name__)
 
@@ -25,8 +40,6 @@ class TokenAuth(HttpBearer):
     """A personal API token sent as `Authorization: Bearer cw_…`."""
 
     def authenticate(self, request, token):
-        from clientwise.accounts.services import user_for_token
-
         user = user_for_token(token)
         if user is not None:
             request.user = user
@@ -182,21 +195,6 @@ def health(request):
 
 
 def _mount_routers() -> None:
-    from clientwise.accounts.api import router as accounts_router
-    from clientwise.analytics.api import router as analytics_router
-    from clientwise.analytics.api_labels import router as label_models_router
-    from clientwise.commerce.api import router as commerce_router
-    from clientwise.customers.api import router as customers_router
-    from clientwise.dataio.api import router as dataio_router
-    from clientwise.dataio.identity.api import router as identity_router
-    from clientwise.dataio.quality.api import router as quality_router
-    from clientwise.marketing.api import router as marketing_router
-    from clientwise.notifications.api import router as notifications_router
-    from clientwise.privacy.api import router as privacy_router
-    from clientwise.reports.api import router as reports_router
-    from clientwise.sales.api import router as sales_router
-    from clientwise.service.api import router as service_router
-
     api.add_router("/", accounts_router)
     api.add_router("/", customers_router)
     api.add_router("/", commerce_router)

@@ -11,6 +11,8 @@ badly for a million customers.
 
 from __future__ import annotations
 
+import re
+
 from django.template import Context, Engine, TemplateSyntaxError
 from django.template.base import Node, VariableNode
 from django.utils.translation import gettext as _
@@ -49,8 +51,6 @@ def _compile(text: str):
 
 
 def _tags(text: str) -> list[str]:
-    import re
-
     return [m.group(1) for m in re.finditer(r"{%-?\s*(\w+)", text)]
 
 

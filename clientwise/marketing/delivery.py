@@ -35,6 +35,9 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
 
+from clientwise.core.spreadsheet import neutralize
+from clientwise.sales.services import plan_calls
+
 
 @dataclass
 class Outgoing:
@@ -170,7 +173,6 @@ class FileAdapter(Provider):
     def send(self, batch: list[Outgoing]) -> list[Result]:
         if not batch:
             return []
-        from clientwise.core.spreadsheet import neutralize
 
         path = self.path_for(batch[0].campaign_id, batch[0].channel)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -199,8 +201,6 @@ class CallTasks(Provider):
     idempotent = False
 
     def send(self, batch: list[Outgoing]) -> list[Result]:
-        from clientwise.sales.services import plan_calls
-
         made = plan_calls(calls=[{"customer_id": m.customer_id, "assignee_id": m.owner_id,
                                   "subject": m.subject or m.campaign_name, "notes": m.body} for m in batch])
         return [Result(True, provider_id=str(pk)) if pk else Result(False, error="no owner to call", permanent=True)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
 
+from clientwise.core import labels
+from clientwise.marketing.models import Audience, Campaign, Message, ProviderEvent
+
 
 def register() -> None:
-    from clientwise.core import labels
-    from clientwise.marketing.models import Audience, Campaign, Message, ProviderEvent
-
     labels.register("marketing.audience.kind", Audience.Kind)
     labels.register("marketing.audience.origin", Audience.Origin)
     labels.register("marketing.channel", Campaign.Channel)

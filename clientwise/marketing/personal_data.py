@@ -8,11 +8,10 @@ from __future__ import annotations
 from django.utils.translation import gettext_lazy as _
 
 from clientwise.marketing.models import Message, ProviderEvent
+from clientwise.privacy.sections.base import table
 
 
 def export(subject) -> list[dict]:
-    from clientwise.privacy.sections.base import table
-
     ids = subject.customer_ids
     messages = Message.objects.filter(customer_id__in=ids).select_related("campaign").order_by("created_at", "id")
     return [table("campaign_messages", _("Campaign messages"), messages, [

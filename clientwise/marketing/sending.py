@@ -30,6 +30,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
+from clientwise.analytics.dashboards import segment_label
 from clientwise.analytics.measures import current_batch_id
 from clientwise.analytics.models import CustomerScore
 from clientwise.commerce.models import Product
@@ -109,7 +110,6 @@ def _personal_values(customers: dict[int, Customer]) -> dict[int, dict[str, str]
     product_ids = {r.get("product_id") for s in scores.values() for r in (s.recommendations or [])[:1]
                    if isinstance(r, dict)}
     names = dict(Product.objects.filter(pk__in=[p for p in product_ids if p]).values_list("pk", "name"))
-    from clientwise.analytics.dashboards import segment_label
 
     out = {}
     for cid, c in customers.items():

@@ -13,14 +13,16 @@ import secrets
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.db.models import F, Max, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop, pgettext, pgettext_lazy
 
+from clientwise.analytics.dashboards import customer_score
 from clientwise.core import permissions as perms
 from clientwise.core.audit import audit, diff, snapshot
 from clientwise.core.errors import DomainError, ErrorCode, NotFound, PermissionDenied, ValidationFailed
@@ -278,7 +280,6 @@ def _matching_customer_tier(lead: Lead) -> str:
     ids = [d["customer_id"] for d in lead.possible_duplicates or []]
     if not ids:
         return ""
-    from clientwise.analytics.dashboards import customer_score
 
     tiers = []
     for cid in ids[:3]:
@@ -580,8 +581,6 @@ def default_pipeline() -> Pipeline:
     pipeline = Pipeline.objects.filter(is_default=True).first()
     if pipeline is not None:
         return pipeline
-    from django.conf import settings
-    from django.utils import translation
 
     # Stage names are data: written once, in the installation's language, whoever happens to ask first.
     with transaction.atomic(), translation.override(settings.LANGUAGE_CODE):

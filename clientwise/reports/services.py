@@ -206,6 +206,8 @@ def cell_filters(spec: PivotSpec, row: list, column: list, *, actor) -> list[Fil
     if len(row) > len(spec.rows) or len(column) > len(spec.columns):
         raise DomainError(ErrorCode.INVALID, _("That cell is not in this report."), "cell")
     for did, key in pairs:
+        if key is not None and not isinstance(key, str | int | float | bool):  # a member is a plain value
+            raise DomainError(ErrorCode.INVALID, _("That cell is not in this report."), "cell")
         if key == runner.OTHERS_KEY:
             result = runner.run_pivot(actor=actor, spec=spec)
             idx_r = spec.rows.index(did) if did in spec.rows else None

@@ -77,6 +77,15 @@ def test_save_share_list_and_visibility(api_client, users):
     assert_error(manager.get(f"reports/{private}"), 404)
 
 
+def test_drill_cell_keys_must_be_plain_values(api_client, users):
+    """A cell is a path of members (text, numbers, booleans or null): anything else is a 400 naming the cell, not a
+    500 (found by the API fuzzing: a JSON object as a column key)."""
+    c = api_client(users["marketer"])
+    res = c.post("reports/drill", {"spec": SPEC, "row": [], "column": [371799, {"x": None}]})
+    assert res.status_code == 400, res.content
+    assert res.json()["code"] == "invalid"
+
+
 def test_drill_returns_the_lines_behind_a_cell(api_client, users):
     from clientwise.commerce.models import OrderLine
 

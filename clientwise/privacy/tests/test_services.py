@@ -177,8 +177,8 @@ def test_access_export_covers_every_section_and_is_audited(world, org):
     assert err.value.code == "not_exported"
     export = services.export_data(actor=org.admin, request_id=req.pk, fmt="json")
     tables = {t["key"]: t["rows"] for s in export["sections"] for t in s["tables"]}
-    assert [s["key"] for s in export["sections"]] == ["customers", "commerce", "sales", "service", "analytics",
-                                                       "dataio", "notifications", "requests", "audit"]
+    assert [s["key"] for s in export["sections"]] == ["customers", "commerce", "sales", "service", "marketing",
+                                                       "analytics", "dataio", "notifications", "requests", "audit"]
     assert {r["name"] for r in tables["profile"]} == {"张三丰"} and len(tables["profile"]) == 2  # merged record too
     assert export["customer_ids"] == sorted([world.person.pk, world.dup.pk])
     assert {r["value"] for r in tables["contact_points"]} >= {"zhangsf88", "杭州市西湖区文三路100号"}

@@ -9,13 +9,16 @@ from __future__ import annotations
 import contextlib
 import csv
 import datetime as dt
+import hmac
 import io
 import re
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -31,10 +34,12 @@ from clientwise.core.errors import DomainError, ErrorCode, ValidationFailed
 from clientwise.core.labels import deferred, ref
 from clientwise.core.normalize import normalize_phone
 from clientwise.customers import queries as customer_queries
+from clientwise.customers.events import record_event
 from clientwise.customers.filters import CustomerListParams
-from clientwise.customers.models import ContactPoint
+from clientwise.customers.models import Consent, ContactPoint
 from clientwise.dataio import exports
-from clientwise.marketing import content, notices, queries, rules, stats
+from clientwise.marketing import content, notices, queries, rules, stats, tasks
+from clientwise.marketing.delivery import sign
 from clientwise.marketing.errors import MarketingErrorCode
 from clientwise.marketing.models import (
     Audience,
@@ -46,6 +51,7 @@ from clientwise.marketing.models import (
     Variant,
 )
 from clientwise.marketing.perms import APPROVE_CAMPAIGNS, CHANGE_MARKETING
+from clientwise.marketing.sending import CONSENT_CHANNEL, CONTACT_KINDS
 
 CHUNK = 5000
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
@@ -500,8 +506,6 @@ def submit_campaign(*, actor, campaign_id) -> Campaign:
 
 def notify_approvers(campaign: Campaign, actor) -> None:
     """Tell the managers and administrators that a campaign waits for their approval."""
-    from django.contrib.auth import get_user_model
-
     users = get_user_model().objects.filter(is_active=True).filter(Q(role="manager") | Q(is_superuser=True))
     notices.approval_requested(campaign, actor=actor, approvers=list(users.exclude(pk=getattr(actor, "pk", None))))
 
@@ -609,8 +613,6 @@ def launch_campaign(*, actor, campaign_id) -> Campaign:
 
 def enqueue_send(campaign: Campaign):
     """Queue the sender for the campaign (at its send time when that is in the future)."""
-    from clientwise.marketing import tasks
-
     run_after = campaign.scheduled_at if campaign.scheduled_at and campaign.scheduled_at > timezone.now() else None
     task = tasks.send_campaign.using(run_after=run_after) if run_after else tasks.send_campaign
     return task.enqueue(campaign_id=campaign.pk)
@@ -642,11 +644,6 @@ def verify_webhook(*, timestamp: str, nonce: str, signature: str, path: str, bod
                    now: float | None = None) -> None:
     """Refuse (401 invalid_signature) a webhook not signed with MARKETING_WEBHOOK_SECRET the way delivery.sign
     signs, or older than five minutes."""
-    import hmac
-    import time
-
-    from clientwise.marketing.delivery import sign
-
     secret = getattr(settings, "MARKETING_WEBHOOK_SECRET", "")
     if not secret:
         raise DomainError(MarketingErrorCode.PROVIDER_NOT_CONFIGURED, _("Webhooks are not set up (no secret)."))
@@ -705,10 +702,6 @@ def record_provider_events(*, provider: str, events: list[dict]) -> WebhookResul
 
 
 def _apply_event(message: Message, kind: str, now) -> None:
-    from clientwise.customers.events import record_event
-    from clientwise.customers.models import Consent
-    from clientwise.marketing.sending import CONSENT_CHANNEL, CONTACT_KINDS
-
     if kind == ProviderEvent.Kind.DELIVERED:
         Message.objects.filter(pk=message.pk).update(delivery=Message.Delivery.DELIVERED, delivered_at=now)
     elif kind == ProviderEvent.Kind.FAILED:

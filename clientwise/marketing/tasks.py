@@ -7,7 +7,13 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.db.models import Q
+from django.utils import timezone
 from django_tasks import task
+from django_tasks_db.models import DBTaskResult
+
+from clientwise.marketing import sending
+from clientwise.marketing.models import Campaign, Message
 
 TASK_PATH = "clientwise.marketing.tasks.send_campaign"
 STALE_SECONDS = 300
@@ -15,8 +21,6 @@ STALE_SECONDS = 300
 
 @task()
 def send_campaign(campaign_id: int) -> dict:
-    from clientwise.marketing import sending
-
     report = sending.run(campaign_id, stale_after=STALE_SECONDS)
     if report.next_run is not None:
         send_campaign.using(run_after=report.next_run).enqueue(campaign_id=campaign_id)
@@ -28,12 +32,6 @@ def ensure_senders() -> list | None:
     """Queue a sender for each launched or sending campaign with due messages (or claims older than
     STALE_SECONDS) and no sender already waiting. Returns what it queued, None when nothing (the scheduler's
     contract: a periodic job's ensure() answers None when it queued nothing)."""
-    from django.db.models import Q
-    from django.utils import timezone
-    from django_tasks_db.models import DBTaskResult
-
-    from clientwise.marketing.models import Campaign, Message
-
     now = timezone.now()
     stale = now - dt.timedelta(seconds=STALE_SECONDS)
     due = (Q(state=Message.State.PENDING) | Q(state=Message.State.DEFERRED, not_before__lte=now)

@@ -69,6 +69,8 @@ NOT_LINKED = {
     "service:survey": "not linked for a sales rep",
     "marketing:audience": "no saved audience in the demo yet (the marketing app is being built)",
     "marketing:audience_export": "a file of a saved audience; none in the demo yet",
+    "marketing:campaign": "the small demo has no campaigns yet (demo campaigns: issue 17 item 7)",
+    "marketing:campaign_results": "the small demo has no campaigns yet (demo campaigns: issue 17 item 7)",
 }
 # The same for one role: (route matrix role, view) → reason.
 NOT_LINKED_FOR: dict[tuple[str, str], str] = {}
